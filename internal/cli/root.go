@@ -1,0 +1,74 @@
+// Package cli holds graft's subcommands. Each file defines one subcommand:
+// a cobra command that only parses flags into an options struct and calls a
+// plain run function, so the behaviour is testable without a process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	quiet bool
+	json  bool
+}
+
+// newRoot builds the command tree. Subcommands are listed here by hand so the
+// whole CLI is visible in one place (no init() registration).
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "graft",
+		Short: "Adapt pretrained image models to new data, and measure which way works best",
+		Long: `graft trains, evaluates and adapts image classifiers on libtorch.
+
+It answers "should I fine-tune, freeze some layers, use the network as a
+feature extractor or train from scratch?" by running the candidates on your
+data and measuring them.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print no progress bars or chatter")
+	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	for _, sub := range subcommands(g) {
+		root.AddCommand(sub)
+	}
+	return root
+}
+
+// Main runs graft with args and returns the process exit code. Errors are
+// printed as one line; no panic escapes as a stack trace.
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "graft: internal error: %v\n(this is a bug; please report it with the command you ran)\n", r)
+			code = 3
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "graft: interrupted; rerun the same command with --resume to continue where it stopped")
+			return 130
+		}
+		fmt.Fprintf(stderr, "graft: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,98 @@
+package torch
+
+// The shim is a separate shared library (torch/shim, built by
+// `make -C torch/shim`) so that a CUDA or libtorch 2.x build of it can be
+// swapped under an already-built graft binary with LD_LIBRARY_PATH: the
+// RUNPATH below is only the default.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/shim
+#cgo LDFLAGS: -L${SRCDIR}/../build/lib -lgraft_shim -Wl,-rpath,${SRCDIR}/../build/lib
+#include <stdlib.h>
+#include "graft_shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"unsafe"
+)
+
+// Error is a failure reported by libtorch, with the operation that failed.
+type Error struct {
+	Op  string
+	Msg string
+}
+
+func (e *Error) Error() string { return "torch " + e.Op + ": " + e.Msg }
+
+// check converts a shim error string into a Go error and frees it.
+func check(op string, e C.gs_error) error {
+	if e == nil {
+		return nil
+	}
+	msg := C.GoString(e)
+	C.gs_free_error(e)
+	return &Error{Op: op, Msg: msg}
+}
+
+// shape converts Go dimensions for the C side. The returned pointer refers
+// to Go memory that holds no Go pointers, which cgo allows for the duration of
+// the call.
+func cints(v []int64) (*C.int64_t, C.int) {
+	if len(v) == 0 {
+		var dummy [1]C.int64_t
+		return &dummy[0], 0
+	}
+	return (*C.int64_t)(unsafe.Pointer(&v[0])), C.int(len(v))
+}
+
+func pair(v [2]int64) *C.int64_t { return (*C.int64_t)(unsafe.Pointer(&v[0])) }
+
+func bint(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Version is the libtorch version the shim was built against.
+func Version() string {
+	var buf [64]C.char
+	C.gs_version(&buf[0], C.int(len(buf)))
+	return C.GoString(&buf[0])
+}
+
+// SetNumThreads sets the intra-op thread count of libtorch's CPU kernels.
+func SetNumThreads(n int) error {
+	if n < 1 {
+		return errors.New("torch: thread count must be at least 1")
+	}
+	return check("set_num_threads", C.gs_set_num_threads(C.int(n)))
+}
+
+// NumThreads is the intra-op thread count in use.
+func NumThreads() int { return int(C.gs_get_num_threads()) }
+
+// ManualSeed seeds libtorch's generators (CPU and CUDA): weight
+// initialisation, dropout and randperm repeat under the same seed.
+func ManualSeed(seed uint64) { C.gs_manual_seed(C.uint64_t(seed)) }
+
+// CUDADeviceCount is the number of usable CUDA devices; 0 for CPU builds.
+func CUDADeviceCount() int { return int(C.gs_cuda_device_count()) }
+
+// NoGrad runs f with autograd recording off, as PyTorch's torch.no_grad().
+// Grad mode is thread-local in libtorch, so the goroutine is pinned to its OS
+// thread for the duration; every op f issues must run on this goroutine.
+func NoGrad(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	prev := C.gs_grad_enabled()
+	C.gs_set_grad_enabled(0)
+	defer C.gs_set_grad_enabled(prev)
+	f()
+}
+
+// GradEnabled reports whether autograd records on the calling thread.
+func GradEnabled() bool { return C.gs_grad_enabled() != 0 }

@@ -1,0 +1,512 @@
+// graft_shim.cpp — implementation of graft_shim.h over ATen and autograd.
+//
+// Every entry point runs its body inside GS_TRY so that a c10::Error (or any
+// C++ exception) becomes an error string for Go instead of unwinding through
+// cgo frames, which would abort the process.
+#include "graft_shim.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+gs_error make_error(const char *msg) {
+  // Only the first line of a c10::Error is for people; the rest is a C++
+  // backtrace that would drown the message.
+  std::string s(msg);
+  auto nl = s.find("\nException raised from");
+  if (nl != std::string::npos) s.resize(nl);
+  char *out = static_cast<char *>(std::malloc(s.size() + 1));
+  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+#define GS_TRY try {
+#define GS_END                                                   \
+  return nullptr;                                                \
+  }                                                              \
+  catch (const c10::Error &e) {                                  \
+    return make_error(e.what_without_backtrace());               \
+  }                                                              \
+  catch (const std::exception &e) {                              \
+    return make_error(e.what());                                 \
+  }                                                              \
+  catch (...) {                                                  \
+    return make_error("unknown C++ exception in libtorch");      \
+  }
+
+inline at::Tensor &T(gs_tensor t) { return *static_cast<at::Tensor *>(t); }
+inline gs_tensor wrap(at::Tensor t) { return new at::Tensor(std::move(t)); }
+inline c10::optional<at::Tensor> opt(gs_tensor t) {
+  if (!t) return c10::nullopt;
+  return T(t);
+}
+
+at::ScalarType to_scalar_type(int dtype) {
+  switch (dtype) {
+    case GS_FLOAT32: return at::kFloat;
+    case GS_INT64: return at::kLong;
+    case GS_FLOAT64: return at::kDouble;
+    case GS_UINT8: return at::kByte;
+    case GS_BOOL: return at::kBool;
+    case GS_FLOAT16: return at::kHalf;
+    case GS_BFLOAT16: return at::kBFloat16;
+    case GS_INT32: return at::kInt;
+  }
+  throw std::invalid_argument("unknown dtype code " + std::to_string(dtype));
+}
+
+int from_scalar_type(at::ScalarType s) {
+  switch (s) {
+    case at::kFloat: return GS_FLOAT32;
+    case at::kLong: return GS_INT64;
+    case at::kDouble: return GS_FLOAT64;
+    case at::kByte: return GS_UINT8;
+    case at::kBool: return GS_BOOL;
+    case at::kHalf: return GS_FLOAT16;
+    case at::kBFloat16: return GS_BFLOAT16;
+    case at::kInt: return GS_INT32;
+    default: return -1;
+  }
+}
+
+at::Device to_device(int device) {
+  if (device < 0) return at::Device(at::kCPU);
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device));
+}
+
+at::IntArrayRef ints(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+}  // namespace
+
+extern "C" {
+
+void gs_free_error(gs_error e) { std::free(e); }
+
+void gs_version(char *buf, int n) {
+  std::string v = TORCH_VERSION;
+  std::snprintf(buf, static_cast<size_t>(n), "%s", v.c_str());
+}
+
+gs_error gs_set_num_threads(int n) {
+  GS_TRY
+  at::set_num_threads(n);
+  GS_END
+}
+
+int gs_get_num_threads(void) { return at::get_num_threads(); }
+
+void gs_manual_seed(uint64_t seed) {
+  // at::manual_seed seeds the CPU generator and, when CUDA is present, every
+  // CUDA generator — one seed makes a run repeat.
+  at::manual_seed(seed);
+}
+
+int gs_cuda_device_count(void) {
+  try {
+    return static_cast<int>(torch::cuda::device_count());
+  } catch (...) {
+    return 0;
+  }
+}
+
+int gs_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
+void gs_set_grad_enabled(int enabled) { at::GradMode::set_enabled(enabled != 0); }
+
+void gs_free(gs_tensor t) { delete static_cast<at::Tensor *>(t); }
+
+gs_error gs_from_data(const void *data, int dtype, const int64_t *shape, int ndim, int device, gs_tensor *out) {
+  GS_TRY
+  auto st = to_scalar_type(dtype);
+  auto cpu = at::empty(ints(shape, ndim), at::TensorOptions().dtype(st));
+  std::memcpy(cpu.data_ptr(), data, cpu.numel() * cpu.element_size());
+  if (device >= 0) cpu = cpu.to(to_device(device));
+  *out = wrap(cpu);
+  GS_END
+}
+
+gs_error gs_copy_out(gs_tensor t, int dtype, void *dst, int64_t n) {
+  GS_TRY
+  at::Tensor src = T(t).detach().to(at::kCPU, to_scalar_type(dtype)).contiguous();
+  if (src.numel() != n)
+    throw std::invalid_argument("copy_out: tensor has " + std::to_string(src.numel()) +
+                                " elements, destination has " + std::to_string(n));
+  std::memcpy(dst, src.data_ptr(), n * src.element_size());
+  GS_END
+}
+
+gs_error gs_shape(gs_tensor t, int64_t *shape, int *ndim) {
+  GS_TRY
+  auto s = T(t).sizes();
+  if (static_cast<int>(s.size()) > *ndim) throw std::invalid_argument("tensor has too many dimensions");
+  for (size_t i = 0; i < s.size(); i++) shape[i] = s[i];
+  *ndim = static_cast<int>(s.size());
+  GS_END
+}
+
+int gs_dtype(gs_tensor t) { return from_scalar_type(T(t).scalar_type()); }
+
+int gs_device(gs_tensor t) {
+  auto d = T(t).device();
+  return d.is_cuda() ? d.index() : -1;
+}
+
+gs_error gs_item(gs_tensor t, double *out) {
+  GS_TRY
+  *out = T(t).item<double>();
+  GS_END
+}
+
+gs_error gs_full(const int64_t *shape, int ndim, double value, int dtype, int device, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::full(ints(shape, ndim), value,
+                       at::TensorOptions().dtype(to_scalar_type(dtype)).device(to_device(device))));
+  GS_END
+}
+
+gs_error gs_rand(const int64_t *shape, int ndim, int normal, int device, gs_tensor *out) {
+  GS_TRY
+  auto o = at::TensorOptions().dtype(at::kFloat).device(to_device(device));
+  *out = wrap(normal ? at::randn(ints(shape, ndim), o) : at::rand(ints(shape, ndim), o));
+  GS_END
+}
+
+gs_error gs_randperm(int64_t n, int device, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::randperm(n, at::TensorOptions().dtype(at::kLong).device(to_device(device))));
+  GS_END
+}
+
+gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor *out) {
+  GS_TRY
+  auto st = dtype < 0 ? T(t).scalar_type() : to_scalar_type(dtype);
+  auto mf = memory_format == GS_CHANNELS_LAST ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  *out = wrap(T(t).to(to_device(device), st, /*non_blocking=*/false, /*copy=*/false, mf));
+  GS_END
+}
+
+gs_error gs_clone(gs_tensor t, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(t).clone());
+  GS_END
+}
+
+gs_error gs_detach(gs_tensor t, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(t).detach());
+  GS_END
+}
+
+gs_error gs_alias(gs_tensor t, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(t));
+  GS_END
+}
+
+gs_error gs_set_requires_grad(gs_tensor t, int on) {
+  GS_TRY
+  T(t).set_requires_grad(on != 0);
+  GS_END
+}
+
+int gs_requires_grad(gs_tensor t) { return T(t).requires_grad() ? 1 : 0; }
+
+gs_error gs_grad(gs_tensor t, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &g = T(t).grad();
+  *out = g.defined() ? wrap(g) : nullptr;
+  GS_END
+}
+
+gs_error gs_zero_grad(gs_tensor t) {
+  GS_TRY
+  // Dropping the gradient (set_to_none) rather than zeroing it saves a
+  // memset per parameter and lets backward write instead of accumulate.
+  T(t).mutable_grad().reset();
+  GS_END
+}
+
+gs_error gs_backward(gs_tensor t) {
+  GS_TRY
+  T(t).backward();
+  GS_END
+}
+
+gs_error gs_unary(int op, gs_tensor xh, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &x = T(xh);
+  at::Tensor r;
+  switch (op) {
+    case GS_RELU: r = at::relu(x); break;
+    case GS_RELU6: r = at::hardtanh(x, 0.0, 6.0); break;
+    case GS_SILU: r = at::silu(x); break;
+    case GS_SIGMOID: r = at::sigmoid(x); break;
+    case GS_HARDSWISH: r = at::hardswish(x); break;
+    case GS_HARDSIGMOID: r = at::hardsigmoid(x); break;
+    case GS_TANH: r = at::tanh(x); break;
+    case GS_EXP: r = at::exp(x); break;
+    case GS_LOG: r = at::log(x); break;
+    case GS_SQRT: r = at::sqrt(x); break;
+    case GS_NEG: r = at::neg(x); break;
+    case GS_ABS: r = at::abs(x); break;
+    case GS_SQUARE: r = at::square(x); break;
+    case GS_RECIPROCAL: r = at::reciprocal(x); break;
+    case GS_GELU: r = at::gelu(x); break;
+    case GS_ERF: r = at::erf(x); break;
+    case GS_FLOOR: r = at::floor(x); break;
+    case GS_CEIL: r = at::ceil(x); break;
+    case GS_SIGN: r = at::sign(x); break;
+    default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
+  }
+  *out = wrap(r);
+  GS_END
+}
+
+gs_error gs_binary(int op, gs_tensor ah, gs_tensor bh, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &a = T(ah), &b = T(bh);
+  at::Tensor r;
+  switch (op) {
+    case GS_ADD: r = at::add(a, b); break;
+    case GS_SUB: r = at::sub(a, b); break;
+    case GS_MUL: r = at::mul(a, b); break;
+    case GS_DIV: r = at::div(a, b); break;
+    case GS_MAXIMUM: r = at::maximum(a, b); break;
+    case GS_MINIMUM: r = at::minimum(a, b); break;
+    case GS_POW: r = at::pow(a, b); break;
+    case GS_EQ: r = at::eq(a, b); break;
+    case GS_GT: r = at::gt(a, b); break;
+    case GS_LT: r = at::lt(a, b); break;
+    default: throw std::invalid_argument("unknown binary op " + std::to_string(op));
+  }
+  *out = wrap(r);
+  GS_END
+}
+
+gs_error gs_scalar(int op, gs_tensor ah, double s, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &a = T(ah);
+  at::Tensor r;
+  switch (op) {
+    case GS_ADD_S: r = at::add(a, s); break;
+    case GS_MUL_S: r = at::mul(a, s); break;
+    case GS_POW_S: r = at::pow(a, s); break;
+    case GS_DIV_S: r = at::div(a, s); break;
+    case GS_RSUB_S: r = at::rsub(a, s); break;
+    case GS_LEAKY_RELU_S: r = at::leaky_relu(a, s); break;
+    case GS_CLAMP_MIN_S: r = at::clamp_min(a, s); break;
+    case GS_CLAMP_MAX_S: r = at::clamp_max(a, s); break;
+    default: throw std::invalid_argument("unknown scalar op " + std::to_string(op));
+  }
+  *out = wrap(r);
+  GS_END
+}
+
+gs_error gs_inplace(int op, gs_tensor ah, gs_tensor bh, gs_tensor ch, double alpha) {
+  GS_TRY
+  at::Tensor &a = T(ah);
+  const at::Tensor &b = T(bh);
+  switch (op) {
+    case GS_COPY_: a.copy_(b); break;
+    case GS_ADD_: a.add_(b, alpha); break;
+    case GS_MUL_: a.mul_(b); break;
+    case GS_ADDCMUL_: a.addcmul_(b, T(ch), alpha); break;
+    case GS_ADDCDIV_: a.addcdiv_(b, T(ch), alpha); break;
+    case GS_LERP_: a.lerp_(b, alpha); break;
+    default: throw std::invalid_argument("unknown in-place op " + std::to_string(op));
+  }
+  GS_END
+}
+
+gs_error gs_inplace_scalar(int op, gs_tensor ah, double s1, double s2) {
+  GS_TRY
+  at::Tensor &a = T(ah);
+  switch (op) {
+    case GS_FILL_: a.fill_(s1); break;
+    case GS_MUL_S_: a.mul_(s1); break;
+    case GS_ADD_S_: a.add_(s1); break;
+    case GS_UNIFORM_: a.uniform_(s1, s2); break;
+    case GS_NORMAL_: a.normal_(s1, s2); break;
+    case GS_CLAMP_: a.clamp_(s1, s2); break;
+    default: throw std::invalid_argument("unknown in-place scalar op " + std::to_string(op));
+  }
+  GS_END
+}
+
+gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                   const int64_t *dilation, int64_t groups, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::conv2d(T(x), T(w), opt(b), ints(stride, 2), ints(padding, 2), ints(dilation, 2), groups));
+  GS_END
+}
+
+gs_error gs_conv_transpose2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                             const int64_t *output_padding, const int64_t *dilation, int64_t groups,
+                             gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::conv_transpose2d(T(x), T(w), opt(b), ints(stride, 2), ints(padding, 2),
+                                   ints(output_padding, 2), groups, ints(dilation, 2)));
+  GS_END
+}
+
+gs_error gs_batch_norm(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor rm, gs_tensor rv, int training,
+                       double momentum, double eps, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::batch_norm(T(x), opt(w), opt(b), opt(rm), opt(rv), training != 0, momentum, eps,
+                             /*cudnn_enabled=*/true));
+  GS_END
+}
+
+gs_error gs_linear(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::linear(T(x), T(w), opt(b)));
+  GS_END
+}
+
+gs_error gs_matmul(gs_tensor a, gs_tensor b, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::matmul(T(a), T(b)));
+  GS_END
+}
+
+gs_error gs_max_pool2d(gs_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+                       const int64_t *dilation, int ceil_mode, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::max_pool2d(T(x), ints(kernel, 2), ints(stride, 2), ints(padding, 2), ints(dilation, 2),
+                             ceil_mode != 0));
+  GS_END
+}
+
+gs_error gs_avg_pool2d(gs_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+                       int ceil_mode, int count_include_pad, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::avg_pool2d(T(x), ints(kernel, 2), ints(stride, 2), ints(padding, 2), ceil_mode != 0,
+                             count_include_pad != 0));
+  GS_END
+}
+
+gs_error gs_adaptive_avg_pool2d(gs_tensor x, const int64_t *size, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::adaptive_avg_pool2d(T(x), ints(size, 2)));
+  GS_END
+}
+
+gs_error gs_dropout(gs_tensor x, double p, int training, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::dropout(T(x), p, training != 0));
+  GS_END
+}
+
+gs_error gs_softmax(gs_tensor x, int64_t dim, int log, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(log ? at::log_softmax(T(x), dim) : at::softmax(T(x), dim));
+  GS_END
+}
+
+gs_error gs_cross_entropy(gs_tensor logits, gs_tensor target, double label_smoothing, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::cross_entropy_loss(T(logits), T(target), c10::nullopt, at::Reduction::Mean, -100,
+                                     label_smoothing));
+  GS_END
+}
+
+gs_error gs_reduce(int op, gs_tensor xh, const int64_t *dims, int ndims, int keepdim, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &x = T(xh);
+  bool all = ndims == 0;
+  std::vector<int64_t> d(dims, dims + ndims);
+  at::Tensor r;
+  switch (op) {
+    case GS_SUM: r = all ? x.sum() : x.sum(d, keepdim != 0); break;
+    case GS_MEAN: r = all ? x.mean() : x.mean(d, keepdim != 0); break;
+    case GS_AMAX: r = x.amax(d, keepdim != 0); break;
+    case GS_AMIN: r = x.amin(d, keepdim != 0); break;
+    case GS_ARGMAX:
+      if (ndims > 1) throw std::invalid_argument("argmax takes at most one dimension");
+      r = all ? x.argmax() : x.argmax(d[0], keepdim != 0);
+      break;
+    case GS_NORM2: r = all ? at::norm(x) : at::norm(x, 2, d, keepdim != 0); break;
+    case GS_VAR: r = all ? x.var(/*unbiased=*/false) : x.var(d, /*unbiased=*/false, keepdim != 0); break;
+    default: throw std::invalid_argument("unknown reduction " + std::to_string(op));
+  }
+  *out = wrap(r);
+  GS_END
+}
+
+gs_error gs_reshape(gs_tensor x, const int64_t *shape, int ndim, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(x).reshape(ints(shape, ndim)));
+  GS_END
+}
+
+gs_error gs_permute(gs_tensor x, const int64_t *perm, int ndim, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(x).permute(ints(perm, ndim)));
+  GS_END
+}
+
+gs_error gs_flatten(gs_tensor x, int64_t start, int64_t end, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(x).flatten(start, end));
+  GS_END
+}
+
+gs_error gs_cat(const gs_tensor *xs, int n, int64_t dim, gs_tensor *out) {
+  GS_TRY
+  std::vector<at::Tensor> v;
+  v.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; i++) v.push_back(T(xs[i]));
+  *out = wrap(at::cat(v, dim));
+  GS_END
+}
+
+gs_error gs_narrow(gs_tensor x, int64_t dim, int64_t start, int64_t length, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(T(x).narrow(dim, start, length));
+  GS_END
+}
+
+gs_error gs_index_select(gs_tensor x, int64_t dim, gs_tensor index, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::index_select(T(x), dim, T(index)));
+  GS_END
+}
+
+gs_error gs_pad(gs_tensor x, const int64_t *pads, int npads, double value, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::constant_pad_nd(T(x), ints(pads, npads), value));
+  GS_END
+}
+
+gs_error gs_clamp(gs_tensor x, double lo, double hi, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::clamp(T(x), lo, hi));
+  GS_END
+}
+
+gs_error gs_where(gs_tensor cond, gs_tensor a, gs_tensor b, gs_tensor *out) {
+  GS_TRY
+  *out = wrap(at::where(T(cond), T(a), T(b)));
+  GS_END
+}
+
+gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tensor *out) {
+  GS_TRY
+  if (bilinear)
+    *out = wrap(at::upsample_bilinear2d(T(x), ints(size, 2), /*align_corners=*/false));
+  else
+    *out = wrap(at::upsample_nearest2d(T(x), ints(size, 2)));
+  GS_END
+}
+
+}  // extern "C"

@@ -1,0 +1,135 @@
+/*
+ * graft_shim.h — the C ABI between graft (Go) and libtorch (C++).
+ *
+ * Why a C ABI: cgo speaks C only, and a plain C header lets the shim be built
+ * on its own (against Debian's libtorch 1.13, or a CUDA libtorch 2.x on a GPU
+ * machine) and swapped under an already-built Go binary.
+ *
+ * Conventions:
+ *  - gs_tensor is an opaque owned handle (a heap-allocated at::Tensor). Every
+ *    handle returned through an out-parameter must be released with gs_free.
+ *  - Functions that can fail return NULL on success or a malloc'd, NUL-
+ *    terminated error message that the caller releases with gs_free_error.
+ *    C++ exceptions never cross this boundary.
+ *  - Optional tensor arguments may be NULL.
+ *  - device: -1 is the CPU, n >= 0 is CUDA device n.
+ *  - Only APIs present in both libtorch 1.13 and 2.x are used.
+ */
+#ifndef GRAFT_SHIM_H
+#define GRAFT_SHIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void *gs_tensor;
+typedef char *gs_error;
+
+/* dtypes */
+enum { GS_FLOAT32 = 0, GS_INT64 = 1, GS_FLOAT64 = 2, GS_UINT8 = 3, GS_BOOL = 4, GS_FLOAT16 = 5, GS_BFLOAT16 = 6, GS_INT32 = 7 };
+
+/* memory formats */
+enum { GS_CONTIGUOUS = 0, GS_CHANNELS_LAST = 1 };
+
+/* unary operators (gs_unary) */
+enum {
+  GS_RELU = 0, GS_RELU6, GS_SILU, GS_SIGMOID, GS_HARDSWISH, GS_HARDSIGMOID, GS_TANH,
+  GS_EXP, GS_LOG, GS_SQRT, GS_NEG, GS_ABS, GS_SQUARE, GS_RECIPROCAL, GS_GELU, GS_ERF,
+  GS_FLOOR, GS_CEIL, GS_SIGN
+};
+
+/* binary operators (gs_binary); broadcasting follows ATen */
+enum { GS_ADD = 0, GS_SUB, GS_MUL, GS_DIV, GS_MAXIMUM, GS_MINIMUM, GS_POW, GS_EQ, GS_GT, GS_LT };
+
+/* tensor-scalar operators (gs_scalar) */
+enum { GS_ADD_S = 0, GS_MUL_S, GS_POW_S, GS_DIV_S, GS_RSUB_S, GS_LEAKY_RELU_S, GS_CLAMP_MIN_S, GS_CLAMP_MAX_S };
+
+/* in-place updates (gs_inplace) used by optimizers and initialisers */
+enum {
+  GS_COPY_ = 0,    /* a.copy_(b) */
+  GS_ADD_,         /* a.add_(b, alpha) */
+  GS_MUL_,         /* a.mul_(b) */
+  GS_ADDCMUL_,     /* a.addcmul_(b, c, alpha) */
+  GS_ADDCDIV_,     /* a.addcdiv_(b, c, alpha) */
+  GS_LERP_         /* a.lerp_(b, alpha) */
+};
+enum { GS_FILL_ = 0, GS_MUL_S_, GS_ADD_S_, GS_UNIFORM_, GS_NORMAL_, GS_CLAMP_ };
+
+/* reductions (gs_reduce) */
+enum { GS_SUM = 0, GS_MEAN, GS_AMAX, GS_AMIN, GS_ARGMAX, GS_NORM2, GS_VAR };
+
+/* ---- library ---- */
+void gs_free_error(gs_error e);
+void gs_version(char *buf, int n);
+gs_error gs_set_num_threads(int n);
+int gs_get_num_threads(void);
+void gs_manual_seed(uint64_t seed);
+int gs_cuda_device_count(void);
+int gs_grad_enabled(void);
+void gs_set_grad_enabled(int enabled);
+
+/* ---- handles and data ---- */
+void gs_free(gs_tensor t);
+gs_error gs_from_data(const void *data, int dtype, const int64_t *shape, int ndim, int device, gs_tensor *out);
+/* copies the tensor (any device/layout) into dst as dtype; n is the element count of dst */
+gs_error gs_copy_out(gs_tensor t, int dtype, void *dst, int64_t n);
+gs_error gs_shape(gs_tensor t, int64_t *shape, int *ndim);
+int gs_dtype(gs_tensor t);
+int gs_device(gs_tensor t);
+gs_error gs_item(gs_tensor t, double *out);
+gs_error gs_full(const int64_t *shape, int ndim, double value, int dtype, int device, gs_tensor *out);
+gs_error gs_rand(const int64_t *shape, int ndim, int normal, int device, gs_tensor *out);
+gs_error gs_randperm(int64_t n, int device, gs_tensor *out);
+gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor *out);
+gs_error gs_clone(gs_tensor t, gs_tensor *out);
+gs_error gs_detach(gs_tensor t, gs_tensor *out);
+gs_error gs_alias(gs_tensor t, gs_tensor *out);
+
+/* ---- autograd ---- */
+gs_error gs_set_requires_grad(gs_tensor t, int on);
+int gs_requires_grad(gs_tensor t);
+/* *out is NULL when no gradient has been accumulated */
+gs_error gs_grad(gs_tensor t, gs_tensor *out);
+gs_error gs_zero_grad(gs_tensor t);
+gs_error gs_backward(gs_tensor t);
+
+/* ---- operators ---- */
+gs_error gs_unary(int op, gs_tensor x, gs_tensor *out);
+gs_error gs_binary(int op, gs_tensor a, gs_tensor b, gs_tensor *out);
+gs_error gs_scalar(int op, gs_tensor a, double s, gs_tensor *out);
+gs_error gs_inplace(int op, gs_tensor a, gs_tensor b, gs_tensor c, double alpha);
+gs_error gs_inplace_scalar(int op, gs_tensor a, double s1, double s2);
+gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                   const int64_t *dilation, int64_t groups, gs_tensor *out);
+gs_error gs_conv_transpose2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                             const int64_t *output_padding, const int64_t *dilation, int64_t groups, gs_tensor *out);
+gs_error gs_batch_norm(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor running_mean, gs_tensor running_var,
+                       int training, double momentum, double eps, gs_tensor *out);
+gs_error gs_linear(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor *out);
+gs_error gs_matmul(gs_tensor a, gs_tensor b, gs_tensor *out);
+gs_error gs_max_pool2d(gs_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+                       const int64_t *dilation, int ceil_mode, gs_tensor *out);
+gs_error gs_avg_pool2d(gs_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+                       int ceil_mode, int count_include_pad, gs_tensor *out);
+gs_error gs_adaptive_avg_pool2d(gs_tensor x, const int64_t *size, gs_tensor *out);
+gs_error gs_dropout(gs_tensor x, double p, int training, gs_tensor *out);
+gs_error gs_softmax(gs_tensor x, int64_t dim, int log, gs_tensor *out);
+gs_error gs_cross_entropy(gs_tensor logits, gs_tensor target, double label_smoothing, gs_tensor *out);
+gs_error gs_reduce(int op, gs_tensor x, const int64_t *dims, int ndims, int keepdim, gs_tensor *out);
+gs_error gs_reshape(gs_tensor x, const int64_t *shape, int ndim, gs_tensor *out);
+gs_error gs_permute(gs_tensor x, const int64_t *perm, int ndim, gs_tensor *out);
+gs_error gs_flatten(gs_tensor x, int64_t start, int64_t end, gs_tensor *out);
+gs_error gs_cat(const gs_tensor *xs, int n, int64_t dim, gs_tensor *out);
+gs_error gs_narrow(gs_tensor x, int64_t dim, int64_t start, int64_t length, gs_tensor *out);
+gs_error gs_index_select(gs_tensor x, int64_t dim, gs_tensor index, gs_tensor *out);
+gs_error gs_pad(gs_tensor x, const int64_t *pads, int npads, double value, gs_tensor *out);
+gs_error gs_clamp(gs_tensor x, double lo, double hi, gs_tensor *out);
+gs_error gs_where(gs_tensor cond, gs_tensor a, gs_tensor b, gs_tensor *out);
+gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
