@@ -503,3 +503,7 @@ func (t *Tensor) String() string {
 	}
 	return fmt.Sprintf("Tensor(%v, %v, %v)", t.Shape(), t.DType(), t.Device())
 }
+
+// Failed returns a tensor that carries err, for layers that must report a
+// problem through the sticky-error chain.
+func Failed(err error) *Tensor { return errTensor(err) }
