@@ -85,6 +85,8 @@ func OpenFolder(root string) (*Folder, error) {
 			root, hint, filepath.Join(root, "cat", "1.png"))
 	}
 	classes, labelOf := classNames(names)
+	// Samples are listed in label order so Source order matches Classes.
+	slices.SortStableFunc(names, func(a, b string) int { return labelOf[a] - labelOf[b] })
 	f := &Folder{root: root, classes: classes}
 	for _, name := range names {
 		dir := filepath.Join(root, name)
@@ -101,7 +103,12 @@ func OpenFolder(root string) (*Folder, error) {
 		}
 	}
 	if len(names) < 2 {
-		return nil, fmt.Errorf("image folder %s has only one class (%s); a classifier needs at least 2 classes, add another class folder", root, names[0])
+		hint := "add another class folder"
+		if sub, _ := os.ReadDir(filepath.Join(root, names[0])); countDirs(sub) >= 2 {
+			// A common slip: pointing one level above the class folders.
+			hint = "if its subfolders are the classes, pass " + filepath.Join(root, names[0])
+		}
+		return nil, fmt.Errorf("image folder %s has only one class (%s); a classifier needs at least 2 classes; %s", root, names[0], hint)
 	}
 	return f, nil
 }
@@ -148,11 +155,14 @@ func classNames(names []string) ([]string, map[string]int) {
 // listImages walks dir recursively in lexical order.
 func listImages(dir string) ([]string, error) {
 	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	// The trailing separator makes WalkDir follow dir itself when it is a
+	// symlink; entries inside are still joined and cleaned normally.
+	start := dir + string(filepath.Separator)
+	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if path == dir {
+		if path == start {
 			return nil
 		}
 		if strings.HasPrefix(d.Name(), ".") {
@@ -193,4 +203,14 @@ func (f *Folder) Image(i int) (*Image, error) {
 		return nil, &ErrSample{Source: f.paths[i], Err: err}
 	}
 	return im, nil
+}
+
+func countDirs(entries []fs.DirEntry) int {
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	return n
 }

@@ -507,3 +507,6 @@ func (t *Tensor) String() string {
 // Failed returns a tensor that carries err, for layers that must report a
 // problem through the sticky-error chain.
 func Failed(err error) *Tensor { return errTensor(err) }
+
+// Scope is the scope that owns t, or nil when the caller does.
+func (t *Tensor) Scope() *Scope { return t.scope }

@@ -1,0 +1,292 @@
+// Package checkpoint saves and loads graft models: weights in safetensors
+// (torchvision names, readable by any safetensors tool) and a JSON sidecar
+// with what is needed to rebuild and use the model — architecture, stages,
+// class names, preprocessing — and, for resumable runs, the training state.
+//
+// A checkpoint "m" is the pair m.safetensors + m.json (plus m.state.safetensors
+// for optimizer state). Every file is written atomically and the sidecar
+// last, with the weights' SHA-256, so a crash never leaves a checkpoint that
+// loads with mismatched parts.
+package checkpoint
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/torch"
+)
+
+// Format identifies the sidecar's schema.
+const Format = "graft-checkpoint/1"
+
+// StageInfo records a stage's metadata.
+type StageInfo struct {
+	Name      string `json:"name"`
+	Channels  int    `json:"channels"`
+	Reduction int    `json:"reduction"`
+}
+
+// Meta is the JSON sidecar.
+type Meta struct {
+	Format     string          `json:"format"`
+	Arch       string          `json:"arch"`
+	NumClasses int             `json:"num_classes"`
+	InChannels int             `json:"in_channels"`
+	Classes    []string        `json:"classes"`
+	CutAfter   *int            `json:"cut_after,omitempty"` // set when the model was truncated after this stage index
+	Stages     []StageInfo     `json:"stages"`
+	Preprocess data.Preprocess `json:"preprocess"`
+	Weights    string          `json:"weights"`
+	SHA256     string          `json:"weights_sha256"`
+	// State names the optimizer-state file of a resumable checkpoint.
+	State string `json:"state,omitempty"`
+	// Training is the trainer's own record (configuration, epoch, history),
+	// opaque to this package.
+	Training json.RawMessage `json:"training,omitempty"`
+	Graft    string          `json:"graft_version,omitempty"`
+	Torch    string          `json:"libtorch_version,omitempty"`
+	Created  string          `json:"created,omitempty"`
+}
+
+// Paths resolves a checkpoint argument (m, m.json or m.safetensors) to its
+// weights and sidecar paths.
+func Paths(p string) (weights, sidecar string) {
+	base := p
+	for _, ext := range []string{".safetensors", ".json"} {
+		if strings.HasSuffix(base, ext) {
+			base = strings.TrimSuffix(base, ext)
+			break
+		}
+	}
+	return base + ".safetensors", base + ".json"
+}
+
+// Save writes model m with meta to path (see Paths). meta's Arch, classes,
+// stages and file fields are filled in from m. optState, when not nil, is
+// saved beside for resuming.
+func Save(path string, m *nn.Model, meta Meta, optState []Tensor) error {
+	wPath, sPath := Paths(path)
+	var ts []Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, Tensor{p.Name, p.T})
+	}
+	h := sha256.New()
+	if err := safefile.Write(wPath, func(w io.Writer) error {
+		return WriteSafetensors(io.MultiWriter(w, h), ts, map[string]string{"format": "pt", "graft_arch": m.Arch})
+	}); err != nil {
+		return err
+	}
+	meta.Format = Format
+	meta.Arch = m.Arch
+	meta.NumClasses = m.NumClasses
+	meta.InChannels = m.InChannels
+	meta.Weights = filepath.Base(wPath)
+	meta.SHA256 = hex.EncodeToString(h.Sum(nil))
+	meta.Stages = nil
+	for _, s := range m.Stages {
+		meta.Stages = append(meta.Stages, StageInfo{s.Name, s.Channels, s.Reduction})
+	}
+	meta.State = ""
+	if optState != nil {
+		stPath := strings.TrimSuffix(wPath, ".safetensors") + ".state.safetensors"
+		if err := safefile.Write(stPath, func(w io.Writer) error { return WriteSafetensors(w, optState, nil) }); err != nil {
+			return err
+		}
+		meta.State = filepath.Base(stPath)
+	}
+	meta.Torch = torch.Version()
+	meta.Created = time.Now().UTC().Format(time.RFC3339)
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(sPath, append(b, '\n'))
+}
+
+// ReadMeta reads and checks a sidecar without loading weights.
+func ReadMeta(path string) (Meta, error) {
+	wPath, sPath := Paths(path)
+	var meta Meta
+	b, err := os.ReadFile(sPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, werr := os.Stat(wPath); werr == nil {
+			return meta, fmt.Errorf("%s has no graft sidecar %s: it looks like plain weights; bring them in with `graft import`", wPath, sPath)
+		}
+		return meta, fmt.Errorf("checkpoint %s not found (looked for %s and %s)", path, sPath, wPath)
+	}
+	if err != nil {
+		return meta, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return meta, fmt.Errorf("%s is not a graft checkpoint sidecar: %v", sPath, err)
+	}
+	if meta.Format != Format {
+		return meta, fmt.Errorf("%s: format %q, expected %q", sPath, meta.Format, Format)
+	}
+	if len(meta.Classes) != 0 && len(meta.Classes) != meta.NumClasses {
+		return meta, fmt.Errorf("%s: %d class names for %d classes", sPath, len(meta.Classes), meta.NumClasses)
+	}
+	return meta, nil
+}
+
+// Checkpoint is a loaded model with its sidecar.
+type Checkpoint struct {
+	Meta  Meta
+	Model *nn.Model
+	Path  string
+}
+
+// Load rebuilds the model a checkpoint describes and loads its weights
+// strictly.
+func Load(path string) (*Checkpoint, error) {
+	meta, err := ReadMeta(path)
+	if err != nil {
+		return nil, err
+	}
+	wPath, sPath := Paths(path)
+	b, err := os.ReadFile(wPath)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: weights: %w", sPath, err)
+	}
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != meta.SHA256 {
+		return nil, fmt.Errorf("checkpoint %s: %s does not match its sidecar (written by another run, or interrupted); re-save or resume the run", sPath, wPath)
+	}
+	st, err := ReadSafetensors(wPath)
+	if err != nil {
+		return nil, err
+	}
+	m, err := arch.New(meta.Arch, arch.Config{NumClasses: meta.NumClasses, InChannels: meta.InChannels})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
+	}
+	if meta.CutAfter != nil {
+		if err := m.Truncate(*meta.CutAfter, meta.NumClasses); err != nil {
+			m.Free()
+			return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
+		}
+	}
+	if _, err := LoadWeights(m, st, Strict); err != nil {
+		m.Free()
+		return nil, err
+	}
+	return &Checkpoint{Meta: meta, Model: m, Path: path}, nil
+}
+
+// LoadState reads a resumable checkpoint's optimizer state; nil when it has none.
+func LoadState(path string, meta Meta) (*Safetensors, error) {
+	if meta.State == "" {
+		return nil, nil
+	}
+	wPath, _ := Paths(path)
+	return ReadSafetensors(filepath.Join(filepath.Dir(wPath), meta.State))
+}
+
+// Mode selects how LoadWeights treats names that do not match.
+type Mode int
+
+const (
+	// Strict requires every parameter, with its shape, and nothing more.
+	Strict Mode = iota
+	// DropClassifier loads everything but a classifier whose class count
+	// differs, which keeps its fresh initialisation (timm's behaviour).
+	DropClassifier
+)
+
+// LoadReport says what a non-strict load skipped.
+type LoadReport struct {
+	Loaded     int
+	Skipped    []string // in the file, not loaded (unknown or classifier dropped)
+	Missing    []string // in the model, not in the file
+	Mismatched []string // same name, different shape
+}
+
+// LoadWeights copies st's tensors into m's parameters by name.
+func LoadWeights(m *nn.Model, st *Safetensors, mode Mode) (LoadReport, error) {
+	var rep LoadReport
+	_, clsName := m.Classifier()
+	clsPrefix := strings.TrimSuffix(clsName, "weight")
+	seen := map[string]bool{}
+	for _, p := range m.Params() {
+		seen[p.Name] = true
+		want := p.T.Shape()
+		got := st.Shape(p.Name)
+		isCls := clsName != "" && strings.HasPrefix(p.Name, clsPrefix)
+		switch {
+		case got == nil:
+			if mode == DropClassifier && isCls {
+				continue
+			}
+			rep.Missing = append(rep.Missing, fmt.Sprintf("%s %v", p.Name, want))
+			continue
+		case !sameShape(got, want):
+			if mode == DropClassifier && isCls {
+				rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %v (classifier: model has %v)", p.Name, got, want))
+				continue
+			}
+			rep.Mismatched = append(rep.Mismatched, fmt.Sprintf("%s: file %v, model %v", p.Name, got, want))
+			continue
+		}
+		src, err := st.Tensor(p.Name)
+		if err != nil {
+			return rep, err
+		}
+		var cerr error
+		torch.NoGrad(func() { cerr = p.T.CopyFrom_(src) })
+		src.Free()
+		if cerr != nil {
+			return rep, fmt.Errorf("%s: load %s: %w", st.Path, p.Name, cerr)
+		}
+		rep.Loaded++
+	}
+	for _, n := range st.Names() {
+		if !seen[n] {
+			rep.Skipped = append(rep.Skipped, n)
+		}
+	}
+	var problems []string
+	if len(rep.Mismatched) > 0 {
+		problems = append(problems, "shape mismatches: "+strings.Join(rep.Mismatched, "; "))
+	}
+	if len(rep.Missing) > 0 {
+		problems = append(problems, "missing from the file: "+strings.Join(limit(rep.Missing, 8), ", "))
+	}
+	if mode == Strict && len(rep.Skipped) > 0 {
+		problems = append(problems, "not in the model: "+strings.Join(limit(rep.Skipped, 8), ", "))
+	}
+	if len(problems) > 0 {
+		return rep, fmt.Errorf("%s does not fit %s (%d classes): %s", st.Path, m.Arch, m.NumClasses, strings.Join(problems, "; "))
+	}
+	return rep, nil
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func limit(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string{}, s[:n]...), fmt.Sprintf("and %d more", len(s)-n))
+}

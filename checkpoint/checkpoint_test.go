@@ -1,0 +1,106 @@
+package checkpoint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/torch"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	torch.ManualSeed(3)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	path := filepath.Join(dir, "m")
+	meta := Meta{Classes: []string{"a", "b", "c", "d"}, Preprocess: data.Preprocess{Size: 32, Norm: "unit"}}
+	if err := Save(path, m, meta, nil); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := Load(path + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Model.Free()
+	if ck.Meta.Arch != "smallcnn" || ck.Meta.Preprocess.Size != 32 || len(ck.Meta.Stages) != 4 {
+		t.Errorf("meta = %+v", ck.Meta)
+	}
+	want, got := m.Params(), ck.Model.Params()
+	for i := range want {
+		a, _ := want[i].T.Float32s()
+		b, _ := got[i].T.Float32s()
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("%s differs after reload", want[i].Name)
+			}
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := arch.New("smallcnn", arch.Config{NumClasses: 4})
+	defer m.Free()
+	good := filepath.Join(dir, "good")
+	if err := Save(good, m, Meta{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := arch.New("smallcnn", arch.Config{NumClasses: 7})
+	defer other.Free()
+	st, _ := ReadSafetensors(good + ".safetensors")
+
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	full, _ := os.ReadFile(good + ".safetensors")
+	cases := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"missing", func() error { _, err := Load(filepath.Join(dir, "nope")); return err }, "not found"},
+		{"no sidecar", func() error {
+			write("plain.safetensors", full)
+			_, err := Load(filepath.Join(dir, "plain.safetensors"))
+			return err
+		}, "graft import"},
+		{"truncated weights", func() error {
+			_, err := ReadSafetensors(write("trunc.safetensors", full[:len(full)/2]))
+			return err
+		}, "truncated"},
+		{"garbage", func() error {
+			_, err := ReadSafetensors(write("garbage.safetensors", []byte("hello world, not a tensor file")))
+			return err
+		}, "not a valid safetensors"},
+		{"other class count", func() error { _, err := LoadWeights(other, st, Strict); return err }, "fc.weight"},
+		{"tampered", func() error {
+			b := append([]byte{}, full...)
+			b[len(b)-1] ^= 0xff
+			os.WriteFile(good+".safetensors", b, 0o644)
+			defer os.WriteFile(good+".safetensors", full, 0o644)
+			_, err := Load(good)
+			return err
+		}, "does not match its sidecar"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	rep, err := LoadWeights(other, st, DropClassifier)
+	if err != nil || len(rep.Skipped) != 2 {
+		t.Errorf("drop-classifier load: %+v, %v", rep, err)
+	}
+}

@@ -1,0 +1,124 @@
+// Package fit trains graft models. It executes a plan of phases — which
+// stages train, at which learning rate, with BatchNorm in which mode — and
+// owns the things every run needs: the step loop, validation, early
+// stopping, divergence detection, resumable checkpoints and progress events.
+package fit
+
+import (
+	"fmt"
+
+	"github.com/graftml/graft/optim"
+)
+
+// Config is one training run's settings. Zero values take the documented
+// defaults; Validate names any bad field.
+type Config struct {
+	// Epochs is the maximum number of epochs over all phases when Phases
+	// is empty (a single phase training every stage).
+	Epochs int `json:"epochs"`
+	// BatchSize for training and evaluation; default 64.
+	BatchSize int `json:"batch_size"`
+	// Optimizer; default Adam at 1e-3.
+	Optimizer optim.Config `json:"optimizer"`
+	// Schedule of the learning rate within each phase; default one-cycle,
+	// fastai's default for training CNNs.
+	Schedule optim.Schedule `json:"schedule"`
+	// ClipNorm rescales gradients whose global L2 norm exceeds it (0 = off).
+	ClipNorm float64 `json:"clip_norm,omitempty"`
+	// LabelSmoothing in [0,1) softens the cross-entropy targets.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	// Patience stops a phase after this many epochs without validation
+	// improvement and restores the best weights (0 = train every epoch).
+	Patience int `json:"patience,omitempty"`
+	// Seed makes CPU runs repeat exactly: initialisation, order,
+	// augmentation and dropout all derive from it.
+	Seed uint64 `json:"seed"`
+	// ChannelsLast lays convolutions out NHWC (faster oneDNN kernels on
+	// most CPUs).
+	ChannelsLast bool `json:"channels_last,omitempty"`
+	// Phases overrides the single default phase.
+	Phases []Phase `json:"phases,omitempty"`
+}
+
+// Phase is a stretch of training with one set of trainable stages.
+type Phase struct {
+	Name   string `json:"name"`
+	Epochs int    `json:"epochs"`
+	// StageLR is a learning-rate multiplier per stage (index-aligned with
+	// the model's stages); 0 freezes the stage. Nil trains every stage at
+	// the base rate.
+	StageLR []float64 `json:"stage_lr,omitempty"`
+	// TrainBN keeps BatchNorm in training mode inside frozen stages
+	// (fastai's train_bn); by default frozen BatchNorms keep their
+	// statistics.
+	TrainBN bool `json:"train_bn,omitempty"`
+	// LRScale multiplies the base learning rate for this phase (default 1).
+	LRScale float64 `json:"lr_scale,omitempty"`
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.BatchSize == 0 {
+		c.BatchSize = 64
+	}
+	if c.Optimizer.Name == "" {
+		c.Optimizer.Name = "adam"
+	}
+	if c.Optimizer.LR == 0 {
+		c.Optimizer.LR = 1e-3
+	}
+	if c.Schedule.Name == "" {
+		c.Schedule.Name = "onecycle"
+	}
+	if len(c.Phases) == 0 {
+		c.Phases = []Phase{{Name: "train", Epochs: c.Epochs}}
+	}
+	for i := range c.Phases {
+		if c.Phases[i].LRScale == 0 {
+			c.Phases[i].LRScale = 1
+		}
+	}
+	return c
+}
+
+// Validate checks a defaulted configuration.
+func (c Config) Validate() error {
+	if c.BatchSize < 1 {
+		return fmt.Errorf("batch size must be at least 1, got %d", c.BatchSize)
+	}
+	if err := c.Optimizer.Validate(); err != nil {
+		return err
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return err
+	}
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
+		return fmt.Errorf("label smoothing must be in [0,1), got %v", c.LabelSmoothing)
+	}
+	if c.ClipNorm < 0 {
+		return fmt.Errorf("gradient clip norm must not be negative, got %v", c.ClipNorm)
+	}
+	if c.Patience < 0 {
+		return fmt.Errorf("patience must not be negative, got %d", c.Patience)
+	}
+	total := 0
+	for _, p := range c.Phases {
+		if p.Epochs < 0 {
+			return fmt.Errorf("phase %q: epochs must not be negative", p.Name)
+		}
+		total += p.Epochs
+	}
+	if total < 1 {
+		return fmt.Errorf("nothing to train: set at least 1 epoch (--epochs)")
+	}
+	return nil
+}
+
+// TotalEpochs sums the phases' epochs.
+func (c Config) TotalEpochs() int {
+	n := 0
+	for _, p := range c.Phases {
+		n += p.Epochs
+	}
+	return n
+}

@@ -1,0 +1,81 @@
+package fit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/metrics"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/torch"
+)
+
+// Evaluation is a model's performance on a data set.
+type Evaluation struct {
+	Loss      float64
+	Confusion *metrics.Confusion
+}
+
+// Evaluate runs the model in inference mode over l and scores it.
+func Evaluate(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (*Evaluation, error) {
+	ev := &Evaluation{Confusion: metrics.NewConfusion(l.Dataset().Classes())}
+	var lossSum float64
+	var n int
+	err := Predict(ctx, m, l, cfg.ChannelsLast, func(b *data.Batch, logits *torch.Tensor) error {
+		y := logits.Scope().Track(torch.FromInt64(b.Y, int64(b.N)))
+		loss, err := torch.CrossEntropy(logits, y, cfg.LabelSmoothing).Item()
+		if err != nil {
+			return err
+		}
+		pred, err := logits.Argmax(1).Int64s()
+		if err != nil {
+			return err
+		}
+		for i, p := range pred {
+			ev.Confusion.Add(int(b.Y[i]), int(p))
+		}
+		lossSum += loss * float64(b.N)
+		n += b.N
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("evaluation set is empty")
+	}
+	ev.Loss = lossSum / float64(n)
+	return ev, nil
+}
+
+// Predict runs the model without gradients over every batch of l, in
+// order, and hands each batch with its logits to f. The logits are freed
+// when f returns.
+func Predict(ctx context.Context, m *nn.Model, l *data.Loader, channelsLast bool, f func(*data.Batch, *torch.Tensor) error) error {
+	var err error
+	torch.NoGrad(func() {
+		for b, berr := range l.Epoch(ctx, 0) {
+			if berr != nil {
+				err = berr
+				return
+			}
+			s := torch.NewScope()
+			x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
+			if channelsLast {
+				x = x.ChannelsLast()
+			}
+			logits := m.Forward(x, false)
+			if err = logits.Err(); err != nil {
+				err = fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
+			} else {
+				err = f(b, logits)
+			}
+			s.Close()
+			b.Release()
+			if err != nil {
+				return
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,213 @@
+package fit
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/torch"
+)
+
+// bars makes a 3-class set of 12×12 grey images: a horizontal bar, a
+// vertical bar, or a diagonal, at random positions with noise.
+func bars(n int, seed uint64) data.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var ims []*data.Image
+	var labels []int
+	for i := 0; i < n; i++ {
+		im := data.NewImage(1, 12, 12)
+		c := i % 3
+		p := 2 + rng.IntN(8)
+		for k := 0; k < 12; k++ {
+			switch c {
+			case 0:
+				im.Set(0, p, k, 1)
+			case 1:
+				im.Set(0, k, p, 1)
+			default:
+				im.Set(0, k, k, 1)
+			}
+		}
+		for j := range im.Pix {
+			im.Pix[j] += float32(rng.NormFloat64() * 0.1)
+		}
+		ims = append(ims, im)
+		labels = append(labels, c)
+	}
+	ds, err := data.NewInMemory(ims, labels, []string{"h", "v", "d"})
+	if err != nil {
+		panic(err)
+	}
+	return ds
+}
+
+func loader(t *testing.T, ds data.Dataset, shuffle bool) *data.Loader {
+	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: 16, Shuffle: shuffle, Seed: 1, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func model(t *testing.T, seed uint64) *nn.Model {
+	torch.ManualSeed(seed)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 3, InChannels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Free)
+	return m
+}
+
+func weights(t *testing.T, m *nn.Model) [][]float32 {
+	var out [][]float32
+	for _, p := range m.Params() {
+		v, err := p.T.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func equalWeights(a, b [][]float32) bool {
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestTrainLearns(t *testing.T) {
+	m := model(t, 1)
+	cfg := Config{Epochs: 6, Seed: 1, Optimizer: optim.Config{Name: "adam", LR: 3e-3}}
+	res, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(96, 1), true), Val: loader(t, bars(48, 2), false), Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.History[len(res.History)-1]
+	if last.ValAcc < 0.9 {
+		t.Errorf("validation accuracy %.2f after %d epochs, want ≥ 0.9 on an easy set", last.ValAcc, res.Epochs)
+	}
+	if res.History[0].TrainLoss <= last.TrainLoss {
+		t.Errorf("loss did not fall: %v → %v", res.History[0].TrainLoss, last.TrainLoss)
+	}
+}
+
+func TestTrainRepeatsUnderSeed(t *testing.T) {
+	run := func() [][]float32 {
+		m := model(t, 5)
+		cfg := Config{Epochs: 2, Seed: 9}
+		if _, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Config: cfg}); err != nil {
+			t.Fatal(err)
+		}
+		return weights(t, m)
+	}
+	if !equalWeights(run(), run()) {
+		t.Error("two runs with the same seed differ")
+	}
+}
+
+// TestResumeEndsWhereUninterruptedWould interrupts a run after its second
+// epoch and resumes it.
+func TestResumeEndsWhereUninterruptedWould(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, Phases: []Phase{
+		{Name: "head", Epochs: 2, StageLR: []float64{0, 0, 0, 1}},
+		{Name: "all", Epochs: 2},
+	}}
+	train, val := bars(48, 1), bars(24, 2)
+
+	full := model(t, 2)
+	if _, err := Train(context.Background(), Run{Model: full, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(dir, "run.resume")
+	ctx, cancel := context.WithCancel(context.Background())
+	m1 := model(t, 2)
+	stopper := &cancelAfter{n: 3, cancel: cancel}
+	_, err := Train(ctx, Run{Model: m1, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg, Events: stopper,
+		Resume: &Resumer{Path: path, Fingerprint: "x"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, err := Train(context.Background(), Run{Model: model(t, 2), Train: loader(t, train, true), Config: cfg,
+		Resume: &Resumer{Path: path, Fingerprint: "other settings", Continue: true}}); err == nil {
+		t.Error("resumed a state saved with another fingerprint")
+	}
+	m2 := model(t, 77) // different init: everything must come from the checkpoint
+	r := &Resumer{Path: path, Fingerprint: "x", Continue: true}
+	res, err := Train(context.Background(), Run{Model: m2, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg, Resume: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Resumed || len(res.History) != 4 {
+		t.Fatalf("resumed=%v, history %d epochs", r.Resumed, len(res.History))
+	}
+	if !equalWeights(weights(t, full), weights(t, m2)) {
+		t.Error("resumed run ended with different weights than the uninterrupted one")
+	}
+}
+
+// cancelAfter cancels the run's context after n epochs.
+type cancelAfter struct {
+	n, seen int
+	cancel  func()
+}
+
+func (c *cancelAfter) Step(StepInfo) {}
+func (c *cancelAfter) Epoch(EpochStats) {
+	c.seen++
+	if c.seen == c.n {
+		c.cancel()
+	}
+}
+
+func TestDivergenceIsReported(t *testing.T) {
+	m := model(t, 1)
+	cfg := Config{Epochs: 3, Seed: 1, Optimizer: optim.Config{Name: "sgd", LR: 1e12}, Schedule: optim.Schedule{Name: "constant"}}
+	_, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Config: cfg})
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("err = %v, want ErrDiverged", err)
+	}
+}
+
+func TestEarlyStoppingRestoresBest(t *testing.T) {
+	m := model(t, 1)
+	cfg := Config{Epochs: 30, Seed: 1, Patience: 2, Optimizer: optim.Config{Name: "adam", LR: 3e-3}, Schedule: optim.Schedule{Name: "constant"}}
+	// Validation labels are shuffled, so validation stops improving soon.
+	noisy := bars(24, 2).(*data.InMemory)
+	rng := rand.New(rand.NewPCG(4, 4))
+	labels := make([]int, noisy.Len())
+	ims := make([]*data.Image, noisy.Len())
+	for i := range labels {
+		labels[i] = rng.IntN(3)
+		ims[i], _ = noisy.Image(i)
+	}
+	val, _ := data.NewInMemory(ims, labels, noisy.Classes())
+	res, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Val: loader(t, val, false), Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.StoppedEarly || res.Epochs >= 30 {
+		t.Fatalf("ran %d epochs, stopped early %v", res.Epochs, res.StoppedEarly)
+	}
+	ev, err := Evaluate(context.Background(), m, loader(t, val, false), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.Confusion.Accuracy(), res.History[res.BestEpoch-1].ValAcc; got != want {
+		t.Errorf("restored model scores %.3f, best epoch scored %.3f", got, want)
+	}
+}

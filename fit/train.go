@@ -1,0 +1,436 @@
+package fit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/torch"
+)
+
+// EpochStats is one epoch's record, as results.json and the report show it.
+type EpochStats struct {
+	Epoch     int     `json:"epoch"` // 1-based over the whole run
+	Phase     string  `json:"phase"`
+	TrainLoss float64 `json:"train_loss"`
+	TrainAcc  float64 `json:"train_accuracy"`
+	ValLoss   float64 `json:"val_loss,omitempty"`
+	ValAcc    float64 `json:"val_accuracy,omitempty"`
+	HasVal    bool    `json:"has_val"`
+	LR        float64 `json:"lr"` // base rate at the epoch's end
+	Seconds   float64 `json:"seconds"`
+	ImgPerSec float64 `json:"img_per_sec"`
+}
+
+// StepInfo is reported after every optimisation step.
+type StepInfo struct {
+	Phase             string
+	Epoch, Epochs     int // 1-based epoch of the whole run, and the total
+	Step, Steps       int // 1-based step of the epoch, and the total
+	Loss, Accuracy    float64
+	ImgPerSec         float64
+	Elapsed, Remaining time.Duration
+}
+
+// Events receives progress. Implementations must be quick: they run on the
+// training goroutine.
+type Events interface {
+	Step(StepInfo)
+	Epoch(EpochStats)
+}
+
+type noEvents struct{}
+
+func (noEvents) Step(StepInfo)    {}
+func (noEvents) Epoch(EpochStats) {}
+
+// ErrDiverged marks a run whose loss became NaN or infinite.
+var ErrDiverged = errors.New("training diverged")
+
+// Run is one training job.
+type Run struct {
+	Model  *nn.Model
+	Train  *data.Loader
+	Val    *data.Loader // optional: enables early stopping and best-weight restore
+	Config Config
+	Events Events
+	// Resume, when set, saves a resumable state after every epoch to this
+	// path (see checkpoint.Paths) and continues from it if it exists.
+	Resume *Resumer
+}
+
+// Result summarises a finished run.
+type Result struct {
+	History      []EpochStats `json:"history"`
+	BestEpoch    int          `json:"best_epoch"` // 1-based; 0 without validation
+	Epochs       int          `json:"epochs"`     // epochs actually run
+	StoppedEarly bool         `json:"stopped_early"`
+	// Converged is false when the best epoch was the last one: the run
+	// was still improving when its budget ran out.
+	Converged bool    `json:"converged"`
+	Seconds   float64 `json:"train_seconds"`
+}
+
+// state is everything that changes during a run, kept so a resumed run
+// continues exactly where the interrupted one stopped.
+type state struct {
+	Phase        int          `json:"phase"`
+	PhaseEpoch   int          `json:"phase_epoch"` // epochs completed in the phase
+	Epoch        int          `json:"epoch"`       // epochs completed overall
+	History      []EpochStats `json:"history"`
+	BestEpoch    int          `json:"best_epoch"`
+	BestAcc      float64      `json:"best_acc"`
+	BestLoss     float64      `json:"best_loss"`
+	Bad          int          `json:"bad_epochs"`
+	StoppedEarly bool         `json:"stopped_early"`
+	Seconds      float64      `json:"seconds"`
+}
+
+// Train runs the configured phases on r.Model.
+func Train(ctx context.Context, r Run) (*Result, error) {
+	cfg := r.Config.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for i, p := range cfg.Phases {
+		if p.StageLR != nil && len(p.StageLR) != len(r.Model.Stages) {
+			return nil, fmt.Errorf("phase %d: %d stage rates for %d stages", i, len(p.StageLR), len(r.Model.Stages))
+		}
+	}
+	ev := r.Events
+	if ev == nil {
+		ev = noEvents{}
+	}
+	// libtorch's grad mode is per thread, and glibc gives each thread its
+	// own malloc arena: one OS thread for the whole run keeps both stable
+	// and memory reused step after step.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	if cfg.ChannelsLast {
+		if err := r.Model.ToChannelsLast(); err != nil {
+			return nil, err
+		}
+	}
+	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.Inf(1), BestAcc: -1}}
+	defer t.freeBest()
+	if r.Resume != nil {
+		if err := r.Resume.restore(t); err != nil {
+			return nil, err
+		}
+	}
+	for t.st.Phase < len(cfg.Phases) {
+		if err := t.runPhase(ctx); err != nil {
+			return t.result(), err
+		}
+		if t.st.StoppedEarly {
+			break
+		}
+	}
+	if t.best != nil {
+		if err := t.restoreBest(); err != nil {
+			return t.result(), err
+		}
+	}
+	if r.Resume != nil {
+		r.Resume.finish()
+	}
+	return t.result(), nil
+}
+
+type trainer struct {
+	r    Run
+	cfg  Config
+	ev   Events
+	st   state
+	opt  *optim.Optimizer
+	best []*torch.Tensor // copies of the parameters and buffers at the best epoch
+}
+
+func (t *trainer) result() *Result {
+	res := &Result{History: t.st.History, BestEpoch: t.st.BestEpoch, Epochs: t.st.Epoch,
+		StoppedEarly: t.st.StoppedEarly, Seconds: t.st.Seconds}
+	res.Converged = t.st.StoppedEarly || (t.st.BestEpoch > 0 && t.st.BestEpoch < t.st.Epoch)
+	return res
+}
+
+// setupPhase freezes and unfreezes stages and builds the phase's optimizer
+// with one parameter group per trainable stage.
+func (t *trainer) setupPhase(p Phase) error {
+	m := t.r.Model
+	var groups []optim.Group
+	for i, s := range m.Stages {
+		mult := 1.0
+		if p.StageLR != nil {
+			mult = p.StageLR[i]
+		}
+		on := mult > 0
+		if err := m.SetTrainable(i, on, p.TrainBN); err != nil {
+			return err
+		}
+		if !on {
+			continue
+		}
+		var ps []nn.Param
+		for _, q := range s.Params() {
+			if !q.Buffer {
+				ps = append(ps, q)
+			}
+		}
+		groups = append(groups, optim.Group{
+			Name: s.Name, Params: ps,
+			LR:          t.cfg.Optimizer.LR * p.LRScale * mult,
+			WeightDecay: t.cfg.Optimizer.WeightDecay,
+		})
+	}
+	if len(groups) == 0 {
+		return fmt.Errorf("phase %q trains no stage", p.Name)
+	}
+	if t.opt != nil {
+		t.opt.Free()
+	}
+	var err error
+	t.opt, err = optim.New(t.cfg.Optimizer, groups)
+	return err
+}
+
+func (t *trainer) runPhase(ctx context.Context) error {
+	p := t.cfg.Phases[t.st.Phase]
+	if t.st.PhaseEpoch == 0 || t.opt == nil {
+		if err := t.setupPhase(p); err != nil {
+			return err
+		}
+	}
+	steps := t.r.Train.Batches()
+	total := steps * p.Epochs
+	for t.st.PhaseEpoch < p.Epochs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		stats, err := t.epoch(ctx, p, steps, total)
+		if err != nil {
+			return err
+		}
+		t.st.PhaseEpoch++
+		t.st.Epoch++
+		improved := true
+		if t.r.Val != nil {
+			improved = stats.ValAcc > t.st.BestAcc || (stats.ValAcc == t.st.BestAcc && stats.ValLoss < t.st.BestLoss)
+			if improved {
+				t.st.BestAcc, t.st.BestLoss, t.st.BestEpoch, t.st.Bad = stats.ValAcc, stats.ValLoss, t.st.Epoch, 0
+				if err := t.saveBest(); err != nil {
+					return err
+				}
+			} else {
+				t.st.Bad++
+			}
+		}
+		t.st.History = append(t.st.History, stats)
+		t.ev.Epoch(stats)
+		stop := t.cfg.Patience > 0 && t.st.Bad >= t.cfg.Patience
+		if stop {
+			// The phase ends here; a later phase (e.g. unfreezing) still runs.
+			t.st.PhaseEpoch = p.Epochs
+			if t.st.Phase == len(t.cfg.Phases)-1 {
+				t.st.StoppedEarly = true
+			}
+			t.st.Bad = 0
+		}
+		if t.st.PhaseEpoch >= p.Epochs {
+			t.st.Phase++
+			t.st.PhaseEpoch = 0
+		}
+		if t.r.Resume != nil {
+			if err := t.r.Resume.save(t); err != nil {
+				return err
+			}
+		}
+		if t.st.PhaseEpoch == 0 {
+			return nil // next phase builds its own optimizer
+		}
+	}
+	return nil
+}
+
+// epoch trains one epoch and validates.
+func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochStats, error) {
+	start := time.Now()
+	epoch := t.st.Epoch + 1
+	// Reseeding per epoch makes dropout depend only on (seed, epoch), so a
+	// resumed run draws what the uninterrupted one would have.
+	torch.ManualSeed(t.cfg.Seed*1_000_003 + uint64(epoch))
+	var lossSum, correct float64
+	var seen int
+	step := 0
+	for b, err := range t.r.Train.Epoch(ctx, epoch) {
+		if err != nil {
+			return EpochStats{}, err
+		}
+		g := t.st.PhaseEpoch*steps + step
+		t.opt.SetScale(t.cfg.Schedule.Factor(g, total))
+		loss, acc, err := t.step(b)
+		n := b.N
+		b.Release()
+		if err != nil {
+			return EpochStats{}, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return EpochStats{}, fmt.Errorf("%w: loss is %v at epoch %d, step %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
+				ErrDiverged, loss, epoch, step+1, t.cfg.Optimizer.LR*p.LRScale)
+		}
+		lossSum += loss * float64(n)
+		correct += acc * float64(n)
+		seen += n
+		step++
+		el := time.Since(start)
+		rate := float64(seen) / el.Seconds()
+		t.ev.Step(StepInfo{
+			Phase: p.Name, Epoch: epoch, Epochs: t.cfg.TotalEpochs(), Step: step, Steps: steps,
+			Loss: loss, Accuracy: acc, ImgPerSec: rate, Elapsed: el,
+			Remaining: time.Duration(float64(el) / float64(step) * float64(steps-step)),
+		})
+	}
+	if seen == 0 {
+		return EpochStats{}, fmt.Errorf("the training set gave no batch: it has fewer samples than one batch (%d) and the last partial batch is dropped; lower --batch", t.cfg.BatchSize)
+	}
+	el := time.Since(start).Seconds()
+	stats := EpochStats{
+		Epoch: epoch, Phase: p.Name, TrainLoss: lossSum / float64(seen), TrainAcc: correct / float64(seen),
+		LR: t.cfg.Optimizer.LR * p.LRScale * t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+steps-1, total),
+		ImgPerSec: float64(seen) / el,
+	}
+	if t.r.Val != nil {
+		ev, err := Evaluate(ctx, t.r.Model, t.r.Val, t.cfg)
+		if err != nil {
+			return stats, fmt.Errorf("validate: %w", err)
+		}
+		stats.ValLoss, stats.ValAcc, stats.HasVal = ev.Loss, ev.Confusion.Accuracy(), true
+	}
+	stats.Seconds = time.Since(start).Seconds()
+	t.st.Seconds += stats.Seconds
+	return stats, nil
+}
+
+// step runs forward, backward and the update for one batch, returning the
+// batch's loss and accuracy.
+func (t *trainer) step(b *data.Batch) (loss, acc float64, err error) {
+	s := torch.NewScope()
+	defer s.Close()
+	x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
+	if t.cfg.ChannelsLast {
+		x = x.ChannelsLast()
+	}
+	y := s.Track(torch.FromInt64(b.Y, int64(b.N)))
+	logits := t.r.Model.Forward(x, true)
+	l := torch.CrossEntropy(logits, y, t.cfg.LabelSmoothing)
+	if err := l.Backward(); err != nil {
+		if e := logits.Err(); e != nil {
+			return 0, 0, fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, e)
+		}
+		return 0, 0, err
+	}
+	if loss, err = l.Item(); err != nil {
+		return 0, 0, err
+	}
+	var hits float64
+	torch.NoGrad(func() { hits, err = logits.Argmax(1).Eq(y).Sum().Item() })
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.cfg.ClipNorm > 0 && !math.IsNaN(loss) {
+		if err := t.clip(); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := t.opt.Step(); err != nil {
+		return 0, 0, err
+	}
+	if err := t.opt.ZeroGrad(); err != nil {
+		return 0, 0, err
+	}
+	return loss, hits / float64(b.N), nil
+}
+
+// clip rescales all gradients together when their global norm exceeds
+// ClipNorm (torch.nn.utils.clip_grad_norm_).
+func (t *trainer) clip() error {
+	var grads []*torch.Tensor
+	defer func() {
+		for _, g := range grads {
+			g.Free()
+		}
+	}()
+	var sq float64
+	for _, g := range t.opt.Groups() {
+		for _, p := range g.Params {
+			gr, err := p.T.Grad()
+			if err != nil {
+				return err
+			}
+			if gr == nil {
+				continue
+			}
+			grads = append(grads, gr)
+			n, err := gr.Norm().Item()
+			if err != nil {
+				return err
+			}
+			sq += n * n
+		}
+	}
+	norm := math.Sqrt(sq)
+	if norm <= t.cfg.ClipNorm {
+		return nil
+	}
+	f := t.cfg.ClipNorm / (norm + 1e-6)
+	var err error
+	torch.NoGrad(func() {
+		for _, g := range grads {
+			if err = g.MulScalarInPlace(f); err != nil {
+				return
+			}
+		}
+	})
+	return err
+}
+
+// saveBest copies the parameters and buffers of the best epoch so far.
+func (t *trainer) saveBest() error {
+	t.freeBest()
+	var err error
+	torch.NoGrad(func() {
+		for _, p := range t.r.Model.Params() {
+			c := p.T.Detach().Clone()
+			if err = c.Err(); err != nil {
+				return
+			}
+			t.best = append(t.best, c)
+		}
+	})
+	return err
+}
+
+func (t *trainer) freeBest() {
+	for _, b := range t.best {
+		b.Free()
+	}
+	t.best = nil
+}
+
+func (t *trainer) restoreBest() error {
+	var err error
+	torch.NoGrad(func() {
+		for i, p := range t.r.Model.Params() {
+			if err = p.T.CopyFrom_(t.best[i]); err != nil {
+				return
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,290 @@
+// Package optim holds graft's optimizers (SGD with momentum and Nesterov,
+// Adam, AdamW) over parameter groups with their own learning rate and weight
+// decay, and the learning-rate schedules that drive them.
+//
+// The update rules are PyTorch's (torch.optim, single-tensor path), written
+// with libtorch's in-place kernels so that a step costs the same arithmetic.
+package optim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/torch"
+)
+
+// Group is a set of parameters sharing hyper-parameters: a stage, usually,
+// so that layer-wise learning rates are one group each.
+type Group struct {
+	Name        string
+	Params      []nn.Param
+	LR          float64 // base rate; the schedule multiplies it
+	WeightDecay float64
+}
+
+// Config chooses and tunes an optimizer.
+type Config struct {
+	Name        string  `json:"name"`         // sgd, adam or adamw
+	LR          float64 `json:"lr"`           // default base rate for groups that set none
+	Momentum    float64 `json:"momentum"`     // sgd
+	Nesterov    bool    `json:"nesterov"`     // sgd
+	Beta1       float64 `json:"beta1"`        // adam/adamw, default 0.9
+	Beta2       float64 `json:"beta2"`        // adam/adamw, default 0.999
+	Eps         float64 `json:"eps"`          // adam/adamw, default 1e-8
+	WeightDecay float64 `json:"weight_decay"` // L2 for sgd/adam, decoupled for adamw
+}
+
+// Validate checks the configuration, naming the bad field.
+func (c Config) Validate() error {
+	switch strings.ToLower(c.Name) {
+	case "sgd", "adam", "adamw":
+	default:
+		return fmt.Errorf("unknown optimizer %q: choose sgd, adam or adamw", c.Name)
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		return fmt.Errorf("learning rate must be positive, got %v", c.LR)
+	}
+	if c.Momentum < 0 || c.Momentum >= 1 {
+		return fmt.Errorf("momentum must be in [0,1), got %v", c.Momentum)
+	}
+	if c.Nesterov && c.Momentum == 0 {
+		return fmt.Errorf("nesterov needs a momentum above 0")
+	}
+	if c.WeightDecay < 0 {
+		return fmt.Errorf("weight decay must not be negative, got %v", c.WeightDecay)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	c.Name = strings.ToLower(c.Name)
+	if c.Beta1 == 0 {
+		c.Beta1 = 0.9
+	}
+	if c.Beta2 == 0 {
+		c.Beta2 = 0.999
+	}
+	if c.Eps == 0 {
+		c.Eps = 1e-8
+	}
+	return c
+}
+
+// Optimizer updates parameters from their gradients.
+type Optimizer struct {
+	cfg    Config
+	groups []Group
+	scale  float64 // schedule factor applied to every group's LR
+	step   int64
+	state  map[string][]*torch.Tensor // per parameter name: momentum / exp_avg, exp_avg_sq
+	steps  map[string]int64           // per parameter: updates made, for Adam's bias correction
+}
+
+// New makes an optimizer over groups. Groups with LR 0 take cfg.LR.
+func New(cfg Config, groups []Group) (*Optimizer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	for i := range groups {
+		if groups[i].LR == 0 {
+			groups[i].LR = cfg.LR
+		}
+	}
+	return &Optimizer{cfg: cfg, groups: groups, scale: 1, state: map[string][]*torch.Tensor{}, steps: map[string]int64{}}, nil
+}
+
+// Groups are the optimizer's parameter groups.
+func (o *Optimizer) Groups() []Group { return o.groups }
+
+// SetScale sets the schedule factor: each group steps at LR·scale.
+func (o *Optimizer) SetScale(f float64) { o.scale = f }
+
+// Steps is the number of updates made so far.
+func (o *Optimizer) Steps() int64 { return o.step }
+
+// ZeroGrad drops every gradient before the next backward pass.
+func (o *Optimizer) ZeroGrad() error {
+	for _, g := range o.groups {
+		for _, p := range g.Params {
+			if err := p.T.ZeroGrad(); err != nil {
+				return fmt.Errorf("zero grad %s: %w", p.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Step applies one update to every parameter that has a gradient.
+func (o *Optimizer) Step() (err error) {
+	o.step++
+	torch.NoGrad(func() {
+		for _, g := range o.groups {
+			lr := g.LR * o.scale
+			for _, p := range g.Params {
+				if err = o.update(p, lr, g.WeightDecay); err != nil {
+					err = fmt.Errorf("%s step, %s: %w", o.cfg.Name, p.Name, err)
+					return
+				}
+			}
+		}
+	})
+	return err
+}
+
+// buffers returns p's state tensors, creating zeroed ones (fresh=true) on
+// first use: a parameter may start training late (gradual unfreezing).
+func (o *Optimizer) buffers(p nn.Param, n int) (bs []*torch.Tensor, fresh bool) {
+	bs = o.state[p.Name]
+	if bs == nil {
+		fresh = true
+		shape := p.T.Shape()
+		for i := 0; i < n; i++ {
+			bs = append(bs, torch.Full(shape, 0, torch.Float32, p.T.Device()))
+		}
+		o.state[p.Name] = bs
+	}
+	return bs, fresh
+}
+
+func (o *Optimizer) update(p nn.Param, lr, wd float64) error {
+	g, err := p.T.Grad()
+	if err != nil || g == nil {
+		return err // no gradient: the parameter did not take part
+	}
+	defer g.Free()
+	c := o.cfg
+	switch c.Name {
+	case "sgd":
+		if wd != 0 {
+			if err := g.AddInPlace(p.T, wd); err != nil {
+				return err
+			}
+		}
+		if c.Momentum != 0 {
+			bs, fresh := o.buffers(p, 1)
+			buf := bs[0]
+			// PyTorch initialises the buffer with the first gradient.
+			if fresh {
+				err = buf.CopyFrom_(g)
+			} else {
+				err = firstErr(buf.MulScalarInPlace(c.Momentum), buf.AddInPlace(g, 1))
+			}
+			if err != nil {
+				return err
+			}
+			if c.Nesterov {
+				if err := g.AddInPlace(buf, c.Momentum); err != nil {
+					return err
+				}
+			} else {
+				return p.T.AddInPlace(buf, -lr)
+			}
+		}
+		return p.T.AddInPlace(g, -lr)
+	default: // adam, adamw
+		if wd != 0 {
+			if c.Name == "adamw" {
+				err = p.T.MulScalarInPlace(1 - lr*wd)
+			} else {
+				err = g.AddInPlace(p.T, wd)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		bs, _ := o.buffers(p, 2)
+		m, v := bs[0], bs[1]
+		if err := firstErr(m.LerpInPlace(g, 1-c.Beta1), v.MulScalarInPlace(c.Beta2), v.AddcmulInPlace(g, g, 1-c.Beta2)); err != nil {
+			return err
+		}
+		o.steps[p.Name]++
+		t := float64(o.steps[p.Name])
+		bc1 := 1 - math.Pow(c.Beta1, t)
+		bc2 := 1 - math.Pow(c.Beta2, t)
+		denom := v.Sqrt()
+		defer denom.Free()
+		if err := firstErr(denom.Err(), denom.MulScalarInPlace(1/math.Sqrt(bc2)), denom.AddScalarInPlace(c.Eps)); err != nil {
+			return err
+		}
+		return p.T.AddcdivInPlace(m, denom, -lr/bc1)
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// State is what a checkpoint must keep of an optimizer to resume exactly.
+type State struct {
+	Buffers map[string]*torch.Tensor // "param/slot"; owned by the optimizer
+	Step    int64                    // optimizer steps taken
+	Steps   map[string]int64         // per-parameter updates (Adam)
+}
+
+// State returns the optimizer's state for checkpoints.
+func (o *Optimizer) State() State {
+	out := State{Buffers: map[string]*torch.Tensor{}, Step: o.step, Steps: map[string]int64{}}
+	for name, bs := range o.state {
+		for i, b := range bs {
+			out.Buffers[fmt.Sprintf("%s/%d", name, i)] = b
+		}
+	}
+	for k, v := range o.steps {
+		out.Steps[k] = v
+	}
+	return out
+}
+
+// LoadState restores state saved by State; its tensors pass to the
+// optimizer.
+func (o *Optimizer) LoadState(st State) error {
+	o.Free()
+	o.state = map[string][]*torch.Tensor{}
+	o.steps = map[string]int64{}
+	for k, v := range st.Steps {
+		o.steps[k] = v
+	}
+	bufs, step := st.Buffers, st.Step
+	for key, t := range bufs {
+		i := strings.LastIndexByte(key, '/')
+		if i < 0 {
+			return fmt.Errorf("optimizer state %q: expected param/slot", key)
+		}
+		var slot int
+		if _, err := fmt.Sscanf(key[i+1:], "%d", &slot); err != nil || slot < 0 || slot > 1 {
+			return fmt.Errorf("optimizer state %q: bad slot", key)
+		}
+		name := key[:i]
+		for len(o.state[name]) <= slot {
+			o.state[name] = append(o.state[name], nil)
+		}
+		o.state[name][slot] = t
+	}
+	for name, bs := range o.state {
+		for _, b := range bs {
+			if b == nil {
+				return fmt.Errorf("optimizer state for %s is incomplete", name)
+			}
+		}
+	}
+	o.step = step
+	return nil
+}
+
+// Free releases the optimizer's buffers.
+func (o *Optimizer) Free() {
+	for _, bs := range o.state {
+		for _, b := range bs {
+			b.Free()
+		}
+	}
+	o.state = map[string][]*torch.Tensor{}
+}
