@@ -30,11 +30,11 @@ type EpochStats struct {
 
 // StepInfo is reported after every optimisation step.
 type StepInfo struct {
-	Phase             string
-	Epoch, Epochs     int // 1-based epoch of the whole run, and the total
-	Step, Steps       int // 1-based step of the epoch, and the total
-	Loss, Accuracy    float64
-	ImgPerSec         float64
+	Phase              string
+	Epoch, Epochs      int // 1-based epoch of the whole run, and the total
+	Step, Steps        int // 1-based step of the epoch, and the total
+	Loss, Accuracy     float64
+	ImgPerSec          float64
 	Elapsed, Remaining time.Duration
 }
 
@@ -302,7 +302,7 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 	el := time.Since(start).Seconds()
 	stats := EpochStats{
 		Epoch: epoch, Phase: p.Name, TrainLoss: lossSum / float64(seen), TrainAcc: correct / float64(seen),
-		LR: t.cfg.Optimizer.LR * p.LRScale * t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+steps-1, total),
+		LR:        t.cfg.Optimizer.LR * p.LRScale * t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+steps-1, total),
 		ImgPerSec: float64(seen) / el,
 	}
 	if t.r.Val != nil {

@@ -169,7 +169,9 @@ func NewLinear(in, out int, bias bool) *Linear {
 }
 
 // Forward applies the layer.
-func (l *Linear) Forward(x *torch.Tensor, _ bool) *torch.Tensor { return torch.Linear(x, l.Weight, l.Bias) }
+func (l *Linear) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
+	return torch.Linear(x, l.Weight, l.Bias)
+}
 
 // Params are weight and, when present, bias.
 func (l *Linear) Params() []Param {

@@ -46,12 +46,12 @@ func TestOptimizersFirstSteps(t *testing.T) {
 		steps int
 		want  float64
 	}{
-		{Config{Name: "sgd", LR: 0.1}, 1, 0.6},                                   // 0 - 0.1·(-6)
+		{Config{Name: "sgd", LR: 0.1}, 1, 0.6},                                  // 0 - 0.1·(-6)
 		{Config{Name: "sgd", LR: 0.1, Momentum: 0.9}, 2, 0.6 + 0.1*(4.8+0.9*6)}, // buf=6, then 0.9·6+4.8
 		{Config{Name: "sgd", LR: 0.1, Momentum: 0.9, Nesterov: true}, 1, 0.1 * (6 + 0.9*6)},
-		{Config{Name: "adam", LR: 0.1}, 1, 0.1},                                  // first Adam step is lr·sign(-g)
-		{Config{Name: "adamw", LR: 0.1, WeightDecay: 0.5}, 1, 0.1},               // decay of w=0 is 0
-		{Config{Name: "sgd", LR: 0.1, WeightDecay: 1}, 1, 0.6},                   // L2 of w=0 is 0
+		{Config{Name: "adam", LR: 0.1}, 1, 0.1},                    // first Adam step is lr·sign(-g)
+		{Config{Name: "adamw", LR: 0.1, WeightDecay: 0.5}, 1, 0.1}, // decay of w=0 is 0
+		{Config{Name: "sgd", LR: 0.1, WeightDecay: 1}, 1, 0.6},     // L2 of w=0 is 0
 	}
 	for _, c := range cases {
 		t.Run(c.cfg.Name, func(t *testing.T) {

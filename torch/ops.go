@@ -125,7 +125,9 @@ func (t *Tensor) PowScalar(s float64) *Tensor { return scalar("pow", C.GS_POW_S,
 func (t *Tensor) RSubScalar(s float64) *Tensor { return scalar("rsub", C.GS_RSUB_S, t, s) }
 
 // LeakyRelu is x for x>0, slope·x otherwise.
-func (t *Tensor) LeakyRelu(slope float64) *Tensor { return scalar("leaky_relu", C.GS_LEAKY_RELU_S, t, slope) }
+func (t *Tensor) LeakyRelu(slope float64) *Tensor {
+	return scalar("leaky_relu", C.GS_LEAKY_RELU_S, t, slope)
+}
 
 // ClampMin is max(x, lo).
 func (t *Tensor) ClampMin(lo float64) *Tensor { return scalar("clamp_min", C.GS_CLAMP_MIN_S, t, lo) }
@@ -204,13 +206,19 @@ func inplaceScalar(name string, op C.int, t *Tensor, s1, s2 float64) error {
 func (t *Tensor) Fill_(v float64) error { return inplaceScalar("fill_", C.GS_FILL_, t, v, 0) }
 
 // MulScalarInPlace is t *= s.
-func (t *Tensor) MulScalarInPlace(s float64) error { return inplaceScalar("mul_", C.GS_MUL_S_, t, s, 0) }
+func (t *Tensor) MulScalarInPlace(s float64) error {
+	return inplaceScalar("mul_", C.GS_MUL_S_, t, s, 0)
+}
 
 // AddScalarInPlace is t += s.
-func (t *Tensor) AddScalarInPlace(s float64) error { return inplaceScalar("add_", C.GS_ADD_S_, t, s, 0) }
+func (t *Tensor) AddScalarInPlace(s float64) error {
+	return inplaceScalar("add_", C.GS_ADD_S_, t, s, 0)
+}
 
 // Uniform_ fills t from U(lo, hi) with libtorch's seeded generator.
-func (t *Tensor) Uniform_(lo, hi float64) error { return inplaceScalar("uniform_", C.GS_UNIFORM_, t, lo, hi) }
+func (t *Tensor) Uniform_(lo, hi float64) error {
+	return inplaceScalar("uniform_", C.GS_UNIFORM_, t, lo, hi)
+}
 
 // Normal_ fills t from N(mean, std²) with libtorch's seeded generator.
 func (t *Tensor) Normal_(mean, std float64) error {
@@ -218,7 +226,9 @@ func (t *Tensor) Normal_(mean, std float64) error {
 }
 
 // ClampInPlace limits t to [lo, hi].
-func (t *Tensor) ClampInPlace(lo, hi float64) error { return inplaceScalar("clamp_", C.GS_CLAMP_, t, lo, hi) }
+func (t *Tensor) ClampInPlace(lo, hi float64) error {
+	return inplaceScalar("clamp_", C.GS_CLAMP_, t, lo, hi)
+}
 
 // ---- neural-network operators ----
 
@@ -382,7 +392,9 @@ func (t *Tensor) AmaxKeep(dims ...int64) *Tensor { return reduce("amax", C.GS_AM
 func (t *Tensor) Amin(dims ...int64) *Tensor { return reduce("amin", C.GS_AMIN, t, dims, false) }
 
 // Argmax is the index of the maximum along dim.
-func (t *Tensor) Argmax(dim int64) *Tensor { return reduce("argmax", C.GS_ARGMAX, t, []int64{dim}, false) }
+func (t *Tensor) Argmax(dim int64) *Tensor {
+	return reduce("argmax", C.GS_ARGMAX, t, []int64{dim}, false)
+}
 
 // Norm is the Euclidean norm of all elements.
 func (t *Tensor) Norm() *Tensor { return reduce("norm", C.GS_NORM2, t, nil, false) }

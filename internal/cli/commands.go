@@ -4,5 +4,7 @@ import "github.com/spf13/cobra"
 
 // subcommands lists every graft subcommand, in the order --help shows them.
 func subcommands(g *globals) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newSynthCmd(g),
+	}
 }
