@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/torch"
 )
 
 // Config is one training run's settings. Zero values take the documented
@@ -36,6 +37,8 @@ type Config struct {
 	// ChannelsLast lays convolutions out NHWC (faster oneDNN kernels on
 	// most CPUs).
 	ChannelsLast bool `json:"channels_last,omitempty"`
+	// Device runs the model on the CPU (default) or a CUDA device.
+	Device torch.Device `json:"-"`
 	// Phases overrides the single default phase.
 	Phases []Phase `json:"phases,omitempty"`
 }

@@ -21,8 +21,7 @@ func Evaluate(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (*Ev
 	ev := &Evaluation{Confusion: metrics.NewConfusion(l.Dataset().Classes())}
 	var lossSum float64
 	var n int
-	err := Predict(ctx, m, l, cfg.ChannelsLast, func(b *data.Batch, logits *torch.Tensor) error {
-		y := logits.Scope().Track(torch.FromInt64(b.Y, int64(b.N)))
+	err := Predict(ctx, m, l, cfg, func(b *data.Batch, logits, y *torch.Tensor) error {
 		loss, err := torch.CrossEntropy(logits, y, cfg.LabelSmoothing).Item()
 		if err != nil {
 			return err
@@ -49,9 +48,10 @@ func Evaluate(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (*Ev
 }
 
 // Predict runs the model without gradients over every batch of l, in
-// order, and hands each batch with its logits to f. The logits are freed
-// when f returns.
-func Predict(ctx context.Context, m *nn.Model, l *data.Loader, channelsLast bool, f func(*data.Batch, *torch.Tensor) error) error {
+// order, and hands each batch with its logits and labels (on the model's
+// device) to f. The tensors are freed when f returns. cfg gives the device
+// and memory layout the model was moved to.
+func Predict(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config, f func(b *data.Batch, logits, labels *torch.Tensor) error) error {
 	var err error
 	torch.NoGrad(func() {
 		for b, berr := range l.Epoch(ctx, 0) {
@@ -60,15 +60,12 @@ func Predict(ctx context.Context, m *nn.Model, l *data.Loader, channelsLast bool
 				return
 			}
 			s := torch.NewScope()
-			x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-			if channelsLast {
-				x = x.ChannelsLast()
-			}
+			x, y := batchTensors(s, b, cfg)
 			logits := m.Forward(x, false)
 			if err = logits.Err(); err != nil {
 				err = fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
 			} else {
-				err = f(b, logits)
+				err = f(b, logits, y)
 			}
 			s.Close()
 			b.Release()
@@ -78,4 +75,18 @@ func Predict(ctx context.Context, m *nn.Model, l *data.Loader, channelsLast bool
 		}
 	})
 	return err
+}
+
+// batchTensors copies a batch into tensors owned by s, on the configured
+// device and layout.
+func batchTensors(s *torch.Scope, b *data.Batch, cfg Config) (x, y *torch.Tensor) {
+	x = s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
+	y = s.Track(torch.FromInt64(b.Y, int64(b.N)))
+	if cfg.Device != torch.CPU {
+		x, y = x.ToDevice(cfg.Device), y.ToDevice(cfg.Device)
+	}
+	if cfg.ChannelsLast {
+		x = x.ChannelsLast()
+	}
+	return x, y
 }

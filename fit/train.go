@@ -113,8 +113,8 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	if cfg.ChannelsLast {
-		if err := r.Model.ToChannelsLast(); err != nil {
+	if cfg.ChannelsLast || cfg.Device != torch.CPU {
+		if err := r.Model.To(cfg.Device, cfg.ChannelsLast); err != nil {
 			return nil, err
 		}
 	}
@@ -322,11 +322,7 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 func (t *trainer) step(b *data.Batch) (loss, acc float64, err error) {
 	s := torch.NewScope()
 	defer s.Close()
-	x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-	if t.cfg.ChannelsLast {
-		x = x.ChannelsLast()
-	}
-	y := s.Track(torch.FromInt64(b.Y, int64(b.N)))
+	x, y := batchTensors(s, b, t.cfg)
 	logits := t.r.Model.Forward(x, true)
 	l := torch.CrossEntropy(logits, y, t.cfg.LabelSmoothing)
 	if err := l.Backward(); err != nil {

@@ -228,28 +228,15 @@ func Walk(layers []Named, f func(Module)) {
 
 func (s *Sequential) children() []Named { return s.Children }
 
-// ToChannelsLast re-lays every convolution weight out as NHWC. With NHWC
-// inputs, oneDNN then picks its blocked convolution kernels, which are
-// faster on most CPUs; values and names are unchanged.
-func (m *Model) ToChannelsLast() error {
-	var err error
-	for _, s := range m.Stages {
-		Walk(s.Layers, func(mod Module) {
-			c, ok := mod.(*Conv2d)
-			if !ok || err != nil {
-				return
-			}
-			req := c.Weight.RequiresGrad()
-			w := c.Weight.ChannelsLast().Detach()
-			if err = w.Err(); err != nil {
-				return
-			}
-			if err = w.SetRequiresGrad(req); err != nil {
-				return
-			}
-			c.Weight.Free()
-			c.Weight = w
-		})
+// To moves every parameter and buffer to dev, in place, and lays 4-d
+// weights out NHWC when channelsLast is set: with NHWC inputs oneDNN picks
+// its blocked convolution kernels, faster on most CPUs. Values and names
+// are unchanged.
+func (m *Model) To(dev torch.Device, channelsLast bool) error {
+	for _, p := range m.Params() {
+		if err := p.T.MoveTo_(dev, channelsLast); err != nil {
+			return fmt.Errorf("move %s to %v: %w", p.Name, dev, err)
+		}
 	}
-	return err
+	return nil
 }

@@ -16,6 +16,7 @@ import "C"
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"unsafe"
 )
 
@@ -34,6 +35,11 @@ func check(op string, e C.gs_error) error {
 	}
 	msg := C.GoString(e)
 	C.gs_free_error(e)
+	// libtorch's dispatcher errors go on for dozens of lines listing
+	// backends; the first line says what went wrong.
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = strings.TrimSpace(msg[:i])
+	}
 	return &Error{Op: op, Msg: msg}
 }
 

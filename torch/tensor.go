@@ -50,20 +50,24 @@ func (d DType) String() string {
 	return fmt.Sprintf("dtype(%d)", int(d))
 }
 
-// Device says where a tensor lives: CPU, or CUDA device n.
+// Device says where a tensor lives: CPU, or CUDA device n. The zero value
+// is the CPU, so configurations default to it.
 type Device int
 
 // CPU is the host.
-const CPU Device = -1
+const CPU Device = 0
 
 // CUDA returns CUDA device n.
-func CUDA(n int) Device { return Device(n) }
+func CUDA(n int) Device { return Device(n + 1) }
+
+// code is the shim's device number: -1 for the CPU, n for cuda:n.
+func (d Device) code() C.int { return C.int(d) - 1 }
 
 func (d Device) String() string {
-	if d < 0 {
+	if d == CPU {
 		return "cpu"
 	}
-	return fmt.Sprintf("cuda:%d", int(d))
+	return fmt.Sprintf("cuda:%d", int(d)-1)
 }
 
 // ParseDevice reads "cpu", "cuda" or "cuda:N".
@@ -81,7 +85,7 @@ func ParseDevice(s string) (Device, error) {
 	if n >= CUDADeviceCount() {
 		return CPU, fmt.Errorf("device %s is not available: this libtorch sees %d CUDA devices", s, CUDADeviceCount())
 	}
-	return Device(n), nil
+	return CUDA(n), nil
 }
 
 // Tensor is an owned handle to a libtorch tensor.
@@ -284,7 +288,7 @@ func fromData(p unsafe.Pointer, n int, dtype DType, shape []int64, dev Device) *
 	}
 	cs, nd := cints(shape)
 	var out C.gs_tensor
-	if err := check("from_data", C.gs_from_data(p, C.int(dtype), cs, nd, C.int(dev), &out)); err != nil {
+	if err := check("from_data", C.gs_from_data(p, C.int(dtype), cs, nd, dev.code(), &out)); err != nil {
 		return errTensor(err)
 	}
 	return adopt(out, nil)
@@ -315,7 +319,7 @@ func Full(shape []int64, v float64, dtype DType, dev Device) *Tensor {
 	}
 	cs, nd := cints(shape)
 	var out C.gs_tensor
-	if err := check("full", C.gs_full(cs, nd, C.double(v), C.int(dtype), C.int(dev), &out)); err != nil {
+	if err := check("full", C.gs_full(cs, nd, C.double(v), C.int(dtype), dev.code(), &out)); err != nil {
 		return errTensor(err)
 	}
 	return adopt(out, nil)
@@ -339,7 +343,7 @@ func random(shape []int64, normal bool) *Tensor {
 	}
 	cs, nd := cints(shape)
 	var out C.gs_tensor
-	if err := check("rand", C.gs_rand(cs, nd, bint(normal), C.int(CPU), &out)); err != nil {
+	if err := check("rand", C.gs_rand(cs, nd, bint(normal), CPU.code(), &out)); err != nil {
 		return errTensor(err)
 	}
 	return adopt(out, nil)
@@ -348,7 +352,7 @@ func random(shape []int64, normal bool) *Tensor {
 // Randperm is a random permutation of 0..n-1 (int64).
 func Randperm(n int64) *Tensor {
 	var out C.gs_tensor
-	if err := check("randperm", C.gs_randperm(C.int64_t(n), C.int(CPU), &out)); err != nil {
+	if err := check("randperm", C.gs_randperm(C.int64_t(n), CPU.code(), &out)); err != nil {
 		return errTensor(err)
 	}
 	return adopt(out, nil)
@@ -390,7 +394,7 @@ func (t *Tensor) Device() Device {
 		return CPU
 	}
 	defer runtime.KeepAlive(t)
-	return Device(C.gs_device(t.h))
+	return Device(C.gs_device(t.h) + 1)
 }
 
 func (t *Tensor) copyOut(dtype DType, p unsafe.Pointer, n int) error {
@@ -456,7 +460,7 @@ func (t *Tensor) Item() (float64, error) {
 // handle even when nothing changes, so ownership stays simple.
 func (t *Tensor) To(dtype DType, dev Device) *Tensor {
 	return call("to", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error {
-		return C.gs_to(t.h, C.int(dtype), C.int(dev), C.GS_CONTIGUOUS, out)
+		return C.gs_to(t.h, C.int(dtype), dev.code(), C.GS_CONTIGUOUS, out)
 	})
 }
 
@@ -467,14 +471,14 @@ func (t *Tensor) ToDevice(dev Device) *Tensor { return t.To(-1, dev) }
 // oneDNN's convolutions run faster on it on many CPUs.
 func (t *Tensor) ChannelsLast() *Tensor {
 	return call("to", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error {
-		return C.gs_to(t.h, -1, C.gs_device(t.h), C.GS_CHANNELS_LAST, out)
+		return C.gs_to(t.h, -1, t.Device().code(), C.GS_CHANNELS_LAST, out)
 	})
 }
 
 // Contiguous returns a tensor in the default (row-major) layout.
 func (t *Tensor) Contiguous() *Tensor {
 	return call("to", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error {
-		return C.gs_to(t.h, -1, C.gs_device(t.h), C.GS_CONTIGUOUS, out)
+		return C.gs_to(t.h, -1, t.Device().code(), C.GS_CONTIGUOUS, out)
 	})
 }
 
@@ -510,3 +514,19 @@ func Failed(err error) *Tensor { return errTensor(err) }
 
 // Scope is the scope that owns t, or nil when the caller does.
 func (t *Tensor) Scope() *Scope { return t.scope }
+
+// MoveTo_ converts t in place to dev and, when channelsLast is set, the
+// NHWC layout (4-d tensors only). The handle and its autograd identity stay
+// the same, so a parameter remains the parameter its module and optimizer
+// refer to.
+func (t *Tensor) MoveTo_(dev Device, channelsLast bool) error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	mf := C.int(C.GS_CONTIGUOUS)
+	if channelsLast && len(t.Shape()) == 4 {
+		mf = C.GS_CHANNELS_LAST
+	}
+	defer runtime.KeepAlive(t)
+	return check("to", C.gs_set_data_to(t.h, -1, dev.code(), mf))
+}

@@ -213,6 +213,19 @@ gs_error gs_alias(gs_tensor t, gs_tensor *out) {
   GS_END
 }
 
+gs_error gs_set_data_to(gs_tensor t, int dtype, int device, int memory_format) {
+  GS_TRY
+  auto st = dtype < 0 ? T(t).scalar_type() : to_scalar_type(dtype);
+  auto mf = memory_format == GS_CHANNELS_LAST ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  at::Tensor moved;
+  {
+    at::NoGradGuard g;
+    moved = T(t).to(to_device(device), st, false, false, mf);
+  }
+  T(t).set_data(moved);
+  GS_END
+}
+
 gs_error gs_set_requires_grad(gs_tensor t, int on) {
   GS_TRY
   T(t).set_requires_grad(on != 0);

@@ -86,6 +86,8 @@ gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor 
 gs_error gs_clone(gs_tensor t, gs_tensor *out);
 gs_error gs_detach(gs_tensor t, gs_tensor *out);
 gs_error gs_alias(gs_tensor t, gs_tensor *out);
+/* moves/converts t in place (same handle, same autograd identity): parameters keep their identity when moved */
+gs_error gs_set_data_to(gs_tensor t, int dtype, int device, int memory_format);
 
 /* ---- autograd ---- */
 gs_error gs_set_requires_grad(gs_tensor t, int on);
