@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """PyTorch peer for `graft bench`: trains and runs the same networks with the
 same batch, input size, optimizer and thread count, and prints one JSON line
-per measurement: {"model","mode","img_s","peak_rss_mb"}.
+per measurement: {"model","mode","img_s","peak_rss_mb"} plus
+"torch_version", "threads" and "channels_last".
 
 Usage: peer.py --model smallcnn|resnet18 --batch B --size S --threads T
-               --warmup W --steps N [--channels-last]
+               --warmup W --steps N [--classes C] [--mode both|train|infer]
+               [--channels-last]
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
+
+--mode train or infer measures one mode per process, so that peak_rss_mb is
+that mode's own peak: `graft bench` runs graft the same way. With "both"
+(the default) the infer line's peak also covers the training before it.
 """
 import argparse
 import json
@@ -35,6 +41,12 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def line(a, mode, img_s):
+    return json.dumps({"model": a.model, "mode": mode, "img_s": img_s, "peak_rss_mb": peak_rss_mb(),
+                       "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+                       "channels_last": a.channels_last})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -45,6 +57,7 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--mode", choices=("both", "train", "infer"), default="both")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -64,14 +77,17 @@ def main():
         loss.backward()
         opt.step()
 
-    model.train()
-    for _ in range(a.warmup):
-        train_step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        train_step()
-    dt = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "mode": "train", "img_s": a.batch * a.steps / dt, "peak_rss_mb": peak_rss_mb()}), flush=True)
+    if a.mode in ("both", "train"):
+        model.train()
+        for _ in range(a.warmup):
+            train_step()
+        t0 = time.perf_counter()
+        for _ in range(a.steps):
+            train_step()
+        dt = time.perf_counter() - t0
+        print(line(a, "train", a.batch * a.steps / dt), flush=True)
+    if a.mode == "train":
+        return
 
     model.eval()
     with torch.no_grad():
@@ -81,7 +97,7 @@ def main():
         for _ in range(a.steps):
             model(x)
         dt = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "mode": "infer", "img_s": a.batch * a.steps / dt, "peak_rss_mb": peak_rss_mb()}), flush=True)
+    print(line(a, "infer", a.batch * a.steps / dt), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,381 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/torch"
+)
+
+// Modes of a measurement.
+const (
+	ModeTrain = "train"
+	ModeInfer = "infer"
+)
+
+// Modes lists the modes in the order they are measured and reported.
+var Modes = []string{ModeTrain, ModeInfer}
+
+// Case is one network configuration: an architecture from arch (the peer
+// must know it too), a batch size, a square RGB input side and a class count.
+type Case struct {
+	Model   string `json:"model"`
+	Batch   int    `json:"batch"`
+	Size    int    `json:"size"`
+	Classes int    `json:"classes"`
+}
+
+// DefaultCases are the cases of the issue: the small CNN at batch 64 on
+// 32×32 images and ResNet-18 at batch 32 on 64×64, 10 classes.
+func DefaultCases() []Case {
+	return []Case{
+		{Model: "smallcnn", Batch: 64, Size: 32, Classes: 10},
+		{Model: "resnet18", Batch: 32, Size: 64, Classes: 10},
+	}
+}
+
+// SelectCases picks default cases by model name, in the order given; no
+// names means all of them.
+func SelectCases(models []string) ([]Case, error) {
+	all := DefaultCases()
+	if len(models) == 0 {
+		return all, nil
+	}
+	var out []Case
+	for _, name := range models {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		i := slices.IndexFunc(all, func(c Case) bool { return c.Model == name })
+		if i < 0 {
+			names := make([]string, len(all))
+			for j, c := range all {
+				names[j] = c.Model
+			}
+			return nil, fmt.Errorf("no benchmark case for model %q: choose from %s", name, strings.Join(names, ", "))
+		}
+		if !slices.Contains(out, all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no model selected")
+	}
+	return out, nil
+}
+
+// String names the case as the Go benchmarks do: model=smallcnn/bs=64/size=32.
+func (c Case) String() string {
+	return fmt.Sprintf("model=%s/bs=%d/size=%d", c.Model, c.Batch, c.Size)
+}
+
+// Validate reports a case that cannot run.
+func (c Case) Validate() error {
+	if _, err := arch.Lookup(c.Model); err != nil {
+		return err
+	}
+	switch {
+	case c.Batch < 1:
+		return fmt.Errorf("%s: batch size must be at least 1, got %d", c.Model, c.Batch)
+	case c.Size < 8:
+		return fmt.Errorf("%s: input side must be at least 8 pixels, got %d", c.Model, c.Size)
+	case c.Classes < 2:
+		return fmt.Errorf("%s: at least 2 classes are needed, got %d", c.Model, c.Classes)
+	}
+	return nil
+}
+
+// Options are the measurement settings shared by graft and the peer.
+type Options struct {
+	Threads      int    // intra-op threads (default 2)
+	Warmup       int    // untimed steps before timing, per mode (0 takes the default 5; negative: none)
+	Steps        int    // timed steps per mode (default 30)
+	ChannelsLast bool   // NHWC weights and inputs, for graft and the peer alike
+	Python       string // interpreter that runs peer.py (default /usr/bin/python3)
+	Peer         bool   // also run the PyTorch peer (used by callers that orchestrate)
+}
+
+// Default settings, the same as peer.py's.
+const (
+	DefaultThreads = 2
+	DefaultWarmup  = 5
+	DefaultSteps   = 30
+	DefaultPython  = "/usr/bin/python3"
+)
+
+// WithDefaults fills zero fields. A zero Warmup becomes the default too,
+// because the first steps allocate and pick kernels and timing them would
+// measure that rather than the steady state; a negative one means none.
+func (o Options) WithDefaults() Options {
+	if o.Threads == 0 {
+		o.Threads = DefaultThreads
+	}
+	switch {
+	case o.Warmup == 0:
+		o.Warmup = DefaultWarmup
+	case o.Warmup < 0:
+		o.Warmup = -1
+	}
+	if o.Steps == 0 {
+		o.Steps = DefaultSteps
+	}
+	if o.Python == "" {
+		o.Python = DefaultPython
+	}
+	return o
+}
+
+// Validate reports settings that cannot run.
+func (o Options) Validate() error {
+	switch {
+	case o.Threads < 1:
+		return fmt.Errorf("threads must be at least 1, got %d", o.Threads)
+	case o.Steps < 1:
+		return fmt.Errorf("timed steps must be at least 1, got %d", o.Steps)
+	}
+	return nil
+}
+
+// Sample is one measurement of one case in one mode, by graft or by the
+// peer. Its JSON is the line both graft's child process and peer.py print.
+type Sample struct {
+	Model        string  `json:"model"`
+	Mode         string  `json:"mode"`
+	ImgPerSec    float64 `json:"img_s"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	Version      string  `json:"torch_version,omitempty"` // libtorch or PyTorch version
+	Threads      int     `json:"threads,omitempty"`       // threads actually in use
+	ChannelsLast bool    `json:"channels_last"`
+}
+
+// Result is a case's training and inference samples.
+type Result struct {
+	Case  Case
+	Train Sample
+	Infer Sample
+	// Isolated is true when each sample came from its own process, so
+	// PeakRSSMB is that mode's own peak; otherwise the infer peak also
+	// covers the training measured before it, and every earlier case.
+	Isolated bool
+}
+
+func (r *Result) set(s Sample) error {
+	switch s.Mode {
+	case ModeTrain:
+		r.Train = s
+	case ModeInfer:
+		r.Infer = s
+	default:
+		return fmt.Errorf("unknown mode %q", s.Mode)
+	}
+	return nil
+}
+
+// Measure measures c's training and then its inference in this process.
+// PeakRSSMB is the process's peak so far, so it covers everything run
+// before it too; MeasureIsolated gives each mode its own peak.
+func Measure(ctx context.Context, c Case, o Options) (Result, error) {
+	res := Result{Case: c}
+	for _, mode := range Modes {
+		s, err := MeasureMode(ctx, c, mode, o)
+		if err != nil {
+			return res, err
+		}
+		if err := res.set(s); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// MeasureMode measures one mode of c in this process: a model built from
+// seed 0, o.Warmup untimed steps, then o.Steps timed ones.
+func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, error) {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return Sample{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Sample{}, err
+	}
+	if mode != ModeTrain && mode != ModeInfer {
+		return Sample{}, fmt.Errorf("unknown mode %q: use %s or %s", mode, ModeTrain, ModeInfer)
+	}
+	// Grad mode is per OS thread in libtorch and glibc's malloc arenas are
+	// per thread: one thread for the whole measurement, as fit.Train does,
+	// keeps both the semantics and the allocator's reuse what training sees.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := torch.SetNumThreads(o.Threads); err != nil {
+		return Sample{}, err
+	}
+	r, err := newRunner(c, o.ChannelsLast, mode == ModeTrain)
+	if err != nil {
+		return Sample{}, err
+	}
+	defer r.free()
+
+	// Random but fixed input, like peer.py's torch.randn: throughput must
+	// not depend on the values, and a fixed batch costs no generation time.
+	r.fill(newRNG())
+
+	step := r.train
+	if mode == ModeInfer {
+		step = r.infer
+	}
+	run := func(n int) error {
+		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := step(); err != nil {
+				return fmt.Errorf("%s %s, step %d: %w", c.Model, mode, i+1, err)
+			}
+		}
+		return nil
+	}
+	if err := run(max(o.Warmup, 0)); err != nil {
+		return Sample{}, err
+	}
+	start := time.Now()
+	if err := run(o.Steps); err != nil {
+		return Sample{}, err
+	}
+	el := time.Since(start).Seconds()
+	peak, err := PeakRSSMB()
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{
+		Model: c.Model, Mode: mode,
+		ImgPerSec: float64(c.Batch*o.Steps) / el, PeakRSSMB: peak,
+		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: o.ChannelsLast,
+	}, nil
+}
+
+// runner holds a model (and, to train, its optimizer) and one batch's Go
+// buffers, and runs the same steps as fit's training and evaluation loops.
+type runner struct {
+	c   Case
+	cl  bool
+	m   *nn.Model
+	opt *optim.Optimizer
+	x   []float32 // N×3×S×S, copied into a fresh tensor every step
+	y   []int64
+}
+
+func newRunner(c Case, channelsLast, train bool) (*runner, error) {
+	// Seed 0 as peer.py does: the same initialisation scheme and seed give
+	// networks of the same kind, not the same weights (the generators'
+	// call order differs), which is all throughput depends on.
+	torch.ManualSeed(0)
+	m, err := arch.New(c.Model, arch.Config{NumClasses: c.Classes, InChannels: 3})
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", c.Model, err)
+	}
+	r := &runner{c: c, cl: channelsLast, m: m,
+		x: make([]float32, c.Batch*3*c.Size*c.Size), y: make([]int64, c.Batch)}
+	if channelsLast {
+		if err := m.To(torch.CPU, true); err != nil {
+			r.free()
+			return nil, fmt.Errorf("%s to channels-last: %w", c.Model, err)
+		}
+	}
+	if train {
+		r.opt, err = optim.New(optim.Config{Name: "adam", LR: 1e-3}, []optim.Group{{Name: "all", Params: m.Trainable()}})
+		if err != nil {
+			r.free()
+			return nil, fmt.Errorf("%s optimizer: %w", c.Model, err)
+		}
+	}
+	return r, nil
+}
+
+func (r *runner) free() {
+	if r.opt != nil {
+		r.opt.Free()
+	}
+	r.m.Free()
+}
+
+// newRNG is the generator of the fixed benchmark batch.
+func newRNG() *rand.Rand { return rand.New(rand.NewPCG(0, 0)) }
+
+// fill draws a new batch into the Go buffers: standard normal pixels (as
+// torch.randn) and uniform labels.
+func (r *runner) fill(rng *rand.Rand) {
+	for i := range r.x {
+		r.x[i] = float32(rng.NormFloat64())
+	}
+	for i := range r.y {
+		r.y[i] = rng.Int64N(int64(r.c.Classes))
+	}
+}
+
+// batch copies the Go buffers into tensors owned by s, as the data loader's
+// batches are copied in fit.
+func (r *runner) batch(s *torch.Scope) (x, y *torch.Tensor) {
+	n, sz := int64(r.c.Batch), int64(r.c.Size)
+	x = s.Track(torch.FromFloat32(r.x, n, 3, sz, sz))
+	if r.cl {
+		x = x.ChannelsLast()
+	}
+	y = s.Track(torch.FromInt64(r.y, n))
+	return x, y
+}
+
+// train is one optimisation step, structured as fit's: a scope per step,
+// forward in training mode, cross-entropy, backward, reading the loss (fit
+// checks it for divergence every step), the update and dropping the
+// gradients. fit's per-step accuracy (an argmax over the logits) is left
+// out because the peer does not compute it.
+func (r *runner) train() error {
+	s := torch.NewScope()
+	defer s.Close()
+	x, y := r.batch(s)
+	logits := r.m.Forward(x, true)
+	l := torch.CrossEntropy(logits, y, 0)
+	if err := l.Backward(); err != nil {
+		if e := logits.Err(); e != nil {
+			return fmt.Errorf("forward pass: %w", e)
+		}
+		return fmt.Errorf("backward pass: %w", err)
+	}
+	loss, err := l.Item()
+	if err != nil {
+		return fmt.Errorf("read loss: %w", err)
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("loss is %v: training diverged", loss)
+	}
+	if err := r.opt.Step(); err != nil {
+		return err
+	}
+	return r.opt.ZeroGrad()
+}
+
+// infer is one forward pass in eval mode without gradients, as fit.Predict
+// runs it.
+func (r *runner) infer() error {
+	var err error
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		x, _ := r.batch(s)
+		if e := r.m.Forward(x, false).Err(); e != nil {
+			err = fmt.Errorf("forward pass: %w", e)
+		}
+	})
+	return err
+}

@@ -1,0 +1,280 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/graftml/graft/torch"
+)
+
+// TestMain doubles as the child process of MeasureIsolated: the test binary
+// re-executed with --internal-case SPEC measures and exits, as graft bench
+// does, before the testing package sees the unknown flag.
+func TestMain(m *testing.M) {
+	for i, a := range os.Args {
+		if a == InternalCaseFlag && i+1 < len(os.Args) {
+			if err := RunInternalCase(context.Background(), os.Args[i+1], os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// tiny keeps the unit tests to seconds: they check that everything runs
+// and reports sane numbers, not how fast.
+var (
+	tinyCase = Case{Model: "smallcnn", Batch: 8, Size: 32, Classes: 10}
+	tinyOpts = Options{Threads: 2, Warmup: 1, Steps: 2}
+)
+
+func checkSample(t *testing.T, s Sample, model, mode string) {
+	t.Helper()
+	if s.Model != model || s.Mode != mode {
+		t.Errorf("sample is %s/%s, want %s/%s", s.Model, s.Mode, model, mode)
+	}
+	if !(s.ImgPerSec > 0) || !(s.PeakRSSMB > 10) {
+		t.Errorf("%s/%s: implausible sample %+v", model, mode, s)
+	}
+}
+
+func TestSelectCases(t *testing.T) {
+	cs, err := SelectCases(nil)
+	if err != nil || len(cs) != 2 || cs[0].Model != "smallcnn" || cs[1] != (Case{"resnet18", 32, 64, 10}) {
+		t.Fatalf("defaults: %v, %v", cs, err)
+	}
+	cs, err = SelectCases([]string{"resnet18", " smallcnn", "resnet18"})
+	if err != nil || len(cs) != 2 || cs[0].Model != "resnet18" {
+		t.Fatalf("subset: %v, %v", cs, err)
+	}
+	if _, err := SelectCases([]string{"vgg99"}); err == nil {
+		t.Fatal("unknown model accepted")
+	}
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true}}
+	out, err := ParseSpec(in.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != in {
+		t.Fatalf("round trip: %+v, want %+v", out, in)
+	}
+	if _, err := ParseSpec("model=smallcnn&batch=x"); err == nil {
+		t.Fatal("bad spec accepted")
+	}
+}
+
+func TestStatusKB(t *testing.T) {
+	st := []byte("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n")
+	if v, err := statusKB(st, "VmRSS"); err != nil || v != 1 {
+		t.Fatalf("VmRSS = %v, %v", v, err)
+	}
+	if _, err := statusKB(st, "VmSwap"); err == nil {
+		t.Fatal("missing field not reported")
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		c    Case
+		o    Options
+	}{
+		{"smallcnn", tinyCase, tinyOpts},
+		{"smallcnn-channels-last", tinyCase, Options{Threads: 2, Warmup: -1, Steps: 1, ChannelsLast: true}},
+		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Measure(ctx, tc.c, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSample(t, res.Train, tc.c.Model, ModeTrain)
+			checkSample(t, res.Infer, tc.c.Model, ModeInfer)
+			if res.Train.ChannelsLast != tc.o.ChannelsLast || res.Train.Threads != 2 || res.Train.Version == "" {
+				t.Errorf("settings not reported: %+v", res.Train)
+			}
+		})
+	}
+}
+
+func TestMeasureRejects(t *testing.T) {
+	ctx := context.Background()
+	if _, err := MeasureMode(ctx, tinyCase, "sleep", tinyOpts); err == nil {
+		t.Error("unknown mode accepted")
+	}
+	if _, err := MeasureMode(ctx, Case{Model: "nope", Batch: 1, Size: 32, Classes: 2}, ModeTrain, tinyOpts); err == nil {
+		t.Error("unknown model accepted")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := MeasureMode(cctx, tinyCase, ModeTrain, tinyOpts); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: %v", err)
+	}
+}
+
+func TestMeasureIsolated(t *testing.T) {
+	res, err := MeasureIsolated(context.Background(), []string{os.Args[0]}, tinyCase, tinyOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Isolated {
+		t.Error("not marked isolated")
+	}
+	checkSample(t, res.Train, "smallcnn", ModeTrain)
+	checkSample(t, res.Infer, "smallcnn", ModeInfer)
+}
+
+func TestReportJSON(t *testing.T) {
+	g := Result{Case: tinyCase,
+		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 300, PeakRSSMB: 200},
+		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1200, PeakRSSMB: 180}}
+	p := Result{Case: tinyCase,
+		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 200, PeakRSSMB: 300},
+		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1000, PeakRSSMB: 280}}
+	rep := Report{Results: append(Rows(g, &p), Rows(g, nil)...), Threads: 2}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 4 {
+		t.Fatalf("%d rows: %s", len(got.Results), b)
+	}
+	for _, r := range got.Results {
+		for _, k := range []string{"model", "mode", "graft_img_s", "torch_img_s", "ratio", "peak_rss_mb"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("row lacks %q: %v", k, r)
+			}
+		}
+	}
+	if r := got.Results[0]; r["mode"] != "train" || r["ratio"] != 1.5 || r["torch_img_s"] != 200.0 {
+		t.Errorf("train row with peer: %v", r)
+	}
+	if r := got.Results[3]; r["mode"] != "infer" || r["torch_img_s"] != nil || r["ratio"] != nil || r["torch_peak_rss_mb"] != nil {
+		t.Errorf("row without peer must have null torch fields: %v", r)
+	}
+}
+
+func TestRSSGrowth(t *testing.T) {
+	ref, end, err := RSSGrowth(context.Background(), Case{Model: "smallcnn", Batch: 16, Size: 32, Classes: 10}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(ref > 10) || !(end > 10) {
+		t.Fatalf("RSS %v MB at the reference step, %v MB at the end", ref, end)
+	}
+	t.Logf("RSS %.1f MB at step %d, %.1f MB at step 50", ref, RefStep(50), end)
+}
+
+func TestPeer(t *testing.T) {
+	ctx := context.Background()
+	ver, err := PeerVersion(ctx, DefaultPython)
+	if errors.Is(err, ErrPeerUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := RunPeer(ctx, tinyCase, tinyOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSample(t, res.Train, "smallcnn", ModeTrain)
+	checkSample(t, res.Infer, "smallcnn", ModeInfer)
+	if res.Train.Version != ver || res.Train.Threads != 2 {
+		t.Errorf("peer reports torch %q on %d threads, want %q on 2", res.Train.Version, res.Train.Threads, ver)
+	}
+	t.Logf("peer: torch %s, %v", ver, time.Since(start).Round(time.Millisecond))
+}
+
+func TestPeerMissingPython(t *testing.T) {
+	_, err := RunPeer(context.Background(), tinyCase, Options{Python: "/nonexistent/python3"})
+	if !errors.Is(err, ErrPeerUnavailable) {
+		t.Fatalf("missing python: %v", err)
+	}
+	if _, err := PeerVersion(context.Background(), "/nonexistent/python3"); !errors.Is(err, ErrPeerUnavailable) {
+		t.Fatalf("missing python: %v", err)
+	}
+}
+
+// benchCases runs f as Benchmark…/model=M/bs=B for each default case.
+func benchCases(b *testing.B, f func(b *testing.B, c Case)) {
+	for _, c := range DefaultCases() {
+		b.Run("model="+c.Model, func(b *testing.B) {
+			b.Run(fmt.Sprintf("bs=%d", c.Batch), func(b *testing.B) { f(b, c) })
+		})
+	}
+}
+
+// benchMode times single steps of one mode on 2 threads, after a short
+// warm-up, and reports images per second.
+func benchMode(b *testing.B, c Case, train bool) {
+	runtime.LockOSThread() // as MeasureMode: grad mode and malloc arenas are per thread
+	defer runtime.UnlockOSThread()
+	if err := torch.SetNumThreads(DefaultThreads); err != nil {
+		b.Fatal(err)
+	}
+	r, err := newRunner(c, false, train)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.free()
+	r.fill(newRNG())
+	step := r.infer
+	if train {
+		step = r.train
+	}
+	for range 3 {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(c.Batch*n)/b.Elapsed().Seconds(), "img/s")
+}
+
+func BenchmarkTrainStep(b *testing.B) {
+	benchCases(b, func(b *testing.B, c Case) { benchMode(b, c, true) })
+}
+
+func BenchmarkInfer(b *testing.B) {
+	benchCases(b, func(b *testing.B, c Case) { benchMode(b, c, false) })
+}
+
+// BenchmarkRSSGrowth runs the 2,000-step memory check once per iteration
+// (one, at the default -benchtime) and reports the growth.
+func BenchmarkRSSGrowth(b *testing.B) {
+	for b.Loop() {
+		rep, err := TrackRSS(context.Background(), RSSConfig{Threads: DefaultThreads})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(rep.RefMB, "rss200_MB")
+		b.ReportMetric(rep.EndMB, "rss_end_MB")
+		b.ReportMetric(rep.GrowthPct, "growth_%")
+	}
+}

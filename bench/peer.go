@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// peerScript is bench/peer.py, carried in the binary so graft bench needs
+// no source tree.
+//
+//go:embed peer.py
+var peerScript []byte
+
+// PeerScript is the embedded peer.py, for those who want to run it by hand.
+func PeerScript() []byte { return append([]byte(nil), peerScript...) }
+
+// ErrPeerUnavailable marks a Python without a usable torch: the comparison
+// cannot run, but graft's own numbers still can.
+var ErrPeerUnavailable = errors.New("PyTorch peer unavailable")
+
+// PeerVersion checks that python can import torch and returns its version.
+func PeerVersion(ctx context.Context, python string) (string, error) {
+	if python == "" {
+		python = DefaultPython
+	}
+	if _, err := exec.LookPath(python); err != nil {
+		return "", fmt.Errorf("%w: no Python at %s (install python3-torch and python3-torchvision, or pass --python): %v", ErrPeerUnavailable, python, err)
+	}
+	out, err := exec.CommandContext(ctx, python, "-c", "import torch; print(torch.__version__)").CombinedOutput()
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %s cannot import torch (install python3-torch and python3-torchvision, or pass --python): %v%s",
+			ErrPeerUnavailable, python, err, tail(string(out)))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1]), nil
+}
+
+// RunPeer runs c in PyTorch with the same settings, one process per mode
+// (like MeasureIsolated), and returns its samples.
+func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Result{}, err
+	}
+	if _, err := exec.LookPath(o.Python); err != nil {
+		return Result{}, fmt.Errorf("%w: no Python at %s: %v", ErrPeerUnavailable, o.Python, err)
+	}
+	script, err := writePeer()
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(script)
+	res := Result{Case: c, Isolated: true}
+	for _, mode := range Modes {
+		args := []string{script,
+			"--model", c.Model, "--batch", strconv.Itoa(c.Batch), "--size", strconv.Itoa(c.Size),
+			"--classes", strconv.Itoa(c.Classes), "--threads", strconv.Itoa(o.Threads),
+			"--warmup", strconv.Itoa(max(o.Warmup, 0)), "--steps", strconv.Itoa(o.Steps), "--mode", mode}
+		if o.ChannelsLast {
+			args = append(args, "--channels-last")
+		}
+		cmd := exec.CommandContext(ctx, o.Python, args...)
+		ss, err := runJSONLines(ctx, "PyTorch "+c.Model+" "+mode, cmd)
+		if err != nil {
+			return res, err
+		}
+		if err := collect(&res, ss, c, mode); err != nil {
+			return res, fmt.Errorf("PyTorch %s %s: %w", c.Model, mode, err)
+		}
+	}
+	return res, nil
+}
+
+// writePeer puts the embedded script in a temporary file for Python to run.
+func writePeer() (string, error) {
+	f, err := os.CreateTemp("", "graft-peer-*.py")
+	if err != nil {
+		return "", fmt.Errorf("write peer script: %w", err)
+	}
+	_, werr := f.Write(peerScript)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write peer script: %w", err)
+	}
+	return f.Name(), nil
+}

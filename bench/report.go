@@ -1,0 +1,60 @@
+package bench
+
+// Row is one line of the comparison: a case in one mode, graft next to
+// PyTorch. The torch fields are null when the peer did not run.
+type Row struct {
+	Model          string   `json:"model"`
+	Mode           string   `json:"mode"`
+	Batch          int      `json:"batch"`
+	Size           int      `json:"size"`
+	GraftImgS      float64  `json:"graft_img_s"`
+	TorchImgS      *float64 `json:"torch_img_s"`
+	Ratio          *float64 `json:"ratio"` // graft / torch throughput
+	PeakRSSMB      float64  `json:"peak_rss_mb"`
+	TorchPeakRSSMB *float64 `json:"torch_peak_rss_mb"`
+}
+
+// Report is what graft bench --json prints: the issue's schema
+// ({"results":[{model, mode, graft_img_s, torch_img_s, ratio,
+// peak_rss_mb}]}) plus the settings needed to read it.
+type Report struct {
+	Results         []Row  `json:"results"`
+	Threads         int    `json:"threads"`
+	ChannelsLast    bool   `json:"channels_last"`
+	Warmup          int    `json:"warmup"`
+	Steps           int    `json:"steps"`
+	Isolated        bool   `json:"isolated"` // one process per case and mode
+	LibtorchVersion string `json:"libtorch_version"`
+	TorchVersion    string `json:"torch_version,omitempty"`
+	Python          string `json:"python,omitempty"`
+	// PeerError says why torch fields are null, when the peer was wanted.
+	PeerError string     `json:"peer_error,omitempty"`
+	RSS       *RSSReport `json:"rss,omitempty"`
+}
+
+// Rows pairs graft's result with the peer's (nil when it did not run) and
+// returns one row per mode.
+func Rows(g Result, peer *Result) []Row {
+	var out []Row
+	for _, mode := range Modes {
+		gs := g.Train
+		if mode == ModeInfer {
+			gs = g.Infer
+		}
+		r := Row{Model: g.Case.Model, Mode: mode, Batch: g.Case.Batch, Size: g.Case.Size,
+			GraftImgS: gs.ImgPerSec, PeakRSSMB: gs.PeakRSSMB}
+		if peer != nil {
+			ps := peer.Train
+			if mode == ModeInfer {
+				ps = peer.Infer
+			}
+			if ps.ImgPerSec > 0 {
+				ti, tp := ps.ImgPerSec, ps.PeakRSSMB
+				ratio := gs.ImgPerSec / ps.ImgPerSec
+				r.TorchImgS, r.TorchPeakRSSMB, r.Ratio = &ti, &tp, &ratio
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}

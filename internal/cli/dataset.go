@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/graftml/graft/data"
+)
+
+// datasetHelp documents the forms a --train/--val/--test argument takes.
+const datasetHelp = `a folder of class folders (PNG/JPEG/PPM/BMP), or
+  fashion-mnist[:DIR]       Fashion-MNIST (IDX files; default /usr/share/datasets/fashion-mnist)
+  cifar10:DIR               CIFAR-10 binary batches
+  gtsrb:DIR                 GTSRB's Final_Training or Final_Test layout
+  idx:IMAGES,LABELS         any IDX image/label pair`
+
+// openDataset opens a data set argument; train selects the training or
+// test part of sets that ship both.
+func openDataset(spec string, train bool) (data.Dataset, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "fashion-mnist":
+		if arg == "" {
+			arg = data.DefaultFashionMNISTDir
+		}
+		return data.FashionMNIST(arg, train)
+	case "cifar10":
+		return data.OpenCIFAR10(arg, train)
+	case "gtsrb":
+		return data.OpenGTSRB(arg, true)
+	case "idx":
+		imgs, labels, ok := strings.Cut(arg, ",")
+		if !ok {
+			return nil, fmt.Errorf("idx data set %q: expected idx:IMAGES,LABELS", spec)
+		}
+		return data.OpenIDX(imgs, labels, nil)
+	}
+	if _, err := os.Stat(spec); err != nil {
+		return nil, fmt.Errorf("data set %s not found; expected %s", spec, datasetHelp)
+	}
+	return data.OpenFolder(filepath.Clean(spec))
+}
+
+// nativeShape decodes the first sample to learn the data's channels and
+// size, which set the defaults of the preprocessing.
+func nativeShape(ds data.Dataset) (c, h, w int, err error) {
+	if ds.Len() == 0 {
+		return 0, 0, 0, fmt.Errorf("data set is empty")
+	}
+	im, err := ds.Image(0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return im.C, im.H, im.W, nil
+}
+
+// sameClasses checks that an evaluation set labels classes as the model does.
+func sameClasses(model, ds []string, what string) error {
+	if len(ds) > len(model) {
+		return fmt.Errorf("%s has %d classes but the model knows %d (%s): evaluate on data with the model's classes", what, len(ds), len(model), strings.Join(limitNames(model, 6), ", "))
+	}
+	for i := range ds {
+		if ds[i] != model[i] && ds[i] != fmt.Sprint(i) && model[i] != fmt.Sprint(i) {
+			return fmt.Errorf("%s: class %d is %q, the model's class %d is %q; class folders must match the training set's", what, i, ds[i], i, model[i])
+		}
+	}
+	return nil
+}
+
+func limitNames(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string{}, s[:n]...), "…")
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/torch"
+	"github.com/spf13/cobra"
+)
+
+// EvalOptions are graft eval's flags.
+type EvalOptions struct {
+	Checkpoint string
+	Data       string
+	Batch      int
+	Threads    int
+	Workers    int
+	Device     string
+}
+
+func newEvalCmd(g *globals) *cobra.Command {
+	o := EvalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval CKPT --data DATA",
+		Short: "Score a checkpoint: accuracy, per-class accuracy, confusion matrix",
+		Long: `Evaluate a checkpoint on labelled data, preprocessed as the checkpoint says.
+
+DATA is ` + datasetHelp,
+		Example: `  graft eval fmnist --data fashion-mnist
+  graft eval adapted.json --data signs-test/ --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Checkpoint = args[0]
+			return runEval(cmd.Context(), o, g, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
+	f.IntVar(&o.Batch, "batch", 128, "batch size")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
+	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	return cmd
+}
+
+// EvalReport is graft eval's JSON output.
+type EvalReport struct {
+	Checkpoint string       `json:"checkpoint"`
+	Data       string       `json:"data"`
+	Samples    int          `json:"samples"`
+	Accuracy   float64      `json:"accuracy"`
+	MacroF1    float64      `json:"macro_f1"`
+	Loss       float64      `json:"loss"`
+	PerClass   []ClassScore `json:"per_class"`
+	Confusion  [][]int      `json:"confusion"` // [true][predicted]
+	Classes    []string     `json:"classes"`
+}
+
+// ClassScore is one class's recall.
+type ClassScore struct {
+	Class    string   `json:"class"`
+	Accuracy *float64 `json:"accuracy"` // null when the class has no samples
+	Support  int      `json:"support"`
+}
+
+func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) error {
+	if o.Data == "" {
+		return fmt.Errorf("--data is required: %s", datasetHelp)
+	}
+	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
+		return err
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	ck, err := checkpoint.Load(o.Checkpoint)
+	if err != nil {
+		return err
+	}
+	defer ck.Model.Free()
+	ds, err := openDataset(o.Data, false)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	cfg := fit.Config{BatchSize: o.Batch, Device: dev}
+	if dev != torch.CPU {
+		if err := ck.Model.To(dev, false); err != nil {
+			return err
+		}
+	}
+	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, ck.Meta.Classes, cfg, o.Workers)
+	if err != nil {
+		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
+	}
+	c := ev.Confusion
+	rep := EvalReport{Checkpoint: o.Checkpoint, Data: o.Data, Samples: c.Total(), Accuracy: c.Accuracy(),
+		MacroF1: c.MacroF1(), Loss: ev.Loss, Confusion: c.M, Classes: c.Classes}
+	sup := c.Support()
+	for i, a := range c.PerClassAccuracy() {
+		cs := ClassScore{Class: c.Classes[i], Support: sup[i]}
+		if a >= 0 {
+			v := a
+			cs.Accuracy = &v
+		}
+		rep.PerClass = append(rep.PerClass, cs)
+	}
+	if g.json {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "%s on %s: %d images\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.Checkpoint, o.Data, rep.Samples, 100*rep.Accuracy, rep.MacroF1, rep.Loss)
+	width := 5
+	for _, cl := range c.Classes {
+		width = max(width, len(cl))
+	}
+	fmt.Fprintf(stdout, "%-*s  %8s  %7s\n", width, "class", "accuracy", "support")
+	for _, cs := range rep.PerClass {
+		acc := "       -"
+		if cs.Accuracy != nil {
+			acc = fmt.Sprintf("%7.2f%%", 100**cs.Accuracy)
+		}
+		fmt.Fprintf(stdout, "%-*s  %s  %7d\n", width, cs.Class, acc, cs.Support)
+	}
+	if len(c.Classes) <= 20 {
+		fmt.Fprintf(stdout, "\nconfusion matrix (rows: true class, columns: predicted)\n")
+		for i, row := range c.M {
+			cells := make([]string, len(row))
+			for j, v := range row {
+				cells[j] = fmt.Sprintf("%5d", v)
+			}
+			fmt.Fprintf(stdout, "%-*s %s\n", width, c.Classes[i], strings.Join(cells, ""))
+		}
+	}
+	return nil
+}
