@@ -311,6 +311,10 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 			return stats, fmt.Errorf("validate: %w", err)
 		}
 		stats.ValLoss, stats.ValAcc, stats.HasVal = ev.Loss, ev.Confusion.Accuracy(), true
+		if math.IsNaN(ev.Loss) || math.IsInf(ev.Loss, 0) {
+			return stats, fmt.Errorf("%w: validation loss is %v after epoch %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
+				ErrDiverged, ev.Loss, epoch, t.cfg.Optimizer.LR*p.LRScale)
+		}
 	}
 	stats.Seconds = time.Since(start).Seconds()
 	t.st.Seconds += stats.Seconds

@@ -38,7 +38,7 @@ func openDataset(spec string, train bool) (data.Dataset, error) {
 		return data.OpenIDX(imgs, labels, nil)
 	}
 	if _, err := os.Stat(spec); err != nil {
-		return nil, fmt.Errorf("data set %s not found; expected %s", spec, datasetHelp)
+		return nil, fmt.Errorf("data set %s not found: give a folder of class folders, or fashion-mnist[:DIR], cifar10:DIR, gtsrb:DIR, idx:IMAGES,LABELS", spec)
 	}
 	return data.OpenFolder(filepath.Clean(spec))
 }

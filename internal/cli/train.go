@@ -57,6 +57,8 @@ type TrainOptions struct {
 	Workers      int    `json:"-"`
 	Device       string `json:"-"`
 	ChannelsLast bool   `json:"channels_last"`
+
+	archSet bool // --arch given explicitly
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -75,6 +77,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
   graft train --train signs/ --from base.json --lr 1e-4 --epochs 10 --out adapted`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.archSet = cmd.Flags().Changed("arch")
 			return runTrain(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -223,6 +226,10 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		ck, err := checkpoint.Load(o.From)
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
+		}
+		if o.archSet && o.Arch != ck.Meta.Arch {
+			ck.Model.Free()
+			return nil, fmt.Errorf("--arch %s conflicts with --from %s, which is a %s: drop --arch to fine-tune it, or drop --from to train a %s from scratch", o.Arch, o.From, ck.Meta.Arch, o.Arch)
 		}
 		m, pre = ck.Model, ck.Meta.Preprocess
 		if o.Size != 0 {
