@@ -211,3 +211,21 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 		t.Errorf("restored model scores %.3f, best epoch scored %.3f", got, want)
 	}
 }
+
+func TestTrainOnCUDA(t *testing.T) {
+	if torch.CUDADeviceCount() == 0 {
+		t.Skip("no CUDA device visible to this libtorch")
+	}
+	m := model(t, 1)
+	cfg := Config{Epochs: 6, Seed: 1, Device: torch.CUDA(0), Optimizer: optim.Config{Name: "adam", LR: 3e-3}}
+	res, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(96, 1), true), Val: loader(t, bars(48, 2), false), Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := res.History[len(res.History)-1].ValAcc; acc < 0.9 {
+		t.Errorf("validation accuracy %.2f on CUDA", acc)
+	}
+	if d := m.Params()[0].T.Device(); d != torch.CUDA(0) {
+		t.Errorf("model on %v after training on cuda:0", d)
+	}
+}

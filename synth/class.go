@@ -130,8 +130,17 @@ func Catalogue(country string) ([]Class, error) {
 }
 
 // selectClasses resolves a class selection (names or numeric IDs; empty or
-// "all" for every class) to IDs in ascending order without duplicates.
+// "all" for every class; "shared" for the classes every country has, so
+// that sets of two countries label the same classes alike) to IDs in
+// ascending order without duplicates.
 func selectClasses(cat []Class, sel []string) ([]int, error) {
+	if len(sel) == 1 && strings.EqualFold(strings.TrimSpace(sel[0]), "shared") {
+		ids := make([]int, len(sharedDefs))
+		for i := range ids {
+			ids[i] = i
+		}
+		return ids, nil
+	}
 	if len(sel) == 0 || (len(sel) == 1 && strings.EqualFold(strings.TrimSpace(sel[0]), "all")) {
 		ids := make([]int, len(cat))
 		for i := range ids {

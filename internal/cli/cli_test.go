@@ -172,3 +172,33 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "signs")
+	code, out, errs := run(t, "synth", "--country", "de", "--classes", "stop,yield,12", "--per-class", "3", "--size", "16", "--out", dir, "--json")
+	if code != 0 {
+		t.Fatalf("synth exit %d: %s", code, errs)
+	}
+	var res synthResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Classes != 3 || res.Images != 9 {
+		t.Errorf("result %+v, want 3 classes and 9 images", res)
+	}
+	for _, f := range []string{"classes.csv", "classmap.csv", "08/000000.png", "09/000002.png", "12/000001.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	ds, err := openDataset(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Len() != 9 || ds.Label(0) != 8 {
+		t.Errorf("read back %d images, first label %d; want 9 and 8 (folder ids are labels)", ds.Len(), ds.Label(0))
+	}
+	if code, _, errs := run(t, "synth", "--country", "xx", "--out", dir); code == 0 || !strings.Contains(errs, "de") {
+		t.Errorf("unknown country: exit %d, %q should list the countries", code, errs)
+	}
+}

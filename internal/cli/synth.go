@@ -62,7 +62,7 @@ sign followed by harder variants, labelled, to compare styles by eye.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opt.Country, "country", opt.Country, "sign style: "+strings.Join(synth.CountryCodes(), ", "))
-	f.StringVar(&opt.Classes, "classes", opt.Classes, `comma-separated class names or IDs, or "all"`)
+	f.StringVar(&opt.Classes, "classes", opt.Classes, `comma-separated class names or IDs, "all", or "shared" (the classes every country has)`)
 	f.IntVar(&opt.PerClass, "per-class", 0, "images per class (default 100; variants per class with --sheet, default 4)")
 	f.IntVar(&opt.Size, "size", 0, "image width and height in pixels (default 32; 64 with --sheet)")
 	f.Uint64Var(&opt.Seed, "seed", opt.Seed, "random seed")
