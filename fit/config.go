@@ -37,6 +37,9 @@ type Config struct {
 	// ChannelsLast lays convolutions out NHWC (faster oneDNN kernels on
 	// most CPUs).
 	ChannelsLast bool `json:"channels_last,omitempty"`
+	// L2SP is the strength α of the L2-SP penalty α/2·‖w − w₀‖² toward
+	// the starting weights of every stage but the head (0 = off).
+	L2SP float64 `json:"l2sp,omitempty"`
 	// Device runs the model on the CPU (default) or a CUDA device.
 	Device torch.Device `json:"-"`
 	// Phases overrides the single default phase.
@@ -76,6 +79,8 @@ func (c Config) WithDefaults() Config {
 	if len(c.Phases) == 0 {
 		c.Phases = []Phase{{Name: "train", Epochs: c.Epochs}}
 	}
+	// Training adjusts phases (carried-over epochs); never the caller's.
+	c.Phases = append([]Phase(nil), c.Phases...)
 	for i := range c.Phases {
 		if c.Phases[i].LRScale == 0 {
 			c.Phases[i].LRScale = 1

@@ -18,24 +18,38 @@ type Evaluation struct {
 
 // Evaluate runs the model in inference mode over l and scores it.
 func Evaluate(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (*Evaluation, error) {
-	ev := &Evaluation{Confusion: metrics.NewConfusion(l.Dataset().Classes())}
+	return evaluateSource(ctx, m, batchSource{l: l, cfg: cfg}, 0, cfg)
+}
+
+// evaluateSource scores the model from stage `from` on, over images or
+// cached features.
+func evaluateSource(ctx context.Context, m *nn.Model, src batchSource, from int, cfg Config) (*Evaluation, error) {
+	ev := &Evaluation{Confusion: metrics.NewConfusion(src.l.Dataset().Classes())}
 	var lossSum float64
 	var n int
-	err := Predict(ctx, m, l, cfg, func(b *data.Batch, logits, y *torch.Tensor) error {
-		loss, err := torch.CrossEntropy(logits, y, cfg.LabelSmoothing).Item()
-		if err != nil {
-			return err
-		}
-		pred, err := logits.Argmax(1).Int64s()
-		if err != nil {
-			return err
-		}
-		for i, p := range pred {
-			ev.Confusion.Add(int(b.Y[i]), int(p))
-		}
-		lossSum += loss * float64(b.N)
-		n += b.N
-		return nil
+	var err error
+	torch.NoGrad(func() {
+		err = src.each(ctx, 0, func(s *torch.Scope, b batchIn) error {
+			logits := m.ForwardRange(b.x, from, len(m.Stages), false)
+			loss, err := torch.CrossEntropy(logits, b.y, cfg.LabelSmoothing).Item()
+			if err != nil {
+				return err
+			}
+			pred, err := logits.Argmax(1).Int64s()
+			if err != nil {
+				return err
+			}
+			truth, err := b.y.Int64s()
+			if err != nil {
+				return err
+			}
+			for i, p := range pred {
+				ev.Confusion.Add(int(truth[i]), int(p))
+			}
+			lossSum += loss * float64(b.n)
+			n += b.n
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -229,3 +229,61 @@ func TestTrainOnCUDA(t *testing.T) {
 		t.Errorf("model on %v after training on cuda:0", d)
 	}
 }
+
+// TestFrozenPrefixCache trains a probe (every stage but the head frozen)
+// with and without the feature cache: the cached run must reach the same
+// weights, and serve later epochs from the cache.
+func TestFrozenPrefixCache(t *testing.T) {
+	cfg := Config{Epochs: 3, Seed: 4, Phases: []Phase{{Name: "probe", Epochs: 3, StageLR: []float64{0, 0, 0, 1}}}}
+	train, val := bars(48, 1), bars(24, 2)
+	run := func(cache *FeatureCache, noCache bool) [][]float32 {
+		m := model(t, 3)
+		if _, err := Train(context.Background(), Run{Model: m, Train: loader(t, train, true), Val: loader(t, val, false),
+			Config: cfg, Cache: cache, NoCache: noCache, TrainKey: "train", ValKey: "val"}); err != nil {
+			t.Fatal(err)
+		}
+		return weights(t, m)
+	}
+	cache := NewFeatureCache(1 << 30)
+	defer cache.Free()
+	cached := run(cache, false)
+	plain := run(nil, true)
+	for i := range cached {
+		for j := range cached[i] {
+			if d := cached[i][j] - plain[i][j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("param %d differs by %g between cached and recomputed runs", i, d)
+			}
+		}
+	}
+	if cache.Misses != 2 {
+		t.Errorf("cache computed %d feature sets, want 2 (train and val, once each)", cache.Misses)
+	}
+	run(cache, false) // a second run with the same base shares the features
+	if cache.Hits < 2 {
+		t.Errorf("second run hit the cache %d times, want 2", cache.Hits)
+	}
+}
+
+func TestL2SPPullsTowardStart(t *testing.T) {
+	drift := func(alpha float64) float64 {
+		m := model(t, 6)
+		start := weights(t, m)
+		cfg := Config{Epochs: 3, Seed: 1, L2SP: alpha, Optimizer: optim.Config{Name: "sgd", LR: 0.05, Momentum: 0.9}, Schedule: optim.Schedule{Name: "constant"}}
+		if _, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Config: cfg}); err != nil {
+			t.Fatal(err)
+		}
+		end := weights(t, m)
+		var d float64
+		for i := 0; i < len(start)-2; i++ { // all but the head's weight and bias
+			for j := range start[i] {
+				x := float64(end[i][j] - start[i][j])
+				d += x * x
+			}
+		}
+		return d
+	}
+	free, pulled := drift(0), drift(5)
+	if pulled >= free {
+		t.Errorf("L2-SP drift %.4g not below unpenalised %.4g", pulled, free)
+	}
+}

@@ -63,7 +63,17 @@ type Run struct {
 	// Resume, when set, saves a resumable state after every epoch to this
 	// path (see checkpoint.Paths) and continues from it if it exists.
 	Resume *Resumer
+	// Cache serves frozen stages' outputs computed once (see FeatureCache).
+	// Nil gives the run a cache of its own; NoCache turns caching off.
+	Cache   *FeatureCache
+	NoCache bool
+	// TrainKey and ValKey name the data sets in a shared Cache; runs that
+	// share a key must use the same data and preprocessing.
+	TrainKey, ValKey string
 }
+
+// DefaultCacheBytes bounds a run's own feature cache.
+const DefaultCacheBytes = 2 << 30
 
 // Result summarises a finished run.
 type Result struct {
@@ -90,6 +100,12 @@ type state struct {
 	Bad          int          `json:"bad_epochs"`
 	StoppedEarly bool         `json:"stopped_early"`
 	Seconds      float64      `json:"seconds"`
+	// Bonus epochs carried into the current phase from an earlier phase
+	// that stopped early: the budget is the run's, not the phase's.
+	Bonus int `json:"bonus"`
+	// Trained marks stages whose weights changed in this run; their old
+	// cached outputs are stale.
+	Trained []bool `json:"trained"`
 }
 
 // Train runs the configured phases on r.Model.
@@ -118,8 +134,19 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
-	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.Inf(1), BestAcc: -1}}
+	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.Inf(1), BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
 	defer t.freeBest()
+	defer freeAll(t.anchors)
+	if r.Cache == nil && !r.NoCache {
+		r.Cache = NewFeatureCache(DefaultCacheBytes)
+		t.r.Cache = r.Cache
+		defer r.Cache.Free()
+	}
+	if cfg.L2SP > 0 {
+		if err := t.snapshotAnchors(); err != nil {
+			return nil, err
+		}
+	}
 	if r.Resume != nil {
 		if err := r.Resume.restore(t); err != nil {
 			return nil, err
@@ -151,6 +178,12 @@ type trainer struct {
 	st   state
 	opt  *optim.Optimizer
 	best []*torch.Tensor // copies of the parameters and buffers at the best epoch
+	// anchors are the starting weights of the pretrained stages, which the
+	// L2-SP penalty pulls toward; keyed by parameter name.
+	anchors map[string]*torch.Tensor
+	// src and valSrc feed the current phase: images, or cached features.
+	src, valSrc batchSource
+	from        int // first stage the model runs; earlier ones are cached
 }
 
 func (t *trainer) result() *Result {
@@ -202,10 +235,14 @@ func (t *trainer) setupPhase(p Phase) error {
 
 func (t *trainer) runPhase(ctx context.Context) error {
 	p := t.cfg.Phases[t.st.Phase]
+	p.Epochs += t.st.Bonus
 	if t.st.PhaseEpoch == 0 || t.opt == nil {
 		if err := t.setupPhase(p); err != nil {
 			return err
 		}
+	}
+	if err := t.sources(ctx, p); err != nil {
+		return err
 	}
 	steps := t.r.Train.Batches()
 	total := steps * p.Epochs
@@ -219,6 +256,14 @@ func (t *trainer) runPhase(ctx context.Context) error {
 		}
 		t.st.PhaseEpoch++
 		t.st.Epoch++
+		for i, r := range p.StageLR {
+			t.st.Trained[i] = t.st.Trained[i] || r > 0
+		}
+		if p.StageLR == nil {
+			for i := range t.st.Trained {
+				t.st.Trained[i] = true
+			}
+		}
 		improved := true
 		if t.r.Val != nil {
 			improved = stats.ValAcc > t.st.BestAcc || (stats.ValAcc == t.st.BestAcc && stats.ValLoss < t.st.BestLoss)
@@ -234,8 +279,11 @@ func (t *trainer) runPhase(ctx context.Context) error {
 		t.st.History = append(t.st.History, stats)
 		t.ev.Epoch(stats)
 		stop := t.cfg.Patience > 0 && t.st.Bad >= t.cfg.Patience
+		bonus := 0
 		if stop {
-			// The phase ends here; a later phase (e.g. unfreezing) still runs.
+			// The phase ends here; a later phase (e.g. unfreezing after a
+			// probe) still runs, and inherits the unused epochs.
+			bonus = p.Epochs - t.st.PhaseEpoch
 			t.st.PhaseEpoch = p.Epochs
 			if t.st.Phase == len(t.cfg.Phases)-1 {
 				t.st.StoppedEarly = true
@@ -245,6 +293,7 @@ func (t *trainer) runPhase(ctx context.Context) error {
 		if t.st.PhaseEpoch >= p.Epochs {
 			t.st.Phase++
 			t.st.PhaseEpoch = 0
+			t.st.Bonus = bonus
 		}
 		if t.r.Resume != nil {
 			if err := t.r.Resume.save(t); err != nil {
@@ -268,33 +317,31 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 	var lossSum, correct float64
 	var seen int
 	step := 0
-	for b, err := range t.r.Train.Epoch(ctx, epoch) {
-		if err != nil {
-			return EpochStats{}, err
-		}
+	err := t.src.each(ctx, epoch, func(sc *torch.Scope, b batchIn) error {
 		g := t.st.PhaseEpoch*steps + step
 		t.opt.SetScale(t.cfg.Schedule.Factor(g, total))
 		loss, acc, err := t.step(b)
-		n := b.N
-		b.Release()
 		if err != nil {
-			return EpochStats{}, err
+			return err
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return EpochStats{}, fmt.Errorf("%w: loss is %v at epoch %d, step %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
+			return fmt.Errorf("%w: loss is %v at epoch %d, step %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
 				ErrDiverged, loss, epoch, step+1, t.cfg.Optimizer.LR*p.LRScale)
 		}
-		lossSum += loss * float64(n)
-		correct += acc * float64(n)
-		seen += n
+		lossSum += loss * float64(b.n)
+		correct += acc * float64(b.n)
+		seen += b.n
 		step++
 		el := time.Since(start)
-		rate := float64(seen) / el.Seconds()
 		t.ev.Step(StepInfo{
 			Phase: p.Name, Epoch: epoch, Epochs: t.cfg.TotalEpochs(), Step: step, Steps: steps,
-			Loss: loss, Accuracy: acc, ImgPerSec: rate, Elapsed: el,
+			Loss: loss, Accuracy: acc, ImgPerSec: float64(seen) / el.Seconds(), Elapsed: el,
 			Remaining: time.Duration(float64(el) / float64(step) * float64(steps-step)),
 		})
+		return nil
+	})
+	if err != nil {
+		return EpochStats{}, err
 	}
 	if seen == 0 {
 		return EpochStats{}, fmt.Errorf("the training set gave no batch: it has fewer samples than one batch (%d) and the last partial batch is dropped; lower --batch", t.cfg.BatchSize)
@@ -306,7 +353,7 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 		ImgPerSec: float64(seen) / el,
 	}
 	if t.r.Val != nil {
-		ev, err := Evaluate(ctx, t.r.Model, t.r.Val, t.cfg)
+		ev, err := t.evaluate(ctx)
 		if err != nil {
 			return stats, fmt.Errorf("validate: %w", err)
 		}
@@ -323,15 +370,12 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 
 // step runs forward, backward and the update for one batch, returning the
 // batch's loss and accuracy.
-func (t *trainer) step(b *data.Batch) (loss, acc float64, err error) {
-	s := torch.NewScope()
-	defer s.Close()
-	x, y := batchTensors(s, b, t.cfg)
-	logits := t.r.Model.Forward(x, true)
-	l := torch.CrossEntropy(logits, y, t.cfg.LabelSmoothing)
+func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
+	logits := t.r.Model.ForwardRange(b.x, t.from, len(t.r.Model.Stages), true)
+	l := torch.CrossEntropy(logits, b.y, t.cfg.LabelSmoothing)
 	if err := l.Backward(); err != nil {
 		if e := logits.Err(); e != nil {
-			return 0, 0, fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, e)
+			return 0, 0, fmt.Errorf("forward pass on a %v batch: %w", b.x.Shape(), e)
 		}
 		return 0, 0, err
 	}
@@ -339,9 +383,14 @@ func (t *trainer) step(b *data.Batch) (loss, acc float64, err error) {
 		return 0, 0, err
 	}
 	var hits float64
-	torch.NoGrad(func() { hits, err = logits.Argmax(1).Eq(y).Sum().Item() })
+	torch.NoGrad(func() { hits, err = logits.Argmax(1).Eq(b.y).Sum().Item() })
 	if err != nil {
 		return 0, 0, err
+	}
+	if t.anchors != nil {
+		if err := t.l2sp(); err != nil {
+			return 0, 0, err
+		}
 	}
 	if t.cfg.ClipNorm > 0 && !math.IsNaN(loss) {
 		if err := t.clip(); err != nil {
@@ -354,7 +403,114 @@ func (t *trainer) step(b *data.Batch) (loss, acc float64, err error) {
 	if err := t.opt.ZeroGrad(); err != nil {
 		return 0, 0, err
 	}
-	return loss, hits / float64(b.N), nil
+	return loss, hits / float64(b.n), nil
+}
+
+// sources picks where the phase's batches come from: cached features of
+// the frozen prefix when allowed, images otherwise.
+func (t *trainer) sources(ctx context.Context, p Phase) error {
+	t.from = 0
+	t.src = batchSource{l: t.r.Train, cfg: t.cfg}
+	t.valSrc = batchSource{l: t.r.Val, cfg: t.cfg}
+	if t.r.Cache == nil {
+		return nil
+	}
+	k := cachedPrefix(p, t.r.Model, t.r.Train, t.st.Trained)
+	if k == 0 {
+		return nil
+	}
+	tf, err := t.r.Cache.get(ctx, cacheKey(t.r.TrainKey, t.r.Train), k, t.r.Model, t.r.Train, t.cfg)
+	if err != nil || tf == nil {
+		return err
+	}
+	var vf *features
+	if t.r.Val != nil {
+		if vf, err = t.r.Cache.get(ctx, cacheKey(t.r.ValKey, t.r.Val), k, t.r.Model, t.r.Val, t.cfg); err != nil || vf == nil {
+			return err
+		}
+	}
+	t.from = k
+	t.src.feat = tf
+	t.valSrc.feat = vf
+	return nil
+}
+
+// cacheKey names a loader's data in the cache: the caller's key, or the
+// loader itself for a run-local cache.
+func cacheKey(key string, l *data.Loader) string {
+	if key != "" {
+		return key
+	}
+	return fmt.Sprintf("loader@%p", l)
+}
+
+// evaluate scores the model on the validation source.
+func (t *trainer) evaluate(ctx context.Context) (*Evaluation, error) {
+	return evaluateSource(ctx, t.r.Model, t.valSrc, t.from, t.cfg)
+}
+
+// snapshotAnchors copies the pretrained stages' weights (all but the head).
+func (t *trainer) snapshotAnchors() error {
+	t.anchors = map[string]*torch.Tensor{}
+	var err error
+	torch.NoGrad(func() {
+		for _, s := range t.r.Model.Stages[:len(t.r.Model.Stages)-1] {
+			for _, p := range s.Params() {
+				if p.Buffer {
+					continue
+				}
+				c := p.T.Detach().Clone()
+				if err = c.Err(); err != nil {
+					return
+				}
+				t.anchors[p.Name] = c
+			}
+		}
+	})
+	return err
+}
+
+// l2sp adds the gradient of α/2·‖w − w₀‖² (Li et al., 2018) to every
+// trainable pretrained weight: the penalty's gradient is applied directly
+// rather than through autograd, which costs two in-place ops per weight.
+func (t *trainer) l2sp() error {
+	a := t.cfg.L2SP
+	var err error
+	torch.NoGrad(func() {
+		for _, g := range t.opt.Groups() {
+			for _, p := range g.Params {
+				w0, ok := t.anchors[p.Name]
+				if !ok {
+					continue
+				}
+				var gr *torch.Tensor
+				if gr, err = p.T.Grad(); err != nil || gr == nil {
+					continue
+				}
+				err = firstErr(gr.AddInPlace(p.T, a), gr.AddInPlace(w0, -a))
+				gr.Free()
+				if err != nil {
+					return
+				}
+			}
+		}
+	})
+	return err
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func freeAll[K comparable](m map[K]*torch.Tensor) {
+	for _, t := range m {
+		t.Free()
+	}
 }
 
 // clip rescales all gradients together when their global norm exceeds

@@ -1,0 +1,199 @@
+package fit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/torch"
+)
+
+// FeatureCache keeps the outputs of a frozen prefix of stages, computed once
+// per image and reused across epochs and across runs: a frozen stage with
+// frozen BatchNorm and unaugmented input computes the same output every
+// time, so recomputing it each epoch is pure waste.
+//
+// One cache belongs to one set of starting weights and one preprocessing:
+// runs that share it must start from the same base model. Entries are keyed
+// by the data set's key (Run.TrainKey / Run.ValKey) and the prefix length.
+type FeatureCache struct {
+	// MaxBytes bounds the memory the cache may hold; a prefix whose
+	// features would exceed it is recomputed every epoch instead.
+	MaxBytes int64
+
+	mu    sync.Mutex
+	used  int64
+	items map[string]*features
+	// Hits and Misses count lookups, for tests and reports.
+	Hits, Misses int
+}
+
+// NewFeatureCache makes a cache holding at most maxBytes of features.
+func NewFeatureCache(maxBytes int64) *FeatureCache {
+	return &FeatureCache{MaxBytes: maxBytes, items: map[string]*features{}}
+}
+
+// features are a prefix's outputs for every sample of a data set, in index
+// order, with the labels.
+type features struct {
+	x *torch.Tensor // [N, C, H, W] on the model's device
+	y []int64
+}
+
+// Free releases every cached tensor.
+func (c *FeatureCache) Free() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, f := range c.items {
+		f.x.Free()
+		delete(c.items, k)
+	}
+	c.used = 0
+}
+
+// get returns the prefix features of l's data set, computing them with m's
+// first k stages on a miss. It returns nil (and no error) when they would
+// not fit in the cache.
+func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, l *data.Loader, cfg Config) (*features, error) {
+	id := fmt.Sprintf("%s/prefix=%d", key, k)
+	c.mu.Lock()
+	if f, ok := c.items[id]; ok {
+		c.Hits++
+		c.mu.Unlock()
+		return f, nil
+	}
+	c.Misses++
+	c.mu.Unlock()
+
+	// One unshuffled, unaugmented pass in inference mode.
+	lc := l.Config()
+	lc.Shuffle, lc.DropLast, lc.Augment = false, false, data.Augment{}
+	lc.BatchSize = max(lc.BatchSize, 64)
+	pass, err := data.NewLoader(l.Dataset(), lc)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*torch.Tensor
+	defer func() {
+		for _, p := range parts {
+			p.Free()
+		}
+	}()
+	var y []int64
+	var size int64
+	torch.NoGrad(func() {
+		for b, berr := range pass.Epoch(ctx, 0) {
+			if berr != nil {
+				err = berr
+				return
+			}
+			s := torch.NewScope()
+			x, _ := batchTensors(s, b, cfg)
+			out := s.Keep(m.ForwardRange(x, 0, k, false).Contiguous())
+			s.Close()
+			y = append(y, b.Y...)
+			b.Release()
+			if err = out.Err(); err != nil {
+				return
+			}
+			parts = append(parts, out)
+			size += out.Numel() * 4
+			if size > c.MaxBytes {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache frozen features: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if size > c.MaxBytes || c.used+size > c.MaxBytes {
+		return nil, nil
+	}
+	x := torch.Cat(parts, 0)
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	f := &features{x: x, y: y}
+	c.items[id] = f
+	c.used += size
+	return f, nil
+}
+
+// cachedPrefix is the number of leading stages a phase can serve from the
+// cache: frozen, with frozen BatchNorm, untouched by earlier phases, and
+// fed unaugmented input.
+func cachedPrefix(p Phase, m *nn.Model, l *data.Loader, trained []bool) int {
+	if p.StageLR == nil || p.TrainBN || l.Config().Augment.Enabled() {
+		return 0
+	}
+	k := 0
+	for k < len(m.Stages)-1 && p.StageLR[k] == 0 && !trained[k] {
+		k++
+	}
+	return k
+}
+
+// batchSource yields the model inputs of one epoch: images from the loader,
+// or cached prefix features in the loader's order.
+type batchSource struct {
+	l    *data.Loader
+	feat *features
+	cfg  Config
+}
+
+type batchIn struct {
+	x, y *torch.Tensor // owned by the step's scope
+	n    int
+}
+
+// each runs f on every batch of the epoch, each in its own scope.
+func (bs batchSource) each(ctx context.Context, epoch int, f func(s *torch.Scope, b batchIn) error) error {
+	if bs.feat == nil {
+		for b, err := range bs.l.Epoch(ctx, epoch) {
+			if err != nil {
+				return err
+			}
+			s := torch.NewScope()
+			x, y := batchTensors(s, b, bs.cfg)
+			n := b.N
+			b.Release()
+			err = f(s, batchIn{x, y, n})
+			s.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	order := bs.l.Order(epoch)
+	size := bs.l.Config().BatchSize
+	nb := bs.l.Batches()
+	for i := 0; i < nb; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		idx := order[i*size : min(len(order), (i+1)*size)]
+		ids := make([]int64, len(idx))
+		ys := make([]int64, len(idx))
+		for j, v := range idx {
+			ids[j], ys[j] = int64(v), bs.feat.y[v]
+		}
+		s := torch.NewScope()
+		it := s.Track(torch.FromInt64(ids, int64(len(ids))))
+		y := s.Track(torch.FromInt64(ys, int64(len(ys))))
+		if bs.cfg.Device != torch.CPU {
+			it, y = it.ToDevice(bs.cfg.Device), y.ToDevice(bs.cfg.Device)
+		}
+		x := s.Track(bs.feat.x.IndexSelect(0, it))
+		err := f(s, batchIn{x, y, len(idx)})
+		s.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
