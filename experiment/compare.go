@@ -1,0 +1,368 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// Config is a comparison: every strategy × shots × seed on identical
+// splits, each with the same budget and the same learning-rate search.
+type Config struct {
+	Base       *Base
+	Train      data.Dataset
+	Test       data.Dataset
+	Strategies []strategy.Strategy
+	Shots      []int // images per class; 0 = the whole training set
+	Seeds      int
+	Budget     strategy.Budget
+	LRGrid     []float64
+	// ValFraction of each training sample is held out to choose the
+	// learning rate and the epoch; never the test set.
+	ValFraction float64
+	Batch       int
+	ClassMap    []int
+	TrainBN     bool
+	Augment     data.Augment
+	Device      torch.Device
+	Workers     int
+	// Out is the folder of results.json; an existing one with the same
+	// spec is resumed: finished runs are kept, the rest run.
+	Out  string
+	Spec Spec
+	Env  Env
+	// Command is recorded so the report can show how to reproduce it.
+	Command  string
+	Progress Progress
+}
+
+// Progress receives the comparison's progress.
+type Progress interface {
+	// RunStart announces run i of n (1-based).
+	RunStart(i, n int, strategy string, shots, seed int, lr float64)
+	// RunDone reports a finished run.
+	RunDone(i, n int, r Run)
+	fit.Events
+}
+
+// DefaultLRGrid is searched for every strategy: the rates Adam users try
+// first, one apart by about a factor of three.
+var DefaultLRGrid = []float64{3e-3, 1e-3, 3e-4}
+
+type job struct {
+	strategy strategy.Strategy
+	shots    int
+	seed     int
+}
+
+// Compare runs the comparison, writing results.json after every run.
+func Compare(ctx context.Context, c Config) (*Results, error) {
+	if c.Seeds < 1 {
+		c.Seeds = 1
+	}
+	if len(c.LRGrid) == 0 {
+		c.LRGrid = DefaultLRGrid
+	}
+	if c.ValFraction == 0 {
+		c.ValFraction = 0.2
+	}
+	if err := safefile.CheckDir(c.Out); err != nil {
+		return nil, err
+	}
+	res := &Results{Schema: SchemaVersion, Command: c.Command, Spec: c.Spec, Env: c.Env}
+	resPath := filepath.Join(c.Out, "results.json")
+	done := map[string]Run{}
+	if prev, err := ReadResults(resPath); err == nil && sameSpec(prev.Spec, c.Spec) {
+		for _, r := range prev.Runs {
+			done[runKey(r.Strategy, r.Shots, r.Seed)] = r
+		}
+	}
+	var jobs []job
+	for _, k := range c.Shots {
+		for seed := 1; seed <= c.Seeds; seed++ {
+			for _, s := range c.Strategies {
+				jobs = append(jobs, job{s, k, seed})
+			}
+		}
+	}
+	// Splits depend on (shots, seed) only, so every strategy sees the same
+	// images; features of frozen prefixes are shared through the cache.
+	type split struct {
+		train, val *data.Loader
+		key        string
+		cache      *fit.FeatureCache
+	}
+	splits := map[[2]int]*split{}
+	getSplit := func(shots, seed int) (*split, error) {
+		if sp, ok := splits[[2]int{shots, seed}]; ok {
+			return sp, nil
+		}
+		var ds data.Dataset = c.Train
+		if shots > 0 {
+			sub, err := data.KShot(c.Train, shots, uint64(seed))
+			if err != nil {
+				return nil, fmt.Errorf("%d shots: %w", shots, err)
+			}
+			ds = sub
+		}
+		tr, va, err := data.StratifiedSplit(ds, c.ValFraction, uint64(seed))
+		if err != nil {
+			return nil, fmt.Errorf("%d shots: validation split: %w", shots, err)
+		}
+		pre := c.Base.Meta.Preprocess
+		batch := min(c.Batch, tr.Len())
+		tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: tr.Len() > batch,
+			Seed: uint64(seed), Preprocess: pre, Augment: c.Augment, CacheDecoded: true})
+		if err != nil {
+			return nil, err
+		}
+		vl, err := data.NewLoader(va, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: pre, CacheDecoded: true})
+		if err != nil {
+			return nil, err
+		}
+		sp := &split{train: tl, val: vl, key: fmt.Sprintf("shots=%d/seed=%d", shots, seed), cache: fit.NewFeatureCache(fit.DefaultCacheBytes)}
+		splits[[2]int{shots, seed}] = sp
+		return sp, nil
+	}
+	defer func() {
+		for _, sp := range splits {
+			sp.cache.Free()
+		}
+	}()
+	testL, err := data.NewLoader(c.Test, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
+	if err != nil {
+		return nil, fmt.Errorf("test set: %w", err)
+	}
+
+	n := len(jobs)
+	for i, j := range jobs {
+		if r, ok := done[runKey(j.strategy.Name, j.shots, j.seed)]; ok {
+			res.Runs = append(res.Runs, r)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		sp, err := getSplit(j.shots, j.seed)
+		if err != nil {
+			return res, err
+		}
+		run := c.runOne(ctx, i+1, n, j, sp.train, sp.val, testL, sp.cache, sp.key)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		res.Runs = append(res.Runs, run)
+		if c.Progress != nil {
+			c.Progress.RunDone(i+1, n, run)
+		}
+		res.summarize()
+		if err := WriteResults(resPath, res); err != nil {
+			return res, err
+		}
+	}
+	res.summarize()
+	return res, WriteResults(resPath, res)
+}
+
+// runOne trains a job at every rate of the grid, keeps the rate with the
+// best validation accuracy, and tests that model.
+func (c Config) runOne(ctx context.Context, i, n int, j job, train, val, test *data.Loader, cache *fit.FeatureCache, key string) Run {
+	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok"}
+	var best *TrialResult
+	var bestLR float64
+	start := time.Now()
+	for _, lr := range c.LRGrid {
+		if c.Progress != nil {
+			c.Progress.RunStart(i, n, j.strategy.Name, j.shots, j.seed, lr)
+		}
+		tr := Trial{Base: c.Base, Strategy: j.strategy, Train: train, Val: val, Classes: len(c.Train.Classes()),
+			Seed: uint64(j.seed), LR: lr, Budget: c.Budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
+			TrainKey: key + "/train", ValKey: key + "/val", Events: c.Progress, TrainBN: c.TrainBN, Device: c.Device}
+		out, err := tr.Run(ctx)
+		if err != nil {
+			run.Status, run.Error = "failed", err.Error()
+			run.LRSearch = append(run.LRSearch, LRTrial{LR: lr, Status: "failed"})
+			continue
+		}
+		t := LRTrial{LR: lr, ValAcc: out.ValAcc, Status: out.Status}
+		if out.Result != nil {
+			t.Epochs = out.Result.Epochs
+		}
+		run.LRSearch = append(run.LRSearch, t)
+		if out.Status == "ok" && (best == nil || out.ValAcc > best.ValAcc || (out.ValAcc == best.ValAcc && out.ValLoss < best.ValLoss)) {
+			if best != nil {
+				best.Model.Free()
+			}
+			best, bestLR = out, lr
+		} else {
+			out.Model.Free()
+		}
+	}
+	run.TrainSeconds = time.Since(start).Seconds()
+	if best == nil {
+		if run.Status == "ok" {
+			run.Status = "diverged"
+		}
+		return run
+	}
+	defer best.Model.Free()
+	run.Status, run.Error = "ok", ""
+	run.LR = bestLR
+	res := best.Result
+	run.History, run.Epochs, run.BestEpoch, run.Converged = res.History, res.Epochs, res.BestEpoch, res.Converged
+	run.TrainableParams = best.Trainable
+	var imgs, secs float64
+	for _, h := range res.History {
+		imgs += h.ImgPerSec * h.Seconds
+		secs += h.Seconds
+	}
+	if secs > 0 {
+		run.ImgPerSec = imgs / secs
+	}
+	ev, err := fit.Evaluate(ctx, best.Model, test, fit.Config{BatchSize: c.Batch, Device: c.Device})
+	if err != nil {
+		run.Status, run.Error = "failed", "test: "+err.Error()
+		return run
+	}
+	run.TestAccuracy, run.MacroF1 = ev.Confusion.Accuracy(), ev.Confusion.MacroF1()
+	run.Confusion = ev.Confusion.M
+	return run
+}
+
+func runKey(s string, shots, seed int) string { return fmt.Sprintf("%s|%d|%d", s, shots, seed) }
+
+// summarize fills Summary and Winners from Runs.
+func (r *Results) summarize() {
+	type acc struct {
+		accs, f1s, secs, epochs, rates []float64
+		params                         int64
+		runs, failed, cut              int
+	}
+	groups := map[[2]string]*acc{}
+	var keys [][2]string
+	for _, run := range r.Runs {
+		k := [2]string{run.Strategy, fmt.Sprint(run.Shots)}
+		g, ok := groups[k]
+		if !ok {
+			g = &acc{}
+			groups[k] = g
+			keys = append(keys, k)
+		}
+		g.runs++
+		if run.Status != "ok" {
+			g.failed++
+			continue
+		}
+		g.accs = append(g.accs, run.TestAccuracy)
+		g.f1s = append(g.f1s, run.MacroF1)
+		g.secs = append(g.secs, run.TrainSeconds)
+		g.epochs = append(g.epochs, float64(run.Epochs))
+		g.rates = append(g.rates, run.ImgPerSec)
+		g.params = run.TrainableParams
+		if !run.Converged {
+			g.cut++
+		}
+	}
+	r.Summary = r.Summary[:0]
+	for _, k := range keys {
+		g := groups[k]
+		var shots int
+		fmt.Sscan(k[1], &shots)
+		m, sd := meanStd(g.accs)
+		r.Summary = append(r.Summary, Summary{
+			Strategy: k[0], Shots: shots, MeanAccuracy: m, StdAccuracy: sd, MeanMacroF1: mean(g.f1s),
+			MeanTrainSeconds: mean(g.secs), MeanEpochs: mean(g.epochs), TrainableParams: g.params,
+			MeanImgPerSec: mean(g.rates), Runs: g.runs, Failed: g.failed, CutOff: g.cut,
+		})
+	}
+	sort.SliceStable(r.Summary, func(i, j int) bool {
+		if r.Summary[i].Shots != r.Summary[j].Shots {
+			return r.Summary[i].Shots < r.Summary[j].Shots
+		}
+		return r.Summary[i].MeanAccuracy > r.Summary[j].MeanAccuracy
+	})
+	r.Winners = r.Winners[:0]
+	for _, s := range r.Summary {
+		if len(r.Winners) > 0 && r.Winners[len(r.Winners)-1].Shots == s.Shots {
+			continue
+		}
+		if s.Runs == s.Failed {
+			continue
+		}
+		w := Winner{Shots: s.Shots, Strategy: s.Strategy, Accuracy: s.MeanAccuracy}
+		bestAcc := -1.0
+		for _, run := range r.Runs {
+			if run.Strategy == s.Strategy && run.Shots == s.Shots && run.Status == "ok" && run.TestAccuracy > bestAcc {
+				bestAcc, w.Confusion = run.TestAccuracy, run.Confusion
+			}
+		}
+		r.Winners = append(r.Winners, w)
+	}
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// meanStd is the mean and the sample standard deviation (0 for one value).
+func meanStd(v []float64) (float64, float64) {
+	m := mean(v)
+	if len(v) < 2 {
+		return m, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(ss / float64(len(v)-1))
+}
+
+// WriteResults writes results.json atomically.
+func WriteResults(path string, r *Results) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(path, append(b, '\n'))
+}
+
+// ReadResults reads a results.json.
+func ReadResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d, this graft writes %d", path, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// sameSpec reports whether a saved comparison may be resumed.
+func sameSpec(a, b Spec) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

@@ -1,0 +1,119 @@
+package experiment
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// lines makes n grey 12×12 images of 3 classes: a line at angle class·60°
+// (offset by rot), at a random position, with noise.
+func lines(n int, seed uint64, rot int) data.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var ims []*data.Image
+	var labels []int
+	for i := 0; i < n; i++ {
+		c := i % 3
+		im := data.NewImage(1, 12, 12)
+		p := 2 + rng.IntN(8)
+		for k := 0; k < 12; k++ {
+			switch (c + rot) % 3 {
+			case 0:
+				im.Set(0, p, k, 1)
+			case 1:
+				im.Set(0, k, p, 1)
+			default:
+				im.Set(0, k, k, 1)
+			}
+		}
+		for j := range im.Pix {
+			im.Pix[j] += float32(rng.NormFloat64() * 0.15)
+		}
+		ims = append(ims, im)
+		labels = append(labels, c)
+	}
+	ds, _ := data.NewInMemory(ims, labels, []string{"a", "b", "c"})
+	return ds
+}
+
+func baseCheckpoint(t *testing.T, dir string) *Base {
+	t.Helper()
+	torch.ManualSeed(1)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 3, InChannels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	path := filepath.Join(dir, "base")
+	if err := checkpoint.Save(path, m, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBase(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	var strategies []strategy.Strategy
+	for _, n := range []string{"scratch", "probe", "freeze:1", "truncate:2", "finetune", "lpft", "gradual", "discriminative", "l2sp"} {
+		s, err := strategy.Parse(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strategies = append(strategies, s)
+	}
+	cfg := Config{
+		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
+		Shots: []int{5, 10}, Seeds: 1, Budget: strategy.Budget{Epochs: 4, Patience: 2},
+		LRGrid: []float64{3e-3}, Batch: 8, Out: filepath.Join(dir, "cmp"),
+		Spec: Spec{Base: "base", Strategies: []string{"…"}},
+	}
+	res, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 18 {
+		t.Fatalf("%d runs, want 9 strategies × 2 shots", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		if r.Status != "ok" {
+			t.Errorf("%s/%d: %s %s", r.Strategy, r.Shots, r.Status, r.Error)
+			continue
+		}
+		if r.TestAccuracy < 0 || r.TestAccuracy > 1 || len(r.History) == 0 || r.LR != 3e-3 || r.TrainableParams == 0 {
+			t.Errorf("%s/%d: %+v", r.Strategy, r.Shots, r)
+		}
+	}
+	if len(res.Summary) != 18 || len(res.Winners) != 2 {
+		t.Errorf("summary %d rows, winners %d", len(res.Summary), len(res.Winners))
+	}
+	// A second call finds every run done and trains nothing.
+	cfg.Progress = failOnRun{t}
+	again, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Runs) != 18 || again.Runs[3].TestAccuracy != res.Runs[3].TestAccuracy {
+		t.Error("resumed comparison differs")
+	}
+}
+
+type failOnRun struct{ t *testing.T }
+
+func (f failOnRun) RunStart(i, n int, s string, shots, seed int, lr float64) {
+	f.t.Errorf("resumed comparison retrained %s", s)
+}
+func (failOnRun) RunDone(int, int, Run) {}
+func (failOnRun) Step(fitStep)          {}
+func (failOnRun) Epoch(fitEpoch)        {}

@@ -1,0 +1,233 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// Base is a loaded source checkpoint, kept in memory so every run starts
+// from identical weights without rereading the file.
+type Base struct {
+	Path string
+	Meta checkpoint.Meta
+	st   *checkpoint.Safetensors
+}
+
+// LoadBase reads a source checkpoint.
+func LoadBase(path string) (*Base, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	ck.Model.Free()
+	w, _ := checkpoint.Paths(path)
+	st, err := checkpoint.ReadSafetensors(w)
+	if err != nil {
+		return nil, err
+	}
+	return &Base{Path: path, Meta: ck.Meta, st: st}, nil
+}
+
+// initMu serialises model construction: initialisation draws from
+// libtorch's global generator, which concurrent runs would interleave.
+var initMu sync.Mutex
+
+// Model builds the starting model of strategy s for nClasses target
+// classes: the base's weights (or fresh ones for scratch), cut and given a
+// new head as the plan says. classMap, when not nil, maps target class →
+// source class (-1 none): those head rows start from the source head.
+func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed uint64, classMap []int) (*nn.Model, error) {
+	initMu.Lock()
+	defer initMu.Unlock()
+	torch.ManualSeed(seed)
+	m, err := arch.New(b.Meta.Arch, arch.Config{NumClasses: b.Meta.NumClasses, InChannels: b.Meta.InChannels})
+	if err != nil {
+		return nil, err
+	}
+	if b.Meta.CutAfter != nil {
+		if err := m.Truncate(*b.Meta.CutAfter, b.Meta.NumClasses); err != nil {
+			m.Free()
+			return nil, err
+		}
+	}
+	if !p.Scratch {
+		if _, err := checkpoint.LoadWeights(m, b.st, checkpoint.Strict); err != nil {
+			m.Free()
+			return nil, err
+		}
+	}
+	if p.CutAfter > 0 {
+		err = m.Truncate(p.CutAfter-1, nClasses)
+	} else {
+		err = resetHead(m, nClasses, classMap, p.Scratch)
+	}
+	if err != nil {
+		m.Free()
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return m, nil
+}
+
+// resetHead gives the model a classifier for n classes; with a class map,
+// rows of classes the source also knew start from the source's rows (a
+// stop sign is a stop sign).
+func resetHead(m *nn.Model, n int, classMap []int, scratch bool) error {
+	old, _ := m.Classifier()
+	if old == nil {
+		return fmt.Errorf("%s has no classifier", m.Arch)
+	}
+	var oldW, oldB []float32
+	var err error
+	if classMap != nil && !scratch {
+		if oldW, err = old.Weight.Float32s(); err != nil {
+			return err
+		}
+		if old.Bias != nil {
+			if oldB, err = old.Bias.Float32s(); err != nil {
+				return err
+			}
+		}
+	}
+	in := old.In()
+	if err := m.ResetClassifier(n); err != nil {
+		return err
+	}
+	if oldW == nil {
+		return nil
+	}
+	cls, _ := m.Classifier()
+	w, err := cls.Weight.Float32s()
+	if err != nil {
+		return err
+	}
+	var bias []float32
+	if cls.Bias != nil {
+		if bias, err = cls.Bias.Float32s(); err != nil {
+			return err
+		}
+	}
+	for t, s := range classMap {
+		if t >= n || s < 0 || (s+1)*in > len(oldW) {
+			continue
+		}
+		copy(w[t*in:(t+1)*in], oldW[s*in:(s+1)*in])
+		if bias != nil && oldB != nil {
+			bias[t] = oldB[s]
+		}
+	}
+	var cerr error
+	torch.NoGrad(func() {
+		wt := torch.FromFloat32(w, int64(n), int64(in))
+		defer wt.Free()
+		cerr = cls.Weight.CopyFrom_(wt)
+		if cerr == nil && bias != nil {
+			bt := torch.FromFloat32(bias, int64(n))
+			defer bt.Free()
+			cerr = cls.Bias.CopyFrom_(bt)
+		}
+	})
+	return cerr
+}
+
+// Trial is one training run of a strategy at one learning rate.
+type Trial struct {
+	Base     *Base
+	Strategy strategy.Strategy
+	Train    *data.Loader
+	Val      *data.Loader
+	Classes  int
+	Seed     uint64
+	LR       float64
+	Budget   strategy.Budget
+	Batch    int
+	ClassMap []int
+	Cache    *fit.FeatureCache
+	// TrainKey/ValKey name the data in the shared cache.
+	TrainKey, ValKey string
+	Events           fit.Events
+	TrainBN          bool
+	Device           torch.Device
+}
+
+// TrialResult is a trained model and how it did.
+type TrialResult struct {
+	Model     *nn.Model
+	Result    *fit.Result
+	ValAcc    float64
+	ValLoss   float64
+	Status    string // ok, diverged
+	Trainable int64
+}
+
+// Run trains one trial. A diverging run is a result (status "diverged"),
+// not an error.
+func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
+	plan, err := tr.Strategy.Plan(modelShape(tr.Base), tr.Budget)
+	if err != nil {
+		return nil, err
+	}
+	m, err := tr.Base.Model(tr.Strategy, plan, tr.Classes, tr.Seed, tr.ClassMap)
+	if err != nil {
+		return nil, err
+	}
+	for i := range plan.Phases {
+		plan.Phases[i].TrainBN = tr.TrainBN
+	}
+	cfg := fit.Config{
+		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
+		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
+		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
+		Phases:    plan.Phases,
+	}
+	res, err := fit.Train(ctx, fit.Run{Model: m, Train: tr.Train, Val: tr.Val, Config: cfg, Events: tr.Events,
+		Cache: tr.Cache, TrainKey: tr.TrainKey, ValKey: tr.ValKey})
+	out := &TrialResult{Model: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
+	if err != nil {
+		if errors.Is(err, fit.ErrDiverged) {
+			out.Status = "diverged"
+			return out, nil
+		}
+		m.Free()
+		return nil, err
+	}
+	if res.BestEpoch > 0 {
+		best := res.History[res.BestEpoch-1]
+		out.ValAcc, out.ValLoss = best.ValAcc, best.ValLoss
+	}
+	// Trainable parameters of the final phase (all phases for gradual).
+	var trainable int64
+	last := plan.Phases[len(plan.Phases)-1]
+	for i, s := range m.Stages {
+		if last.StageLR == nil || (i < len(last.StageLR) && last.StageLR[i] > 0) {
+			for _, p := range s.Params() {
+				if !p.Buffer {
+					trainable += p.T.Numel()
+				}
+			}
+		}
+	}
+	out.Trainable = trainable
+	return out, nil
+}
+
+// modelShape builds the base architecture once (cheaply, without weights
+// mattering) so plans can resolve stage names and counts.
+func modelShape(b *Base) *nn.Model {
+	m := &nn.Model{Arch: b.Meta.Arch}
+	for _, s := range b.Meta.Stages {
+		m.Stages = append(m.Stages, &nn.Stage{Name: s.Name, Channels: s.Channels, Reduction: s.Reduction})
+	}
+	return m
+}
