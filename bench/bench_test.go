@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,7 +174,7 @@ func TestReportJSON(t *testing.T) {
 }
 
 func TestRSSGrowth(t *testing.T) {
-	ref, end, err := RSSGrowth(context.Background(), Case{Model: "smallcnn", Batch: 16, Size: 32, Classes: 10}, 50)
+	ref, end, err := RSSGrowth(context.Background(), Case{Model: "smallcnn", Batch: 8, Size: 32, Classes: 10}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,16 +266,26 @@ func BenchmarkInfer(b *testing.B) {
 	benchCases(b, func(b *testing.B, c Case) { benchMode(b, c, false) })
 }
 
-// BenchmarkRSSGrowth runs the 2,000-step memory check once per iteration
-// (one, at the default -benchtime) and reports the growth.
+// The memory-growth run takes minutes, so a test process does it once and
+// every call of BenchmarkRSSGrowth (the framework calls it again for each
+// b.N it tries, and -benchtime=Nx must not mean N runs) reports that run.
+var (
+	rssOnce sync.Once
+	rssRep  RSSReport
+	rssErr  error
+)
+
+// BenchmarkRSSGrowth trains the small CNN for 2,000 steps and reports the
+// resident set at step 200 and at the end, and the growth between them.
 func BenchmarkRSSGrowth(b *testing.B) {
-	for b.Loop() {
-		rep, err := TrackRSS(context.Background(), RSSConfig{Threads: DefaultThreads})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(rep.RefMB, "rss200_MB")
-		b.ReportMetric(rep.EndMB, "rss_end_MB")
-		b.ReportMetric(rep.GrowthPct, "growth_%")
+	rssOnce.Do(func() {
+		rssRep, rssErr = TrackRSS(context.Background(), RSSConfig{Threads: DefaultThreads})
+	})
+	if rssErr != nil {
+		b.Fatal(rssErr)
 	}
+	b.ReportMetric(0, "ns/op") // the time of one call says nothing here
+	b.ReportMetric(rssRep.RefMB, "rss200_MB")
+	b.ReportMetric(rssRep.EndMB, "rss_end_MB")
+	b.ReportMetric(rssRep.GrowthPct, "growth_%")
 }

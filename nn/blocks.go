@@ -31,13 +31,13 @@ func (b *BasicBlock) children() []Named {
 
 // Forward is relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
 func (b *BasicBlock) Forward(x *torch.Tensor, train bool) *torch.Tensor {
-	out := b.BN1.Forward(b.Conv1.Forward(x, train), train).Relu()
+	out := b.BN1.Forward(b.Conv1.Forward(x, train), train).ReluInPlace()
 	out = b.BN2.Forward(b.Conv2.Forward(out, train), train)
 	id := x
 	if b.Downsample != nil {
 		id = b.Downsample.Forward(x, train)
 	}
-	return out.Add(id).Relu()
+	return out.Add(id).ReluInPlace()
 }
 
 // Params follow torchvision's registration order.
@@ -75,14 +75,14 @@ func (b *Bottleneck) children() []Named {
 
 // Forward applies the three convolutions and the shortcut.
 func (b *Bottleneck) Forward(x *torch.Tensor, train bool) *torch.Tensor {
-	out := b.BN1.Forward(b.Conv1.Forward(x, train), train).Relu()
-	out = b.BN2.Forward(b.Conv2.Forward(out, train), train).Relu()
+	out := b.BN1.Forward(b.Conv1.Forward(x, train), train).ReluInPlace()
+	out = b.BN2.Forward(b.Conv2.Forward(out, train), train).ReluInPlace()
 	out = b.BN3.Forward(b.Conv3.Forward(out, train), train)
 	id := x
 	if b.Downsample != nil {
 		id = b.Downsample.Forward(x, train)
 	}
-	return out.Add(id).Relu()
+	return out.Add(id).ReluInPlace()
 }
 
 // Params follow torchvision's registration order.
@@ -91,7 +91,7 @@ func (b *Bottleneck) Params() []Param { return prefixed(b.children()) }
 // ConvBNAct is torchvision's Conv2dNormActivation: conv, BN, activation,
 // named 0, 1, 2.
 func ConvBNAct(in, out, kernel, stride, groups int, act string) *Sequential {
-	return Seq(NewConv2d(in, out, kernel, stride, (kernel-1)/2, groups, false), NewBatchNorm2d(out), &Act{act})
+	return Seq(NewConv2d(in, out, kernel, stride, (kernel-1)/2, groups, false), NewBatchNorm2d(out), &Act{Kind: act, InPlace: true})
 }
 
 // InvertedResidual is MobileNetV2's block: expand 1×1, depthwise 3×3,

@@ -186,8 +186,13 @@ func (l *Linear) Params() []Param {
 func (l *Linear) In() int  { return int(l.Weight.Shape()[1]) }
 func (l *Linear) Out() int { return int(l.Weight.Shape()[0]) }
 
-// Act is a parameter-free elementwise activation.
-type Act struct{ Kind string }
+// Act is a parameter-free elementwise activation. InPlace overwrites the
+// input (torchvision's inplace=True), saving a buffer per activation; set
+// it only where nothing else reads the input afterwards.
+type Act struct {
+	Kind    string
+	InPlace bool
+}
 
 // Activations by name, as Act.Kind spells them.
 var activations = map[string]func(*torch.Tensor) *torch.Tensor{
@@ -204,6 +209,14 @@ var activations = map[string]func(*torch.Tensor) *torch.Tensor{
 
 // Forward applies the activation.
 func (a *Act) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
+	if a.InPlace {
+		switch a.Kind {
+		case "relu":
+			return x.ReluInPlace()
+		case "relu6":
+			return x.Relu6InPlace()
+		}
+	}
 	f, ok := activations[a.Kind]
 	if !ok {
 		return torch.Failed(fmt.Errorf("unknown activation %q", a.Kind))
@@ -214,10 +227,11 @@ func (a *Act) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
 // Params is empty.
 func (a *Act) Params() []Param { return nil }
 
-// ReLU and friends are shorthands for Act.
-func ReLU() *Act      { return &Act{"relu"} }
-func ReLU6() *Act     { return &Act{"relu6"} }
-func Hardswish() *Act { return &Act{"hardswish"} }
+// ReLU and friends are shorthands for Act, in place where torchvision's
+// layers are.
+func ReLU() *Act      { return &Act{Kind: "relu", InPlace: true} }
+func ReLU6() *Act     { return &Act{Kind: "relu6", InPlace: true} }
+func Hardswish() *Act { return &Act{Kind: "hardswish"} }
 
 // MaxPool is 2-d max pooling.
 type MaxPool struct{ Opts torch.PoolOpts }

@@ -102,3 +102,9 @@ func NoGrad(f func()) {
 
 // GradEnabled reports whether autograd records on the calling thread.
 func GradEnabled() bool { return C.gs_grad_enabled() != 0 }
+
+// TuneAllocator keeps up to keepBytes of freed memory in glibc's heap for
+// reuse instead of returning it to the kernel after every step, which
+// otherwise costs page faults on each reallocation (see graft_shim.cpp).
+// Programs that train call it once at start; graft's CLI does.
+func TuneAllocator(keepBytes int64) { C.gs_tune_allocator(C.int64_t(keepBytes)) }

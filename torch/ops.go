@@ -468,3 +468,11 @@ func Cat(ts []*Tensor, dim int64) *Tensor {
 		return C.gs_cat(&hs[0], C.int(len(hs)), C.int64_t(dim), out)
 	})
 }
+
+// ReluInPlace is Relu written over its input (torch.relu_): the result
+// shares the input's storage, saving a buffer per activation. Use it only
+// where nothing else reads the input afterwards.
+func (t *Tensor) ReluInPlace() *Tensor { return unary("relu_", C.GS_RELU_, t) }
+
+// Relu6InPlace is Relu6 written over its input.
+func (t *Tensor) Relu6InPlace() *Tensor { return unary("relu6_", C.GS_RELU6_, t) }

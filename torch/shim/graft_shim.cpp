@@ -12,6 +12,9 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -92,6 +95,22 @@ at::IntArrayRef ints(const int64_t *p, int n) { return at::IntArrayRef(p, static
 extern "C" {
 
 void gs_free_error(gs_error e) { std::free(e); }
+
+void gs_tune_allocator(int64_t keep_bytes) {
+#ifdef __GLIBC__
+  // A training step frees and reallocates the same multi-megabyte
+  // activations every iteration. glibc serves blocks above its mmap
+  // threshold with fresh mmap calls and trims freed heap tops back to the
+  // kernel, so every step pays page faults to zero memory it just gave
+  // back. Raising both thresholds keeps those blocks in the heap for reuse;
+  // RSS then stays flat at the working set instead of oscillating.
+  // glibc caps the mmap threshold at 32 MiB on 64-bit systems.
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min<int64_t>(keep_bytes, 32 << 20)));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(keep_bytes, 1 << 30)));
+#else
+  (void)keep_bytes;
+#endif
+}
 
 void gs_version(char *buf, int n) {
   std::string v = TORCH_VERSION;
@@ -279,6 +298,16 @@ gs_error gs_unary(int op, gs_tensor xh, gs_tensor *out) {
     case GS_FLOOR: r = at::floor(x); break;
     case GS_CEIL: r = at::ceil(x); break;
     case GS_SIGN: r = at::sign(x); break;
+    case GS_RELU_: {
+      at::Tensor y = x;
+      r = at::relu_(y);
+      break;
+    }
+    case GS_RELU6_: {
+      at::Tensor y = x;
+      r = at::hardtanh_(y, 0.0, 6.0);
+      break;
+    }
     default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
   }
   *out = wrap(r);

@@ -37,7 +37,8 @@ enum { GS_CONTIGUOUS = 0, GS_CHANNELS_LAST = 1 };
 enum {
   GS_RELU = 0, GS_RELU6, GS_SILU, GS_SIGMOID, GS_HARDSWISH, GS_HARDSIGMOID, GS_TANH,
   GS_EXP, GS_LOG, GS_SQRT, GS_NEG, GS_ABS, GS_SQUARE, GS_RECIPROCAL, GS_GELU, GS_ERF,
-  GS_FLOOR, GS_CEIL, GS_SIGN
+  GS_FLOOR, GS_CEIL, GS_SIGN,
+  GS_RELU_, GS_RELU6_ /* in place: the result shares the input's storage, as torchvision's inplace=True */
 };
 
 /* binary operators (gs_binary); broadcasting follows ATen */
@@ -61,6 +62,8 @@ enum { GS_FILL_ = 0, GS_MUL_S_, GS_ADD_S_, GS_UNIFORM_, GS_NORMAL_, GS_CLAMP_ };
 enum { GS_SUM = 0, GS_MEAN, GS_AMAX, GS_AMIN, GS_ARGMAX, GS_NORM2, GS_VAR };
 
 /* ---- library ---- */
+/* tunes glibc malloc for training loops (see graft_shim.cpp); called once by the Go package */
+void gs_tune_allocator(int64_t keep_bytes);
 void gs_free_error(gs_error e);
 void gs_version(char *buf, int n);
 gs_error gs_set_num_threads(int n);
