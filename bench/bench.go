@@ -98,12 +98,15 @@ func (c Case) Validate() error {
 
 // Options are the measurement settings shared by graft and the peer.
 type Options struct {
-	Threads      int    // intra-op threads (default 2)
-	Warmup       int    // untimed steps before timing, per mode (0 takes the default 5; negative: none)
-	Steps        int    // timed steps per mode (default 30)
-	ChannelsLast bool   // NHWC weights and inputs, for graft and the peer alike
-	Python       string // interpreter that runs peer.py (default /usr/bin/python3)
-	Peer         bool   // also run the PyTorch peer (used by callers that orchestrate)
+	Threads      int  // intra-op threads (default 2)
+	Warmup       int  // untimed steps before timing, per mode (0 takes the default 5; negative: none)
+	Steps        int  // timed steps per mode (default 30)
+	ChannelsLast bool // NHWC weights and inputs for graft (its training default on the CPU)
+	// PeerChannelsLast gives PyTorch NHWC too; off, PyTorch runs as its
+	// users get it by default (contiguous NCHW).
+	PeerChannelsLast bool
+	Python           string // interpreter that runs peer.py (default /usr/bin/python3)
+	Peer             bool   // also run the PyTorch peer (used by callers that orchestrate)
 }
 
 // Default settings, the same as peer.py's.

@@ -68,7 +68,7 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 			"--model", c.Model, "--batch", strconv.Itoa(c.Batch), "--size", strconv.Itoa(c.Size),
 			"--classes", strconv.Itoa(c.Classes), "--threads", strconv.Itoa(o.Threads),
 			"--warmup", strconv.Itoa(max(o.Warmup, 0)), "--steps", strconv.Itoa(o.Steps), "--mode", mode}
-		if o.ChannelsLast {
+		if o.PeerChannelsLast {
 			args = append(args, "--channels-last")
 		}
 		cmd := exec.CommandContext(ctx, o.Python, args...)

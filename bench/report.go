@@ -18,15 +18,16 @@ type Row struct {
 // ({"results":[{model, mode, graft_img_s, torch_img_s, ratio,
 // peak_rss_mb}]}) plus the settings needed to read it.
 type Report struct {
-	Results         []Row  `json:"results"`
-	Threads         int    `json:"threads"`
-	ChannelsLast    bool   `json:"channels_last"`
-	Warmup          int    `json:"warmup"`
-	Steps           int    `json:"steps"`
-	Isolated        bool   `json:"isolated"` // one process per case and mode
-	LibtorchVersion string `json:"libtorch_version"`
-	TorchVersion    string `json:"torch_version,omitempty"`
-	Python          string `json:"python,omitempty"`
+	Results          []Row  `json:"results"`
+	Threads          int    `json:"threads"`
+	ChannelsLast     bool   `json:"channels_last"`
+	PeerChannelsLast bool   `json:"torch_channels_last"`
+	Warmup           int    `json:"warmup"`
+	Steps            int    `json:"steps"`
+	Isolated         bool   `json:"isolated"` // one process per case and mode
+	LibtorchVersion  string `json:"libtorch_version"`
+	TorchVersion     string `json:"torch_version,omitempty"`
+	Python           string `json:"python,omitempty"`
 	// PeerError says why torch fields are null, when the peer was wanted.
 	PeerError string     `json:"peer_error,omitempty"`
 	RSS       *RSSReport `json:"rss,omitempty"`

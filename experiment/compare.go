@@ -56,9 +56,10 @@ type Progress interface {
 	fit.Events
 }
 
-// DefaultLRGrid is searched for every strategy: the rates Adam users try
-// first, one apart by about a factor of three.
-var DefaultLRGrid = []float64{3e-3, 1e-3, 3e-4}
+// DefaultLRGrid is searched for every strategy: the Adam rates users try,
+// about a factor of three apart, from scratch training's (1e-2) down to
+// gentle fine-tuning's (3e-4).
+var DefaultLRGrid = []float64{1e-2, 3e-3, 1e-3, 3e-4}
 
 type job struct {
 	strategy strategy.Strategy

@@ -174,7 +174,7 @@ type TrialResult struct {
 // Run trains one trial. A diverging run is a result (status "diverged"),
 // not an error.
 func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
-	plan, err := tr.Strategy.Plan(modelShape(tr.Base), tr.Budget)
+	plan, err := tr.Strategy.Plan(tr.Base.Shape(), tr.Budget)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,8 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
+		// NHWC convolutions are faster on the CPUs measured (BENCHMARKS.md).
+		ChannelsLast: tr.Device == torch.CPU,
 		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
 		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
 		Phases:    plan.Phases,
@@ -222,9 +224,9 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	return out, nil
 }
 
-// modelShape builds the base architecture once (cheaply, without weights
-// mattering) so plans can resolve stage names and counts.
-func modelShape(b *Base) *nn.Model {
+// Shape is the base model's stage outline (no weights), enough for plans
+// to resolve stage names and counts.
+func (b *Base) Shape() *nn.Model {
 	m := &nn.Model{Arch: b.Meta.Arch}
 	for _, s := range b.Meta.Stages {
 		m.Stages = append(m.Stages, &nn.Stage{Name: s.Name, Channels: s.Channels, Reduction: s.Reduction})

@@ -18,18 +18,19 @@ import (
 
 // BenchOptions are the settings of `graft bench`.
 type BenchOptions struct {
-	Threads      int
-	Warmup       int // untimed steps per mode; 0 means none
-	Steps        int // timed steps per mode
-	Models       []string
-	ChannelsLast bool
-	NoPeer       bool
-	RequirePeer  bool
-	RSS          bool // also run the memory-growth check
-	RSSSteps     int
-	Python       string
-	Quiet        bool
-	JSON         bool
+	Threads          int
+	Warmup           int // untimed steps per mode; 0 means none
+	Steps            int // timed steps per mode
+	Models           []string
+	ChannelsLast     bool
+	PeerChannelsLast bool
+	NoPeer           bool
+	RequirePeer      bool
+	RSS              bool // also run the memory-growth check
+	RSSSteps         int
+	Python           string
+	Quiet            bool
+	JSON             bool
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
 	InternalCase string
@@ -81,7 +82,8 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&opt.Warmup, "warmup", opt.Warmup, "untimed steps before timing, per case and mode")
 	f.IntVar(&opt.Steps, "steps", opt.Steps, "timed steps per case and mode")
 	f.StringSliceVar(&opt.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
-	f.BoolVar(&opt.ChannelsLast, "channels-last", false, "lay weights and inputs out NHWC, in graft and PyTorch alike")
+	f.BoolVar(&opt.ChannelsLast, "channels-last", true, "graft lays weights and inputs out NHWC, as graft train does on the CPU")
+	f.BoolVar(&opt.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
 	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
 	f.BoolVar(&opt.RSS, "rss", false, "also check that RSS stays flat over a long training run")
@@ -110,7 +112,7 @@ func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) e
 		return err
 	}
 	bo := bench.Options{Threads: opt.Threads, Warmup: opt.Warmup, Steps: opt.Steps,
-		ChannelsLast: opt.ChannelsLast, Python: opt.Python, Peer: !opt.NoPeer}
+		ChannelsLast: opt.ChannelsLast, PeerChannelsLast: opt.PeerChannelsLast, Python: opt.Python, Peer: !opt.NoPeer}
 	if bo.Warmup == 0 {
 		bo.Warmup = -1 // bench.Options reads 0 as "default"; the flag's 0 means none
 	}
@@ -126,7 +128,7 @@ func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) e
 		self = []string{exe, "bench"}
 	}
 
-	rep := bench.Report{Threads: opt.Threads, ChannelsLast: opt.ChannelsLast, Warmup: opt.Warmup, Steps: opt.Steps,
+	rep := bench.Report{Threads: opt.Threads, ChannelsLast: opt.ChannelsLast, PeerChannelsLast: opt.PeerChannelsLast, Warmup: opt.Warmup, Steps: opt.Steps,
 		Isolated: true, LibtorchVersion: torch.Version()}
 	if bo.Peer {
 		rep.Python = opt.Python
@@ -277,10 +279,13 @@ func (b benchBar) finish() {
 
 // writeBenchTable prints the human report: settings, then an aligned table.
 func writeBenchTable(w io.Writer, rep bench.Report) error {
-	layout := "NCHW (contiguous)"
-	if rep.ChannelsLast {
-		layout = "channels-last (NHWC)"
+	layoutOf := func(cl bool) string {
+		if cl {
+			return "NHWC"
+		}
+		return "NCHW"
 	}
+	layout := "graft " + layoutOf(rep.ChannelsLast) + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
 	peer := "PyTorch not run"
 	if rep.TorchVersion != "" {
 		peer = "PyTorch " + rep.TorchVersion + " (" + rep.Python + ")"

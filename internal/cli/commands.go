@@ -5,7 +5,11 @@ import "github.com/spf13/cobra"
 // subcommands lists every graft subcommand, in the order --help shows them.
 func subcommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{
+		newDemoCmd(g),
 		newTrainCmd(g),
+		newPretrainCmd(g),
+		newTransferCmd(g),
+		newCompareCmd(g),
 		newEvalCmd(g),
 		newPredictCmd(g),
 		newSynthCmd(g),

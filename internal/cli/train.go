@@ -111,7 +111,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.BoolVar(&o.ChannelsLast, "channels-last", false, "NHWC memory layout for convolutions")
+	f.BoolVar(&o.ChannelsLast, "channels-last", true, "NHWC memory layout for convolutions (faster oneDNN kernels on most CPUs)")
 	return cmd
 }
 

@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/report"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+	"github.com/spf13/cobra"
+)
+
+// CompareOptions are graft compare's flags.
+type CompareOptions struct {
+	Base       string
+	Train      string
+	Test       string
+	Strategies string
+	Shots      string
+	Seeds      int
+	Epochs     int
+	Patience   int
+	LRGrid     string
+	ValSplit   float64
+	Batch      int
+	ClassMap   string
+	BN         string
+	Augment    string
+	Out        string
+	Threads    int
+	Device     string
+	Args       []string // the command line, recorded in the report
+}
+
+func newCompareCmd(g *globals) *cobra.Command {
+	o := CompareOptions{}
+	cmd := &cobra.Command{
+		Use:   "compare --base CKPT --train DATA --test DATA --out DIR [flags]",
+		Short: "Run transfer strategies side by side and report which works best",
+		Long: `Run every strategy × shots × seed on identical splits of the target data.
+
+Every strategy, scratch included, gets the same epoch budget and the same
+learning-rate search (--lr-grid), chosen on a validation split carved from
+the training shots — never on the test set — and trains until validation
+stops improving (--patience) within the budget. Frozen stages' outputs are
+computed once and reused. Writes results.json, results.csv, plots (SVG, PNG)
+and report.html into --out; rerunning the same command resumes an
+interrupted comparison.
+
+Strategies: ` + strategyList() + `
+
+DATA is ` + datasetHelp,
+		Example: `  graft compare --base be.json --train de-train/ --test de-test/ --strategies all --shots 5,20 --seeds 3 --out cmp
+  graft compare --base src.json --train fashion-mnist --test fashion-mnist --strategies probe,finetune,scratch --shots 10 --out fm`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Args = os.Args
+			return runCompare(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Base, "base", "", "source checkpoint to transfer from (required)")
+	f.StringVar(&o.Train, "train", "", "target training data (required)")
+	f.StringVar(&o.Test, "test", "", "target test data (required)")
+	f.StringVar(&o.Strategies, "strategies", "all", "comma-separated strategies, or all")
+	f.StringVar(&o.Shots, "shots", "all", "images per class, comma-separated (e.g. 5,20), or all for the whole training set")
+	f.IntVar(&o.Seeds, "seeds", 1, "seeds per strategy and shots (different samples and initialisations)")
+	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, the same for every strategy")
+	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a run (or a phase)")
+	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates searched for every strategy (Adam)")
+	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training shots held out for validation")
+	f.IntVar(&o.Batch, "batch", 32, "batch size")
+	f.StringVar(&o.ClassMap, "class-map", "", "CSV of target,source classes: those head rows start from the source head")
+	f.StringVar(&o.BN, "bn", "frozen", "BatchNorm in frozen stages: frozen (keep statistics) or train")
+	f.StringVar(&o.Augment, "augment", "none", "none or default (disables the frozen-feature cache)")
+	f.StringVar(&o.Out, "out", "", "output folder (required)")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	return cmd
+}
+
+func strategyList() string {
+	var out []string
+	for _, in := range strategy.Catalogue {
+		n := in.Name
+		if in.HasArg {
+			n += ":K"
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ", ") + ` (combine with +l2sp, e.g. freeze:2+l2sp)`
+}
+
+func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stderr io.Writer) error {
+	for _, req := range []struct{ v, flag string }{{o.Base, "--base"}, {o.Train, "--train"}, {o.Test, "--test"}, {o.Out, "--out"}} {
+		if req.v == "" {
+			return fmt.Errorf("%s is required (see graft compare --help)", req.flag)
+		}
+	}
+	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
+		return err
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	base, err := experiment.LoadBase(o.Base)
+	if err != nil {
+		return fmt.Errorf("--base: %w", err)
+	}
+	train, err := openDataset(o.Train, true)
+	if err != nil {
+		return fmt.Errorf("--train: %w", err)
+	}
+	test, err := openDataset(o.Test, false)
+	if err != nil {
+		return fmt.Errorf("--test: %w", err)
+	}
+	if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
+		return err
+	}
+	if f, ok := train.(*data.Folder); ok && f.Len() <= 50000 {
+		if err := data.Check(train, 0); err != nil {
+			return fmt.Errorf("--train: %w", err)
+		}
+	}
+	shape := base.Shape()
+	strats, err := strategy.Expand(o.Strategies, shape)
+	if err != nil {
+		return fmt.Errorf("--strategies: %w", err)
+	}
+	shots, err := parseShots(o.Shots)
+	if err != nil {
+		return err
+	}
+	grid, err := parseFloats(o.LRGrid, "--lr-grid")
+	if err != nil {
+		return err
+	}
+	if o.Epochs < 1 || o.Seeds < 1 || o.Batch < 1 {
+		return fmt.Errorf("--epochs, --seeds and --batch must be at least 1")
+	}
+	var classMap []int
+	if o.ClassMap != "" {
+		if classMap, err = experiment.ReadClassMap(o.ClassMap, train.Classes(), base.Meta.Classes); err != nil {
+			return fmt.Errorf("--class-map: %w", err)
+		}
+	}
+	if o.BN != "frozen" && o.BN != "train" {
+		return fmt.Errorf("--bn %q: choose frozen or train", o.BN)
+	}
+	aug := data.Augment{}
+	switch o.Augment {
+	case "none", "":
+	case "default":
+		aug = data.DefaultAugment()
+	default:
+		return fmt.Errorf("--augment %q: choose none or default", o.Augment)
+	}
+	var names []string
+	for _, s := range strats {
+		names = append(names, s.Name)
+	}
+	spec := experiment.Spec{Base: o.Base, Arch: base.Meta.Arch, Train: o.Train, Test: o.Test, Classes: train.Classes(),
+		Strategies: names, Shots: shots, Seeds: o.Seeds, Epochs: o.Epochs, LRGrid: grid}
+	cfg := experiment.Config{
+		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
+		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
+		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
+		Spec: spec, Command: commandLine(o.Args),
+		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
+			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
+	}
+	prog := newCompareProgress(stderr, g.quiet, len(strats)*len(shots)*o.Seeds*len(grid))
+	cfg.Progress = prog
+	if !g.quiet {
+		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
+			len(strats), len(shots), o.Seeds, len(grid), o.Train, len(train.Classes()), o.Base, base.Meta.Arch)
+	}
+	res, err := experiment.Compare(ctx, cfg)
+	prog.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if err := report.WriteAll(o.Out, res); err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(stdout, res)
+	}
+	if err := report.Leaderboard(stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
+	return nil
+}
+
+func parseShots(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "all" {
+		return []int{0}, nil
+	}
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "all" {
+			out = append(out, 0)
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--shots %q: expected images per class like 5,20 or all", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseFloats(s, flag string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%s %q: expected positive numbers like 3e-3,1e-3", flag, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// commandLine quotes args so the report shows a command that can be pasted.
+func commandLine(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	parts := []string{"graft"}
+	for _, a := range args[1:] {
+		if strings.ContainsAny(a, " \t'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// gitCommit is the commit of the working directory's repository, if any.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

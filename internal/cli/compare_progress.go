@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/fit"
+	"github.com/schollz/progressbar/v3"
+)
+
+// compareProgress shows one bar over every training trial of a comparison
+// (strategy × shots × seed × learning rate) with rate and ETA, and a line
+// per finished run.
+type compareProgress struct {
+	w      io.Writer
+	quiet  bool
+	bar    *progressbar.ProgressBar
+	trials int
+	label  string
+}
+
+func newCompareProgress(w io.Writer, quiet bool, trials int) *compareProgress {
+	p := &compareProgress{w: w, quiet: quiet, trials: trials}
+	if !quiet {
+		p.bar = progressbar.NewOptions(trials,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetRenderBlankState(true),
+			progressbar.OptionSetItsString("trials"),
+		)
+	}
+	return p
+}
+
+func (p *compareProgress) RunStart(i, n int, strategy string, shots, seed int, lr float64) {
+	if p.bar == nil {
+		return
+	}
+	shotsS := "all"
+	if shots > 0 {
+		shotsS = fmt.Sprint(shots)
+	}
+	p.label = fmt.Sprintf("run %d/%d %s shots=%s seed=%d lr=%g", i, n, strategy, shotsS, seed, lr)
+	p.bar.Describe(p.label)
+}
+
+func (p *compareProgress) Step(s fit.StepInfo) {}
+
+func (p *compareProgress) Epoch(e fit.EpochStats) {
+	if p.bar == nil {
+		return
+	}
+	p.bar.Describe(fmt.Sprintf("%s epoch %d val %.3f", p.label, e.Epoch, e.ValAcc))
+}
+
+func (p *compareProgress) RunDone(i, n int, r experiment.Run) {
+	if p.bar == nil {
+		return
+	}
+	_ = p.bar.Add(len(r.LRSearch))
+	p.bar.Clear()
+	shots := "all"
+	if r.Shots > 0 {
+		shots = fmt.Sprint(r.Shots)
+	}
+	fmt.Fprintf(p.w, "\r%-22s shots=%-4s seed=%d  %-8s test %.1f%%  lr %g  %d epochs  %.1fs\n",
+		r.Strategy, shots, r.Seed, r.Status, 100*r.TestAccuracy, r.LR, r.Epochs, r.TrainSeconds)
+}
+
+func (p *compareProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,283 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/graftml/graft/experiment"
+)
+
+// Answer is the report's answer for one shots setting, in words, from the
+// numbers in results.json only.
+type Answer struct {
+	Shots    int
+	Title    string   // e.g. "5 images per class"
+	Headline string   // which strategy won, and by how much
+	Reasons  []string // what the data says about why
+	// Budget is non-empty when runs were still improving at the end of
+	// their epoch budget: the ranking may not hold, which the reader must
+	// see before anything else.
+	Budget string
+	Notes  []string // failed runs, learning rates at the edge of the grid
+}
+
+// Answers gives one Answer per shots setting, in the report's order.
+func Answers(r *experiment.Results) []Answer {
+	v := newView(r)
+	out := make([]Answer, 0, len(v.Groups))
+	for _, g := range v.Groups {
+		out = append(out, answer(v, g))
+	}
+	return out
+}
+
+// gapThreshold is how much larger, in accuracy, one strategy's
+// train−validation gap must be before the answer calls it overfitting
+// more: smaller differences are within what a few seeds move.
+const gapThreshold = 0.05
+
+func answer(v *view, g *group) Answer {
+	a := Answer{Shots: g.Shots, Title: shotsTitle(g.Shots)}
+	a.Notes = failureNotes(g)
+	a.Notes = append(a.Notes, lrEdgeNotes(v, g)...)
+	a.Budget = budgetWarning(v, g)
+	w := g.Winner
+	if w == nil {
+		a.Headline = "No strategy finished a successful run with " + lowerFirst(a.Title) + "."
+		return a
+	}
+	ru, sc := g.runnerUp(), g.scratch()
+	var h strings.Builder
+	fmt.Fprintf(&h, "%s won with %s%% mean test accuracy", w.Strategy, pct(w.Sum.MeanAccuracy))
+	if okRuns(w) > 1 {
+		fmt.Fprintf(&h, " (± %s over %d seeds)", pct(w.Sum.StdAccuracy), okRuns(w))
+	}
+	switch {
+	case ru == nil:
+		h.WriteString(", the only strategy with a successful run")
+	default:
+		fmt.Fprintf(&h, ", %s points ahead of %s", points(w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy), ru.Strategy)
+	}
+	if sc != nil && sc != w && sc != ru && sc.succeeded() {
+		fmt.Fprintf(&h, " and %s points ahead of training from scratch", points(w.Sum.MeanAccuracy-sc.Sum.MeanAccuracy))
+	}
+	h.WriteString(".")
+	if ru != nil && okRuns(w) > 1 && okRuns(ru) > 1 &&
+		w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy <= math.Max(w.Sum.StdAccuracy, ru.Sum.StdAccuracy) {
+		h.WriteString(" The margin is within one standard deviation over seeds, so the two are not clearly separated; more seeds would tell them apart.")
+	}
+	if sc == w && len(g.Entries) > 1 {
+		h.WriteString(" None of the transfer strategies beat training from scratch here.")
+	} else if sc != nil && sc.succeeded() && sc != w && sc == ru {
+		h.WriteString(" Training from scratch was the runner-up.")
+	}
+	a.Headline = h.String()
+
+	compared := []*entry{w}
+	for _, e := range []*entry{ru, sc} {
+		if e != nil && e.succeeded() && !slices.Contains(compared, e) {
+			compared = append(compared, e)
+		}
+	}
+	if s := gapReason(compared); s != "" {
+		a.Reasons = append(a.Reasons, s)
+	}
+	if s := epochsReason(v, compared); s != "" {
+		a.Reasons = append(a.Reasons, s)
+	}
+	if s := timeReason(compared); s != "" {
+		a.Reasons = append(a.Reasons, s)
+	}
+	return a
+}
+
+// gapReason compares train and validation accuracy at the kept epoch: a
+// strategy that fits its training images much better than held-out ones
+// overfits.
+func gapReason(es []*entry) string {
+	var parts []string
+	var withGap []*entry
+	for _, e := range es {
+		if !e.HasGap {
+			continue
+		}
+		withGap = append(withGap, e)
+		parts = append(parts, fmt.Sprintf("%s %s points (train %s%%, validation %s%%)",
+			e.Strategy, signedPoints(e.Gap), pct(e.TrainAtBest), pct(e.ValAtBest)))
+	}
+	if len(withGap) == 0 {
+		return ""
+	}
+	s := "Train minus validation accuracy at the best epoch: " + strings.Join(parts, "; ") + "."
+	if len(withGap) < 2 {
+		return s
+	}
+	most, least := withGap[0], withGap[0]
+	for _, e := range withGap[1:] {
+		if e.Gap > most.Gap {
+			most = e
+		}
+		if e.Gap < least.Gap {
+			least = e
+		}
+	}
+	if most.Gap-least.Gap >= gapThreshold && most.Gap > 0 {
+		s += fmt.Sprintf(" %s's larger gap means it overfits its training images more than %s does.", most.Strategy, least.Strategy)
+	} else {
+		s += " The gaps are within " + points(gapThreshold) + " points of each other, so overfitting does not separate these strategies."
+	}
+	return s
+}
+
+func epochsReason(v *view, es []*entry) string {
+	var parts []string
+	for _, e := range es {
+		if e.MeanBestEpoch == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s at epoch %s of %s", e.Strategy, num1(e.MeanBestEpoch), num1(e.Sum.MeanEpochs)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	s := "Best validation epoch (mean over seeds, of the epochs run): " + strings.Join(parts, "; ") + "."
+	if v.R.Spec.Epochs > 0 {
+		s += fmt.Sprintf(" The budget was %s.", plural(v.R.Spec.Epochs, "epoch", "epochs"))
+	}
+	return s
+}
+
+func timeReason(es []*entry) string {
+	var parts []string
+	for _, e := range es {
+		if !e.HasSecPerEp {
+			continue
+		}
+		p := fmt.Sprintf("%s %s s per epoch, %s s in all", e.Strategy, seconds(e.SecPerEpoch), seconds(e.Sum.MeanTrainSeconds))
+		if e.Sum.TrainableParams > 0 {
+			p += fmt.Sprintf(", %s trainable parameters", humanCount(e.Sum.TrainableParams))
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Training cost: " + strings.Join(parts, "; ") + "."
+}
+
+// budgetWarning names the strategies whose runs were cut off, and says
+// when that could change the winner.
+func budgetWarning(v *view, g *group) string {
+	var parts []string
+	var cut []*entry
+	for _, e := range g.Entries {
+		if e.Sum.CutOff > 0 {
+			cut = append(cut, e)
+			parts = append(parts, fmt.Sprintf("%s: %d of %d", e.Strategy, e.Sum.CutOff, okRuns(e)))
+		}
+	}
+	if len(cut) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("Budget too small: runs were still improving when the %s budget ran out (%s), so the accuracy of %s is a lower bound.",
+		budget(v), joinAnd(parts), pluralVerb(len(cut), "this strategy", "these strategies"))
+	for _, e := range cut {
+		if e != g.Winner && g.Winner != nil {
+			s += fmt.Sprintf(" %s, %s points behind the winner, might catch up.", e.Strategy, points(g.Winner.Sum.MeanAccuracy-e.Sum.MeanAccuracy))
+			break
+		}
+	}
+	more := "more epochs"
+	if v.R.Spec.Epochs > 0 {
+		more = fmt.Sprintf("more epochs (for example %d instead of %d)", 2*v.R.Spec.Epochs, v.R.Spec.Epochs)
+	}
+	return s + " Rerun the comparison with " + more + " before trusting this ranking."
+}
+
+func failureNotes(g *group) []string {
+	var out []string
+	for _, e := range g.Entries {
+		n, what := e.Diverged+e.Failed, "failed or diverged"
+		switch {
+		case n == 0:
+			n = e.Sum.Failed // only the summary is there
+		case e.Failed == 0:
+			what = "diverged"
+		case e.Diverged == 0:
+			what = "failed"
+		}
+		if n == 0 {
+			continue
+		}
+		s := fmt.Sprintf("%s: %d of %d runs %s; ", e.Strategy, n, max(len(e.Runs), e.Sum.Runs), what)
+		switch {
+		case !e.succeeded():
+			s += "no run succeeded, so it is not ranked."
+		case n == 1:
+			s += "the means leave it out."
+		default:
+			s += "the means leave them out."
+		}
+		if msg := firstError(e); msg != "" {
+			s += " First error: " + msg
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func firstError(e *entry) string {
+	for _, r := range e.Runs {
+		if !isOK(r) && r.Error != "" {
+			return r.Error
+		}
+	}
+	return ""
+}
+
+// lrEdgeNotes flags strategies whose every run chose the smallest or the
+// largest rate of the grid: the best rate may lie outside it.
+func lrEdgeNotes(v *view, g *group) []string {
+	grid := v.R.Spec.LRGrid
+	if len(grid) < 2 {
+		return nil
+	}
+	lo, hi := slices.Min(grid), slices.Max(grid)
+	var out []string
+	for _, e := range g.Entries {
+		if len(e.OK) == 0 {
+			continue
+		}
+		atLo, atHi := true, true
+		for _, r := range e.OK {
+			atLo = atLo && r.LR == lo
+			atHi = atHi && r.LR == hi
+		}
+		switch {
+		case atLo:
+			out = append(out, fmt.Sprintf("%s chose the smallest learning rate of the grid (%s) in every run; a smaller one might do better.", e.Strategy, lr(lo)))
+		case atHi:
+			out = append(out, fmt.Sprintf("%s chose the largest learning rate of the grid (%s) in every run; a larger one might do better.", e.Strategy, lr(hi)))
+		}
+	}
+	return out
+}
+
+func joinAnd(parts []string) string {
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+func pluralVerb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,270 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/graftml/graft/experiment"
+)
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+// HTML writes report.html: a single self-contained page (inline CSS and
+// SVG, no scripts, no external links) that can be mailed or archived
+// with nothing else. figs are usually Plots(r); passing them in keeps the
+// page testable without the plotting library's exact bytes.
+func HTML(w io.Writer, r *experiment.Results, figs []Figure) error {
+	if err := htmlTemplate.Execute(w, newHTMLData(r, figs)); err != nil {
+		return fmt.Errorf("write report.html: %w", err)
+	}
+	return nil
+}
+
+type kv struct{ Key, Value string }
+
+type htmlFigure struct {
+	Name, Title, Caption string
+	SVG                  template.HTML
+}
+
+type htmlGroup struct {
+	Title, Subtitle string
+	Table           *table
+	Notes           []string
+	Answer          Answer
+}
+
+type htmlConfusion struct {
+	Title  string
+	Figure *htmlFigure
+	Table  *table
+	Diag   bool // highlight the diagonal of Table
+}
+
+type htmlData struct {
+	Title, Lead string
+	Command     string
+	Env, Spec   []kv
+	CutOff      bool
+	Groups      []htmlGroup
+	Figures     []htmlFigure
+	Confusions  []htmlConfusion
+	Runs        *table
+	RunErrors   []string
+	RunCount    int
+	Footer      string
+}
+
+func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
+	v := newView(r)
+	d := htmlData{Title: "Transfer strategy comparison", Command: r.Command, RunCount: len(r.Runs)}
+	if r.Spec.Arch != "" {
+		d.Title += ": " + r.Spec.Arch
+	}
+	d.Lead = lead(v)
+	d.Env = envRows(r.Env)
+	d.Spec = specRows(v)
+	byName := map[string]*htmlFigure{}
+	for _, f := range figs {
+		hf := &htmlFigure{Name: f.Name, Title: f.Title, Caption: f.Caption,
+			// The SVG comes from our own renderer, which escapes its text.
+			SVG: template.HTML(inlineSVG(f.SVG, f.Title))}
+		byName[f.Name] = hf
+		if !strings.HasPrefix(f.Name, confusionPrefix) {
+			d.Figures = append(d.Figures, *hf)
+		}
+	}
+	for _, g := range v.Groups {
+		hg := htmlGroup{Title: shotsTitle(g.Shots), Subtitle: upperFirst(groupSubtitle(v, g)) + ".",
+			Table: leaderTable(g), Answer: answer(v, g)}
+		if g.Winner == nil {
+			hg.Notes = []string{"No strategy produced a successful run."}
+		}
+		d.CutOff = d.CutOff || hg.Answer.Budget != ""
+		d.Groups = append(d.Groups, hg)
+		if g.Win != nil && validConfusion(g.Win.Confusion) {
+			d.Confusions = append(d.Confusions, htmlConfusion{
+				Title:  fmt.Sprintf("%s — %s", shotsTitle(g.Shots), g.Win.Strategy),
+				Figure: byName[confusionPrefix+shotsSlug(g.Shots)],
+				Table:  confusionTable(g.Win.Confusion, r.Spec.Classes),
+				Diag:   true,
+			})
+		}
+	}
+	d.Runs = runsTable(v)
+	d.RunErrors = runErrors(v)
+	d.Footer = fmt.Sprintf("Made by graft %s from results.json (schema %d).", orDash(r.Env.Graft), r.Schema)
+	return d
+}
+
+func lead(v *view) string {
+	s := v.R.Spec
+	var b strings.Builder
+	if s.Arch != "" || s.Base != "" {
+		fmt.Fprintf(&b, "%s pretrained as %s, ", orDash(s.Arch), orDash(s.Base))
+	}
+	fmt.Fprintf(&b, "adapted to %s and tested on %s: %s × %s",
+		orDash(s.Train), orDash(s.Test),
+		plural(len(v.Strategies), "strategy", "strategies"),
+		plural(len(v.Shots), "training set size", "training set sizes"))
+	if s.Seeds > 0 {
+		fmt.Fprintf(&b, " × %s", plural(s.Seeds, "seed", "seeds"))
+	}
+	fmt.Fprintf(&b, ", %s in all, on identical splits.", plural(len(v.R.Runs), "run", "runs"))
+	return b.String()
+}
+
+func envRows(e experiment.Env) []kv {
+	rows := []kv{
+		{"graft", orDash(e.Graft)},
+		{"libtorch", orDash(e.Torch)},
+		{"device", orDash(e.Device)},
+		{"threads", intOrDash(e.Threads)},
+	}
+	if e.Commit != "" {
+		rows = append(rows, kv{"git commit", e.Commit})
+	}
+	return append(rows, kv{"started", orDash(e.Started)})
+}
+
+func specRows(v *view) []kv {
+	s := v.R.Spec
+	shots := make([]string, len(v.Shots))
+	for i, n := range v.Shots {
+		shots[i] = shotsShort(n)
+	}
+	grid := make([]string, len(s.LRGrid))
+	for i, x := range s.LRGrid {
+		grid[i] = lr(x)
+	}
+	classes := fmt.Sprintf("%d", len(s.Classes))
+	if len(s.Classes) > 0 {
+		names := s.Classes
+		more := ""
+		if len(names) > 12 {
+			names, more = names[:12], fmt.Sprintf(", … (%d more)", len(s.Classes)-12)
+		}
+		classes += ": " + strings.Join(names, ", ") + more
+	}
+	return []kv{
+		{"base checkpoint", orDash(s.Base)},
+		{"architecture", orDash(s.Arch)},
+		{"training data", orDash(s.Train)},
+		{"test data", orDash(s.Test)},
+		{"classes", classes},
+		{"strategies", orDash(strings.Join(v.Strategies, ", "))},
+		{"images per class", orDash(strings.Join(shots, ", "))},
+		{"seeds", intOrDash(s.Seeds)},
+		{"epoch budget", intOrDash(s.Epochs)},
+		{"learning rates searched", orDash(strings.Join(grid, ", "))},
+	}
+}
+
+// runErrors lists the failed runs' messages, which are too long for a
+// table cell.
+func runErrors(v *view) []string {
+	var out []string
+	for _, g := range v.Groups {
+		for _, s := range v.Strategies {
+			for _, r := range runsOf(v.R, s, g.Shots) {
+				if !isOK(r) {
+					msg := orDash(r.Error)
+					out = append(out, fmt.Sprintf("%s, %s, seed %d (%s): %s", r.Strategy, lowerFirst(shotsTitle(r.Shots)), r.Seed, r.Status, msg))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func runsTable(v *view) *table {
+	t := &table{
+		Header: []string{"strategy", "shots", "seed", "status", "lr", "lr search (val. acc. %)", "test\u00a0acc.\u00a0%", "macro\u2011F1",
+			"train\u00a0s", "epochs", "best", "converged", "trainable", "img/s"},
+		Align: []align{alignLeft, alignRight, alignRight, alignLeft, alignRight, alignLeft, alignRight, alignRight,
+			alignRight, alignRight, alignRight, alignLeft, alignRight, alignRight},
+	}
+	for _, g := range v.Groups {
+		for _, s := range v.Strategies {
+			for _, r := range runsOf(v.R, s, g.Shots) {
+				row := csvRow(r)
+				conv := "yes"
+				if !r.Converged {
+					conv = "cut off"
+				}
+				if !isOK(r) {
+					conv = "—"
+				}
+				acc, f1, ips := pct(r.TestAccuracy), fmt.Sprintf("%.3f", r.MacroF1), rate(r.ImgPerSec)
+				if !isOK(r) {
+					acc, f1, ips = "—", "—", "—"
+				}
+				t.add(false, r.Strategy, shotsShort(r.Shots), strconv.Itoa(r.Seed), row[3], lr(r.LR), lrSearch(r.LRSearch),
+					acc, f1, seconds(r.TrainSeconds), strconv.Itoa(r.Epochs),
+					strconv.Itoa(r.BestEpoch), conv, humanCountOrDash(r.TrainableParams), ips)
+			}
+		}
+	}
+	return t
+}
+
+// lrSearch lists the rates tried, in the order tried, with their
+// validation accuracy.
+func lrSearch(ts []experiment.LRTrial) string {
+	parts := make([]string, 0, len(ts))
+	for _, t := range ts {
+		p := lr(t.LR) + " → " + pct(t.ValAcc)
+		if t.Status != "" && t.Status != "ok" {
+			p = lr(t.LR) + " → " + t.Status
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func confusionTable(m [][]int, classes []string) *table {
+	n := len(m)
+	names, _ := classNames(classes, n)
+	if len(classes) == n {
+		names = classes // the table scrolls, so every name fits
+	}
+	t := &table{Header: append([]string{"true \\ predicted"}, names...)}
+	t.Align = append([]align{alignLeft}, repeatAlign(alignRight, n)...)
+	for i, row := range m {
+		cells := []string{names[i]}
+		for _, c := range row {
+			cells = append(cells, strconv.Itoa(c))
+		}
+		t.add(false, cells...)
+	}
+	return t
+}
+
+func repeatAlign(a align, n int) []align {
+	out := make([]align, n)
+	for i := range out {
+		out[i] = a
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func intOrDash(n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return strconv.Itoa(n)
+}

@@ -1,0 +1,139 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// curve is a strategy's mean accuracy per epoch over its successful runs.
+type curve struct {
+	Epochs     []int
+	Val, Train []float64 // 0–1; Val is NaN at epochs without validation
+}
+
+// meanCurve averages each epoch over the runs that reached it: runs that
+// stopped early do not pull later epochs down.
+func meanCurve(e *entry) (curve, bool) {
+	n := 0
+	for _, r := range e.OK {
+		for i, h := range r.History {
+			n = max(n, epochNumber(h, i))
+		}
+	}
+	if n == 0 {
+		return curve{}, false
+	}
+	valSum, trainSum := make([]float64, n+1), make([]float64, n+1)
+	valN, trainN := make([]int, n+1), make([]int, n+1)
+	for _, r := range e.OK {
+		for i, h := range r.History {
+			k := epochNumber(h, i)
+			trainSum[k] += h.TrainAcc
+			trainN[k]++
+			if h.HasVal {
+				valSum[k] += h.ValAcc
+				valN[k]++
+			}
+		}
+	}
+	var c curve
+	for k := 1; k <= n; k++ {
+		if trainN[k] == 0 {
+			continue
+		}
+		val := math.NaN()
+		if valN[k] > 0 {
+			val = valSum[k] / float64(valN[k])
+		}
+		c.Epochs = append(c.Epochs, k)
+		c.Train = append(c.Train, trainSum[k]/float64(trainN[k]))
+		c.Val = append(c.Val, val)
+	}
+	return c, len(c.Epochs) > 0
+}
+
+// curvesFigure draws validation (solid, with points) and training
+// (dashed) accuracy per epoch for each strategy of one shots setting.
+func curvesFigure(v *view, g *group) (*Figure, error) {
+	title := "Learning curves — " + lowerFirst(shotsTitle(g.Shots))
+	p := newChart(title, "epoch", "accuracy (%)")
+	p.Add(lightGrid())
+	lo, hi, maxEpoch, anyVal := 100.0, 0.0, 0, false
+	drawn := 0
+	for _, e := range byColor(g.Entries) {
+		c, ok := meanCurve(e)
+		if !ok {
+			continue
+		}
+		var val, train plotter.XYs
+		for i, ep := range c.Epochs {
+			train = append(train, plotter.XY{X: float64(ep), Y: 100 * c.Train[i]})
+			if !math.IsNaN(c.Val[i]) {
+				val = append(val, plotter.XY{X: float64(ep), Y: 100 * c.Val[i]})
+			}
+			maxEpoch = max(maxEpoch, ep)
+		}
+		for _, xy := range append(append(plotter.XYs{}, val...), train...) {
+			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
+		}
+		tl, err := plotter.NewLine(train)
+		if err != nil {
+			return nil, fmt.Errorf("learning curves %s: %w", e.Strategy, err)
+		}
+		tl.LineStyle = lineStyle(e.Color, 1.1, true)
+		p.Add(tl)
+		if len(val) == 0 {
+			p.Key.Add(e.Strategy, tl)
+			drawn++
+			continue
+		}
+		anyVal = true
+		vl, vp, err := plotter.NewLinePoints(val)
+		if err != nil {
+			return nil, fmt.Errorf("learning curves %s: %w", e.Strategy, err)
+		}
+		vl.LineStyle = lineStyle(e.Color, 1.8, false)
+		vp.GlyphStyle = draw.GlyphStyle{Color: strategyColor(e.Color), Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
+		p.Add(vl, vp)
+		p.Key.Add(e.Strategy, vl, vp)
+		drawn++
+	}
+	if drawn == 0 {
+		return nil, nil
+	}
+	if anyVal {
+		// Explain the dashes in the legend itself: captions get separated
+		// from PNGs that are pasted elsewhere.
+		key, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}})
+		if err != nil {
+			return nil, err
+		}
+		key.LineStyle = draw.LineStyle{Color: color.Gray{0x70}, Width: vg.Points(1.1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+		p.Key.Add("train (dashed)", key)
+	}
+	percentAxis(p.Plot, lo, hi)
+	p.X.Min, p.X.Max = 1, math.Max(2, float64(maxEpoch))
+	p.X.Tick.Marker = integerTicks(1, int(p.X.Max))
+
+	what := "Validation accuracy (solid, with points) and training accuracy (dashed)"
+	if !anyVal {
+		what = "Training accuracy (dashed; these runs had no validation split)"
+	}
+	caption := fmt.Sprintf("%s per epoch, %s. Each line is the mean over the strategy's successful seeds; "+
+		"at each epoch over the runs that reached it, so runs that stopped early do not pull later epochs down. "+
+		"Training accuracy is measured while training (with augmentation, if any). Diverged and failed runs are left out.",
+		what, lowerFirst(shotsTitle(g.Shots)))
+	return finish(p, curvesPrefix+shotsSlug(g.Shots), title, caption, 6*vg.Inch, 3.7*vg.Inch)
+}
+
+func lowerFirst(s string) string {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return s
+	}
+	return string(s[0]+'a'-'A') + s[1:]
+}
