@@ -68,6 +68,9 @@ func answer(v *view, g *group) Answer {
 		w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy <= math.Max(w.Sum.StdAccuracy, ru.Sum.StdAccuracy) {
 		h.WriteString(" The margin is within one standard deviation over seeds, so the two are not clearly separated; more seeds would tell them apart.")
 	}
+	if ru != nil && (okRuns(w) < 2 || okRuns(ru) < 2) {
+		h.WriteString(" With a single successful seed there is no measure of the seed-to-seed spread; more seeds would show whether the margin holds.")
+	}
 	if sc == w && len(g.Entries) > 1 {
 		h.WriteString(" None of the transfer strategies beat training from scratch here.")
 	} else if sc != nil && sc.succeeded() && sc != w && sc == ru {
@@ -87,7 +90,7 @@ func answer(v *view, g *group) Answer {
 	if s := epochsReason(v, compared); s != "" {
 		a.Reasons = append(a.Reasons, s)
 	}
-	if s := timeReason(compared); s != "" {
+	if s := timeReason(v, compared); s != "" {
 		a.Reasons = append(a.Reasons, s)
 	}
 	return a
@@ -149,13 +152,15 @@ func epochsReason(v *view, es []*entry) string {
 	return s
 }
 
-func timeReason(es []*entry) string {
+// timeReason gives the cost per epoch (of the chosen rate's training)
+// and per run; a run's seconds include training at every rate searched.
+func timeReason(v *view, es []*entry) string {
 	var parts []string
 	for _, e := range es {
 		if !e.HasSecPerEp {
 			continue
 		}
-		p := fmt.Sprintf("%s %s s per epoch, %s s in all", e.Strategy, seconds(e.SecPerEpoch), seconds(e.Sum.MeanTrainSeconds))
+		p := fmt.Sprintf("%s %s s per epoch, %s s per run", e.Strategy, seconds(e.SecPerEpoch), seconds(e.Sum.MeanTrainSeconds))
 		if e.Sum.TrainableParams > 0 {
 			p += fmt.Sprintf(", %s trainable parameters", humanCount(e.Sum.TrainableParams))
 		}
@@ -164,7 +169,11 @@ func timeReason(es []*entry) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return "Training cost: " + strings.Join(parts, "; ") + "."
+	s := "Training cost: " + strings.Join(parts, "; ") + "."
+	if n := len(v.R.Spec.LRGrid); n > 1 {
+		s += fmt.Sprintf(" A run's seconds include its learning-rate search (%d rates).", n)
+	}
+	return s
 }
 
 // budgetWarning names the strategies whose runs were cut off, and says
@@ -183,17 +192,14 @@ func budgetWarning(v *view, g *group) string {
 	}
 	s := fmt.Sprintf("Budget too small: runs were still improving when the %s budget ran out (%s), so the accuracy of %s is a lower bound.",
 		budget(v), joinAnd(parts), pluralVerb(len(cut), "this strategy", "these strategies"))
-	for _, e := range cut {
-		if e != g.Winner && g.Winner != nil {
-			s += fmt.Sprintf(" %s, %s points behind the winner, might catch up.", e.Strategy, points(g.Winner.Sum.MeanAccuracy-e.Sum.MeanAccuracy))
-			break
-		}
+	if g.Winner != nil && slices.Contains(cut, g.Winner) {
+		s += " That includes the winner."
 	}
 	more := "more epochs"
 	if v.R.Spec.Epochs > 0 {
 		more = fmt.Sprintf("more epochs (for example %d instead of %d)", 2*v.R.Spec.Epochs, v.R.Spec.Epochs)
 	}
-	return s + " Rerun the comparison with " + more + " before trusting this ranking."
+	return s + " Rerun the comparison with " + more + " to see whether the ranking holds."
 }
 
 func failureNotes(g *group) []string {
@@ -245,22 +251,38 @@ func lrEdgeNotes(v *view, g *group) []string {
 		return nil
 	}
 	lo, hi := slices.Min(grid), slices.Max(grid)
-	var out []string
+	var atLo, atHi []string
 	for _, e := range g.Entries {
 		if len(e.OK) == 0 {
 			continue
 		}
-		atLo, atHi := true, true
+		lowest, highest := true, true
 		for _, r := range e.OK {
-			atLo = atLo && r.LR == lo
-			atHi = atHi && r.LR == hi
+			lowest = lowest && r.LR == lo
+			highest = highest && r.LR == hi
 		}
 		switch {
-		case atLo:
-			out = append(out, fmt.Sprintf("%s chose the smallest learning rate of the grid (%s) in every run; a smaller one might do better.", e.Strategy, lr(lo)))
-		case atHi:
-			out = append(out, fmt.Sprintf("%s chose the largest learning rate of the grid (%s) in every run; a larger one might do better.", e.Strategy, lr(hi)))
+		case lowest:
+			atLo = append(atLo, e.Strategy)
+		case highest:
+			atHi = append(atHi, e.Strategy)
 		}
+	}
+	var out []string
+	for _, edge := range []struct {
+		names       []string
+		which, more string
+		rate        float64
+	}{{atLo, "smallest", "smaller", lo}, {atHi, "largest", "larger", hi}} {
+		if len(edge.names) == 0 {
+			continue
+		}
+		who := joinAnd(edge.names)
+		if len(edge.names) == len(g.Entries) && len(edge.names) > 1 {
+			who = "Every strategy"
+		}
+		out = append(out, fmt.Sprintf("%s chose the %s learning rate of the grid (%s) in every run; a %s one might do better.",
+			who, edge.which, lr(edge.rate), edge.more))
 	}
 	return out
 }

@@ -57,8 +57,10 @@ func seconds(s float64) string {
 		return fmt.Sprintf("%.0f", s)
 	case s >= 10:
 		return fmt.Sprintf("%.1f", s)
-	default:
+	case s >= 0.1 || s == 0:
 		return fmt.Sprintf("%.2f", s)
+	default: // cached features make some epochs take milliseconds
+		return fmt.Sprintf("%.3f", s)
 	}
 }
 

@@ -34,6 +34,17 @@ type htmlFigure struct {
 	SVG                  template.HTML
 }
 
+// columnsLegend explains the leaderboard's columns once, above the tables.
+func columnsLegend(v *view) string {
+	search := "its learning-rate search included"
+	if n := len(v.R.Spec.LRGrid); n > 1 {
+		search = fmt.Sprintf("its learning-rate search over %d rates included", n)
+	}
+	return "accuracy %: mean test accuracy ± standard deviation over seeds. train s: wall-clock seconds per run, " + search +
+		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). trainable: parameters trained. " +
+		"img/s: training throughput. cut off: runs still improving when the epoch budget ran out."
+}
+
 type htmlGroup struct {
 	Title, Subtitle string
 	Table           *table
@@ -53,6 +64,7 @@ type htmlData struct {
 	Command     string
 	Env, Spec   []kv
 	CutOff      bool
+	Legend      string
 	Groups      []htmlGroup
 	Figures     []htmlFigure
 	Confusions  []htmlConfusion
@@ -71,6 +83,7 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 	d.Lead = lead(v)
 	d.Env = envRows(r.Env)
 	d.Spec = specRows(v)
+	d.Legend = columnsLegend(v)
 	byName := map[string]*htmlFigure{}
 	for _, f := range figs {
 		hf := &htmlFigure{Name: f.Name, Title: f.Title, Caption: f.Caption,
@@ -221,6 +234,9 @@ func lrSearch(ts []experiment.LRTrial) string {
 	parts := make([]string, 0, len(ts))
 	for _, t := range ts {
 		p := lr(t.LR) + " → " + pct(t.ValAcc)
+		if t.ValAcc < 0 { // no validated epoch
+			p = lr(t.LR) + " → —"
+		}
 		if t.Status != "" && t.Status != "ok" {
 			p = lr(t.LR) + " → " + t.Status
 		}

@@ -53,6 +53,9 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 			b.WriteString(mdEscape(strings.Join(notes, "\n\n")) + "\n")
 		}
 	}
+	if len(v.Groups) > 0 {
+		b.WriteString("\n" + mdEscape(upperFirst(columnsLegend(v))) + "\n")
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write markdown leaderboard: %w", err)
 	}

@@ -129,7 +129,10 @@ func confusionFigure(v *view, g *group) (*Figure, error) {
 	p.X.Tick.Length, p.Y.Tick.Length = vg.Points(5), vg.Points(3)
 	p.X.Tick.Width, p.Y.Tick.Width = 0, 0
 	p.X.Width, p.Y.Width = 0, 0
-	side := vg.Length(math.Min(12, math.Max(4.2, 1.6+0.32*float64(n)))) * vg.Inch
+	// Large matrices keep a moderate size and lose their counts and names
+	// instead: at the report's column width, a bigger figure only makes
+	// its text smaller.
+	side := vg.Length(math.Min(7, math.Max(4.2, 1.6+0.2*float64(n)))) * vg.Inch
 	// Rotate the names only when they would collide: a cell is roughly
 	// the figure, less the y axis, over the number of classes.
 	if named && widestLabel(p.X.Tick.Label, names) > 0.8*(side-1.3*vg.Inch)/vg.Length(n) {

@@ -57,6 +57,9 @@ func meanCurve(e *entry) (curve, bool) {
 	return c, len(c.Epochs) > 0
 }
 
+// maxPointEpochs is the longest curve still drawn with a point per epoch.
+const maxPointEpochs = 15
+
 // curvesFigure draws validation (solid, with points) and training
 // (dashed) accuracy per epoch for each strategy of one shots setting.
 func curvesFigure(v *view, g *group) (*Figure, error) {
@@ -65,11 +68,20 @@ func curvesFigure(v *view, g *group) (*Figure, error) {
 	p.Add(lightGrid())
 	lo, hi, maxEpoch, anyVal := 100.0, 0.0, 0, false
 	drawn := 0
+	type withCurve struct {
+		e *entry
+		c curve
+	}
+	var cs []withCurve
+	longest := 0
 	for _, e := range byColor(g.Entries) {
-		c, ok := meanCurve(e)
-		if !ok {
-			continue
+		if c, ok := meanCurve(e); ok {
+			cs = append(cs, withCurve{e, c})
+			longest = max(longest, len(c.Epochs))
 		}
+	}
+	for _, x := range cs {
+		e, c := x.e, x.c
 		var val, train plotter.XYs
 		for i, ep := range c.Epochs {
 			train = append(train, plotter.XY{X: float64(ep), Y: 100 * c.Train[i]})
@@ -99,8 +111,13 @@ func curvesFigure(v *view, g *group) (*Figure, error) {
 		}
 		vl.LineStyle = lineStyle(e.Color, 1.8, false)
 		vp.GlyphStyle = draw.GlyphStyle{Color: strategyColor(e.Color), Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
-		p.Add(vl, vp)
-		p.Key.Add(e.Strategy, vl, vp)
+		if longest > maxPointEpochs {
+			p.Add(vl) // points on long curves are only clutter
+			p.Key.Add(e.Strategy, vl)
+		} else {
+			p.Add(vl, vp)
+			p.Key.Add(e.Strategy, vl, vp)
+		}
 		drawn++
 	}
 	if drawn == 0 {
@@ -120,7 +137,7 @@ func curvesFigure(v *view, g *group) (*Figure, error) {
 	p.X.Min, p.X.Max = 1, math.Max(2, float64(maxEpoch))
 	p.X.Tick.Marker = integerTicks(1, int(p.X.Max))
 
-	what := "Validation accuracy (solid, with points) and training accuracy (dashed)"
+	what := "Validation accuracy (solid) and training accuracy (dashed)"
 	if !anyVal {
 		what = "Training accuracy (dashed; these runs had no validation split)"
 	}

@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -25,7 +26,7 @@ func epochTimeFigure(v *view) (*Figure, error) {
 	// the data area (the figure less the y axis and the legend): 65% of
 	// each group's slot, shared by the strategies.
 	slot := (plotW - 200) / vg.Length(len(v.Shots))
-	barW := slot * 0.65 / vg.Length(max(n, 1))
+	barW := slot * 0.7 / vg.Length(max(n, 1))
 	top, drawn := 0.0, 0
 	for k, s := range v.Strategies {
 		vals := make(plotter.Values, len(v.Shots))
@@ -53,7 +54,7 @@ func epochTimeFigure(v *view) (*Figure, error) {
 		b.LineStyle.Width = 0
 		b.Offset = vg.Length(float64(k)-float64(n-1)/2) * barW
 		p.Add(b)
-		if err := addBarValues(p, vals, b.Offset); err != nil {
+		if err := addBarValues(p, vals, b.Offset, barW); err != nil {
 			return nil, fmt.Errorf("epoch time %s: %w", s, err)
 		}
 		label := s
@@ -76,13 +77,19 @@ func epochTimeFigure(v *view) (*Figure, error) {
 }
 
 // addBarValues prints each bar's seconds above it: settings with many
-// images dwarf the few-shot bars, whose values would otherwise be unreadable.
-func addBarValues(p *chart, vals plotter.Values, offset vg.Length) error {
+// images dwarf the few-shot bars, whose values would otherwise be
+// unreadable. Values wider than their bar would overlap their neighbours',
+// so then there are none.
+func addBarValues(p *chart, vals plotter.Values, offset, barW vg.Length) error {
+	sty := text.Style{Font: font.From(sansFont, 8), Color: axisColor, XAlign: draw.XCenter, Handler: p.TextHandler}
 	var lab plotter.XYLabels
 	for i, x := range vals {
 		if x > 0 {
 			lab.XYs = append(lab.XYs, plotter.XY{X: float64(i), Y: x})
 			lab.Labels = append(lab.Labels, seconds(x))
+			if sty.Width(seconds(x)) > barW+vg.Points(2) {
+				return nil
+			}
 		}
 	}
 	if len(lab.XYs) == 0 {
@@ -93,9 +100,7 @@ func addBarValues(p *chart, vals plotter.Values, offset vg.Length) error {
 		return err
 	}
 	for i := range l.TextStyle {
-		l.TextStyle[i].Font = font.From(sansFont, 8)
-		l.TextStyle[i].Color = axisColor
-		l.TextStyle[i].XAlign = draw.XCenter
+		l.TextStyle[i] = sty
 	}
 	l.Offset = vg.Point{X: offset, Y: vg.Points(2)}
 	p.Add(l)

@@ -39,10 +39,16 @@ func accVsShotsFigure(v *view) (*Figure, error) {
 	p.Add(lightGrid())
 	lo, hi := 100.0, 0.0
 	n := len(v.Strategies)
+	spread := false // with one seed there are no error bars to keep apart
+	for _, g := range v.Groups {
+		for _, e := range g.Entries {
+			spread = spread || (e.succeeded() && e.Sum.StdAccuracy > 0)
+		}
+	}
 	drawn := 0
 	for k, s := range v.Strategies {
 		dx := 0.0
-		if n > 1 {
+		if n > 1 && spread {
 			dx = (float64(k) - float64(n-1)/2) * math.Min(0.06, 0.5/float64(n))
 		}
 		var pts errPoints
@@ -66,13 +72,16 @@ func accVsShotsFigure(v *view) (*Figure, error) {
 		}
 		l.LineStyle = lineStyle(k, 1.8, false)
 		sc.GlyphStyle = draw.GlyphStyle{Color: strategyColor(k), Radius: vg.Points(2.6), Shape: draw.CircleGlyph{}}
-		eb, err := plotter.NewYErrorBars(pts)
-		if err != nil {
-			return nil, fmt.Errorf("accuracy vs shots %s: %w", s, err)
+		p.Add(l, sc)
+		if spread {
+			eb, err := plotter.NewYErrorBars(pts)
+			if err != nil {
+				return nil, fmt.Errorf("accuracy vs shots %s: %w", s, err)
+			}
+			eb.LineStyle = lineStyle(k, 1.1, false)
+			eb.CapWidth = vg.Points(5)
+			p.Add(eb)
 		}
-		eb.LineStyle = lineStyle(k, 1.1, false)
-		eb.CapWidth = vg.Points(5)
-		p.Add(l, eb, sc)
 		p.Key.Add(s, l, sc)
 		drawn++
 	}
@@ -83,7 +92,11 @@ func accVsShotsFigure(v *view) (*Figure, error) {
 	p.X.Min, p.X.Max = -0.4, float64(len(v.Shots)-1)+0.4
 	p.X.Tick.Marker = shotsTicks(v)
 	caption := "Mean test accuracy over seeds for each strategy and number of training images per class " +
-		"(\"all\": the whole training set); error bars are ± one standard deviation over seeds. " +
-		"Settings are evenly spaced, not to scale; points are nudged sideways so that error bars stay visible."
+		"(\"all\": the whole training set). Settings are evenly spaced, not to scale. "
+	if spread {
+		caption += "Error bars are ± one standard deviation over seeds; points are nudged sideways so that they stay visible."
+	} else {
+		caption += "No error bars: each point has a single seed."
+	}
 	return finish(p, accVsShotsName, title, caption, 6*vg.Inch, 3.7*vg.Inch)
 }

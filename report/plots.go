@@ -77,18 +77,31 @@ func lightGrid() *plotter.Grid {
 	return g
 }
 
-// integerTicks labels whole numbers only (epochs), at most about ten.
+// integerTicks marks every whole number (epochs) up to about 30 of them,
+// and labels the first and round multiples: 1, 5, 10, 15… rather than
+// 1, 5, 9, 13.
 func integerTicks(lo, hi int) plot.Ticker {
-	return plot.TickerFunc(func(min, max float64) []plot.Tick {
+	return plot.TickerFunc(func(_, _ float64) []plot.Tick {
 		step := 1
-		for (hi-lo)/step > 10 {
-			step *= 2
+		for _, s := range []int{1, 2, 5, 10, 20, 50, 100, 200, 500} {
+			step = s
+			if (hi-lo)/s <= 8 {
+				break
+			}
 		}
+		mark := max(1, step/5)
 		var ticks []plot.Tick
 		for i := lo; i <= hi; i++ {
+			if i != lo && i%mark != 0 {
+				continue
+			}
 			label := ""
-			if (i-lo)%step == 0 {
+			if i == lo || i%step == 0 {
 				label = fmt.Sprint(i)
+			}
+			// Keep the first label clear of a round neighbour (1 next to 2).
+			if i != lo && i-lo < step/2 {
+				label = ""
 			}
 			ticks = append(ticks, plot.Tick{Value: float64(i), Label: label})
 		}

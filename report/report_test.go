@@ -160,13 +160,13 @@ func TestAnswers(t *testing.T) {
 		{10, "headline", "freeze:3 won with 83.0% mean test accuracy (± 1.4 over 2 seeds), 4.5 points ahead of finetune and 42.0 points ahead of training from scratch."},
 		{10, "reasons", "scratch's larger gap means it overfits its training images more than freeze:3 does."},
 		{10, "notes", "scratch: 1 of 2 runs diverged; the means leave it out."},
-		{10, "notes", "freeze:3 chose the largest learning rate of the grid (0.001) in every run"},
+		{10, "notes", "freeze:3 and scratch chose the largest learning rate of the grid (0.001) in every run; a larger one might do better."},
 		{10, "budget", ""},
 		{0, "headline", "Training from scratch was the runner-up."},
 		{0, "budget", "Budget too small: runs were still improving when the 5-epoch budget ran out (scratch: 1 of 2)"},
-		{0, "budget", "scratch, 7.5 points behind the winner, might catch up."},
-		{0, "budget", "for example 10 instead of 5"},
+		{0, "budget", "Rerun the comparison with more epochs (for example 10 instead of 5) to see whether the ranking holds."},
 		{0, "reasons", "overfitting does not separate these strategies"},
+		{0, "reasons", "A run's seconds include its learning-rate search (3 rates)."},
 	}
 	for _, tt := range tests {
 		var a Answer

@@ -1,10 +1,13 @@
 package report
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/graftml/graft/experiment"
 )
 
 func TestWriteAll(t *testing.T) {
@@ -56,15 +59,27 @@ func TestWriteAllBadDir(t *testing.T) {
 	}
 }
 
-// TestWriteSample renders the fixture's report where GRAFT_REPORT_SAMPLE
-// says, to look at it in a browser: GRAFT_REPORT_SAMPLE=/tmp/report-sample
-// go test ./report/ -run Sample.
+// TestWriteSample renders a report where GRAFT_REPORT_SAMPLE says, to look
+// at it in a browser: GRAFT_REPORT_SAMPLE=/tmp/report-sample go test
+// ./report/ -run Sample. It renders the test fixture, or the results.json
+// that GRAFT_REPORT_FROM names.
 func TestWriteSample(t *testing.T) {
 	dir := os.Getenv("GRAFT_REPORT_SAMPLE")
 	if dir == "" {
 		t.Skip("GRAFT_REPORT_SAMPLE not set")
 	}
-	if err := WriteAll(dir, fixture()); err != nil {
+	r := fixture()
+	if from := os.Getenv("GRAFT_REPORT_FROM"); from != "" {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = &experiment.Results{}
+		if err := json.Unmarshal(b, r); err != nil {
+			t.Fatalf("%s: %v", from, err)
+		}
+	}
+	if err := WriteAll(dir, r); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -195,7 +196,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 		}
 		return err
 	}
-	if err := report.WriteAll(o.Out, res); err != nil {
+	if err := writeReports(o.Out, res); err != nil {
 		return err
 	}
 	if g.json {
@@ -262,4 +263,13 @@ func gitCommit() string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// writeReports writes the report files and leaderboard.md, the tables as
+// Markdown for pasting into documents.
+func writeReports(dir string, res *experiment.Results) error {
+	if err := report.WriteAll(dir, res); err != nil {
+		return err
+	}
+	return safefile.Write(filepath.Join(dir, "leaderboard.md"), func(w io.Writer) error { return report.Markdown(w, res) })
 }

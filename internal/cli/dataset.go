@@ -14,11 +14,27 @@ const datasetHelp = `a folder of class folders (PNG/JPEG/PPM/BMP), or
   fashion-mnist[:DIR]       Fashion-MNIST (IDX files; default /usr/share/datasets/fashion-mnist)
   cifar10:DIR               CIFAR-10 binary batches
   gtsrb:DIR                 GTSRB's Final_Training or Final_Test layout
-  idx:IMAGES,LABELS         any IDX image/label pair`
+  idx:IMAGES,LABELS         any IDX image/label pair
+  any of these + ?classes=5-9 keeps those classes only, relabelled from 0`
 
 // openDataset opens a data set argument; train selects the training or
 // test part of sets that ship both.
 func openDataset(spec string, train bool) (data.Dataset, error) {
+	if base, query, ok := strings.Cut(spec, "?classes="); ok {
+		ds, err := openDataset(base, train)
+		if err != nil {
+			return nil, err
+		}
+		list, err := data.ParseClassList(query)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		sub, err := data.SelectClasses(ds, list)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		return sub, nil
+	}
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
 	case "fashion-mnist":

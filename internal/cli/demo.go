@@ -119,7 +119,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 		}
 		return err
 	}
-	if err := report.WriteAll(cmpOut, res); err != nil {
+	if err := writeReports(cmpOut, res); err != nil {
 		return err
 	}
 	if err := report.Leaderboard(stdout, res); err != nil {
