@@ -152,6 +152,10 @@ func MeasureFreezing(ctx context.Context, o FreezeOptions) (*FreezeReport, error
 			pt.Frozen = names[k-1]
 		}
 		for _, noCache := range []bool{false, true} {
+			if k == 0 && noCache {
+				pt.NoCacheEpochS = pt.EpochSeconds // nothing frozen: nothing to cache
+				continue
+			}
 			m, err := build()
 			if err != nil {
 				return nil, err
@@ -167,7 +171,7 @@ func MeasureFreezing(ctx context.Context, o FreezeOptions) (*FreezeReport, error
 				m.Free()
 				return nil, err
 			}
-			const epochs = 3
+			const epochs = 2
 			cfg := fit.Config{Seed: 1, BatchSize: 32, ChannelsLast: true, Optimizer: optim.Config{Name: "adam", LR: 1e-3},
 				Phases: []fit.Phase{{Name: fmt.Sprintf("freeze:%d", k), Epochs: epochs, StageLR: rates}}}
 			res, err := fit.Train(ctx, fit.Run{Model: m, Train: tl, Config: cfg, NoCache: noCache})

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -231,7 +232,7 @@ func LoadWeights(m *nn.Model, st *Safetensors, mode Mode) (LoadReport, error) {
 			}
 			rep.Missing = append(rep.Missing, fmt.Sprintf("%s %v", p.Name, want))
 			continue
-		case !sameShape(got, want):
+		case !slices.Equal(got, want):
 			if mode == DropClassifier && isCls {
 				rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %v (classifier: model has %v)", p.Name, got, want))
 				continue
@@ -270,18 +271,6 @@ func LoadWeights(m *nn.Model, st *Safetensors, mode Mode) (LoadReport, error) {
 		return rep, fmt.Errorf("%s does not fit %s (%d classes): %s", st.Path, m.Arch, m.NumClasses, strings.Join(problems, "; "))
 	}
 	return rep, nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func limit(s []string, n int) []string {

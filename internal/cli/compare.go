@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
@@ -103,10 +102,8 @@ func strategyList() string {
 }
 
 func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stderr io.Writer) error {
-	for _, req := range []struct{ v, flag string }{{o.Base, "--base"}, {o.Train, "--train"}, {o.Test, "--test"}, {o.Out, "--out"}} {
-		if req.v == "" {
-			return fmt.Errorf("%s is required (see graft compare --help)", req.flag)
-		}
+	if err := required("compare", o.Base, "--base", o.Train, "--train", o.Test, "--test", o.Out, "--out"); err != nil {
+		return err
 	}
 	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
 		return err
@@ -130,10 +127,8 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 		return err
 	}
-	if f, ok := train.(*data.Folder); ok && f.Len() <= 50000 {
-		if err := data.Check(train, 0); err != nil {
-			return fmt.Errorf("--train: %w", err)
-		}
+	if err := checkFiles(train, 0); err != nil {
+		return fmt.Errorf("--train: %w", err)
 	}
 	shape := base.Shape()
 	strats, err := strategy.Expand(o.Strategies, shape)
@@ -160,13 +155,9 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if o.BN != "frozen" && o.BN != "train" {
 		return fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
-	aug := data.Augment{}
-	switch o.Augment {
-	case "none", "":
-	case "default":
-		aug = data.DefaultAugment()
-	default:
-		return fmt.Errorf("--augment %q: choose none or default", o.Augment)
+	aug, err := parseAugment(o.Augment)
+	if err != nil {
+		return err
 	}
 	var names []string
 	for _, s := range strats {

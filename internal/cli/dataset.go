@@ -91,3 +91,34 @@ func limitNames(s []string, n int) []string {
 	}
 	return append(append([]string{}, s[:n]...), "…")
 }
+
+// checkFiles decodes every image of a folder data set up front (up to
+// 50,000 of them), so a bad file is reported now rather than an hour into
+// training.
+func checkFiles(ds data.Dataset, workers int) error {
+	if _, isFolder := ds.(*data.Folder); !isFolder || ds.Len() > 50000 {
+		return nil
+	}
+	return data.Check(ds, workers)
+}
+
+// parseAugment reads an --augment value.
+func parseAugment(s string) (data.Augment, error) {
+	switch s {
+	case "none", "":
+		return data.Augment{}, nil
+	case "default":
+		return data.DefaultAugment(), nil
+	}
+	return data.Augment{}, fmt.Errorf("--augment %q: choose none or default", s)
+}
+
+// required reports the first empty required flag; pairs are value, flag.
+func required(cmd string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == "" {
+			return fmt.Errorf("%s is required (see graft %s --help)", pairs[i+1], cmd)
+		}
+	}
+	return nil
+}

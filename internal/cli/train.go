@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/graftml/graft/arch"
@@ -207,12 +208,8 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 	if len(classes) < 2 {
 		return nil, fmt.Errorf("--train %s has %d class: a classifier needs at least 2", o.Train, len(classes))
 	}
-	if _, isFolder := trainDS.(*data.Folder); isFolder && trainDS.Len() <= 50000 {
-		// Decoding everything once up front reports a bad file now, not
-		// after an hour of training.
-		if err := data.Check(trainDS, o.Workers); err != nil {
-			return nil, fmt.Errorf("--train: %w", err)
-		}
+	if err := checkFiles(trainDS, o.Workers); err != nil {
+		return nil, fmt.Errorf("--train: %w", err)
 	}
 	c, _, _, err := nativeShape(trainDS)
 	if err != nil {
@@ -235,7 +232,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		if o.Size != 0 {
 			pre.Size, pre.Height, pre.Width = o.Size, 0, 0
 		}
-		if m.NumClasses != len(classes) || !equalStrings(ck.Meta.Classes, classes) {
+		if m.NumClasses != len(classes) || !slices.Equal(ck.Meta.Classes, classes) {
 			if err := m.ResetClassifier(len(classes)); err != nil {
 				m.Free()
 				return nil, err
@@ -272,14 +269,10 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		return nil, err
 	}
 
-	aug := data.Augment{}
-	switch o.Augment {
-	case "none", "":
-	case "default":
-		aug = data.DefaultAugment()
-	default:
+	aug, err := parseAugment(o.Augment)
+	if err != nil {
 		m.Free()
-		return nil, fmt.Errorf("--augment %q: choose none or default", o.Augment)
+		return nil, err
 	}
 
 	var valDS data.Dataset
@@ -366,18 +359,6 @@ func checkInputSize(m *nn.Model, p data.Preprocess) error {
 		return fmt.Errorf("input size %d px is too small for %s, which downsamples by %d: use --size %d or more", side, m.Arch, red, red)
 	}
 	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func writeJSON(w io.Writer, v any) error {

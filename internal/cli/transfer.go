@@ -75,10 +75,8 @@ DATA is ` + datasetHelp,
 }
 
 func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, stderr io.Writer) error {
-	for _, req := range []struct{ v, flag string }{{o.Base, "--base"}, {o.Train, "--train"}, {o.Out, "--out"}} {
-		if req.v == "" {
-			return fmt.Errorf("%s is required (see graft transfer --help)", req.flag)
-		}
+	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
+		return err
 	}
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -105,10 +103,8 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err != nil {
 		return fmt.Errorf("--train: %w", err)
 	}
-	if f, ok := train.(*data.Folder); ok && f.Len() <= 50000 {
-		if err := data.Check(train, 0); err != nil {
-			return fmt.Errorf("--train: %w", err)
-		}
+	if err := checkFiles(train, 0); err != nil {
+		return fmt.Errorf("--train: %w", err)
 	}
 	var classMap []int
 	if o.ClassMap != "" {
