@@ -189,6 +189,11 @@ func (bs batchSource) each(ctx context.Context, epoch int, f func(s *torch.Scope
 			it, y = it.ToDevice(bs.cfg.Device), y.ToDevice(bs.cfg.Device)
 		}
 		x := s.Track(bs.feat.x.IndexSelect(0, it))
+		if bs.cfg.ChannelsLast && len(x.Shape()) == 4 {
+			// index_select returns NCHW; the trainable stages' weights
+			// are NHWC and would otherwise reorder every batch.
+			x = x.ChannelsLast()
+		}
 		err := f(s, batchIn{x, y, len(idx)})
 		s.Close()
 		if err != nil {
