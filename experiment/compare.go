@@ -122,8 +122,8 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 			return nil, fmt.Errorf("%d shots: validation split: %w", shots, err)
 		}
 		pre := c.Base.Meta.Preprocess
-		batch := min(c.Batch, tr.Len())
-		tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: tr.Len() > batch,
+		batch, dropLast := FewShotBatch(c.Batch, tr.Len())
+		tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast,
 			Seed: uint64(seed), Preprocess: pre, Augment: c.Augment, CacheDecoded: true})
 		if err != nil {
 			return nil, err
@@ -174,6 +174,19 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	}
 	res.summarize()
 	return res, WriteResults(resPath, res)
+}
+
+// FewShotBatch picks the batch size and last-batch rule for n training
+// images: at most batch, and small enough for at least four steps an
+// epoch, since a few-shot set in one or two batches per epoch would see a
+// handful of updates over the whole budget; the last partial batch is kept
+// unless it would hold a single image, which BatchNorm cannot normalise.
+func FewShotBatch(batch, n int) (size int, dropLast bool) {
+	size = max(1, min(batch, (n+3)/4))
+	if n >= 8 {
+		size = max(size, 2)
+	}
+	return size, n%size == 1
 }
 
 // runOne trains a job at every rate of the grid, keeps the rate with the

@@ -117,3 +117,23 @@ func (f failOnRun) RunStart(i, n int, s string, shots, seed int, lr float64) {
 func (failOnRun) RunDone(int, int, Run) {}
 func (failOnRun) Step(fitStep)          {}
 func (failOnRun) Epoch(fitEpoch)        {}
+
+func TestFewShotBatch(t *testing.T) {
+	cases := []struct {
+		batch, n, size int
+		drop           bool
+	}{
+		{32, 10000, 32, false},
+		{32, 40, 10, false},
+		{32, 25, 7, false}, // 25 = 3·7+4
+		{32, 9, 3, false},
+		{64, 129, 33, false},
+		{4, 5, 2, true}, // a lone fifth image would be a batch of one
+	}
+	for _, c := range cases {
+		size, drop := FewShotBatch(c.batch, c.n)
+		if size != c.size || drop != c.drop {
+			t.Errorf("FewShotBatch(%d, %d) = %d, %v; want %d, %v", c.batch, c.n, size, drop, c.size, c.drop)
+		}
+	}
+}

@@ -158,9 +158,9 @@ type Plan struct {
 	L2SP     float64     // penalty strength toward the pretrained weights (0 = off)
 }
 
-// L2SPAlpha is the L2-SP strength; Li et al. (2018) found 0.01–0.1 with
-// SGD; with graft's rate-scaled gradient form 0.01 is a mild default.
-const L2SPAlpha = 0.01
+// L2SPAlpha is the L2-SP strength α, the value Li, Grandvalet and Davoine
+// (2018) use for their main results.
+const L2SPAlpha = 0.1
 
 // BodyRate is the fine-tuning rate of pretrained stages relative to the head.
 const BodyRate = 0.1

@@ -12,6 +12,8 @@ func subcommands(g *globals) []*cobra.Command {
 		newCompareCmd(g),
 		newEvalCmd(g),
 		newPredictCmd(g),
+		newImportCmd(g),
+		newExportCmd(g),
 		newSynthCmd(g),
 		newBenchCmd(g),
 	}

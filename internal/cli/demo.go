@@ -47,7 +47,7 @@ leaderboard and an HTML report. About 5–10 minutes on 2 cores.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Out, "out", "demo-out", "output folder")
 	f.StringVar(&o.Source, "source", "be", "country to pretrain on")
-	f.StringVar(&o.Target, "target", "de", "country to transfer to")
+	f.StringVar(&o.Target, "target", "se", "country to transfer to (se: yellow fills, a far target; de: a near one)")
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	return cmd
 }

@@ -117,8 +117,8 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		return fmt.Errorf("--val-split: %w", err)
 	}
 	pre := base.Meta.Preprocess
-	batch := min(o.Batch, tr.Len())
-	tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: tr.Len() > batch, Seed: o.Seed, Preprocess: pre, CacheDecoded: fitsInCache(tr.Len(), pre)})
+	batch, dropLast := experiment.FewShotBatch(o.Batch, tr.Len())
+	tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: o.Seed, Preprocess: pre, CacheDecoded: fitsInCache(tr.Len(), pre)})
 	if err != nil {
 		return err
 	}

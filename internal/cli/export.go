@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/graftml/graft/onnx"
+	"github.com/graftml/graft/torch"
+	"github.com/spf13/cobra"
+)
+
+// ExportOptions are graft export's flags.
+type ExportOptions struct {
+	Checkpoint string
+	ONNX       string
+	Size       int
+	Opset      int64
+	Threads    int
+}
+
+func newExportCmd(g *globals) *cobra.Command {
+	o := ExportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export CKPT --onnx OUT.onnx",
+		Short: "Write a checkpoint as an ONNX model",
+		Long: `Write a checkpoint as an ONNX model for inference elsewhere (onnxruntime,
+TensorRT, a browser). Built-in architectures are written layer by layer;
+imported graphs as their own graph with the current weights. The input is
+"input" [N, C, H, W] with a free batch size, the output "logits"; the
+checkpoint's preprocessing and class names go into the file's metadata.`,
+		Example: `  graft export signs --onnx signs.onnx
+  graft export vgg-run --onnx vgg.onnx --size 224`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Checkpoint = args[0]
+			return runExport(o, g, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.ONNX, "onnx", "", "ONNX file to write (required)")
+	f.IntVar(&o.Size, "size", 0, "input side to fix in the graph (default: the checkpoint's preprocessing size)")
+	f.Int64Var(&o.Opset, "opset", 13, "ONNX operator set, 11 to 17")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	return cmd
+}
+
+func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
+	if o.ONNX == "" {
+		return fmt.Errorf("--onnx is required: the file to write")
+	}
+	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
+		return err
+	}
+	ck, err := onnx.LoadCheckpoint(o.Checkpoint)
+	if err != nil {
+		return err
+	}
+	defer ck.Model.Free()
+	pre := ck.Meta.Preprocess
+	opts := onnx.ExportOptions{Opset: o.Opset, Preprocess: &pre, Classes: ck.Meta.Classes}
+	switch {
+	case o.Size > 0:
+		opts.Height, opts.Width = o.Size, o.Size
+	case pre.Size > 0:
+		opts.Height, opts.Width = pre.Size, pre.Size
+	case pre.Height > 0:
+		opts.Height, opts.Width = pre.Height, pre.Width
+	}
+	m, err := onnx.Export(ck.Model, opts)
+	if err != nil {
+		return err
+	}
+	if err := onnx.WriteFile(o.ONNX, m); err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(stdout, map[string]any{"checkpoint": o.Checkpoint, "onnx": o.ONNX, "arch": ck.Meta.Arch,
+			"opset": o.Opset, "nodes": len(m.Graph.Nodes), "height": opts.Height, "width": opts.Width})
+	}
+	if !g.quiet {
+		fmt.Fprintf(stdout, "wrote %s: %s, %d nodes, opset %d\n", o.ONNX, ck.Meta.Arch, len(m.Graph.Nodes), o.Opset)
+	}
+	return nil
+}

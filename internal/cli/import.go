@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/onnx"
+	"github.com/graftml/graft/torch"
+	"github.com/spf13/cobra"
+)
+
+// ImportOptions are graft import's flags.
+type ImportOptions struct {
+	Source  string
+	Out     string
+	Size    int
+	Classes int
+	Labels  string
+	Stages  string
+	Arch    string
+	Naming  string
+	Drop    bool
+	Norm    string
+	Mean    string
+	Std     string
+	Threads int
+}
+
+func newImportCmd(g *globals) *cobra.Command {
+	o := ImportOptions{}
+	cmd := &cobra.Command{
+		Use:   "import MODEL --out CKPT [flags]",
+		Short: "Bring a pretrained model in: an ONNX graph, or PyTorch/safetensors weights",
+		Long: `Turn a pretrained model into a graft checkpoint that train, transfer, eval,
+predict and export accept.
+
+MODEL is either
+  an ONNX image classifier (.onnx): its graph becomes a trainable model whose
+    parameters keep the ONNX initializer names, cut into stages (stem,
+    stage1…N, head) at resolution changes, with a replaceable classifier;
+    the checkpoint keeps the graph beside the weights (CKPT.graph.onnx);
+  or weights for a built-in architecture (--arch): a PyTorch state_dict as
+    torch.save writes it (.pth, .pt, .bin) or a .safetensors file, under
+    torchvision's or timm's names.
+
+Preprocessing travels with the checkpoint: the input size and channels come
+from the graph (or --size), the normalisation from the model's metadata,
+else ImageNet's for RGB (override with --norm, or --mean/--std).`,
+		Example: `  graft import resnet18.onnx --out r18
+  graft import mobilenet.onnx --size 160 --classes 43 --out signs-base
+  graft import net.onnx --stages layer1,layer2,layer3 --out net
+  graft import resnet50-weights.pth --arch resnet50 --out r50
+  graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --classes 10 --drop-classifier --out mb`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Source = args[0]
+			return runImport(o, g, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
+	f.IntVar(&o.Size, "size", 0, "input side in pixels (required when the graph leaves it open)")
+	f.IntVar(&o.Classes, "classes", 0, "replace the classifier with a fresh one for this many classes")
+	f.StringVar(&o.Labels, "labels", "", "file of class names, one per line (sets --classes)")
+	f.StringVar(&o.Stages, "stages", "", "ONNX: comma-separated nodes (or module prefixes like layer1) to end stages after")
+	f.StringVar(&o.Arch, "arch", "", "weights: the built-in architecture they are for: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&o.Naming, "naming", "", "weights: parameter names, torchvision or timm (default: detected)")
+	f.BoolVar(&o.Drop, "drop-classifier", false, "weights: keep a fresh classifier when the class counts differ")
+	f.StringVar(&o.Norm, "norm", "", "input normalisation: unit, symmetric, imagenet or caffe")
+	f.StringVar(&o.Mean, "mean", "", "per-channel mean on [0,1] pixels, comma-separated (with --std)")
+	f.StringVar(&o.Std, "std", "", "per-channel std, comma-separated (with --mean)")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	return cmd
+}
+
+func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
+	if o.Out == "" {
+		return fmt.Errorf("--out is required: the checkpoint to write")
+	}
+	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
+		return err
+	}
+	var classes []string
+	if o.Labels != "" {
+		var err error
+		if classes, err = readLabels(o.Labels); err != nil {
+			return err
+		}
+		if o.Classes != 0 && o.Classes != len(classes) {
+			return fmt.Errorf("--classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
+		}
+		o.Classes = len(classes)
+	}
+	if o.Classes == 1 || o.Classes < 0 {
+		return fmt.Errorf("--classes %d: a classifier needs at least 2 classes", o.Classes)
+	}
+	if dir := filepath.Dir(o.Out); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	if isONNX(o.Source) {
+		return importONNX(o, classes, g, stdout)
+	}
+	return importWeights(o, classes, g, stdout)
+}
+
+// isONNX tells an ONNX file from a weights file by its extension, and by
+// content for unknown extensions (a PyTorch file is a zip or a pickle).
+func isONNX(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".onnx":
+		return true
+	case ".pth", ".pt", ".bin", ".ckpt", ".safetensors":
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let the ONNX reader report the error
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	return !(n >= 2 && (head[0] == 0x80 || string(head[:2]) == "PK"))
+}
+
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--labels: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" {
+			continue
+		}
+		if seen[l] {
+			return nil, fmt.Errorf("--labels %s: class %q is listed twice", path, l)
+		}
+		seen[l] = true
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--labels: %w", err)
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("--labels %s lists %d classes; a classifier needs at least 2", path, len(out))
+	}
+	return out, nil
+}
+
+// applyNorm overrides the normalisation with --norm or --mean/--std.
+func applyNorm(pre data.Preprocess, o ImportOptions) (data.Preprocess, error) {
+	if o.Norm != "" && (o.Mean != "" || o.Std != "") {
+		return pre, fmt.Errorf("--norm and --mean/--std both given; use one")
+	}
+	if o.Norm != "" {
+		pre.Norm, pre.Mean, pre.Std = o.Norm, nil, nil
+	}
+	if o.Mean != "" || o.Std != "" {
+		mean, err := floats(o.Mean, "--mean")
+		if err != nil {
+			return pre, err
+		}
+		std, err := floats(o.Std, "--std")
+		if err != nil {
+			return pre, err
+		}
+		pre.Norm, pre.Mean, pre.Std = "", mean, std
+	}
+	if err := pre.Validate(); err != nil {
+		return pre, err
+	}
+	return pre, nil
+}
+
+func floats(s, flag string) ([]float32, error) {
+	if s == "" {
+		return nil, fmt.Errorf("%s is required with --mean/--std", flag)
+	}
+	var out []float32
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a number", flag, p)
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
+}
+
+func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer) error {
+	if o.Arch != "" || o.Naming != "" || o.Drop {
+		return fmt.Errorf("--arch, --naming and --drop-classifier are for weights files; %s is an ONNX graph", o.Source)
+	}
+	opts := onnx.ImportOptions{Size: o.Size, Classes: o.Classes}
+	if o.Stages != "" {
+		for _, s := range strings.Split(o.Stages, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				opts.Stages = append(opts.Stages, s)
+			}
+		}
+	}
+	m, info, err := onnx.Import(o.Source, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	pre, err := applyNorm(info.Preprocess, o)
+	if err != nil {
+		return err
+	}
+	info.Preprocess = pre
+	if classes == nil && len(info.Classes) == m.NumClasses {
+		classes = info.Classes
+	}
+	if err := onnx.SaveCheckpoint(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}); err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(stdout, struct {
+			Checkpoint string `json:"checkpoint"`
+			onnx.Info
+		}{o.Out, info})
+	}
+	if g.quiet {
+		return nil
+	}
+	fmt.Fprintf(stdout, "imported %s (%s, opset %d): %d nodes, %d parameters, input %v, %d classes\n",
+		o.Source, info.Producer, info.Opset, info.Nodes, info.Params, info.InputShape, m.NumClasses)
+	printStages(stdout, m)
+	switch {
+	case info.ClassifierKind != "":
+		fmt.Fprintf(stdout, "classifier: %s (replaceable)\n", info.Classifier)
+	default:
+		fmt.Fprintf(stdout, "classifier: none replaceable (%s)\n", info.ClassifierNote)
+	}
+	fmt.Fprintf(stdout, "stage cuts (for --stages): %s\n", strings.Join(info.Cuts, ","))
+	for _, w := range info.Warnings {
+		fmt.Fprintf(stdout, "note: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "wrote %s (+ %s)\n", o.Out, filepath.Base(onnx.GraphPath(o.Out)))
+	return nil
+}
+
+func printStages(w io.Writer, m *nn.Model) {
+	fmt.Fprintf(w, "%-8s %9s %9s %12s\n", "stage", "channels", "reduction", "parameters")
+	for _, s := range m.Stages {
+		var n int64
+		for _, p := range s.Params() {
+			if !p.Buffer {
+				n += p.T.Numel()
+			}
+		}
+		fmt.Fprintf(w, "%-8s %9d %9d %12d\n", s.Name, s.Channels, s.Reduction, n)
+	}
+}
+
+func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writer) error {
+	if o.Arch == "" {
+		return fmt.Errorf("%s holds weights, not a graph: say which built-in architecture they are for with --arch (%s)", o.Source, strings.Join(arch.Names(), ", "))
+	}
+	if o.Stages != "" {
+		return fmt.Errorf("--stages is for ONNX graphs; built-in architectures have their stages")
+	}
+	spec, err := arch.Lookup(o.Arch)
+	if err != nil {
+		return fmt.Errorf("--arch: %w", err)
+	}
+	naming := onnx.Naming(o.Naming)
+	n := o.Classes
+	fileClasses := 0
+	// The file's class count: build once to learn the classifier's name.
+	probe, err := arch.New(o.Arch, arch.Config{NumClasses: 2})
+	if err != nil {
+		return err
+	}
+	fileClasses, err = onnx.ClassesIn(o.Source, probe, naming)
+	probe.Free()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		n = fileClasses
+	}
+	if n < 2 {
+		return fmt.Errorf("%s has no classifier for %s to size the model by; give --classes", o.Source, o.Arch)
+	}
+	ch := 3
+	if o.Size == 0 {
+		o.Size = spec.InputSize
+	}
+	m, err := arch.New(o.Arch, arch.Config{NumClasses: n, InChannels: ch})
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	mode := checkpoint.Strict
+	if o.Drop {
+		mode = checkpoint.DropClassifier
+	} else if fileClasses != 0 && fileClasses != n {
+		return fmt.Errorf("%s has %d classes and --classes is %d: add --drop-classifier to start a fresh classifier", o.Source, fileClasses, n)
+	}
+	rep, err := onnx.LoadPretrained(m, o.Source, onnx.WeightsOptions{Mode: mode, Naming: naming})
+	if err != nil {
+		return err
+	}
+	pre, err := applyNorm(data.Preprocess{Size: o.Size, Channels: ch, Norm: spec.Norm}, o)
+	if err != nil {
+		return err
+	}
+	if err := checkpoint.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(stdout, struct {
+			Checkpoint string                `json:"checkpoint"`
+			Arch       string                `json:"arch"`
+			Classes    int                   `json:"classes"`
+			Report     checkpoint.LoadReport `json:"report"`
+		}{o.Out, o.Arch, n, rep})
+	}
+	if !g.quiet {
+		fmt.Fprintf(stdout, "loaded %d tensors from %s into %s (%d classes)\n", rep.Loaded, o.Source, o.Arch, n)
+		if len(rep.Skipped) > 0 {
+			fmt.Fprintf(stdout, "not loaded: %s\n", strings.Join(rep.Skipped, "; "))
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", o.Out)
+	}
+	return nil
+}
