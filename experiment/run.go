@@ -189,9 +189,9 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		// NHWC convolutions are faster on the CPUs measured (BENCHMARKS.md).
 		ChannelsLast: tr.Device == torch.CPU,
-		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
-		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
-		Phases:    plan.Phases,
+		Optimizer:    optim.Config{Name: "adam", LR: tr.LR},
+		Schedule:     optim.Schedule{Name: "cosine", Warmup: 0.05},
+		Phases:       plan.Phases,
 	}
 	res, err := fit.Train(ctx, fit.Run{Model: m, Train: tr.Train, Val: tr.Val, Config: cfg, Events: tr.Events,
 		Cache: tr.Cache, TrainKey: tr.TrainKey, ValKey: tr.ValKey})

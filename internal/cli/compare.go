@@ -163,7 +163,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	for _, s := range strats {
 		names = append(names, s.Name)
 	}
-	spec := experiment.Spec{Base: o.Base, Arch: base.Meta.Arch, Train: o.Train, Test: o.Test, Classes: train.Classes(),
+	spec := experiment.Spec{Base: o.Base, BaseSHA256: base.Meta.SHA256, Arch: base.Meta.Arch, Train: o.Train, Test: o.Test, Classes: train.Classes(),
 		Strategies: names, Shots: shots, Seeds: o.Seeds, Epochs: o.Epochs, LRGrid: grid}
 	cfg := experiment.Config{
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,

@@ -100,7 +100,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	shots := []int{5, 20}
 	grid := []float64{1e-2, 3e-3, 1e-3}
 	cmpOut := filepath.Join(o.Out, "compare")
-	spec := experiment.Spec{Base: basePath, Arch: base.Meta.Arch, Train: "synth:" + o.Target + " (25 per class)", Test: "synth:" + o.Target + " (20 per class)",
+	spec := experiment.Spec{Base: basePath, BaseSHA256: base.Meta.SHA256, Arch: base.Meta.Arch, Train: "synth:" + o.Target + " (25 per class)", Test: "synth:" + o.Target + " (20 per class)",
 		Classes: tgtTrain.Classes(), Strategies: names, Shots: shots, Seeds: 1, Epochs: 40, LRGrid: grid}
 	say("comparing %d strategies on %q signs with %v shots per class", len(names), o.Target, shots)
 	prog := newCompareProgress(stderr, g.quiet, len(names)*len(shots)*len(grid))
