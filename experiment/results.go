@@ -21,13 +21,14 @@ type Results struct {
 
 // Spec is what was compared.
 type Spec struct {
-	Base       string    `json:"base"`       // checkpoint transferred from
-	Arch       string    `json:"arch"`       // its architecture
-	Train      string    `json:"train"`      // target training data
-	Test       string    `json:"test"`       // target test data
-	Classes    []string  `json:"classes"`    // target classes
-	Strategies []string  `json:"strategies"` // as given, e.g. "freeze:2"
-	Shots      []int     `json:"shots"`      // images per class; 0 = all
+	Base       string    `json:"base"`        // checkpoint transferred from
+	BaseSHA256 string    `json:"base_sha256"` // its weights' hash: a resumed comparison must start from the same weights
+	Arch       string    `json:"arch"`        // its architecture
+	Train      string    `json:"train"`       // target training data
+	Test       string    `json:"test"`        // target test data
+	Classes    []string  `json:"classes"`     // target classes
+	Strategies []string  `json:"strategies"`  // as given, e.g. "freeze:2"
+	Shots      []int     `json:"shots"`       // images per class; 0 = all
 	Seeds      int       `json:"seeds"`
 	Epochs     int       `json:"epochs"`  // maximum budget per run
 	LRGrid     []float64 `json:"lr_grid"` // learning rates searched per strategy
