@@ -61,6 +61,46 @@ type Meta struct {
 	Created  string          `json:"created,omitempty"`
 }
 
+// GraphCodec rebuilds and saves models that are not built-in architectures:
+// imported ONNX graphs (Arch "onnx:…"), whose structure travels in a file
+// beside the weights.
+type GraphCodec interface {
+	// Build makes the model a sidecar describes, weights still to load.
+	Build(path string, meta Meta) (*nn.Model, error)
+	// Save writes the structure file of model m for checkpoint path; it
+	// does nothing for built-in architectures.
+	Save(path string, m *nn.Model) error
+}
+
+// Graphs is the GraphCodec in use. Package onnx implements it, but depends
+// on this package, so the program wires them together: graft's CLI sets it
+// at start. Without it, imported checkpoints cannot be loaded or saved.
+var Graphs GraphCodec
+
+// Build makes the model a checkpoint's sidecar describes, with fresh
+// weights: a built-in architecture (truncated as recorded) or an imported
+// graph.
+func Build(path string, meta Meta) (*nn.Model, error) {
+	_, sPath := Paths(path)
+	if strings.HasPrefix(meta.Arch, "onnx:") {
+		if Graphs == nil {
+			return nil, fmt.Errorf("checkpoint %s holds an imported %s, which this program cannot rebuild", sPath, meta.Arch)
+		}
+		return Graphs.Build(path, meta)
+	}
+	m, err := arch.New(meta.Arch, arch.Config{NumClasses: meta.NumClasses, InChannels: meta.InChannels})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
+	}
+	if meta.CutAfter != nil {
+		if err := m.Truncate(*meta.CutAfter, meta.NumClasses); err != nil {
+			m.Free()
+			return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
+		}
+	}
+	return m, nil
+}
+
 // Paths resolves a checkpoint argument (m, m.json or m.safetensors) to its
 // weights and sidecar paths.
 func Paths(p string) (weights, sidecar string) {
@@ -79,6 +119,11 @@ func Paths(p string) (weights, sidecar string) {
 // saved beside for resuming.
 func Save(path string, m *nn.Model, meta Meta, optState []Tensor) error {
 	wPath, sPath := Paths(path)
+	if Graphs != nil {
+		if err := Graphs.Save(path, m); err != nil {
+			return err
+		}
+	}
 	var ts []Tensor
 	for _, p := range m.Params() {
 		ts = append(ts, Tensor{p.Name, p.T})
@@ -169,15 +214,9 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := arch.New(meta.Arch, arch.Config{NumClasses: meta.NumClasses, InChannels: meta.InChannels})
+	m, err := Build(path, meta)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
-	}
-	if meta.CutAfter != nil {
-		if err := m.Truncate(*meta.CutAfter, meta.NumClasses); err != nil {
-			m.Free()
-			return nil, fmt.Errorf("checkpoint %s: %w", sPath, err)
-		}
+		return nil, err
 	}
 	if _, err := LoadWeights(m, st, Strict); err != nil {
 		m.Free()

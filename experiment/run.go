@@ -7,7 +7,6 @@ import (
 	"math"
 	"sync"
 
-	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
@@ -52,15 +51,9 @@ func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed ui
 	initMu.Lock()
 	defer initMu.Unlock()
 	torch.ManualSeed(seed)
-	m, err := arch.New(b.Meta.Arch, arch.Config{NumClasses: b.Meta.NumClasses, InChannels: b.Meta.InChannels})
+	m, err := checkpoint.Build(b.Path, b.Meta)
 	if err != nil {
 		return nil, err
-	}
-	if b.Meta.CutAfter != nil {
-		if err := m.Truncate(*b.Meta.CutAfter, b.Meta.NumClasses); err != nil {
-			m.Free()
-			return nil, err
-		}
 	}
 	if !p.Scratch {
 		if _, err := checkpoint.LoadWeights(m, b.st, checkpoint.Strict); err != nil {

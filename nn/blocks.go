@@ -21,7 +21,7 @@ func NewBasicBlock(in, out, stride int) *BasicBlock {
 	return b
 }
 
-func (b *BasicBlock) children() []Named {
+func (b *BasicBlock) Submodules() []Named {
 	c := []Named{{"conv1", b.Conv1}, {"bn1", b.BN1}, {"conv2", b.Conv2}, {"bn2", b.BN2}}
 	if b.Downsample != nil {
 		c = append(c, Named{"downsample", b.Downsample})
@@ -41,7 +41,7 @@ func (b *BasicBlock) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 }
 
 // Params follow torchvision's registration order.
-func (b *BasicBlock) Params() []Param { return prefixed(b.children()) }
+func (b *BasicBlock) Params() []Param { return prefixed(b.Submodules()) }
 
 // Bottleneck is ResNet-50's block: 1×1 reduce, 3×3, 1×1 expand (×4).
 type Bottleneck struct {
@@ -65,7 +65,7 @@ func NewBottleneck(in, width, stride int) *Bottleneck {
 	return b
 }
 
-func (b *Bottleneck) children() []Named {
+func (b *Bottleneck) Submodules() []Named {
 	c := []Named{{"conv1", b.Conv1}, {"bn1", b.BN1}, {"conv2", b.Conv2}, {"bn2", b.BN2}, {"conv3", b.Conv3}, {"bn3", b.BN3}}
 	if b.Downsample != nil {
 		c = append(c, Named{"downsample", b.Downsample})
@@ -86,7 +86,7 @@ func (b *Bottleneck) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 }
 
 // Params follow torchvision's registration order.
-func (b *Bottleneck) Params() []Param { return prefixed(b.children()) }
+func (b *Bottleneck) Params() []Param { return prefixed(b.Submodules()) }
 
 // ConvBNAct is torchvision's Conv2dNormActivation: conv, BN, activation,
 // named 0, 1, 2.
@@ -115,7 +115,7 @@ func NewInvertedResidual(in, out, stride, expand int) *InvertedResidual {
 	return &InvertedResidual{Conv: Seq(layers...), UseRes: stride == 1 && in == out}
 }
 
-func (b *InvertedResidual) children() []Named { return []Named{{"conv", b.Conv}} }
+func (b *InvertedResidual) Submodules() []Named { return []Named{{"conv", b.Conv}} }
 
 // Forward applies the block and, where shapes allow, the shortcut.
 func (b *InvertedResidual) Forward(x *torch.Tensor, train bool) *torch.Tensor {
@@ -127,4 +127,4 @@ func (b *InvertedResidual) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 }
 
 // Params are named conv.N… as in torchvision.
-func (b *InvertedResidual) Params() []Param { return prefixed(b.children()) }
+func (b *InvertedResidual) Params() []Param { return prefixed(b.Submodules()) }

@@ -216,17 +216,24 @@ func (m *Model) CountParams() (total, trainable int64) {
 	return total, trainable
 }
 
+// Parent is a module made of other modules. Walk visits its submodules,
+// which is how freezing reaches the BatchNorms inside blocks.
+type Parent interface {
+	Submodules() []Named
+}
+
 // Walk calls f on every module below layers, depth first.
 func Walk(layers []Named, f func(Module)) {
 	for _, l := range layers {
 		f(l.M)
-		if c, ok := l.M.(interface{ children() []Named }); ok {
-			Walk(c.children(), f)
+		if c, ok := l.M.(Parent); ok {
+			Walk(c.Submodules(), f)
 		}
 	}
 }
 
-func (s *Sequential) children() []Named { return s.Children }
+// Submodules are the children, in order.
+func (s *Sequential) Submodules() []Named { return s.Children }
 
 // To moves every parameter and buffer to dev, in place, and lays 4-d
 // weights out NHWC when channelsLast is set: with NHWC inputs oneDNN picks

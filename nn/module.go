@@ -135,7 +135,9 @@ func NewBatchNorm2d(channels int) *BatchNorm2d {
 func (b *BatchNorm2d) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	training := train && !b.Frozen
 	if training {
-		_ = b.NumBatchesTracked.AddScalarInPlace(1)
+		if err := b.NumBatchesTracked.AddScalarInPlace(1); err != nil {
+			return torch.Failed(fmt.Errorf("num_batches_tracked: %w", err))
+		}
 	}
 	return torch.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, training, b.Momentum, b.Eps)
 }

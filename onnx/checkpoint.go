@@ -31,6 +31,18 @@ const (
 	metaCuts      = "graft.stage_cuts" // node references, one per line
 )
 
+// Graphs is the checkpoint.GraphCodec for imported graphs; graft's CLI
+// installs it as checkpoint.Graphs.
+type Graphs struct{}
+
+// Build rebuilds an imported checkpoint's model (BuildFromGraph).
+func (Graphs) Build(path string, meta checkpoint.Meta) (*nn.Model, error) {
+	return BuildFromGraph(path, meta)
+}
+
+// Save writes an imported model's graph file (SaveGraph).
+func (Graphs) Save(path string, m *nn.Model) error { return SaveGraph(path, m) }
+
 // IsImported reports whether an architecture name is an imported graph's.
 func IsImported(arch string) bool { return strings.HasPrefix(arch, "onnx:") }
 

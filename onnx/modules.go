@@ -53,6 +53,18 @@ func (s *segment) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 // Params lists the parameters named under this layer.
 func (s *segment) Params() []nn.Param { return s.params }
 
+// Submodules are the segment's BatchNorms, so that nn.Walk — and with it
+// nn.Model.SetTrainable's BatchNorm mode — reaches them.
+func (s *segment) Submodules() []nn.Named {
+	var out []nn.Named
+	for _, n := range s.p.nodes[s.from:s.to] {
+		if n.bn != nil {
+			out = append(out, nn.Named{Name: n.label, M: n.bn})
+		}
+	}
+	return out
+}
+
 // holder lists parameters of a neighbouring segment under another prefix;
 // it computes nothing.
 type holder struct{ params []nn.Param }

@@ -253,21 +253,10 @@ func opBatchNorm(e *env, n *cnode, in []value) ([]value, error) {
 	x := e.tensor(in[0])
 	if n.bn != nil && !e.graphTraining {
 		bn := n.bn
-		// A frozen stage's BatchNorm keeps its statistics, as
-		// nn.BatchNorm2d does; nn.Model.SetTrainable cannot reach this
-		// one, so a stage counts as frozen when its scale does not train.
-		training := e.train && !bn.Frozen && bn.Weight.RequiresGrad()
-		if training && bn.NumBatchesTracked != nil {
-			// AddScalarInPlace fails on int64 tensors (libtorch promotes
-			// the double scalar), so count through a copy.
-			nbt := bn.NumBatchesTracked
-			inc := nbt.AddScalar(1)
-			if err := nbt.CopyFrom_(inc); err != nil {
-				return nil, fmt.Errorf("num_batches_tracked: %w", err)
-			}
-			inc.Free()
-		}
-		return one(torch.BatchNorm(x, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, training, bn.Momentum, bn.Eps))
+		// nn.BatchNorm2d decides the mode: a frozen stage's BatchNorm
+		// (set by nn.Model.SetTrainable through segment.Submodules) keeps
+		// its statistics.
+		return one(bn.Forward(x, e.train))
 	}
 	scale, bias, mean, vr := e.tensor(in[1]), e.tensor(in[2]), e.tensor(in[3]), e.tensor(in[4])
 	eps := n.attrF("epsilon", 1e-5)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -62,6 +64,9 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	// Keep freed activations in the heap between steps (1 GiB at most):
 	// measured ~30% faster training on the small CNN here.
 	torch.TuneAllocator(1 << 30)
+	// Imported ONNX models keep their graph beside their weights; this
+	// lets every command load and save them like built-ins.
+	checkpoint.Graphs = onnx.Graphs{}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root := newRoot(stdout, stderr)

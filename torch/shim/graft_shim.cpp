@@ -373,10 +373,13 @@ gs_error gs_inplace(int op, gs_tensor ah, gs_tensor bh, gs_tensor ch, double alp
 gs_error gs_inplace_scalar(int op, gs_tensor ah, double s1, double s2) {
   GS_TRY
   at::Tensor &a = T(ah);
+  // An integer tensor (BatchNorm's num_batches_tracked) cannot take a
+  // double scalar in place: libtorch would promote the result to float.
+  c10::Scalar v1 = a.is_floating_point() ? c10::Scalar(s1) : c10::Scalar(static_cast<int64_t>(s1));
   switch (op) {
-    case GS_FILL_: a.fill_(s1); break;
-    case GS_MUL_S_: a.mul_(s1); break;
-    case GS_ADD_S_: a.add_(s1); break;
+    case GS_FILL_: a.fill_(v1); break;
+    case GS_MUL_S_: a.mul_(v1); break;
+    case GS_ADD_S_: a.add_(v1); break;
     case GS_UNIFORM_: a.uniform_(s1, s2); break;
     case GS_NORMAL_: a.normal_(s1, s2); break;
     case GS_CLAMP_: a.clamp_(s1, s2); break;
