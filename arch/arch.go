@@ -39,13 +39,18 @@ type Spec struct {
 	// works, this is the default when data does not say otherwise.
 	InputSize int
 	// Norm is the normalisation preset its pretrained weights expect.
-	Norm  string
-	build func(Config) *nn.Model
+	Norm string
+	// ChannelsLast says the architecture trains faster with NHWC
+	// convolutions on the CPU; measured per architecture (BENCHMARKS.md):
+	// oneDNN's NHWC kernels win for the small CNN, lose slightly for
+	// ResNet-18's inference.
+	ChannelsLast bool
+	build        func(Config) *nn.Model
 }
 
 // registry lists every architecture by hand, in one place.
 var registry = map[string]Spec{
-	"smallcnn":     {Name: "smallcnn", Doc: "3 conv blocks (32/64/128, BN, ReLU, max-pool), global pool, dense; for small images", InputSize: 32, Norm: "unit", build: smallCNN},
+	"smallcnn":     {Name: "smallcnn", Doc: "3 conv blocks (32/64/128, BN, ReLU, max-pool), global pool, dense; for small images", InputSize: 32, Norm: "unit", ChannelsLast: true, build: smallCNN},
 	"vgg11":        {Name: "vgg11", Doc: "VGG-11 (Simonyan & Zisserman 2014)", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg11", vggA, false)},
 	"vgg11_bn":     {Name: "vgg11_bn", Doc: "VGG-11 with BatchNorm", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg11_bn", vggA, true)},
 	"vgg16":        {Name: "vgg16", Doc: "VGG-16, the classic SSD base", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg16", vggD, false)},
@@ -126,4 +131,11 @@ func smallCNN(cfg Config) *nn.Model {
 	h.Reduction = 8
 	m.Stages = append(m.Stages, h)
 	return m
+}
+
+// PrefersChannelsLast reports an architecture's CPU layout preference;
+// unknown architectures (imported graphs) keep NCHW.
+func PrefersChannelsLast(name string) bool {
+	s, ok := registry[name]
+	return ok && s.ChannelsLast
 }

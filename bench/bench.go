@@ -98,10 +98,12 @@ func (c Case) Validate() error {
 
 // Options are the measurement settings shared by graft and the peer.
 type Options struct {
-	Threads      int  // intra-op threads (default 2)
-	Warmup       int  // untimed steps before timing, per mode (0 takes the default 5; negative: none)
-	Steps        int  // timed steps per mode (default 30)
-	ChannelsLast bool // NHWC weights and inputs for graft (its training default on the CPU)
+	Threads int // intra-op threads (default 2)
+	Warmup  int // untimed steps before timing, per mode (0 takes the default 5; negative: none)
+	Steps   int // timed steps per mode (default 30)
+	// ChannelsLast forces NHWC weights and inputs for graft; otherwise each
+	// architecture runs in the layout graft train uses for it.
+	ChannelsLast bool
 	// PeerChannelsLast gives PyTorch NHWC too; off, PyTorch runs as its
 	// users get it by default (contiguous NCHW).
 	PeerChannelsLast bool
@@ -223,7 +225,8 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if err := torch.SetNumThreads(o.Threads); err != nil {
 		return Sample{}, err
 	}
-	r, err := newRunner(c, o.ChannelsLast, mode == ModeTrain)
+	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model)
+	r, err := newRunner(c, cl, mode == ModeTrain)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -263,7 +266,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	return Sample{
 		Model: c.Model, Mode: mode,
 		ImgPerSec: float64(c.Batch*o.Steps) / el, PeakRSSMB: peak,
-		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: o.ChannelsLast,
+		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: cl,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/graftml/graft/arch"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -168,7 +169,7 @@ func TrackRSS(ctx context.Context, cfg RSSConfig) (RSSReport, error) {
 			return rep, err
 		}
 	}
-	r, err := newRunner(c, cfg.ChannelsLast, true)
+	r, err := newRunner(c, cfg.ChannelsLast || arch.PrefersChannelsLast(c.Model), true)
 	if err != nil {
 		return rep, err
 	}

@@ -2,6 +2,8 @@ package experiment
 
 import (
 	"context"
+
+	"github.com/graftml/graft/arch"
 	"errors"
 	"fmt"
 	"math"
@@ -180,8 +182,8 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
-		// NHWC convolutions are faster on the CPUs measured (BENCHMARKS.md).
-		ChannelsLast: tr.Device == torch.CPU,
+		// The layout measured fastest for the architecture (BENCHMARKS.md).
+		ChannelsLast: tr.Device == torch.CPU && arch.PrefersChannelsLast(tr.Base.Meta.Arch),
 		Optimizer:    optim.Config{Name: "adam", LR: tr.LR},
 		Schedule:     optim.Schedule{Name: "cosine", Warmup: 0.05},
 		Phases:       plan.Phases,

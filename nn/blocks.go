@@ -37,7 +37,7 @@ func (b *BasicBlock) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if b.Downsample != nil {
 		id = b.Downsample.Forward(x, train)
 	}
-	return out.Add(id).ReluInPlace()
+	return residual(out, id)
 }
 
 // Params follow torchvision's registration order.
@@ -82,7 +82,7 @@ func (b *Bottleneck) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if b.Downsample != nil {
 		id = b.Downsample.Forward(x, train)
 	}
-	return out.Add(id).ReluInPlace()
+	return residual(out, id)
 }
 
 // Params follow torchvision's registration order.
@@ -128,3 +128,13 @@ func (b *InvertedResidual) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 
 // Params are named conv.N… as in torchvision.
 func (b *InvertedResidual) Params() []Param { return prefixed(b.Submodules()) }
+
+// residual adds the shortcut into the block's output in place and applies
+// ReLU in place, as torchvision's `out += identity; relu(out)`: the block
+// output is fresh, and BatchNorm's backward does not read it.
+func residual(out, id *torch.Tensor) *torch.Tensor {
+	if err := out.AddInPlace(id, 1); err != nil {
+		return torch.Failed(err)
+	}
+	return out.ReluInPlace()
+}

@@ -140,9 +140,8 @@ func (o *Optimizer) buffers(p nn.Param, n int) (bs []*torch.Tensor, fresh bool) 
 	bs = o.state[p.Name]
 	if bs == nil {
 		fresh = true
-		shape := p.T.Shape()
 		for i := 0; i < n; i++ {
-			bs = append(bs, torch.Full(shape, 0, torch.Float32, p.T.Device()))
+			bs = append(bs, p.T.ZerosLike())
 		}
 		o.state[p.Name] = bs
 	}

@@ -358,6 +358,13 @@ func Randperm(n int64) *Tensor {
 	return adopt(out, nil)
 }
 
+// ZerosLike returns zeros shaped, typed, placed and laid out like t:
+// optimizer state then shares its parameter's strides, which keeps the
+// elementwise updates on one memory order.
+func (t *Tensor) ZerosLike() *Tensor {
+	return call("zeros_like", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error { return C.gs_zeros_like(t.h, out) })
+}
+
 // Shape is the tensor's dimensions; nil if t carries an error.
 func (t *Tensor) Shape() []int64 {
 	if t.usable() != nil {

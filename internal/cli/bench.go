@@ -83,7 +83,7 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&opt.Warmup, "warmup", opt.Warmup, "untimed steps before timing, per case and mode")
 	f.IntVar(&opt.Steps, "steps", opt.Steps, "timed steps per case and mode")
 	f.StringSliceVar(&opt.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
-	f.BoolVar(&opt.ChannelsLast, "channels-last", true, "graft lays weights and inputs out NHWC, as graft train does on the CPU")
+	f.BoolVar(&opt.ChannelsLast, "channels-last", false, "graft lays weights and inputs out NHWC for every model (default: each architecture's faster layout, as graft train uses)")
 	f.BoolVar(&opt.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
 	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
@@ -290,7 +290,11 @@ func writeBenchTable(w io.Writer, rep bench.Report) error {
 		}
 		return "NCHW"
 	}
-	layout := "graft " + layoutOf(rep.ChannelsLast) + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
+	graftLayout := "each architecture's layout (smallcnn NHWC, resnet18 NCHW)"
+	if rep.ChannelsLast {
+		graftLayout = "NHWC"
+	}
+	layout := "graft " + graftLayout + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
 	peer := "PyTorch not run"
 	if rep.TorchVersion != "" {
 		peer = "PyTorch " + rep.TorchVersion + " (" + rep.Python + ")"

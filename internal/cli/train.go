@@ -59,7 +59,8 @@ type TrainOptions struct {
 	Device       string `json:"-"`
 	ChannelsLast bool   `json:"channels_last"`
 
-	archSet bool // --arch given explicitly
+	archSet   bool // --arch given explicitly
+	layoutSet bool // --channels-last given explicitly
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -79,6 +80,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.archSet = cmd.Flags().Changed("arch")
+			o.layoutSet = cmd.Flags().Changed("channels-last")
 			return runTrain(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -112,7 +114,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.BoolVar(&o.ChannelsLast, "channels-last", true, "NHWC memory layout for convolutions (faster oneDNN kernels on most CPUs)")
+	f.BoolVar(&o.ChannelsLast, "channels-last", false, "NHWC memory layout for convolutions (default: the architecture's faster layout, see BENCHMARKS.md)")
 	return cmd
 }
 
@@ -299,6 +301,9 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		trainDS, valDS = tr, va
 	}
 
+	if !o.layoutSet {
+		o.ChannelsLast = dev == torch.CPU && arch.PrefersChannelsLast(m.Arch)
+	}
 	cfg := fit.Config{
 		Epochs: o.Epochs, BatchSize: o.Batch, Seed: o.Seed, Patience: o.Patience,
 		Optimizer: optim.Config{Name: o.Optimizer, LR: o.LR, Momentum: o.Momentum, Nesterov: o.Nesterov, WeightDecay: o.WeightDecay},

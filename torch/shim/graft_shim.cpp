@@ -206,6 +206,13 @@ gs_error gs_randperm(int64_t n, int device, gs_tensor *out) {
   GS_END
 }
 
+gs_error gs_zeros_like(gs_tensor t, gs_tensor *out) {
+  GS_TRY
+  at::NoGradGuard g;
+  *out = wrap(at::zeros_like(T(t), at::MemoryFormat::Preserve));
+  GS_END
+}
+
 gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor *out) {
   GS_TRY
   auto st = dtype < 0 ? T(t).scalar_type() : to_scalar_type(dtype);

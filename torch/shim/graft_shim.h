@@ -85,6 +85,8 @@ gs_error gs_item(gs_tensor t, double *out);
 gs_error gs_full(const int64_t *shape, int ndim, double value, int dtype, int device, gs_tensor *out);
 gs_error gs_rand(const int64_t *shape, int ndim, int normal, int device, gs_tensor *out);
 gs_error gs_randperm(int64_t n, int device, gs_tensor *out);
+/* zeros with t's shape, dtype, device and memory layout (strides) */
+gs_error gs_zeros_like(gs_tensor t, gs_tensor *out);
 gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor *out);
 gs_error gs_clone(gs_tensor t, gs_tensor *out);
 gs_error gs_detach(gs_tensor t, gs_tensor *out);
