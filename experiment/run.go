@@ -3,9 +3,9 @@ package experiment
 import (
 	"context"
 
-	"github.com/graftml/graft/arch"
 	"errors"
 	"fmt"
+	"github.com/graftml/graft/arch"
 	"math"
 	"sync"
 
