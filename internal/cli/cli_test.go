@@ -141,6 +141,7 @@ func TestBadInput(t *testing.T) {
 		{"missing checkpoint", []string{"eval", filepath.Join(dir, "nockpt"), "--data", good}, "nockpt"},
 		{"other class count", []string{"eval", ck, "--data", three}, "3 classes"},
 		{"other architecture", []string{"train", "--train", good, "--from", ck, "--arch", "resnet18", "--out", filepath.Join(dir, "o6"), "--quiet"}, "--arch resnet18 conflicts"},
+		{"preprocessing unlike the base", []string{"train", "--train", good, "--from", ck, "--norm", "caffe", "--out", filepath.Join(dir, "o10"), "--quiet"}, "--norm caffe disagrees"},
 		{"image size too small", []string{"train", "--train", good, "--size", "4", "--out", filepath.Join(dir, "o7"), "--quiet"}, "--size 8"},
 		{"unwritable output", []string{"train", "--train", good, "--out", filepath.Join(file, "sub", "m"), "--quiet"}, "plainfile"},
 		{"nan loss", []string{"train", "--train", good, "--size", "16", "--epochs", "2", "--lr", "1e12", "--optimizer", "sgd", "--schedule", "constant", "--out", filepath.Join(dir, "o8"), "--quiet"}, "lower the learning rate"},
@@ -166,7 +167,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing half-written: failed runs leave no checkpoint behind.
-	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9"} {
+	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9", "o10"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, o+"*")); len(m) != 0 {
 			t.Errorf("failed run left %v", m)
 		}

@@ -231,6 +231,13 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 			return nil, fmt.Errorf("--arch %s conflicts with --from %s, which is a %s: drop --arch to fine-tune it, or drop --from to train a %s from scratch", o.Arch, o.From, ck.Meta.Arch, o.Arch)
 		}
 		m, pre = ck.Model, ck.Meta.Preprocess
+		// The base model's preprocessing travels with it; a pipeline that
+		// disagrees is refused before training rather than silently
+		// feeding the network inputs unlike those it learnt from.
+		if err := preprocessConflict(o, pre, o.From); err != nil {
+			m.Free()
+			return nil, err
+		}
 		if o.Size != 0 {
 			pre.Size, pre.Height, pre.Width = o.Size, 0, 0
 		}
@@ -382,4 +389,18 @@ func evaluateOn(ctx context.Context, m *nn.Model, ds data.Dataset, pre data.Prep
 		return nil, err
 	}
 	return fit.Evaluate(ctx, m, l, cfg)
+}
+
+// preprocessConflict reports flags that contradict a base checkpoint's
+// preprocessing: normalisation and channels must match what its weights
+// learnt from; a different size is allowed (convolutions do not care, and
+// --size says it on purpose).
+func preprocessConflict(o TrainOptions, pre data.Preprocess, from string) error {
+	if o.Norm != "" && o.Norm != pre.Norm && len(pre.Mean) == 0 {
+		return fmt.Errorf("--norm %s disagrees with --from %s, whose weights expect %q normalisation: drop --norm (graft applies the base model's preprocessing)", o.Norm, from, pre.Norm)
+	}
+	if o.Channels != 0 && pre.Channels != 0 && o.Channels != pre.Channels {
+		return fmt.Errorf("--channels %d disagrees with --from %s, which takes %d-channel input: drop --channels (grey images are repeated to RGB, RGB turned grey, as the base needs)", o.Channels, from, pre.Channels)
+	}
+	return nil
 }
