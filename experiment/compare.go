@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/graftml/graft/data"
@@ -147,33 +148,97 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	}
 
 	n := len(jobs)
+	slots := make([]*Run, n)
 	for i, j := range jobs {
 		if r, ok := done[runKey(j.strategy.Name, j.shots, j.seed)]; ok {
-			res.Runs = append(res.Runs, r)
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		sp, err := getSplit(j.shots, j.seed)
-		if err != nil {
-			return res, err
-		}
-		run := c.runOne(ctx, i+1, n, j, sp.train, sp.val, testL, sp.cache, sp.key)
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		res.Runs = append(res.Runs, run)
-		if c.Progress != nil {
-			c.Progress.RunDone(i+1, n, run)
-		}
-		res.summarize()
-		if err := WriteResults(resPath, res); err != nil {
-			return res, err
+			slots[i] = &r
 		}
 	}
-	res.summarize()
-	return res, WriteResults(resPath, res)
+	// Runs are independent, so --workers runs them side by side. Results
+	// land in their job's slot, keeping results.json in job order whatever
+	// finishes first; libtorch's threads are shared out among the workers.
+	workers := max(1, min(c.Workers, n))
+	if workers > 1 {
+		threads := torch.NumThreads()
+		if err := torch.SetNumThreads(max(1, threads/workers)); err != nil {
+			return res, err
+		}
+		defer torch.SetNumThreads(threads)
+	}
+	var mu sync.Mutex // guards slots, splits, res and progress
+	flush := func() error {
+		res.Runs = res.Runs[:0]
+		for _, r := range slots {
+			if r != nil {
+				res.Runs = append(res.Runs, *r)
+			}
+		}
+		res.summarize()
+		return WriteResults(resPath, res)
+	}
+	next := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				mu.Lock()
+				sp, err := getSplit(j.shots, j.seed)
+				mu.Unlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+				run := c.runOne(ctx, i+1, n, j, sp.train, sp.val, testL, sp.cache, sp.key, &mu)
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				slots[i] = &run
+				if c.Progress != nil {
+					c.Progress.RunDone(i+1, n, run)
+				}
+				err = flush()
+				mu.Unlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var firstErr error
+feed:
+	for i := range jobs {
+		if slots[i] != nil {
+			continue
+		}
+		select {
+		case next <- i:
+		case firstErr = <-errs:
+			break feed
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		select {
+		case firstErr = <-errs:
+		default:
+		}
+	}
+	if firstErr != nil {
+		return res, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	return res, flush()
 }
 
 // FewShotBatch picks the batch size and last-batch rule for n training
@@ -191,18 +256,25 @@ func FewShotBatch(batch, n int) (size int, dropLast bool) {
 
 // runOne trains a job at every rate of the grid, keeps the rate with the
 // best validation accuracy, and tests that model.
-func (c Config) runOne(ctx context.Context, i, n int, j job, train, val, test *data.Loader, cache *fit.FeatureCache, key string) Run {
+// progressMu serialises progress reports from concurrent workers.
+func (c Config) runOne(ctx context.Context, i, n int, j job, train, val, test *data.Loader, cache *fit.FeatureCache, key string, progressMu *sync.Mutex) Run {
 	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok"}
 	var best *TrialResult
 	var bestLR float64
 	start := time.Now()
 	for _, lr := range c.LRGrid {
 		if c.Progress != nil {
+			progressMu.Lock()
 			c.Progress.RunStart(i, n, j.strategy.Name, j.shots, j.seed, lr)
+			progressMu.Unlock()
+		}
+		var events fit.Events
+		if c.Progress != nil {
+			events = lockedEvents{c.Progress, progressMu}
 		}
 		tr := Trial{Base: c.Base, Strategy: j.strategy, Train: train, Val: val, Classes: len(c.Train.Classes()),
 			Seed: uint64(j.seed), LR: lr, Budget: c.Budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
-			TrainKey: key + "/train", ValKey: key + "/val", Events: c.Progress, TrainBN: c.TrainBN, Device: c.Device}
+			TrainKey: key + "/train", ValKey: key + "/val", Events: events, TrainBN: c.TrainBN, Device: c.Device}
 		out, err := tr.Run(ctx)
 		if err != nil {
 			run.Status, run.Error = "failed", err.Error()
@@ -252,6 +324,24 @@ func (c Config) runOne(ctx context.Context, i, n int, j job, train, val, test *d
 	run.TestAccuracy, run.MacroF1 = ev.Confusion.Accuracy(), ev.Confusion.MacroF1()
 	run.Confusion = ev.Confusion.M
 	return run
+}
+
+// lockedEvents forwards training progress under the comparison's lock.
+type lockedEvents struct {
+	ev fit.Events
+	mu *sync.Mutex
+}
+
+func (l lockedEvents) Step(s fit.StepInfo) {
+	l.mu.Lock()
+	l.ev.Step(s)
+	l.mu.Unlock()
+}
+
+func (l lockedEvents) Epoch(e fit.EpochStats) {
+	l.mu.Lock()
+	l.ev.Epoch(e)
+	l.mu.Unlock()
 }
 
 func runKey(s string, shots, seed int) string { return fmt.Sprintf("%s|%d|%d", s, shots, seed) }

@@ -98,6 +98,19 @@ func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
 	if len(res.Summary) != 18 || len(res.Winners) != 2 {
 		t.Errorf("summary %d rows, winners %d", len(res.Summary), len(res.Winners))
 	}
+	// Side by side, the runs give the same results in the same order.
+	par := cfg
+	par.Workers, par.Out = 2, filepath.Join(dir, "cmp-par")
+	pres, err := Compare(context.Background(), par)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res.Runs {
+		a, b := res.Runs[i], pres.Runs[i]
+		if a.Strategy != b.Strategy || a.Shots != b.Shots || a.TestAccuracy != b.TestAccuracy {
+			t.Errorf("run %d: serial %s/%d %.4f, parallel %s/%d %.4f", i, a.Strategy, a.Shots, a.TestAccuracy, b.Strategy, b.Shots, b.TestAccuracy)
+		}
+	}
 	// A second call finds every run done and trains nothing.
 	cfg.Progress = failOnRun{t}
 	again, err := Compare(context.Background(), cfg)

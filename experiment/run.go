@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/graftml/graft/arch"
 	"math"
-	"sync"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
@@ -41,18 +40,20 @@ func LoadBase(path string) (*Base, error) {
 	return &Base{Path: path, Meta: ck.Meta, st: st}, nil
 }
 
-// initMu serialises model construction: initialisation draws from
-// libtorch's global generator, which concurrent runs would interleave.
-var initMu sync.Mutex
-
 // Model builds the starting model of strategy s for nClasses target
 // classes: the base's weights (or fresh ones for scratch), cut and given a
 // new head as the plan says. classMap, when not nil, maps target class →
 // source class (-1 none): those head rows start from the source head.
 func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed uint64, classMap []int) (*nn.Model, error) {
-	initMu.Lock()
-	defer initMu.Unlock()
-	torch.ManualSeed(seed)
+	var m *nn.Model
+	var err error
+	// Initialisation draws from libtorch's global generator: hold it so
+	// that runs side by side neither reseed nor draw in between.
+	torch.Seeded(seed, func() { m, err = b.build(s, p, nClasses, classMap) })
+	return m, err
+}
+
+func (b *Base) build(s strategy.Strategy, p strategy.Plan, nClasses int, classMap []int) (*nn.Model, error) {
 	m, err := checkpoint.Build(b.Path, b.Meta)
 	if err != nil {
 		return nil, err

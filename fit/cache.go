@@ -110,6 +110,9 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if f, ok := c.items[id]; ok {
+		return f, nil // a concurrent run computed the same features first
+	}
 	if size > c.MaxBytes || c.used+size > c.MaxBytes {
 		return nil, nil
 	}

@@ -247,6 +247,15 @@ func (p *program) exportGraph(m *nn.Model) (*Model, error) {
 		}
 		g.Initializer = append(g.Initializer, t)
 	}
+	used := map[string]bool{}
+	for _, n := range p.m.Graph.Nodes {
+		for _, v := range n.Inputs {
+			used[v] = true
+		}
+	}
+	for _, o := range p.m.Graph.Outputs {
+		used[o.Name] = true
+	}
 	for _, n := range p.m.Graph.Nodes {
 		// Untied Identity copies of initializers become initializers of
 		// their own, holding the copy's (now separately trained) values.
@@ -257,6 +266,10 @@ func (p *program) exportGraph(m *nn.Model) (*Model, error) {
 			}
 			g.Initializer = append(g.Initializer, nt)
 			continue
+		}
+		n, err := inferenceNode(n, used)
+		if err != nil {
+			return nil, err
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
@@ -278,6 +291,43 @@ func (p *program) exportGraph(m *nn.Model) (*Model, error) {
 		}
 	}
 	return &out, nil
+}
+
+// inferenceNode gives the export inference semantics where the imported
+// file had training ones (a training-mode torch.onnx.export): Dropout
+// becomes Identity, and BatchNormalization loses its training outputs
+// (which mean training mode up to opset 13) and its training_mode
+// attribute, so an ONNX runtime uses the running statistics as graft's
+// eval forward does.
+func inferenceNode(n *Node, used map[string]bool) (*Node, error) {
+	if n.Domain != "" && n.Domain != "ai.onnx" {
+		return n, nil
+	}
+	switch n.OpType {
+	case "Dropout", "BatchNormalization":
+	default:
+		return n, nil
+	}
+	for _, o := range n.Outputs[1:] {
+		if o != "" && used[o] {
+			return nil, fmt.Errorf("%s node %q: its training output %s is used; graft exports for inference", n.OpType, n.Name, o)
+		}
+	}
+	cp := *n
+	cp.Outputs = n.Outputs[:1]
+	if n.OpType == "Dropout" {
+		cp.OpType, cp.Inputs, cp.Attrs = "Identity", n.Inputs[:1], nil
+		return &cp, nil
+	}
+	if _, ok := n.Attrs["training_mode"]; ok {
+		cp.Attrs = map[string]*Attribute{}
+		for k, v := range n.Attrs {
+			if k != "training_mode" {
+				cp.Attrs[k] = v
+			}
+		}
+	}
+	return &cp, nil
 }
 
 func (m *Model) hasInitializer(name string) bool {

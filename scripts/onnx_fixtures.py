@@ -18,7 +18,9 @@
     /usr/bin/python3 scripts/onnx_fixtures.py check-export MODEL.onnx INPUT.pb OUT.pb
         onnx.checker on a graft export, then runs it with the small ONNX
         evaluator below (torch.nn.functional per node; Debian's onnx 1.12
-        has no onnx.reference) and writes the output.
+        has no onnx.reference) and writes the output. It follows ONNX's
+        semantics strictly enough to refuse a training-mode
+        BatchNormalization or Dropout, which an export must not keep.
 
 Tensors are written as ONNX TensorProto (.pb, as in ONNX's test data) and
 state_dicts as safetensors (written by hand: no safetensors module here).
@@ -300,11 +302,41 @@ def run_onnx(path, x):
             assert p[0] == p[2] and p[1] == p[3], "asymmetric pads"
             y = F.conv2d(i[0], i[1], i[2] if len(i) > 2 else None, a.get("strides", [1, 1]), p[:2], a.get("dilations", [1, 1]), a.get("group", 1))
         elif op == "BatchNormalization":
+            # Up to opset 13 extra outputs mean training mode; from 14 the
+            # training_mode attribute says it. An export is for inference.
+            if len([o for o in n.output if o]) > 1 or a.get("training_mode", 0):
+                raise SystemExit("check-export: BatchNormalization %s is in training mode" % n.name)
             y = F.batch_norm(i[0], i[3], i[4], i[1], i[2], False, 0.0, a.get("epsilon", 1e-5))
         elif op == "Relu":
             y = F.relu(i[0])
         elif op == "Clip":
-            y = torch.clamp(i[0], float(i[1]), float(i[2]))
+            lo = a.get("min", float(i[1]) if len(i) > 1 and i[1] is not None else None)
+            hi = a.get("max", float(i[2]) if len(i) > 2 and i[2] is not None else None)
+            y = torch.clamp(i[0], lo, hi)
+        elif op == "Constant":
+            if "value" in a:
+                y = torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
+            else:
+                k = next(k for k in a if k.startswith("value_"))
+                y = torch.tensor(a[k])
+        elif op == "Identity":
+            y = i[0]
+        elif op == "Dropout":
+            if len(i) > 2 and i[2] is not None and bool(i[2]):
+                raise SystemExit("check-export: Dropout %s is in training mode" % n.name)
+            y = i[0]
+        elif op == "Concat":
+            y = torch.cat(i, a["axis"])
+        elif op == "Pad":
+            mode = a.get("mode", b"constant")
+            assert mode in (b"constant", "constant"), "Pad mode %r" % mode
+            p = [int(v) for v in (a["pads"] if "pads" in a else i[1].tolist())]
+            r = len(p) // 2
+            value = a.get("value", float(i[2]) if len(i) > 2 and i[2] is not None else 0.0)
+            tp = []
+            for d in reversed(range(r)):
+                tp += [p[d], p[d + r]]
+            y = F.pad(i[0], tp, value=value)
         elif op == "HardSwish":
             y = F.hardswish(i[0])
         elif op == "HardSigmoid":

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -83,7 +84,25 @@ func NumThreads() int { return int(C.gs_get_num_threads()) }
 
 // ManualSeed seeds libtorch's generators (CPU and CUDA): weight
 // initialisation, dropout and randperm repeat under the same seed.
-func ManualSeed(seed uint64) { C.gs_manual_seed(C.uint64_t(seed)) }
+func ManualSeed(seed uint64) {
+	rngMu.Lock()
+	defer rngMu.Unlock()
+	C.gs_manual_seed(C.uint64_t(seed))
+}
+
+// rngMu serialises use of libtorch's global generator by Seeded sections.
+var rngMu sync.Mutex
+
+// Seeded seeds libtorch's generators and runs f while no other Seeded
+// section or ManualSeed can reseed them: weight initialisation in one
+// goroutine is then not disturbed by a run beside it. (Dropout draws made
+// outside such sections still share the generator.)
+func Seeded(seed uint64, f func()) {
+	rngMu.Lock()
+	defer rngMu.Unlock()
+	C.gs_manual_seed(C.uint64_t(seed))
+	f()
+}
 
 // CUDADeviceCount is the number of usable CUDA devices; 0 for CPU builds.
 func CUDADeviceCount() int { return int(C.gs_cuda_device_count()) }

@@ -39,6 +39,7 @@ type CompareOptions struct {
 	Out        string
 	Threads    int
 	Device     string
+	Workers    int
 	Args       []string // the command line, recorded in the report
 }
 
@@ -86,6 +87,7 @@ DATA is ` + datasetHelp,
 	f.StringVar(&o.Out, "out", "", "output folder (required)")
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	f.IntVar(&o.Workers, "workers", 1, "runs side by side, sharing --threads among them (worth it with many cores and small models)")
 	return cmd
 }
 
@@ -169,7 +171,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
-		Spec: spec, Command: commandLine(o.Args),
+		Spec: spec, Command: commandLine(o.Args), Workers: o.Workers,
 		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
 			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
