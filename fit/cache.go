@@ -3,7 +3,9 @@ package fit
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
+	"unsafe"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/nn"
@@ -19,27 +21,65 @@ import (
 // runs that share it must start from the same base model. Entries are keyed
 // by the data set's key (Run.TrainKey / Run.ValKey) and the prefix length.
 type FeatureCache struct {
-	// MaxBytes bounds the memory the cache may hold; a prefix whose
-	// features would exceed it is recomputed every epoch instead.
-	MaxBytes int64
+	// MaxBytes bounds the memory the cache may hold; features past it go
+	// to disk, up to DiskMaxBytes in DiskDir (default: the system's
+	// temporary folder). Past both, the prefix is recomputed every epoch.
+	MaxBytes     int64
+	DiskMaxBytes int64
+	DiskDir      string
 
-	mu    sync.Mutex
-	used  int64
-	items map[string]*features
+	mu       sync.Mutex
+	used     int64
+	usedDisk int64
+	items    map[string]*features
 	// Hits and Misses count lookups, for tests and reports.
 	Hits, Misses int
 }
 
-// NewFeatureCache makes a cache holding at most maxBytes of features.
+// NewFeatureCache makes a cache holding at most maxBytes of features in
+// memory, and as much again on disk.
 func NewFeatureCache(maxBytes int64) *FeatureCache {
-	return &FeatureCache{MaxBytes: maxBytes, items: map[string]*features{}}
+	return &FeatureCache{MaxBytes: maxBytes, DiskMaxBytes: 4 * maxBytes, items: map[string]*features{}}
 }
 
 // features are a prefix's outputs for every sample of a data set, in index
 // order, with the labels.
 type features struct {
-	x *torch.Tensor // [N, C, H, W] on the model's device
+	x *torch.Tensor // [N, C, H, W] on the model's device; nil when on disk
 	y []int64
+	// On disk: rows of float32 (host byte order) in file, each of shape row.
+	file *os.File
+	row  []int64
+}
+
+// rowFloats is the number of values of one sample's features.
+func (f *features) rowFloats() int64 {
+	n := int64(1)
+	for _, d := range f.row {
+		n *= d
+	}
+	return n
+}
+
+// rows reads the features of samples idx from disk into a tensor.
+func (f *features) rows(idx []int) (*torch.Tensor, error) {
+	rf := f.rowFloats()
+	buf := make([]float32, int64(len(idx))*rf)
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*4)
+	for j, i := range idx {
+		if _, err := f.file.ReadAt(raw[int64(j)*rf*4:int64(j+1)*rf*4], int64(i)*rf*4); err != nil {
+			return nil, fmt.Errorf("read cached features from %s: %w", f.file.Name(), err)
+		}
+	}
+	return torch.FromFloat32(buf, append([]int64{int64(len(idx))}, f.row...)...), nil
+}
+
+func (f *features) free() {
+	f.x.Free()
+	if f.file != nil {
+		f.file.Close()
+		os.Remove(f.file.Name())
+	}
 }
 
 // Free releases every cached tensor.
@@ -47,10 +87,10 @@ func (c *FeatureCache) Free() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, f := range c.items {
-		f.x.Free()
+		f.free()
 		delete(c.items, k)
 	}
-	c.used = 0
+	c.used, c.usedDisk = 0, 0
 }
 
 // get returns the prefix features of l's data set, computing them with m's
@@ -83,6 +123,26 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 	}()
 	var y []int64
 	var size int64
+	var row []int64
+	var spill *os.File // features past MaxBytes go here
+	fail := func(e error) (*features, error) {
+		if spill != nil {
+			spill.Close()
+			os.Remove(spill.Name())
+		}
+		return nil, fmt.Errorf("cache frozen features: %w", e)
+	}
+	toDisk := func(t *torch.Tensor) error {
+		v, err := t.Float32s()
+		if err != nil {
+			return err
+		}
+		if len(v) == 0 {
+			return nil
+		}
+		_, err = spill.Write(unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4))
+		return err
+	}
 	torch.NoGrad(func() {
 		for b, berr := range pass.Epoch(ctx, 0) {
 			if berr != nil {
@@ -98,22 +158,60 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 			if err = out.Err(); err != nil {
 				return
 			}
-			parts = append(parts, out)
+			row = out.Shape()[1:]
 			size += out.Numel() * 4
-			if size > c.MaxBytes {
-				return
+			if spill == nil && size > c.MaxBytes {
+				if size > c.MaxBytes+c.DiskMaxBytes {
+					out.Free()
+					return
+				}
+				// Memory is full: move what there is to disk and go on there.
+				if spill, err = os.CreateTemp(c.DiskDir, "graft-features-*.f32"); err != nil {
+					return
+				}
+				for _, p := range parts {
+					if err = toDisk(p); err != nil {
+						return
+					}
+					p.Free()
+				}
+				parts = nil
 			}
+			if spill != nil {
+				err = toDisk(out)
+				out.Free()
+				if err != nil || size > c.MaxBytes+c.DiskMaxBytes {
+					return
+				}
+				continue
+			}
+			parts = append(parts, out)
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cache frozen features: %w", err)
+		return fail(err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f, ok := c.items[id]; ok {
+		if spill != nil {
+			spill.Close()
+			os.Remove(spill.Name())
+		}
 		return f, nil // a concurrent run computed the same features first
 	}
-	if size > c.MaxBytes || c.used+size > c.MaxBytes {
+	if spill != nil {
+		if size > c.MaxBytes+c.DiskMaxBytes || c.usedDisk+size > c.DiskMaxBytes+c.MaxBytes {
+			spill.Close()
+			os.Remove(spill.Name())
+			return nil, nil
+		}
+		f := &features{y: y, file: spill, row: row}
+		c.items[id] = f
+		c.usedDisk += size
+		return f, nil
+	}
+	if c.used+size > c.MaxBytes {
 		return nil, nil
 	}
 	x := torch.Cat(parts, 0)
@@ -191,7 +289,20 @@ func (bs batchSource) each(ctx context.Context, epoch int, f func(s *torch.Scope
 		if bs.cfg.Device != torch.CPU {
 			it, y = it.ToDevice(bs.cfg.Device), y.ToDevice(bs.cfg.Device)
 		}
-		x := s.Track(bs.feat.x.IndexSelect(0, it))
+		var x *torch.Tensor
+		if bs.feat.file != nil {
+			t, err := bs.feat.rows(idx)
+			if err != nil {
+				s.Close()
+				return err
+			}
+			x = s.Track(t)
+			if bs.cfg.Device != torch.CPU {
+				x = x.ToDevice(bs.cfg.Device)
+			}
+		} else {
+			x = s.Track(bs.feat.x.IndexSelect(0, it))
+		}
 		if bs.cfg.ChannelsLast && len(x.Shape()) == 4 {
 			// index_select returns NCHW; the trainable stages' weights
 			// are NHWC and would otherwise reorder every batch.

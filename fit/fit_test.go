@@ -3,6 +3,7 @@ package fit
 import (
 	"context"
 	"errors"
+	"os"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -261,6 +262,26 @@ func TestFrozenPrefixCache(t *testing.T) {
 	run(cache, false) // a second run with the same base shares the features
 	if cache.Hits < 2 {
 		t.Errorf("second run hit the cache %d times, want 2", cache.Hits)
+	}
+
+	// Past its memory budget the cache spills to disk, with the same result.
+	disk := NewFeatureCache(1000)
+	disk.DiskDir, disk.DiskMaxBytes = t.TempDir(), 1<<20
+	spilled := run(disk, false)
+	files, _ := os.ReadDir(disk.DiskDir)
+	if len(files) != 2 || disk.Misses != 2 {
+		t.Errorf("%d feature files on disk after %d computations, want 2 and 2", len(files), disk.Misses)
+	}
+	for i := range spilled {
+		for j := range spilled[i] {
+			if d := spilled[i][j] - plain[i][j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("param %d differs by %g between disk-cached and recomputed runs", i, d)
+			}
+		}
+	}
+	disk.Free()
+	if files, _ := os.ReadDir(disk.DiskDir); len(files) != 0 {
+		t.Errorf("Free left %d feature files", len(files))
 	}
 }
 
