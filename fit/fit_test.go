@@ -3,8 +3,8 @@ package fit
 import (
 	"context"
 	"errors"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
