@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/graftml/graft/bench"
+	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/torch"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -26,8 +27,9 @@ type BenchOptions struct {
 	PeerChannelsLast bool
 	NoPeer           bool
 	RequirePeer      bool
-	RSS              bool // also run the memory-growth check
-	Freezing         bool // measure what freezing and the feature cache save instead
+	RSS              bool   // also run the memory-growth check
+	Freezing         bool   // measure what freezing and the feature cache save instead
+	Plot             string // with Freezing: write the freeze:K curve as PLOT.svg and PLOT.png
 	RSSSteps         int
 	Python           string
 	Quiet            bool
@@ -88,6 +90,7 @@ taken on an otherwise idle machine.`,
 	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
 	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
 	f.BoolVar(&opt.RSS, "rss", false, "also check that RSS stays flat over a long training run")
+	f.StringVar(&opt.Plot, "plot", "", "with --freezing: write the freeze:K curve to PLOT.svg and PLOT.png")
 	f.BoolVar(&opt.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&opt.RSSSteps, "rss-steps", opt.RSSSteps, "training steps of the --rss run")
 	f.StringVar(&opt.Python, "python", opt.Python, "Python interpreter with torch and torchvision for the peer")
@@ -378,6 +381,18 @@ func benchFreezing(ctx context.Context, opt BenchOptions, stdout, stderr io.Writ
 	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: opt.Threads})
 	if err != nil {
 		return fmt.Errorf("freezing benchmark: %w", err)
+	}
+	if opt.Plot != "" {
+		svg, png, err := bench.FreezeCurve(rep)
+		if err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+		if err := safefile.WriteBytes(opt.Plot+".svg", svg); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+		if err := safefile.WriteBytes(opt.Plot+".png", png); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
 	}
 	if opt.JSON {
 		enc := json.NewEncoder(stdout)

@@ -107,12 +107,9 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err := required("compare", o.Base, "--base", o.Train, "--train", o.Test, "--test", o.Out, "--out"); err != nil {
 		return err
 	}
-	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
-		return err
-	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/torch"
 )
 
 // datasetHelp documents the forms a --train/--val/--test argument takes.
@@ -121,4 +122,17 @@ func required(cmd string, pairs ...string) error {
 		}
 	}
 	return nil
+}
+
+// engine sets libtorch's thread count and resolves --device, the first
+// step of every command that computes.
+func engine(threads int, device string) (torch.Device, error) {
+	if err := torch.SetNumThreads(max(threads, 1)); err != nil {
+		return torch.CPU, err
+	}
+	dev, err := torch.ParseDevice(device)
+	if err != nil {
+		return torch.CPU, fmt.Errorf("--device: %w", err)
+	}
+	return dev, nil
 }

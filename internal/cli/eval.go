@@ -72,12 +72,9 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 	if o.Data == "" {
 		return fmt.Errorf("--data is required: %s", datasetHelp)
 	}
-	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
-		return err
-	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	ck, err := checkpoint.Load(o.Checkpoint)
 	if err != nil {

@@ -137,12 +137,9 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
-		return err
-	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	su, err := setupTrain(o, dev)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -81,12 +80,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
-		return err
-	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {
