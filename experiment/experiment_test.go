@@ -3,7 +3,9 @@ package experiment
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/graftml/graft/arch"
@@ -147,6 +149,51 @@ func TestFewShotBatch(t *testing.T) {
 		size, drop := FewShotBatch(c.batch, c.n)
 		if size != c.size || drop != c.drop {
 			t.Errorf("FewShotBatch(%d, %d) = %d, %v; want %d, %v", c.batch, c.n, size, drop, c.size, c.drop)
+		}
+	}
+}
+
+// TestClassMapStartsHeadRowsFromSource: a target class mapped to a source
+// class starts with that class's head row and bias.
+func TestClassMapStartsHeadRowsFromSource(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	csvPath := filepath.Join(dir, "map.csv")
+	os.WriteFile(csvPath, []byte("target,source\nc,a\n0,2\n"), 0o644)
+	cm, err := ReadClassMap(csvPath, []string{"x", "y", "c", "d"}, base.Meta.Classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{2, -1, 0, -1}; !slices.Equal(cm, want) {
+		t.Fatalf("class map %v, want %v", cm, want)
+	}
+	s, _ := strategy.Parse("probe")
+	plan, _ := s.Plan(base.Shape(), strategy.Budget{Epochs: 1})
+	m, err := base.Model(s, plan, 4, 1, cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	src, err := checkpoint.Load(base.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Model.Free()
+	old, _ := src.Model.Classifier()
+	cls, _ := m.Classifier()
+	ow, _ := old.Weight.Float32s()
+	nw, _ := cls.Weight.Float32s()
+	in := old.In()
+	if !slices.Equal(nw[0:in], ow[2*in:3*in]) || !slices.Equal(nw[2*in:3*in], ow[0:in]) {
+		t.Error("mapped head rows do not start from the source rows")
+	}
+	if slices.Equal(nw[in:2*in], ow[in:2*in]) {
+		t.Error("an unmapped row kept a source row")
+	}
+	for _, bad := range []string{"target,source\nnope,a\n", "target,source\nc,zzz\n"} {
+		os.WriteFile(csvPath, []byte(bad), 0o644)
+		if _, err := ReadClassMap(csvPath, []string{"x", "c"}, base.Meta.Classes); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }
