@@ -6,5 +6,5 @@
 # Output goes to ${1:-demo-out}.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+source scripts/setup.sh
 build/bin/graft demo --out "${1:-demo-out}"

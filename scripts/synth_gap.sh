@@ -6,7 +6,7 @@
 # Usage: bash scripts/synth_gap.sh [OUTDIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+source scripts/setup.sh
 out="${1:-/tmp/graft-synth-gap}"
 g=build/bin/graft
 mkdir -p "$out"

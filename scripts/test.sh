@@ -3,7 +3,7 @@
 # PyTorch reference included), builds, vets and runs every test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-GRAFT_SETUP_TESTS=1 bash scripts/setup.sh
-export PATH="$PATH:/usr/local/go/bin"
+export GRAFT_SETUP_TESTS=1
+source scripts/setup.sh
 go vet ./...
 go test -count=1 -timeout 20m ./...

@@ -9,7 +9,7 @@
 # Usage: bash scripts/transfer_tables.sh [OUTDIR]   (about 30-60 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+source scripts/setup.sh
 out="${1:-/tmp/graft-transfer-tables}"
 g=build/bin/graft
 mkdir -p "$out"
