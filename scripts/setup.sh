@@ -56,4 +56,5 @@ if [ $need_go = 1 ]; then
 fi
 
 make -s -C torch/shim
-go build -o build/bin/graft ./cmd/graft
+version=$(git describe --always --dirty 2>/dev/null || echo dev)
+go build -ldflags "-X github.com/graftml/graft/internal/cli.Version=$version" -o build/bin/graft ./cmd/graft
