@@ -1,0 +1,157 @@
+package transferability
+
+import (
+	"errors"
+	"math"
+)
+
+// symEigen computes the eigendecomposition of the symmetric n×n matrix a
+// (row-major, a[i*n+j]) with the cyclic Jacobi method. It returns the
+// eigenvalues w and the eigenvectors as columns of v (v[i*n+k] is component i
+// of eigenvector k). a is not modified.
+func symEigen(a []float64, n int) (w, v []float64) {
+	m := make([]float64, len(a))
+	copy(m, a)
+	v = make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		v[i*n+i] = 1
+	}
+	for sweep := 0; sweep < 100; sweep++ {
+		off, diag := 0.0, 0.0
+		for i := 0; i < n; i++ {
+			diag += m[i*n+i] * m[i*n+i]
+			for j := i + 1; j < n; j++ {
+				off += m[i*n+j] * m[i*n+j]
+			}
+		}
+		if off <= 1e-30*diag || off == 0 {
+			break
+		}
+		for p := 0; p < n; p++ {
+			for q := p + 1; q < n; q++ {
+				apq := m[p*n+q]
+				if apq == 0 {
+					continue
+				}
+				app, aqq := m[p*n+p], m[q*n+q]
+				theta := (aqq - app) / (2 * apq)
+				t := 1 / (math.Abs(theta) + math.Sqrt(theta*theta+1))
+				if theta < 0 {
+					t = -t
+				}
+				c := 1 / math.Sqrt(t*t+1)
+				s := t * c
+				for k := 0; k < n; k++ {
+					mkp, mkq := m[k*n+p], m[k*n+q]
+					m[k*n+p] = c*mkp - s*mkq
+					m[k*n+q] = s*mkp + c*mkq
+				}
+				for k := 0; k < n; k++ {
+					mpk, mqk := m[p*n+k], m[q*n+k]
+					m[p*n+k] = c*mpk - s*mqk
+					m[q*n+k] = s*mpk + c*mqk
+				}
+				for k := 0; k < n; k++ {
+					vkp, vkq := v[k*n+p], v[k*n+q]
+					v[k*n+p] = c*vkp - s*vkq
+					v[k*n+q] = s*vkp + c*vkq
+				}
+			}
+		}
+	}
+	w = make([]float64, n)
+	for i := 0; i < n; i++ {
+		w[i] = m[i*n+i]
+	}
+	return w, v
+}
+
+var errNotPD = errors.New("transferability: matrix is not positive definite")
+
+// cholesky factors the symmetric positive-definite n×n matrix a in place
+// into its lower-triangular factor L (upper triangle left untouched).
+func cholesky(a []float64, n int) error {
+	for j := 0; j < n; j++ {
+		s := a[j*n+j]
+		for k := 0; k < j; k++ {
+			s -= a[j*n+k] * a[j*n+k]
+		}
+		if !(s > 0) {
+			return errNotPD
+		}
+		d := math.Sqrt(s)
+		a[j*n+j] = d
+		for i := j + 1; i < n; i++ {
+			s := a[i*n+j]
+			for k := 0; k < j; k++ {
+				s -= a[i*n+k] * a[j*n+k]
+			}
+			a[i*n+j] = s / d
+		}
+	}
+	return nil
+}
+
+// cholSolve solves L Lᵀ x = b in place given the factor from cholesky.
+func cholSolve(l []float64, n int, b []float64) {
+	for i := 0; i < n; i++ {
+		s := b[i]
+		for k := 0; k < i; k++ {
+			s -= l[i*n+k] * b[k]
+		}
+		b[i] = s / l[i*n+i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		s := b[i]
+		for k := i + 1; k < n; k++ {
+			s -= l[k*n+i] * b[k]
+		}
+		b[i] = s / l[i*n+i]
+	}
+}
+
+// logDetSPD returns log det(a) for a symmetric positive-definite matrix.
+func logDetSPD(a []float64, n int) (float64, error) {
+	l := make([]float64, len(a))
+	copy(l, a)
+	if err := cholesky(l, n); err != nil {
+		return 0, err
+	}
+	s := 0.0
+	for i := 0; i < n; i++ {
+		s += 2 * math.Log(l[i*n+i])
+	}
+	return s, nil
+}
+
+// gram returns XᵀX (d×d) for the rows of x selected by idx (all rows if idx is nil).
+func gram(x [][]float64, d int, idx []int) []float64 {
+	g := make([]float64, d*d)
+	add := func(row []float64) {
+		for i := 0; i < d; i++ {
+			ri := row[i]
+			if ri == 0 {
+				continue
+			}
+			gi := g[i*d:]
+			for j := i; j < d; j++ {
+				gi[j] += ri * row[j]
+			}
+		}
+	}
+	if idx == nil {
+		for _, row := range x {
+			add(row)
+		}
+	} else {
+		for _, k := range idx {
+			add(x[k])
+		}
+	}
+	for i := 0; i < d; i++ {
+		for j := i + 1; j < d; j++ {
+			g[j*d+i] = g[i*d+j]
+		}
+	}
+	return g
+}
