@@ -134,7 +134,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
-	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.Inf(1), BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
+	// "No best loss yet" is the largest float rather than +Inf, which the
+	// resumable state's JSON could not hold.
+	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.MaxFloat64, BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
 	defer t.freeBest()
 	defer freeAll(t.anchors)
 	if r.Cache == nil && !r.NoCache {

@@ -174,6 +174,18 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestTrainWithoutValidation: no validation split means no best epoch,
+// and the resumable state must still serialise.
+func TestTrainWithoutValidation(t *testing.T) {
+	dir := t.TempDir()
+	writeSet(t, filepath.Join(dir, "train"), 2, 8)
+	code, _, errs := run(t, "train", "--train", filepath.Join(dir, "train"), "--val-split", "0", "--size", "16",
+		"--epochs", "2", "--out", filepath.Join(dir, "m"), "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
 func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "signs")
 	code, out, errs := run(t, "synth", "--country", "de", "--classes", "stop,yield,12", "--per-class", "3", "--size", "16", "--out", dir, "--json")

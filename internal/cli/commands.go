@@ -9,6 +9,7 @@ func subcommands(g *globals) []*cobra.Command {
 		newTrainCmd(g),
 		newPretrainCmd(g),
 		newTransferCmd(g),
+		newLRFindCmd(g),
 		newCompareCmd(g),
 		newEvalCmd(g),
 		newPredictCmd(g),

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/lrfind"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/torch"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// LRFindOptions are graft lr-find's flags.
+type LRFindOptions struct {
+	Base        string
+	Train       string
+	Strategy    string
+	Start, End  float64
+	Steps       int
+	Batch       int
+	Optimizer   string
+	Momentum    float64
+	WeightDecay float64
+	Augment     string
+	Plot        string
+	Seed        uint64
+	Threads     int
+	Workers     int
+	Device      string
+}
+
+func newLRFindCmd(g *globals) *cobra.Command {
+	o := LRFindOptions{}
+	cmd := &cobra.Command{
+		Use:   "lr-find --base CKPT --train DATA [flags]",
+		Short: "Find a learning rate with the range test (Smith 2015, fastai's lr_find)",
+		Long: `Train a checkpoint for a few mini-batches while the learning rate grows
+exponentially from --start to --end, recording the smoothed loss, and
+suggest a rate: where the loss falls fastest (steepest), and the rate at the
+minimum loss divided by 10 (min/10). The test stops early once the loss
+diverges. The checkpoint is not changed.
+
+If the data's classes differ from the checkpoint's, the classifier is
+replaced by a fresh one first, as graft transfer does.
+
+DATA is ` + datasetHelp,
+		Example: `  graft lr-find --base fmnist.json --train signs/ --plot lr
+  graft lr-find --base be.json --train de-train/ --strategy probe --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLRFind(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Base, "base", "", "checkpoint to test (required)")
+	f.StringVar(&o.Train, "train", "", "training data (required)")
+	f.StringVar(&o.Strategy, "strategy", lrfind.Finetune, "which weights train: finetune (all) or probe (the head only)")
+	f.Float64Var(&o.Start, "start", 1e-7, "first learning rate")
+	f.Float64Var(&o.End, "end", 10, "last learning rate")
+	f.IntVar(&o.Steps, "steps", 100, "mini-batches, one learning rate each")
+	f.IntVar(&o.Batch, "batch", 32, "batch size")
+	f.StringVar(&o.Optimizer, "optimizer", "adam", "sgd, adam or adamw")
+	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
+	f.Float64Var(&o.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam, decoupled for adamw)")
+	f.StringVar(&o.Augment, "augment", "none", "augmentation: none or default")
+	f.StringVar(&o.Plot, "plot", "", "write the loss curve to OUT.svg and OUT.png")
+	f.Uint64Var(&o.Seed, "seed", 0, "random seed (batch order, dropout, a replaced classifier)")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
+	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	return cmd
+}
+
+// LRFindReport is graft lr-find's JSON output.
+type LRFindReport struct {
+	Base     string `json:"base"`
+	Train    string `json:"train"`
+	Strategy string `json:"strategy"`
+	*lrfind.Result
+	Plot []string `json:"plot,omitempty"`
+}
+
+func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr io.Writer) error {
+	if err := required("lr-find", o.Base, "--base", o.Train, "--train"); err != nil {
+		return err
+	}
+	if o.Strategy != lrfind.Finetune && o.Strategy != lrfind.Probe {
+		return fmt.Errorf("--strategy %q: choose finetune or probe", o.Strategy)
+	}
+	plotBase := strings.TrimSuffix(strings.TrimSuffix(o.Plot, ".svg"), ".png")
+	if o.Plot != "" {
+		if err := safefile.CheckDir(filepath.Dir(plotBase)); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	opt := optim.Config{Name: o.Optimizer, WeightDecay: o.WeightDecay}
+	if strings.EqualFold(o.Optimizer, "sgd") {
+		opt.Momentum = o.Momentum
+	}
+	cfg := lrfind.Config{Start: o.Start, End: o.End, Steps: o.Steps, Optimizer: opt, Strategy: o.Strategy, Seed: o.Seed}
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		return err
+	}
+	aug, err := parseAugment(o.Augment)
+	if err != nil {
+		return err
+	}
+	dev, err := engine(o.Threads, o.Device)
+	if err != nil {
+		return err
+	}
+	ds, err := openDataset(o.Train, true)
+	if err != nil {
+		return fmt.Errorf("--train: %w", err)
+	}
+	classes := ds.Classes()
+	if len(classes) < 2 {
+		return fmt.Errorf("--train %s has %d class: a classifier needs at least 2", o.Train, len(classes))
+	}
+	ck, err := checkpoint.Load(o.Base)
+	if err != nil {
+		return fmt.Errorf("--base: %w", err)
+	}
+	m := ck.Model
+	defer m.Free()
+	torch.ManualSeed(o.Seed)
+	replaced := false
+	if m.NumClasses != len(classes) || !slices.Equal(ck.Meta.Classes, classes) {
+		if err := m.ResetClassifier(len(classes)); err != nil {
+			return err
+		}
+		replaced = true
+	}
+	pre := ck.Meta.Preprocess
+	if err := checkInputSize(m, pre); err != nil {
+		return err
+	}
+	if dev != torch.CPU {
+		if err := m.To(dev, false); err != nil {
+			return err
+		}
+	}
+	cfg.Device = dev
+	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: o.Batch, Shuffle: true, DropLast: true, Seed: o.Seed,
+		Workers: o.Workers, Preprocess: pre, Augment: aug})
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	if !g.quiet {
+		note := ""
+		if replaced {
+			note = fmt.Sprintf(" (classifier replaced: %d classes)", len(classes))
+		}
+		fmt.Fprintf(stderr, "lr-find on %s%s with %s, %s, %.2g → %.2g over %d steps of %d images\n",
+			o.Base, note, o.Train, o.Strategy, o.Start, o.End, o.Steps, o.Batch)
+		bar = progressbar.NewOptions(o.Steps,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowCount(),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+		cfg.Progress = func(step, _ int, lr, loss float64) {
+			bar.Describe(fmt.Sprintf("lr %.2e loss %.4f", lr, loss))
+			_ = bar.Set(step)
+		}
+	}
+	res, err := lrfind.Run(ctx, m, l, cfg)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	rep := LRFindReport{Base: o.Base, Train: o.Train, Strategy: o.Strategy, Result: res}
+	if o.Plot != "" {
+		svg, png, err := lrfind.Plot(res, fmt.Sprintf("lr-find: %s on %s (%s)", filepath.Base(o.Base), filepath.Base(o.Train), o.Strategy))
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			path string
+			b    []byte
+		}{{plotBase + ".svg", svg}, {plotBase + ".png", png}} {
+			if err := safefile.WriteBytes(f.path, f.b); err != nil {
+				return fmt.Errorf("--plot: %w", err)
+			}
+			rep.Plot = append(rep.Plot, f.path)
+		}
+	}
+	if g.json {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "suggested learning rate %.2e (steepest descent of the loss)\n", res.Suggested)
+	fmt.Fprintf(stdout, "min/10                  %.2e (rate at the minimum loss, divided by 10)\n", res.MinOver10)
+	fmt.Fprintf(stdout, "%d steps, %s\n", len(res.LRs), res.Stopped)
+	if len(rep.Plot) > 0 {
+		fmt.Fprintf(stdout, "plot: %s\n", strings.Join(rep.Plot, ", "))
+	}
+	return nil
+}
