@@ -15,11 +15,11 @@ func init() {
 		"LRN":                opLRN,
 		"LayerNormalization": opLayerNorm,
 		"ArgMin":             opArgMin,
-		"ReduceL1":           opReduceExtra,
-		"ReduceL2":           opReduceExtra,
-		"ReduceSumSquare":    opReduceExtra,
-		"ReduceLogSumExp":    opReduceExtra,
-		"ReduceLogSum":       opReduceExtra,
+		"ReduceL1":           opReduce,
+		"ReduceL2":           opReduce,
+		"ReduceSumSquare":    opReduce,
+		"ReduceLogSumExp":    opReduce,
+		"ReduceLogSum":       opReduce,
 		"GreaterOrEqual":     opCompareOrEqual,
 		"LessOrEqual":        opCompareOrEqual,
 		"And":                opLogic,
@@ -87,48 +87,6 @@ func opLayerNorm(e *env, n *cnode, in []value) ([]value, error) {
 func opArgMin(e *env, n *cnode, in []value) ([]value, error) {
 	x := e.tensor(in[0])
 	return opArgMax(e, n, []value{{t: x.Neg()}})
-}
-
-func opReduceExtra(e *env, n *cnode, in []value) ([]value, error) {
-	x := e.tensor(in[0])
-	s := x.Shape()
-	if s == nil {
-		return one(x)
-	}
-	axes, noop, err := reduceAxes(n, in, len(s), e.p.opset)
-	if err != nil {
-		return nil, err
-	}
-	if noop {
-		return one(x.Alias())
-	}
-	var y *torch.Tensor
-	switch n.OpType {
-	case "ReduceL1":
-		y = x.Abs().Sum(axes...)
-	case "ReduceL2":
-		y = x.Square().Sum(axes...).Sqrt()
-	case "ReduceSumSquare":
-		y = x.Square().Sum(axes...)
-	case "ReduceLogSum":
-		y = x.Sum(axes...).Log()
-	case "ReduceLogSumExp":
-		// Shift by the maximum so exp cannot overflow.
-		m := x.Amax(axes...)
-		ks := append([]int64{}, s...)
-		for _, a := range axes {
-			ks[a] = 1
-		}
-		y = x.Sub(m.Reshape(ks...)).Exp().Sum(axes...).Log().Add(m)
-	}
-	if n.attrI("keepdims", 1) == 1 {
-		ks := append([]int64{}, s...)
-		for _, a := range axes {
-			ks[a] = 1
-		}
-		y = y.Reshape(ks...)
-	}
-	return one(y)
 }
 
 func opCompareOrEqual(e *env, n *cnode, in []value) ([]value, error) {

@@ -463,6 +463,8 @@ func reduceAxes(n *cnode, in []value, rank int, opset int64) ([]int64, bool, err
 	return axes, false, nil
 }
 
+// opReduce implements every Reduce* operator: they share axis handling and
+// keepdims, and differ only in the reduction.
 func opReduce(e *env, n *cnode, in []value) ([]value, error) {
 	x := e.tensor(in[0])
 	s := x.Shape()
@@ -486,15 +488,34 @@ func opReduce(e *env, n *cnode, in []value) ([]value, error) {
 		y = x.Amax(axes...)
 	case "ReduceMin":
 		y = x.Amin(axes...)
+	case "ReduceL1":
+		y = x.Abs().Sum(axes...)
+	case "ReduceL2":
+		y = x.Square().Sum(axes...).Sqrt()
+	case "ReduceSumSquare":
+		y = x.Square().Sum(axes...)
+	case "ReduceLogSum":
+		y = x.Sum(axes...).Log()
+	case "ReduceLogSumExp":
+		// Shift by the maximum so exp cannot overflow.
+		m := x.Amax(axes...)
+		y = x.Sub(m.Reshape(keptShape(s, axes)...)).Exp().Sum(axes...).Log().Add(m)
+	default:
+		return nil, fmt.Errorf("unknown reduction %s", n.OpType)
 	}
 	if n.attrI("keepdims", 1) == 1 {
-		ks := append([]int64{}, s...)
-		for _, a := range axes {
-			ks[a] = 1
-		}
-		y = y.Reshape(ks...)
+		y = y.Reshape(keptShape(s, axes)...)
 	}
 	return one(y)
+}
+
+// keptShape is shape s with the reduced axes kept as size 1.
+func keptShape(s, axes []int64) []int64 {
+	ks := append([]int64{}, s...)
+	for _, a := range axes {
+		ks[a] = 1
+	}
+	return ks
 }
 
 func opArgMax(e *env, n *cnode, in []value) ([]value, error) {
