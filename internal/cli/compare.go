@@ -115,9 +115,9 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)
 	}
-	train, err := openDataset(o.Train, true)
+	train, err := openTrainSet(o.Train, 0)
 	if err != nil {
-		return fmt.Errorf("--train: %w", err)
+		return err
 	}
 	test, err := openDataset(o.Test, false)
 	if err != nil {
@@ -125,9 +125,6 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	}
 	if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 		return err
-	}
-	if err := checkFiles(train, 0); err != nil {
-		return fmt.Errorf("--train: %w", err)
 	}
 	shape := base.Shape()
 	strats, err := strategy.Expand(o.Strategies, shape)

@@ -93,6 +93,22 @@ func limitNames(s []string, n int) []string {
 	return append(append([]string{}, s[:n]...), "…")
 }
 
+// openTrainSet opens a --train argument for training: at least two
+// classes, and (for image folders) every file decoded once up front.
+func openTrainSet(spec string, workers int) (data.Dataset, error) {
+	ds, err := openDataset(spec, true)
+	if err != nil {
+		return nil, fmt.Errorf("--train: %w", err)
+	}
+	if n := len(ds.Classes()); n < 2 {
+		return nil, fmt.Errorf("--train %s has %d class: a classifier needs at least 2", spec, n)
+	}
+	if err := checkFiles(ds, workers); err != nil {
+		return nil, fmt.Errorf("--train: %w", err)
+	}
+	return ds, nil
+}
+
 // checkFiles decodes every image of a folder data set up front (up to
 // 50,000 of them), so a bad file is reported now rather than an hour into
 // training.

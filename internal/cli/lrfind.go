@@ -119,14 +119,11 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	ds, err := openDataset(o.Train, true)
+	ds, err := openTrainSet(o.Train, o.Workers)
 	if err != nil {
-		return fmt.Errorf("--train: %w", err)
+		return err
 	}
 	classes := ds.Classes()
-	if len(classes) < 2 {
-		return fmt.Errorf("--train %s has %d class: a classifier needs at least 2", o.Train, len(classes))
-	}
 	ck, err := checkpoint.Load(o.Base)
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)

@@ -199,17 +199,11 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 }
 
 func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
-	trainDS, err := openDataset(o.Train, true)
+	trainDS, err := openTrainSet(o.Train, o.Workers)
 	if err != nil {
-		return nil, fmt.Errorf("--train: %w", err)
+		return nil, err
 	}
 	classes := trainDS.Classes()
-	if len(classes) < 2 {
-		return nil, fmt.Errorf("--train %s has %d class: a classifier needs at least 2", o.Train, len(classes))
-	}
-	if err := checkFiles(trainDS, o.Workers); err != nil {
-		return nil, fmt.Errorf("--train: %w", err)
-	}
 	c, _, _, err := nativeShape(trainDS)
 	if err != nil {
 		return nil, fmt.Errorf("--train %s: %w", o.Train, err)

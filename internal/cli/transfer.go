@@ -95,12 +95,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	train, err := openDataset(o.Train, true)
+	train, err := openTrainSet(o.Train, 0)
 	if err != nil {
-		return fmt.Errorf("--train: %w", err)
-	}
-	if err := checkFiles(train, 0); err != nil {
-		return fmt.Errorf("--train: %w", err)
+		return err
 	}
 	var classMap []int
 	if o.ClassMap != "" {
