@@ -80,13 +80,15 @@ var Graphs GraphCodec
 // Build makes the model a checkpoint's sidecar describes, with fresh
 // weights: a built-in architecture (truncated as recorded) or an imported
 // graph.
-func Build(path string, meta Meta) (*nn.Model, error) {
+func Build(path string, meta Meta) (*nn.Model, error) { return buildWith(path, meta, Graphs) }
+
+func buildWith(path string, meta Meta, graphs GraphCodec) (*nn.Model, error) {
 	_, sPath := Paths(path)
 	if strings.HasPrefix(meta.Arch, "onnx:") {
-		if Graphs == nil {
+		if graphs == nil {
 			return nil, fmt.Errorf("checkpoint %s holds an imported %s, which this program cannot rebuild", sPath, meta.Arch)
 		}
-		return Graphs.Build(path, meta)
+		return graphs.Build(path, meta)
 	}
 	m, err := arch.New(meta.Arch, arch.Config{NumClasses: meta.NumClasses, InChannels: meta.InChannels})
 	if err != nil {
@@ -118,9 +120,14 @@ func Paths(p string) (weights, sidecar string) {
 // stages and file fields are filled in from m. optState, when not nil, is
 // saved beside for resuming.
 func Save(path string, m *nn.Model, meta Meta, optState []Tensor) error {
+	return SaveWith(path, m, meta, optState, Graphs)
+}
+
+// SaveWith is Save with an explicit GraphCodec (nil: built-ins only).
+func SaveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs GraphCodec) error {
 	wPath, sPath := Paths(path)
-	if Graphs != nil {
-		if err := Graphs.Save(path, m); err != nil {
+	if graphs != nil {
+		if err := graphs.Save(path, m); err != nil {
 			return err
 		}
 	}
@@ -196,7 +203,10 @@ type Checkpoint struct {
 
 // Load rebuilds the model a checkpoint describes and loads its weights
 // strictly.
-func Load(path string) (*Checkpoint, error) {
+func Load(path string) (*Checkpoint, error) { return LoadWith(path, Graphs) }
+
+// LoadWith is Load with an explicit GraphCodec (nil: built-ins only).
+func LoadWith(path string, graphs GraphCodec) (*Checkpoint, error) {
 	meta, err := ReadMeta(path)
 	if err != nil {
 		return nil, err
@@ -214,7 +224,7 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Build(path, meta)
+	m, err := buildWith(path, meta, graphs)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,6 @@
 package onnx
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,14 +51,10 @@ func GraphPath(ckpt string) string {
 	return strings.TrimSuffix(w, ".safetensors") + ".graph.onnx"
 }
 
-// SaveCheckpoint saves an imported model as a graft checkpoint (weights,
-// sidecar) plus its graph file. Models of built-in architectures go to
-// checkpoint.Save unchanged.
+// SaveCheckpoint saves a model as a graft checkpoint (weights, sidecar)
+// plus, for an imported model, its graph file.
 func SaveCheckpoint(path string, m *nn.Model, meta checkpoint.Meta) error {
-	if err := SaveGraph(path, m); err != nil {
-		return err
-	}
-	return checkpoint.Save(path, m, meta, nil)
+	return checkpoint.SaveWith(path, m, meta, nil, Graphs{})
 }
 
 // SaveGraph writes the graph file of checkpoint path when m is an imported
@@ -103,39 +97,9 @@ func (p *program) graphFile() *Model {
 }
 
 // LoadCheckpoint loads any graft checkpoint: an imported graph's through
-// BuildFromGraph, a built-in architecture's with checkpoint.Load.
-//
-// Until checkpoint.Load calls BuildFromGraph itself, commands that load
-// checkpoints of imported models call this instead.
+// BuildFromGraph, a built-in architecture's as checkpoint.Load does.
 func LoadCheckpoint(path string) (*checkpoint.Checkpoint, error) {
-	meta, err := checkpoint.ReadMeta(path)
-	if err != nil {
-		return nil, err
-	}
-	if !IsImported(meta.Arch) {
-		return checkpoint.Load(path)
-	}
-	wPath, sPath := checkpoint.Paths(path)
-	b, err := os.ReadFile(wPath)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: weights: %w", sPath, err)
-	}
-	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != meta.SHA256 {
-		return nil, fmt.Errorf("checkpoint %s: %s does not match its sidecar (written by another run, or interrupted); re-save or resume the run", sPath, wPath)
-	}
-	st, err := checkpoint.ReadSafetensors(wPath)
-	if err != nil {
-		return nil, err
-	}
-	m, err := BuildFromGraph(path, meta)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadWeights(m, st, checkpoint.Strict); err != nil {
-		m.Free()
-		return nil, err
-	}
-	return &checkpoint.Checkpoint{Meta: meta, Model: m, Path: path}, nil
+	return checkpoint.LoadWith(path, Graphs{})
 }
 
 // BuildFromGraph rebuilds the model of an imported checkpoint from its
