@@ -118,6 +118,10 @@ type BatchNorm2d struct {
 	Weight, Bias, RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
 	Momentum, Eps                                            float64
 	Frozen                                                   bool
+	// Observe, when set, sees the layer's input before every forward:
+	// how graft advise and doctor compare a target's statistics with the
+	// running ones without a second copy of the forward pass.
+	Observe func(x *torch.Tensor)
 }
 
 // NewBatchNorm2d makes a BatchNorm with PyTorch's defaults (momentum 0.1, eps 1e-5).
@@ -133,6 +137,9 @@ func NewBatchNorm2d(channels int) *BatchNorm2d {
 
 // Forward normalises x.
 func (b *BatchNorm2d) Forward(x *torch.Tensor, train bool) *torch.Tensor {
+	if b.Observe != nil {
+		b.Observe(x)
+	}
 	training := train && !b.Frozen
 	if training {
 		if err := b.NumBatchesTracked.AddScalarInPlace(1); err != nil {
@@ -154,7 +161,12 @@ func (b *BatchNorm2d) Params() []Param {
 }
 
 // Linear is x·Wᵀ + b.
-type Linear struct{ Weight, Bias *torch.Tensor }
+type Linear struct {
+	Weight, Bias *torch.Tensor
+	// Observe, when set, sees the input before every forward: on a
+	// classifier, the penultimate features a new head would train on.
+	Observe func(x *torch.Tensor)
+}
 
 // NewLinear makes a dense layer with PyTorch's default initialisation
 // (uniform in ±1/sqrt(fan-in) for weight and bias).
@@ -172,6 +184,9 @@ func NewLinear(in, out int, bias bool) *Linear {
 
 // Forward applies the layer.
 func (l *Linear) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
+	if l.Observe != nil {
+		l.Observe(x)
+	}
 	return torch.Linear(x, l.Weight, l.Bias)
 }
 
