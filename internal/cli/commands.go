@@ -11,6 +11,7 @@ func subcommands(g *globals) []*cobra.Command {
 		newTransferCmd(g),
 		newLRFindCmd(g),
 		newCompareCmd(g),
+		newAdviseCmd(g),
 		newEvalCmd(g),
 		newPredictCmd(g),
 		newImportCmd(g),

@@ -111,49 +111,93 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err != nil {
 		return err
 	}
+	cfg, err := compareConfig(o, dev)
+	if err != nil {
+		return err
+	}
+	res, err := compareRun(ctx, cfg, g, stderr)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(stdout, res)
+	}
+	if err := report.Leaderboard(stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
+	return nil
+}
+
+// compareRun runs a prepared comparison with a progress bar and writes its
+// reports.
+func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr io.Writer) (*experiment.Results, error) {
+	prog := newCompareProgress(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds*len(cfg.LRGrid))
+	cfg.Progress = prog
+	if !g.quiet {
+		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
+			len(cfg.Strategies), len(cfg.Shots), cfg.Seeds, len(cfg.LRGrid), cfg.Spec.Train, len(cfg.Spec.Classes), cfg.Spec.Base, cfg.Base.Meta.Arch)
+	}
+	res, err := experiment.Compare(ctx, cfg)
+	prog.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if err := writeReports(cfg.Out, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// compareConfig checks compare's flags and opens what they name.
+func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error) {
+	var none experiment.Config
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {
-		return fmt.Errorf("--base: %w", err)
+		return none, fmt.Errorf("--base: %w", err)
 	}
 	train, err := openTrainSet(o.Train, 0)
 	if err != nil {
-		return err
+		return none, err
 	}
 	test, err := openDataset(o.Test, false)
 	if err != nil {
-		return fmt.Errorf("--test: %w", err)
+		return none, fmt.Errorf("--test: %w", err)
 	}
 	if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
-		return err
+		return none, err
 	}
 	shape := base.Shape()
 	strats, err := strategy.Expand(o.Strategies, shape)
 	if err != nil {
-		return fmt.Errorf("--strategies: %w", err)
+		return none, fmt.Errorf("--strategies: %w", err)
 	}
 	shots, err := parseShots(o.Shots)
 	if err != nil {
-		return err
+		return none, err
 	}
 	grid, err := parseFloats(o.LRGrid, "--lr-grid")
 	if err != nil {
-		return err
+		return none, err
 	}
 	if o.Epochs < 1 || o.Seeds < 1 || o.Batch < 1 {
-		return fmt.Errorf("--epochs, --seeds and --batch must be at least 1")
+		return none, fmt.Errorf("--epochs, --seeds and --batch must be at least 1")
 	}
 	var classMap []int
 	if o.ClassMap != "" {
 		if classMap, err = experiment.ReadClassMap(o.ClassMap, train.Classes(), base.Meta.Classes); err != nil {
-			return fmt.Errorf("--class-map: %w", err)
+			return none, fmt.Errorf("--class-map: %w", err)
 		}
 	}
 	if o.BN != "frozen" && o.BN != "train" {
-		return fmt.Errorf("--bn %q: choose frozen or train", o.BN)
+		return none, fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
 	aug, err := parseAugment(o.Augment)
 	if err != nil {
-		return err
+		return none, err
 	}
 	var names []string
 	for _, s := range strats {
@@ -169,31 +213,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
 			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
-	prog := newCompareProgress(stderr, g.quiet, len(strats)*len(shots)*o.Seeds*len(grid))
-	cfg.Progress = prog
-	if !g.quiet {
-		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
-			len(strats), len(shots), o.Seeds, len(grid), o.Train, len(train.Classes()), o.Base, base.Meta.Arch)
-	}
-	res, err := experiment.Compare(ctx, cfg)
-	prog.finish()
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	}
-	if err := writeReports(o.Out, res); err != nil {
-		return err
-	}
-	if g.json {
-		return writeJSON(stdout, res)
-	}
-	if err := report.Leaderboard(stdout, res); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
-	return nil
+	return cfg, nil
 }
 
 func parseShots(s string) ([]int, error) {

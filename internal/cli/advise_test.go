@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAdvise(t *testing.T) {
+	dir := t.TempDir()
+	writeSet(t, filepath.Join(dir, "src"), 4, 16)
+	writeSet(t, filepath.Join(dir, "train"), 3, 10)
+	writeSet(t, filepath.Join(dir, "test"), 3, 4)
+	ck := filepath.Join(dir, "src-model")
+	if code, _, errs := run(t, "train", "--train", filepath.Join(dir, "src"), "--size", "16", "--epochs", "2", "--batch", "16",
+		"--out", ck, "--quiet"); code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	code, out, errs := run(t, "advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--source", filepath.Join(dir, "src"), "--threads", "1")
+	if code != 0 {
+		t.Fatalf("advise exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"four-case chart:", "recommended:", "ranking by predicted test accuracy", "LogME", "Fréchet", "LEEP"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("advise output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out1 := filepath.Join(dir, "validate")
+	code, out, errs = run(t, "advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
+		"--validate", "--out", out1, "--strategies", "probe,finetune,scratch", "--epochs", "2", "--lr-grid", "1e-3",
+		"--threads", "1", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("advise --validate exit %d: %s", code, errs)
+	}
+	var rep struct {
+		Quadrant    string `json:"quadrant"`
+		Recommended struct {
+			Strategy string  `json:"strategy"`
+			LR       float64 `json:"lr"`
+		} `json:"recommended"`
+		Ranking []struct {
+			Strategy string  `json:"strategy"`
+			Score    float64 `json:"score"`
+		} `json:"ranking"`
+		Measurements map[string]any `json:"measurements"`
+		Validation   *struct {
+			Tau             float64 `json:"kendall_tau"`
+			ComputeFraction float64 `json:"compute_fraction"`
+			Rows            []any   `json:"rows"`
+		} `json:"validation"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("advise --json: %v\n%s", err, out)
+	}
+	if rep.Quadrant == "" || rep.Recommended.Strategy == "" || rep.Recommended.LR <= 0 || len(rep.Ranking) != 3 || rep.Measurements["stages"] == nil {
+		t.Errorf("advice JSON incomplete: %+v", rep)
+	}
+	if rep.Validation == nil || len(rep.Validation.Rows) != 3 || rep.Validation.ComputeFraction <= 0 {
+		t.Fatalf("validation missing or incomplete: %+v", rep.Validation)
+	}
+	for _, f := range []string{"advice.json", "results.json", "report.html"} {
+		if _, err := os.Stat(filepath.Join(out1, f)); err != nil {
+			t.Errorf("--validate did not write %s", f)
+		}
+	}
+
+	// Bad input: one line naming the problem.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--validate"}, "--test is required"},
+		{[]string{"advise", "--base", filepath.Join(dir, "missing"), "--train", filepath.Join(dir, "train")}, "--base"},
+		{[]string{"advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--strategies", "nope"}, "unknown strategy"},
+	} {
+		code, _, errs := run(t, tc.args...)
+		if code == 0 || !strings.Contains(errs, tc.want) || strings.Contains(errs, "panic") {
+			t.Errorf("%v: exit %d, stderr %q; want an error mentioning %q", tc.args[1:], code, errs, tc.want)
+		}
+	}
+}

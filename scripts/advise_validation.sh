@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Reproduces docs/advise.md: graft advise --validate on source→target pairs
+# built here — a Fashion-MNIST split at two sizes, synthetic signs from
+# "be" to a near ("de") and a far ("se") country, and Fashion-MNIST to
+# synthetic signs. Each run writes the comparison's report and advice.json
+# into its folder, and the advice with its validation to OUT/NAME.txt.
+# Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 30 minutes on 2 cores;
+# GRAFT_BIN=path skips the set-up and uses that binary)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${1:-/tmp/graft-advise-validation}"
+if [ -n "${GRAFT_BIN:-}" ]; then g=$GRAFT_BIN; else source scripts/setup.sh; g=build/bin/graft; fi
+mkdir -p "$out"
+# Sources and data sets are deterministic; existing ones are reused.
+[ -e "$out/fm-src.json" ] || $g pretrain --arch smallcnn --train 'fashion-mnist?classes=0-4' --epochs 5 --seed 1 --out "$out/fm-src" --quiet
+[ -e "$out/be" ] || $g synth --country be --classes shared --per-class 100 --size 32 --seed 1 --out "$out/be" -q
+[ -e "$out/be-src.json" ] || $g pretrain --arch smallcnn --train "$out/be" --epochs 15 --lr 3e-3 --seed 1 --out "$out/be-src" --quiet
+for c in be de se; do
+  [ -e "$out/$c-train" ] || $g synth --country $c --classes shared --per-class 25 --size 32 --seed 2 --out "$out/$c-train" -q
+  [ -e "$out/$c-test" ] || $g synth --country $c --classes shared --per-class 20 --size 32 --seed 3 --out "$out/$c-test" -q
+done
+
+run() { # name base train test shots seeds
+  $g advise --base "$2" --train "$3" --test "$4" --shots "$5" --seeds "$6" --validate --out "$out/$1" --quiet > "$out/$1.txt"
+  echo "== $1"; tail -n 16 "$out/$1.txt"
+}
+fm='fashion-mnist?classes=5-9'
+run fm-10 "$out/fm-src" "$fm" "$fm" 10 3
+run fm-100 "$out/fm-src" "$fm" "$fm" 100 1
+run be-de-20 "$out/be-src" "$out/de-train" "$out/de-test" 20 1
+run be-se-5 "$out/be-src" "$out/se-train" "$out/se-test" 5 1
+run be-se-20 "$out/be-src" "$out/se-train" "$out/se-test" 20 1
+run fm-be-20 "$out/fm-src" "$out/be-train" "$out/be-test" 20 1
