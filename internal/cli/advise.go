@@ -44,7 +44,126 @@ type AdviseOptions struct {
 // how it held.
 type AdviseReport struct {
 	*advise.Advice
-	Validation *advise.Validation `json:"validation,omitempty"`
+	Base string `json:"base"` // the base advised (the best of several)
+	// Bases, when several were given: each one's scores at its head.
+	Bases         []BaseScore        `json:"bases,omitempty"`
+	BaseAgreement []advise.Agreement `json:"base_agreement,omitempty"`
+	Validation    *advise.Validation `json:"validation,omitempty"`
+}
+
+// BaseScore is one candidate base, scored at its head.
+type BaseScore struct {
+	Base      string   `json:"base"`
+	Arch      string   `json:"arch"`
+	Strategy  string   `json:"best_strategy"`
+	Predicted float64  `json:"predicted"`
+	Probe     float64  `json:"linear_probe_cv"`
+	KNN       float64  `json:"knn_loo"`
+	LogME     *float64 `json:"logme"`
+	HScore    *float64 `json:"hscore"`
+	TransRate *float64 `json:"transrate"`
+	LEEP      float64  `json:"leep"`
+	NCE       float64  `json:"nce"`
+}
+
+// adviseBase measures one base on the target and advises.
+func adviseBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Advice, []strategy.Strategy, string, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("--base: %w", err)
+	}
+	defer ck.Model.Free()
+	if err := checkInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
+		return nil, nil, "", err
+	}
+	if dev != torch.CPU {
+		if err := ck.Model.To(dev, false); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	shape := (&experiment.Base{Meta: ck.Meta}).Shape()
+	cands, err := strategy.Expand(o.Strategies, shape)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("--strategies: %w", err)
+	}
+	if !g.quiet {
+		fmt.Fprintf(stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, ck.Meta.Arch, o.Train, target.Len(), len(target.Classes()))
+	}
+	meas, err := advise.Measure(ctx, ck.Model, target, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev,
+		Preprocess: ck.Meta.Preprocess, Source: source, ValFraction: o.ValSplit})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	a, err := advise.Advise(meas, shape, cands)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return a, cands, ck.Meta.Arch, nil
+}
+
+func baseScore(path, arch string, a *advise.Advice) BaseScore {
+	m := a.Measurements
+	h := m.Stages[len(m.Stages)-1]
+	return BaseScore{Base: path, Arch: arch, Strategy: a.Ranking[0].Strategy, Predicted: a.Ranking[0].Score, Probe: h.Probe, KNN: h.KNN,
+		LogME: h.LogME, HScore: h.HScore, TransRate: h.TransRate, LEEP: m.LEEP, NCE: m.NCE}
+}
+
+// baseAgreement is each score's Kendall tau with the probe over the bases.
+func baseAgreement(bases []BaseScore) []advise.Agreement {
+	val := func(p *float64) float64 {
+		if p == nil {
+			return -1e300
+		}
+		return *p
+	}
+	probe := make([]float64, len(bases))
+	for i, b := range bases {
+		probe[i] = b.Probe
+	}
+	var out []advise.Agreement
+	for _, sc := range []struct {
+		name string
+		get  func(BaseScore) float64
+	}{
+		{"knn", func(b BaseScore) float64 { return b.KNN }},
+		{"logme", func(b BaseScore) float64 { return val(b.LogME) }},
+		{"hscore", func(b BaseScore) float64 { return val(b.HScore) }},
+		{"transrate", func(b BaseScore) float64 { return val(b.TransRate) }},
+		{"leep", func(b BaseScore) float64 { return b.LEEP }},
+		{"nce", func(b BaseScore) float64 { return b.NCE }},
+	} {
+		v := make([]float64, len(bases))
+		best := 0
+		for i, b := range bases {
+			v[i] = sc.get(b)
+			if v[i] > v[best] {
+				best = i
+			}
+		}
+		out = append(out, advise.Agreement{Score: sc.name, Best: bases[best].Base, Tau: advise.KendallTau(v, probe)})
+	}
+	return out
+}
+
+func writeBases(w io.Writer, rep AdviseReport) {
+	fmt.Fprintf(w, "candidate bases, scored on their head features:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE\tbest strategy\tpredicted")
+	f := func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.3f", *p)
+	}
+	for _, b := range rep.Bases {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), f(b.LogME), b.LEEP, b.NCE, b.Strategy, pct(b.Predicted))
+	}
+	tw.Flush()
+	var agree []string
+	for _, a := range rep.BaseAgreement {
+		agree = append(agree, fmt.Sprintf("%s τ %+.2f", a.Score, a.Tau))
+	}
+	fmt.Fprintf(w, "scores against the probe over bases: %s\nadvising %s\n\n", strings.Join(agree, ", "), rep.Base)
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -78,7 +197,7 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required)")
+	f.StringVar(&o.Base, "base", "", "source checkpoint (required); several, comma-separated, are scored against each other")
 	f.StringVar(&o.Train, "train", "", "target training data (required)")
 	f.StringVar(&o.Source, "source", "", "a sample of the source data: distances between feature distributions")
 	f.IntVar(&o.Shots, "shots", 0, "measure (and validate) on k images per class, as graft compare --shots k samples them; 0 for all")
@@ -130,37 +249,26 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return fmt.Errorf("--source: %w", err)
 		}
 	}
-	ck, err := checkpoint.Load(o.Base)
-	if err != nil {
-		return fmt.Errorf("--base: %w", err)
-	}
-	defer ck.Model.Free()
-	if err := checkInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
-		return err
-	}
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
+	// Several bases: each is measured and advised; the one whose best
+	// strategy is predicted highest is advised (and validated).
+	var bases []BaseScore
+	var adv *advise.Advice
+	var cands []strategy.Strategy
+	for _, path := range strings.Split(o.Base, ",") {
+		path = strings.TrimSpace(path)
+		a, c, arch, err := adviseBase(ctx, o, path, measured, source, dev, g, stderr)
+		if err != nil {
 			return err
 		}
+		bases = append(bases, baseScore(path, arch, a))
+		if adv == nil || a.Ranking[0].Score > adv.Ranking[0].Score {
+			adv, cands, o.Base = a, c, path
+		}
 	}
-	shape := (&experiment.Base{Meta: ck.Meta}).Shape()
-	cands, err := strategy.Expand(o.Strategies, shape)
-	if err != nil {
-		return fmt.Errorf("--strategies: %w", err)
+	rep := AdviseReport{Advice: adv, Base: o.Base}
+	if len(bases) > 1 {
+		rep.Bases, rep.BaseAgreement = bases, baseAgreement(bases)
 	}
-	if !g.quiet {
-		fmt.Fprintf(stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", o.Base, ck.Meta.Arch, o.Train, measured.Len(), len(train.Classes()))
-	}
-	meas, err := advise.Measure(ctx, ck.Model, measured, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev,
-		Preprocess: ck.Meta.Preprocess, Source: source, ValFraction: o.ValSplit})
-	if err != nil {
-		return err
-	}
-	adv, err := advise.Advise(meas, shape, cands)
-	if err != nil {
-		return err
-	}
-	rep := AdviseReport{Advice: adv}
 	if o.Validate {
 		v, err := validateAdvice(ctx, o, adv, cands, g, dev, stderr)
 		if err != nil {
@@ -174,7 +282,10 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if g.json {
 		return writeJSON(stdout, rep)
 	}
-	writeAdvice(stdout, o, ck.Meta.Arch, adv)
+	if len(bases) > 1 {
+		writeBases(stdout, rep)
+	}
+	writeAdvice(stdout, o, adv)
 	if rep.Validation != nil {
 		writeValidation(stdout, rep.Validation)
 		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
@@ -208,7 +319,7 @@ func validateAdvice(ctx context.Context, o AdviseOptions, adv *advise.Advice, ca
 
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 
-func writeAdvice(w io.Writer, o AdviseOptions, arch string, a *advise.Advice) {
+func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 	m := a.Measurements
 	t := m.Target
 	fmt.Fprintf(w, "target %s: %d images, %d classes, %d–%d per class (median %d, imbalance %.1f×); measured on %d, in %.1f s\n\n",

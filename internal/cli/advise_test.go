@@ -18,11 +18,16 @@ func TestAdvise(t *testing.T) {
 		"--out", ck, "--quiet"); code != 0 {
 		t.Fatalf("train exit %d: %s", code, errs)
 	}
-	code, out, errs := run(t, "advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--source", filepath.Join(dir, "src"), "--threads", "1")
+	ck2 := filepath.Join(dir, "src-model-1epoch")
+	if code, _, errs := run(t, "train", "--train", filepath.Join(dir, "src"), "--size", "16", "--epochs", "1", "--batch", "16",
+		"--out", ck2, "--quiet"); code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	code, out, errs := run(t, "advise", "--base", ck+","+ck2, "--train", filepath.Join(dir, "train"), "--source", filepath.Join(dir, "src"), "--threads", "1")
 	if code != 0 {
 		t.Fatalf("advise exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"four-case chart:", "recommended:", "ranking by predicted test accuracy", "LogME", "Fréchet", "LEEP"} {
+	for _, want := range []string{"candidate bases", "scores against the probe over bases", "four-case chart:", "recommended:", "ranking by predicted test accuracy", "LogME", "Fréchet", "LEEP"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("advise output lacks %q:\n%s", want, out)
 		}
