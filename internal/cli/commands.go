@@ -10,6 +10,7 @@ func subcommands(g *globals) []*cobra.Command {
 		newPretrainCmd(g),
 		newTransferCmd(g),
 		newLRFindCmd(g),
+		newDoctorCmd(g),
 		newCompareCmd(g),
 		newAdviseCmd(g),
 		newEvalCmd(g),
