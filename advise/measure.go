@@ -286,39 +286,51 @@ func sourceScores(meas *Measurements, probs [][]float64, labels []int, classes i
 
 // agreement ranks the stages by each score and compares with the probe.
 func agreement(stages []Stage) []Agreement {
-	probe := make([]float64, len(stages))
-	for i, s := range stages {
-		probe[i] = s.Probe
-	}
-	val := func(p *float64) float64 {
-		if p == nil {
-			return math.Inf(-1)
-		}
-		return *p
-	}
-	scores := []struct {
-		name string
-		get  func(Stage) float64
-	}{
+	return Agree(stages, func(s Stage) string { return s.Name }, func(s Stage) float64 { return s.Probe }, []Scorer[Stage]{
 		{"knn", func(s Stage) float64 { return s.KNN }},
-		{"logme", func(s Stage) float64 { return val(s.LogME) }},
-		{"hscore", func(s Stage) float64 { return val(s.HScore) }},
-		{"transrate", func(s Stage) float64 { return val(s.TransRate) }},
+		{"logme", func(s Stage) float64 { return Value(s.LogME) }},
+		{"hscore", func(s Stage) float64 { return Value(s.HScore) }},
+		{"transrate", func(s Stage) float64 { return Value(s.TransRate) }},
 		{"linear_probe", func(s Stage) float64 { return s.Probe }},
+	})
+}
+
+// Scorer names one score of a candidate (a stage, a base).
+type Scorer[T any] struct {
+	Name string
+	Get  func(T) float64
+}
+
+// Agree ranks candidates by each score and gives its Kendall tau with the
+// probe's ranking, and the candidate it puts first.
+func Agree[T any](items []T, name func(T) string, probe func(T) float64, scores []Scorer[T]) []Agreement {
+	ref := make([]float64, len(items))
+	for i, it := range items {
+		ref[i] = probe(it)
 	}
 	var out []Agreement
 	for _, sc := range scores {
-		v := make([]float64, len(stages))
+		v := make([]float64, len(items))
 		best := 0
-		for i, s := range stages {
-			v[i] = sc.get(s)
+		for i, it := range items {
+			v[i] = sc.Get(it)
 			if v[i] > v[best] {
 				best = i
 			}
 		}
-		out = append(out, Agreement{Score: sc.name, Best: stages[best].Name, Tau: KendallTau(v, probe)})
+		out = append(out, Agreement{Score: sc.Name, Best: name(items[best]), Tau: KendallTau(v, ref)})
 	}
 	return out
+}
+
+// Value is a score that may be missing, missing ranking last. The lowest
+// finite number, not −Inf: two missing scores then tie instead of making
+// NaN differences.
+func Value(p *float64) float64 {
+	if p == nil {
+		return -math.MaxFloat64
+	}
+	return *p
 }
 
 // scoreDims caps the width LogME, H-score and TransRate see.

@@ -219,7 +219,7 @@ func stemFinding(ctx context.Context, s *session) ([]Finding, error) {
 	}
 	planned := data.Preprocess{Norm: s.pre.Norm, Mean: s.pre.Mean, Std: s.pre.Std}
 	p := candidate{name: describeNorm(s.pre), norm: planned}
-	if p.kl, err = stemKL(ctx, m, bn, stage, sample, p, s.plan.Device); err != nil {
+	if p.kl, err = stemKL(ctx, m, stage, sample, p, s.plan.Device); err != nil {
 		return nil, err
 	}
 	if p.kl <= StemShiftKL {
@@ -238,7 +238,7 @@ func stemFinding(ctx context.Context, s *session) ([]Finding, error) {
 	}
 	best := -1
 	for i := range cands {
-		if cands[i].kl, err = stemKL(ctx, m, bn, stage, sample, cands[i], s.plan.Device); err != nil {
+		if cands[i].kl, err = stemKL(ctx, m, stage, sample, cands[i], s.plan.Device); err != nil {
 			return nil, err
 		}
 		if best < 0 || cands[i].kl < cands[best].kl {
@@ -309,99 +309,20 @@ func (b bgr) Image(i int) (*data.Image, error) {
 
 // stemKL runs the model up to the first BatchNorm's stage over ds under
 // candidate c and returns KL(target ‖ running) of the layer's input.
-func stemKL(ctx context.Context, m *nn.Model, bn *nn.BatchNorm2d, stage int, ds data.Dataset, c candidate, dev torch.Device) (float64, error) {
+func stemKL(ctx context.Context, m *nn.Model, stage int, ds data.Dataset, c candidate, dev torch.Device) (float64, error) {
 	if c.bgr {
 		ds = bgr{ds}
 	}
-	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: 32, Preprocess: c.norm})
+	stats, err := features.BatchNormStats(ctx, m, ds, stage+1, features.Options{Batch: 32, Preprocess: c.norm, Device: dev})
 	if err != nil {
 		return 0, err
 	}
-	var sum, sq []float64
-	var n float64
-	var hookErr error
-	bn.Observe = func(x *torch.Tensor) {
-		if hookErr != nil {
-			return
+	for _, st := range stats {
+		if st.Stage == m.Stages[stage].Name && st.Layer == 0 && st.TargetMean != nil {
+			return st.KL(), nil
 		}
-		shape := x.Shape()
-		dims := []int64{0}
-		if len(shape) == 4 {
-			dims = []int64{0, 2, 3}
-		}
-		var mu, m2 []float64
-		if mu, hookErr = floats(x.Mean(dims...)); hookErr != nil {
-			return
-		}
-		if m2, hookErr = floats(x.Square().Mean(dims...)); hookErr != nil {
-			return
-		}
-		k := float64(x.Numel() / shape[1])
-		if sum == nil {
-			sum, sq = make([]float64, len(mu)), make([]float64, len(mu))
-		}
-		for j := range mu {
-			sum[j] += mu[j] * k
-			sq[j] += m2[j] * k
-		}
-		n += k
 	}
-	defer func() { bn.Observe = nil }()
-	torch.NoGrad(func() {
-		for b, berr := range l.Epoch(ctx, 0) {
-			if berr != nil {
-				err = berr
-				return
-			}
-			err = func() error {
-				defer b.Release()
-				sc := torch.NewScope()
-				defer sc.Close()
-				x := sc.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-				if dev != torch.CPU {
-					x = x.ToDevice(dev)
-				}
-				if err := m.ForwardRange(x, 0, stage+1, false).Err(); err != nil {
-					return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
-				}
-				return hookErr
-			}()
-			if err != nil {
-				return
-			}
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	st := features.BNStat{}
-	if st.SourceMean, err = floats(bn.RunningMean); err != nil {
-		return 0, err
-	}
-	if st.SourceVar, err = floats(bn.RunningVar); err != nil {
-		return 0, err
-	}
-	if n == 0 || len(sum) != len(st.SourceMean) {
-		return 0, fmt.Errorf("the first BatchNorm saw no input")
-	}
-	for j := range sum {
-		mu := sum[j] / n
-		st.TargetMean = append(st.TargetMean, mu)
-		st.TargetVar = append(st.TargetVar, math.Max(sq[j]/n-mu*mu, 0))
-	}
-	return st.KL(), nil
-}
-
-func floats(t *torch.Tensor) ([]float64, error) {
-	f, err := t.To(torch.Float32, torch.CPU).Contiguous().Float32s()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, len(f))
-	for i, x := range f {
-		out[i] = float64(x)
-	}
-	return out, nil
+	return 0, fmt.Errorf("the first BatchNorm saw no input")
 }
 
 func checkBatchNorm(ctx context.Context, s *session) ([]Finding, error) {

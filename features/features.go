@@ -155,38 +155,20 @@ func Extract(ctx context.Context, m *nn.Model, ds data.Dataset, o Options) (*Set
 	set.Stages = append(set.Stages, Stage{Name: "head", Index: head})
 
 	// Hooks: BatchNorm inputs and the classifier's input.
-	var accs []*acc
-	var hookErr error
-	for si, s := range m.Stages {
-		nn.Walk(s.Layers, func(mod nn.Module) {
-			bn, ok := mod.(*nn.BatchNorm2d)
-			if !ok {
-				return
-			}
-			a := &acc{bn: bn, stage: si}
-			accs = append(accs, a)
-			bn.Observe = func(x *torch.Tensor) {
-				if hookErr == nil {
-					hookErr = a.add(x)
-				}
-			}
-		})
-	}
+	hooks := hookBatchNorms(m, len(m.Stages))
+	defer hooks.unhook()
 	var penult [][]float64
 	cls, _ := m.Classifier()
 	if cls != nil {
 		cls.Observe = func(x *torch.Tensor) {
-			if hookErr == nil {
+			if hooks.err == nil {
 				var rows [][]float64
-				rows, hookErr = matrix(x)
+				rows, hooks.err = matrix(x)
 				penult = append(penult, rows...)
 			}
 		}
 	}
 	defer func() {
-		for _, a := range accs {
-			a.bn.Observe = nil
-		}
 		if cls != nil {
 			cls.Observe = nil
 		}
@@ -236,8 +218,8 @@ func Extract(ctx context.Context, m *nn.Model, ds data.Dataset, o Options) (*Set
 					set.Stages[i].Features = append(set.Stages[i].Features, pooled...)
 				}
 				logits := m.ForwardRange(h, head, head+1, false)
-				if hookErr != nil {
-					return hookErr
+				if hooks.err != nil {
+					return hooks.err
 				}
 				if err := logits.Err(); err != nil {
 					return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
@@ -274,8 +256,102 @@ func Extract(ctx context.Context, m *nn.Model, ds data.Dataset, o Options) (*Set
 		set.InputMean = append(set.InputMean, mu)
 		set.InputStd = append(set.InputStd, math.Sqrt(math.Max(sqIn[c]/countIn-mu*mu, 0)))
 	}
+	stats, err := hooks.stats(m)
+	if err != nil {
+		return nil, err
+	}
+	for i, st := range stats {
+		if st.TargetMean == nil {
+			continue
+		}
+		si := min(hooks.accs[i].stage, head)
+		set.Stages[si].BN = append(set.Stages[si].BN, st)
+	}
+	return set, nil
+}
+
+// BatchNormStats runs the first stages of m over every image of ds and
+// compares the input statistics of each BatchNorm in them with its running
+// ones: the part of Extract that graft doctor repeats under several
+// candidate preprocessings, without running the rest of the model.
+func BatchNormStats(ctx context.Context, m *nn.Model, ds data.Dataset, stages int, o Options) ([]BNStat, error) {
+	if o.Batch <= 0 {
+		o.Batch = 64
+	}
+	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: o.Batch, Preprocess: o.Preprocess})
+	if err != nil {
+		return nil, err
+	}
+	hooks := hookBatchNorms(m, stages)
+	defer hooks.unhook()
+	torch.NoGrad(func() {
+		for b, berr := range l.Epoch(ctx, 0) {
+			if berr != nil {
+				err = berr
+				return
+			}
+			err = func() error {
+				defer b.Release()
+				s := torch.NewScope()
+				defer s.Close()
+				x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
+				if o.Device != torch.CPU {
+					x = x.ToDevice(o.Device)
+				}
+				if err := m.ForwardRange(x, 0, stages, false).Err(); err != nil {
+					return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
+				}
+				return hooks.err
+			}()
+			if err != nil {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hooks.stats(m)
+}
+
+// bnHooks observe the BatchNorm layers of a model's first stages.
+type bnHooks struct {
+	accs []*acc
+	err  error // the first error a hook met
+}
+
+func hookBatchNorms(m *nn.Model, stages int) *bnHooks {
+	h := &bnHooks{}
+	for si, s := range m.Stages[:min(stages, len(m.Stages))] {
+		nn.Walk(s.Layers, func(mod nn.Module) {
+			bn, ok := mod.(*nn.BatchNorm2d)
+			if !ok {
+				return
+			}
+			a := &acc{bn: bn, stage: si}
+			h.accs = append(h.accs, a)
+			bn.Observe = func(x *torch.Tensor) {
+				if h.err == nil {
+					h.err = a.add(x)
+				}
+			}
+		})
+	}
+	return h
+}
+
+func (h *bnHooks) unhook() {
+	for _, a := range h.accs {
+		a.bn.Observe = nil
+	}
+}
+
+// stats are the hooked layers' statistics, one per layer in model order;
+// a layer that saw no input has nil target statistics.
+func (h *bnHooks) stats(m *nn.Model) ([]BNStat, error) {
 	layer := map[int]int{}
-	for _, a := range accs {
+	out := make([]BNStat, 0, len(h.accs))
+	for _, a := range h.accs {
 		st := BNStat{Stage: m.Stages[a.stage].Name, Layer: layer[a.stage]}
 		layer[a.stage]++
 		var err error
@@ -285,17 +361,16 @@ func Extract(ctx context.Context, m *nn.Model, ds data.Dataset, o Options) (*Set
 		if st.SourceVar, err = floats(a.bn.RunningVar); err != nil {
 			return nil, err
 		}
-		if a.count == 0 || len(a.sum) != len(st.SourceMean) {
-			continue
+		if a.count > 0 && len(a.sum) == len(st.SourceMean) {
+			for c := range a.sum {
+				mu := a.sum[c] / a.count
+				st.TargetMean = append(st.TargetMean, mu)
+				st.TargetVar = append(st.TargetVar, math.Max(a.sq[c]/a.count-mu*mu, 0))
+			}
 		}
-		for c := range a.sum {
-			mu := a.sum[c] / a.count
-			st.TargetMean = append(st.TargetMean, mu)
-			st.TargetVar = append(st.TargetVar, math.Max(a.sq[c]/a.count-mu*mu, 0))
-		}
-		set.Stages[min(a.stage, head)].BN = append(set.Stages[min(a.stage, head)].BN, st)
+		out = append(out, st)
 	}
-	return set, nil
+	return out, nil
 }
 
 // acc sums one BatchNorm layer's input statistics.

@@ -110,53 +110,22 @@ func baseScore(path, arch string, a *advise.Advice) BaseScore {
 
 // baseAgreement is each score's Kendall tau with the probe over the bases.
 func baseAgreement(bases []BaseScore) []advise.Agreement {
-	val := func(p *float64) float64 {
-		if p == nil {
-			return -1e300
-		}
-		return *p
-	}
-	probe := make([]float64, len(bases))
-	for i, b := range bases {
-		probe[i] = b.Probe
-	}
-	var out []advise.Agreement
-	for _, sc := range []struct {
-		name string
-		get  func(BaseScore) float64
-	}{
-		{"knn", func(b BaseScore) float64 { return b.KNN }},
-		{"logme", func(b BaseScore) float64 { return val(b.LogME) }},
-		{"hscore", func(b BaseScore) float64 { return val(b.HScore) }},
-		{"transrate", func(b BaseScore) float64 { return val(b.TransRate) }},
-		{"leep", func(b BaseScore) float64 { return b.LEEP }},
-		{"nce", func(b BaseScore) float64 { return b.NCE }},
-	} {
-		v := make([]float64, len(bases))
-		best := 0
-		for i, b := range bases {
-			v[i] = sc.get(b)
-			if v[i] > v[best] {
-				best = i
-			}
-		}
-		out = append(out, advise.Agreement{Score: sc.name, Best: bases[best].Base, Tau: advise.KendallTau(v, probe)})
-	}
-	return out
+	return advise.Agree(bases, func(b BaseScore) string { return b.Base }, func(b BaseScore) float64 { return b.Probe }, []advise.Scorer[BaseScore]{
+		{Name: "knn", Get: func(b BaseScore) float64 { return b.KNN }},
+		{Name: "logme", Get: func(b BaseScore) float64 { return advise.Value(b.LogME) }},
+		{Name: "hscore", Get: func(b BaseScore) float64 { return advise.Value(b.HScore) }},
+		{Name: "transrate", Get: func(b BaseScore) float64 { return advise.Value(b.TransRate) }},
+		{Name: "leep", Get: func(b BaseScore) float64 { return b.LEEP }},
+		{Name: "nce", Get: func(b BaseScore) float64 { return b.NCE }},
+	})
 }
 
 func writeBases(w io.Writer, rep AdviseReport) {
 	fmt.Fprintf(w, "candidate bases, scored on their head features:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE\tbest strategy\tpredicted")
-	f := func(p *float64) string {
-		if p == nil {
-			return "–"
-		}
-		return fmt.Sprintf("%.3f", *p)
-	}
 	for _, b := range rep.Bases {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), f(b.LogME), b.LEEP, b.NCE, b.Strategy, pct(b.Predicted))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), opt(b.LogME, "%.3f"), b.LEEP, b.NCE, b.Strategy, pct(b.Predicted))
 	}
 	tw.Flush()
 	var agree []string
@@ -319,6 +288,14 @@ func validateAdvice(ctx context.Context, o AdviseOptions, adv *advise.Advice, ca
 
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 
+// opt formats a measurement that may be missing.
+func opt(v *float64, format string) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
 func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 	m := a.Measurements
 	t := m.Target
@@ -326,12 +303,6 @@ func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 		o.Train, t.Images, t.Classes, t.Min, t.Max, t.Median, t.Imbalance, m.Sampled, m.Seconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tcut\tdim\tprobe\tk-NN\tLogME\tH-score\tTransRate\tBN shift\tFréchet\tMMD²\t")
-	opt := func(v *float64, f string) string {
-		if v == nil {
-			return "–"
-		}
-		return fmt.Sprintf(f, *v)
-	}
 	for _, s := range m.Stages {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Cut, s.Dim, pct(s.Probe), pct(s.KNN),
 			opt(s.LogME, "%.3f"), opt(s.HScore, "%.2f"), opt(s.TransRate, "%.2f"), opt(s.BNShift, "%.2f"), opt(s.FD, "%.2f"), opt(s.MMD, "%.3f"))
