@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
@@ -195,5 +198,59 @@ func TestClassMapStartsHeadRowsFromSource(t *testing.T) {
 		if _, err := ReadClassMap(csvPath, []string{"x", "c"}, base.Meta.Classes); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// The probe trains its head on standardised features; what Run returns
+// must be the plain model again — the base's parameter names, so that it
+// saves and loads like any other — computing what was trained.
+func TestProbeTrialFoldsStandardisedHead(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	pre := base.Meta.Preprocess
+	tl, err := data.NewLoader(lines(30, 1, 1), data.LoaderConfig{BatchSize: 8, Shuffle: true, Seed: 1, Preprocess: pre})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vl, err := data.NewLoader(lines(12, 2, 1), data.LoaderConfig{BatchSize: 8, Preprocess: pre})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := strategy.Parse("probe")
+	plan, _ := s.Plan(base.Shape(), strategy.Budget{Epochs: 3})
+	if !plan.StandardizeHead {
+		t.Fatal("the probe's plan does not standardise the head's input")
+	}
+	fresh, err := base.Model(s, plan, 3, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Free()
+	out, err := Trial{Base: base, Strategy: s, Train: tl, Val: vl, Classes: 3, Seed: 1, LR: 3e-3,
+		Budget: strategy.Budget{Epochs: 3, Patience: 3}, Batch: 8}.Run(context.Background())
+	if err != nil || out.Status != "ok" {
+		t.Fatalf("probe trial: %v %+v", err, out)
+	}
+	defer out.Model.Free()
+	names := func(ps []nn.Param) (n []string) {
+		for _, p := range ps {
+			n = append(n, p.Name)
+		}
+		return n
+	}
+	if got, want := names(out.Model.Params()), names(fresh.Params()); !slices.Equal(got, want) {
+		t.Errorf("trained probe's parameters %v, a fresh model's %v", got, want)
+	}
+	// The folded model is the one that was validated: evaluating it gives
+	// the validation accuracy its best epoch recorded.
+	ev, err := fit.Evaluate(context.Background(), out.Model, vl, fit.Config{BatchSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := ev.Confusion.Accuracy(); math.Abs(acc-out.ValAcc) > 1e-9 {
+		t.Errorf("folded model scores %.4f on validation, training recorded %.4f", acc, out.ValAcc)
+	}
+	if err := checkpoint.Save(filepath.Join(dir, "probe"), out.Model, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: pre}, nil); err != nil {
+		t.Fatal(err)
 	}
 }

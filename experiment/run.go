@@ -181,6 +181,14 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	for i := range plan.Phases {
 		plan.Phases[i].TrainBN = tr.TrainBN
 	}
+	// A class map starts head rows from the source's, which expect raw
+	// features: standardising would undo that start.
+	if plan.StandardizeHead && tr.ClassMap == nil {
+		if err := m.StandardizeClassifier(); err != nil {
+			m.Free()
+			return nil, fmt.Errorf("%s: %w", tr.Strategy.Name, err)
+		}
+	}
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		// The layout measured fastest for the architecture (BENCHMARKS.md).
@@ -191,6 +199,9 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	res, err := fit.Train(ctx, fit.Run{Model: m, Train: tr.Train, Val: tr.Val, Config: cfg, Events: tr.Events,
 		Cache: tr.Cache, TrainKey: tr.TrainKey, ValKey: tr.ValKey})
+	if ferr := m.FoldStandardize(); ferr != nil && err == nil {
+		err = ferr
+	}
 	out := &TrialResult{Model: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
 	if err != nil {
 		if errors.Is(err, fit.ErrDiverged) {

@@ -111,6 +111,10 @@ func lastLinear(layers []Named, prefix string) (*Named, string) {
 			if s, name := lastLinear(v.Children, prefix+n.Name+"."); s != nil {
 				return s, name
 			}
+		case *standardized:
+			if s, name := lastLinear(v.Children, prefix+n.Name+"."); s != nil {
+				return s, name
+			}
 		}
 	}
 	return nil, ""

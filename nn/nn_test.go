@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/graftml/graft/torch"
@@ -44,5 +45,68 @@ func TestWalkReachesBlockBatchNorms(t *testing.T) {
 	})
 	if bns != 3 {
 		t.Errorf("Walk found %d BatchNorms in a downsampling basic block, want 3", bns)
+	}
+}
+
+// A head trained through StandardizeClassifier must fold into a plain
+// Linear that computes what the pair computed, under the Linear's own
+// parameter names, with statistics that are those of the training inputs.
+func TestStandardizeFoldsIntoClassifier(t *testing.T) {
+	for _, bias := range []bool{true, false} {
+		s := torch.NewScope()
+		m := &Model{Arch: "test", Stages: []*Stage{{Name: "head", Layers: []Named{
+			{"flatten", Flatten{}}, {"fc", NewLinear(3, 2, bias)}}}}}
+		names := func() (out []string) {
+			for _, p := range m.Params() {
+				out = append(out, p.Name)
+			}
+			return out
+		}
+		want := names()
+		if err := m.StandardizeClassifier(); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := m.Classifier(); l == nil {
+			t.Fatal("Classifier does not see the Linear inside the standardised slot")
+		}
+		if _, wrapped := m.Head().Layers[1].M.(*standardized); wrapped != bias {
+			t.Fatalf("bias %v: standardised %v; only a classifier with a bias can take the folded shift", bias, wrapped)
+		}
+		// Features with a large shared mean, as pooled ReLU outputs have.
+		var batches []*torch.Tensor
+		for i := 0; i < 4; i++ {
+			x := s.Track(torch.Randn(8, 3, 1, 1))
+			x = x.MulScalar(0.2).AddScalar(5 + float64(i%2))
+			batches = append(batches, x)
+			if err := m.Forward(x, true).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all := s.Track(torch.Cat(batches, 0))
+		if bias {
+			std := m.Head().Layers[1].M.(*standardized).Children[0].M.(*Standardize)
+			mean, _ := std.Mean.Float32s()
+			wantMean, _ := all.Flatten(1, -1).Mean(0).Float32s()
+			for i := range mean {
+				if d := mean[i] - wantMean[i]; d > 1e-4 || d < -1e-4 {
+					t.Errorf("running mean[%d] = %v, the training inputs' mean is %v", i, mean[i], wantMean[i])
+				}
+			}
+		}
+		before, _ := m.Forward(all, false).Float32s()
+		if err := m.FoldStandardize(); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := m.Forward(all, false).Float32s()
+		for i := range before {
+			if d := before[i] - after[i]; d > 1e-3 || d < -1e-3 {
+				t.Fatalf("bias %v: output %d is %v folded, %v standardised", bias, i, after[i], before[i])
+			}
+		}
+		if got := names(); !slices.Equal(got, want) {
+			t.Errorf("bias %v: parameters after folding %v, before standardising %v", bias, got, want)
+		}
+		s.Close()
+		m.Free()
 	}
 }

@@ -156,6 +156,10 @@ type Plan struct {
 	CutAfter int         // > 0: truncate the model after this many stages
 	Phases   []fit.Phase // in order
 	L2SP     float64     // penalty strength toward the pretrained weights (0 = off)
+	// StandardizeHead trains the new classifier on standardised inputs
+	// (nn.Model.StandardizeClassifier), folded back after training: a
+	// head on frozen features converges within the budget only then.
+	StandardizeHead bool
 }
 
 // L2SPAlpha is the L2-SP strength α, the value Li, Grandvalet and Davoine
@@ -190,6 +194,7 @@ func (s Strategy) Plan(m *nn.Model, b Budget) (Plan, error) {
 		p.Phases = []fit.Phase{{Name: "scratch", Epochs: b.Epochs}}
 	case "probe":
 		p.Phases = []fit.Phase{{Name: "probe", Epochs: b.Epochs, StageLR: headOnly}}
+		p.StandardizeHead = true
 	case "freeze":
 		k, err := s.Stages(m)
 		if err != nil {
@@ -214,6 +219,7 @@ func (s Strategy) Plan(m *nn.Model, b Budget) (Plan, error) {
 		r := make([]float64, k+1)
 		r[k] = 1
 		p.Phases = []fit.Phase{{Name: "truncate", Epochs: b.Epochs, StageLR: r}}
+		p.StandardizeHead = true
 	case "finetune", "l2sp":
 		p.Phases = []fit.Phase{{Name: s.Base, Epochs: b.Epochs, StageLR: rates(func(i int) float64 {
 			if i == n-1 {
