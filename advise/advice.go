@@ -3,12 +3,13 @@
 // transfer learning (small or large × similar or different), and a ranking
 // of strategies with the predicted accuracy of each.
 //
-// Everything is measured without fine-tuning: one inference pass gives
-// the pooled features of every stage, the source classifier's outputs and
-// the BatchNorm statistics (package features); cross-validated linear
-// probes and k-NN on those features estimate what a frozen base reaches at
-// each cut, transferability scores (LogME, H-score, TransRate, LEEP, NCE)
-// and distances to the source say the same from other angles.
+// Everything but one short run from scratch is measured without training:
+// one inference pass gives the pooled features of every stage, the source
+// classifier's outputs and the BatchNorm statistics (package features);
+// cross-validated linear probes and k-NN on those features estimate what a
+// frozen base reaches at each cut, transferability scores (LogME, H-score,
+// TransRate, LEEP, NCE) and distances to the source say the same from
+// other angles.
 //
 // The ranking is a small model with four stated priors, not a fit to any
 // data set:
@@ -16,7 +17,9 @@
 //   - probe and truncate:K are predicted by the probe measured at their cut;
 //   - scratch is a fully plastic network starting from what a linear
 //     classifier finds in the raw pixels, learning at rate
-//     n/(n+ScratchHalfData) and paying the full overfitting cost;
+//     n/(n+ScratchHalfData) and paying the full overfitting cost — or what
+//     a short run from scratch measured, when that is more (MeasureScratch,
+//     the one thing advise trains);
 //   - the fine-tuning strategies start from the better of the frozen
 //     head's probe and scratch, and move by plasticity × (headroom × n/(n+HalfData) − OverfitCost ×
 //     HalfData/(n+HalfData)): more plastic strategies gain more where the
@@ -211,14 +214,19 @@ func predict(s strategy.Strategy, meas *Measurements, shape *nn.Model, r float64
 
 // scratch predicts training from scratch: a fully plastic network whose
 // starting features are the raw pixels, learning at the slower
-// ScratchHalfData rate.
+// ScratchHalfData rate — or, when the short run from scratch measured
+// more, that measurement, a lower bound on the full run.
 func scratch(meas *Measurements) (float64, string) {
 	n := meas.Target.TrainPerClass
 	rs := n / (n + ScratchHalfData)
 	pix := meas.PixelProbe
 	gain, cost := (1-pix)*rs, OverfitCost*(1-rs)
-	return math.Max(0, math.Min(1, pix+gain-cost)), fmt.Sprintf("raw pixels probe at %.1f%% + (headroom %.1f%% × data %.2f − overfitting %.1f%%)",
-		100*pix, 100*(1-pix), rs, 100*cost)
+	score := math.Max(0, math.Min(1, pix+gain-cost))
+	why := fmt.Sprintf("raw pixels probe at %.1f%% + (headroom %.1f%% × data %.2f − overfitting %.1f%%)", 100*pix, 100*(1-pix), rs, 100*cost)
+	if run := meas.Scratch; run != nil && run.ValAccuracy > score {
+		return run.ValAccuracy, fmt.Sprintf("measured: %d epochs from scratch at lr %g reached %.1f%% on validation (a lower bound)", run.Epochs, run.LR, 100*run.ValAccuracy)
+	}
+	return score, why
 }
 
 // stageAt is the measured stage whose cut keeps k stages.
@@ -286,12 +294,15 @@ func recommend(s strategy.Strategy, shape *nn.Model) Recommended {
 	case "probe", "truncate":
 		rec.LR = 1e-2
 	case "scratch":
-		rec.LR = 3e-3
+		rec.LR = scratchLR
 	default:
 		rec.LR, rec.BaseLR = 1e-3, 1e-4
 	}
 	return rec
 }
+
+// scratchLR is the rule's rate for training from scratch.
+const scratchLR = 3e-3
 
 func lrfindStrategy(s strategy.Strategy) string {
 	if s.Base == "probe" || s.Base == "truncate" {

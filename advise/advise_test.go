@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/nn"
@@ -194,6 +196,32 @@ func TestValidate(t *testing.T) {
 
 // Measure end to end on a random smallcnn: every field is filled, the
 // target is counted, and a source set adds distances.
+// bars is n grey 12×12 images of 3 classes, class c a bright bar in row
+// 2+3c on a background of the given level, with noise.
+func bars(t *testing.T, n int, level float32) data.Dataset {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(n), 3))
+	var ims []*data.Image
+	var labels []int
+	for i := range n {
+		im := data.NewImage(1, 12, 12)
+		c := i % 3
+		for j := range im.Pix {
+			im.Pix[j] = level + 0.1*float32(r.NormFloat64())
+		}
+		for k := range 12 {
+			im.Set(0, 2+3*c, k, 1)
+		}
+		ims = append(ims, im)
+		labels = append(labels, c)
+	}
+	ds, err := data.NewInMemory(ims, labels, []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
 func TestMeasure(t *testing.T) {
 	torch.ManualSeed(2)
 	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
@@ -201,28 +229,7 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Free()
-	set := func(n int, level float32) data.Dataset {
-		r := rand.New(rand.NewPCG(uint64(n), 3))
-		var ims []*data.Image
-		var labels []int
-		for i := range n {
-			im := data.NewImage(1, 12, 12)
-			c := i % 3
-			for j := range im.Pix {
-				im.Pix[j] = level + 0.1*float32(r.NormFloat64())
-			}
-			for k := range 12 { // class c: a bar in row 2+3c
-				im.Set(0, 2+3*c, k, 1)
-			}
-			ims = append(ims, im)
-			labels = append(labels, c)
-		}
-		ds, err := data.NewInMemory(ims, labels, []string{"a", "b", "c"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ds
-	}
+	set := func(n int, level float32) data.Dataset { return bars(t, n, level) }
 	meas, err := Measure(context.Background(), m, set(30, 0.2), Options{Source: set(30, 0.6)})
 	if err != nil {
 		t.Fatal(err)
@@ -246,5 +253,65 @@ func TestMeasure(t *testing.T) {
 	}
 	if len(meas.Agreement) != 5 {
 		t.Errorf("agreement %+v", meas.Agreement)
+	}
+}
+
+func TestMeasureScratch(t *testing.T) {
+	torch.ManualSeed(3)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "base")
+	err = checkpoint.Save(path, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil)
+	m.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := experiment.LoadBase(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := MeasureScratch(context.Background(), base, bars(t, 60, 0.2), ScratchOptions{Epochs: 8, ValFraction: 0.2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bars a few pixels apart are learnt from scratch within a few epochs;
+	// chance is a third.
+	if run.Status != "ok" || run.Images != 48 || run.Epochs != 8 || run.LR != scratchLR || run.ValAccuracy < 0.6 || run.Seconds <= 0 {
+		t.Errorf("scratch run %+v", run)
+	}
+}
+
+// A short run from scratch that beats what the pixels predict replaces the
+// prediction; one that does not leaves it.
+func TestScratchRunLowerBound(t *testing.T) {
+	shape := outline()
+	cands, err := strategy.Expand("scratch,probe", shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		run      float64
+		measured bool
+	}{{0.9, true}, {0.05, false}} {
+		meas := measured([]float64{0.4, 0.6, 0.7, 0.7}, 0.3, 20)
+		meas.Scratch = &ScratchRun{Epochs: 10, LR: scratchLR, ValAccuracy: tc.run, Status: "ok", Seconds: 1}
+		a, err := Advise(meas, shape, cands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Ranked
+		for _, r := range a.Ranking {
+			if r.Strategy == "scratch" {
+				got = r
+			}
+		}
+		if isMeasured := strings.HasPrefix(got.Why, "measured"); isMeasured != tc.measured || (tc.measured && got.Score != tc.run) {
+			t.Errorf("run at %.2f: scratch predicted %.3f (%s)", tc.run, got.Score, got.Why)
+		}
+		if tc.measured && a.Ranking[0].Strategy != "scratch" {
+			t.Errorf("scratch measured at 90%% ranks below a 70%% probe: %v", a.Ranking)
+		}
 	}
 }

@@ -63,7 +63,7 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 			lr[r.Strategy] = r.LR
 		}
 	}
-	v := &Validation{Shots: shots, Advised: a.Recommended.Strategy, AdviseSeconds: a.Measurements.Seconds, AllSeconds: all}
+	v := &Validation{Shots: shots, Advised: a.Recommended.Strategy, AdviseSeconds: a.Measurements.TotalSeconds(), AllSeconds: all}
 	var pred, meas []float64
 	for i, rk := range a.Ranking {
 		m, ok := measured[rk.Strategy]

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -27,6 +28,7 @@ type AdviseOptions struct {
 	Source     string
 	Shots      int
 	MaxImages  int
+	Scratch    int // epochs of the short run from scratch; 0 skips it
 	Strategies string
 	Validate   bool
 	Test       string
@@ -94,6 +96,21 @@ func adviseBase(ctx context.Context, o AdviseOptions, path string, target, sourc
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
 	}
+	if o.Scratch > 0 && slices.ContainsFunc(cands, func(s strategy.Strategy) bool { return s.Base == "scratch" }) {
+		base, err := experiment.LoadBase(path)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("--base: %w", err)
+		}
+		epochs := min(o.Scratch, o.Epochs)
+		if !g.quiet {
+			fmt.Fprintf(stderr, "training from scratch for %d epochs…\n", epochs)
+		}
+		meas.Scratch, err = advise.MeasureScratch(ctx, base, target, advise.ScratchOptions{Epochs: epochs,
+			ValFraction: o.ValSplit, Seed: 1, MaxImages: o.MaxImages, Device: dev})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	a, err := advise.Advise(meas, shape, cands)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
@@ -140,17 +157,19 @@ func newAdviseCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "advise --base CKPT --train DATA [--source DATA] [flags]",
 		Short: "Measure a target against a base and advise a transfer strategy",
-		Long: `Measure, without training, how a pretrained base relates to a target
-data set, place it in the four-case chart (small or large × similar or
-different) with the numbers that put it there, and rank the strategies by
-predicted test accuracy.
+		Long: `Measure how a pretrained base relates to a target data set, place it
+in the four-case chart (small or large × similar or different) with the
+numbers that put it there, and rank the strategies by predicted test
+accuracy.
 
 One inference pass over (a sample of) the target gives, at every stage:
 cross-validated linear-probe and k-NN accuracies on the frozen features,
 LogME, H-score and TransRate, and the shift from the source (BatchNorm
 statistics, or with --source the Fréchet distance and kernel MMD between
 feature distributions); the source classifier gives LEEP, NCE, confidence
-and entropy.
+and entropy. The one training advise does is a short run from scratch
+(--scratch-epochs at one learning rate), because no frozen-feature score
+says how well the architecture learns this data on its own.
 
 --validate then runs graft compare on the same data (--test, --out) and
 reports Kendall's tau between the predicted and measured rankings, the
@@ -171,6 +190,7 @@ DATA is ` + datasetHelp,
 	f.StringVar(&o.Source, "source", "", "a sample of the source data: distances between feature distributions")
 	f.IntVar(&o.Shots, "shots", 0, "measure (and validate) on k images per class, as graft compare --shots k samples them; 0 for all")
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images measured at most (a random sample, every class kept)")
+	f.IntVar(&o.Scratch, "scratch-epochs", advise.DefaultScratchEpochs, "epochs of the short run from scratch, at one learning rate (0 skips it; scratch is then predicted from the pixels alone)")
 	f.StringVar(&o.Strategies, "strategies", "all", "candidate strategies, comma-separated, or all")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Test, "test", "", "test data for --validate")
@@ -325,7 +345,11 @@ func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 			agree = append(agree, fmt.Sprintf("%s τ %+.2f (best %s)", ag.Score, ag.Tau, ag.Best))
 		}
 	}
-	fmt.Fprintf(w, "scores against the probe over stages: %s\n\n", strings.Join(agree, ", "))
+	fmt.Fprintf(w, "scores against the probe over stages: %s\n", strings.Join(agree, ", "))
+	if r := m.Scratch; r != nil {
+		fmt.Fprintf(w, "from scratch: %d epochs at lr %g on %d images reached %s on validation (%s, %.1f s)\n", r.Epochs, r.LR, r.Images, pct(r.ValAccuracy), r.Status, r.Seconds)
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "four-case chart: %s — %s\n", a.Quadrant, a.Chart)
 	for _, why := range a.Why {

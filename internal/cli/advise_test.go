@@ -63,6 +63,11 @@ func TestAdvise(t *testing.T) {
 	if rep.Quadrant == "" || rep.Recommended.Strategy == "" || rep.Recommended.LR <= 0 || len(rep.Ranking) != 3 || rep.Measurements["stages"] == nil {
 		t.Errorf("advice JSON incomplete: %+v", rep)
 	}
+	// scratch is a candidate: the short run from scratch was made, within
+	// the --epochs budget.
+	if sr, ok := rep.Measurements["scratch_run"].(map[string]any); !ok || sr["epochs"] != 2.0 || sr["status"] != "ok" {
+		t.Errorf("scratch_run %v, want a 2-epoch run", rep.Measurements["scratch_run"])
+	}
 	if rep.Validation == nil || len(rep.Validation.Rows) != 3 || rep.Validation.ComputeFraction <= 0 {
 		t.Fatalf("validation missing or incomplete: %+v", rep.Validation)
 	}
