@@ -137,6 +137,13 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 			return err
 		}
 		replaced = true
+		// The range test measures the head graft's probe trains: one on
+		// standardised features (strategy.Plan.StandardizeHead).
+		if o.Strategy == lrfind.Probe {
+			if err := m.StandardizeClassifier(); err != nil {
+				return err
+			}
+		}
 	}
 	pre := ck.Meta.Preprocess
 	if err := checkInputSize(m, pre); err != nil {
