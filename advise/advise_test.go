@@ -240,6 +240,11 @@ func TestMeasure(t *testing.T) {
 	if len(meas.Stages) != 4 || meas.Stages[3].Name != "head" || meas.Stages[1].Cut != 2 {
 		t.Fatalf("stages %+v", meas.Stages)
 	}
+	// The small CNN's classifier reads stage3's pooled output: the head
+	// has stage3's scores under its own name and cut.
+	if h, s3 := meas.Stages[3], meas.Stages[2]; h.Probe != s3.Probe || h.KNN != s3.KNN || h.Cut != 4 || h.BNShift != nil {
+		t.Errorf("head %+v, stage3 %+v", h, s3)
+	}
 	for _, s := range meas.Stages {
 		if s.FD == nil || s.MMD == nil || *s.FD <= 0 {
 			t.Errorf("%s: no distance to a source twice as bright", s.Name)

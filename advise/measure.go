@@ -183,7 +183,14 @@ func Measure(ctx context.Context, m *nn.Model, train data.Dataset, o Options) (*
 	}
 	for i, s := range set.Stages {
 		st := Stage{Name: s.Name, Cut: s.Index + 1, Dim: len(s.Features[0])}
-		if err := scoreStage(&st, s.Features, labels, classes, o.Seed); err != nil {
+		if i > 0 && sameFeatures(set.Stages[i-1].Features, s.Features) {
+			// The classifier often reads the last stage's pooled output
+			// unchanged (ResNet, MobileNet, the small CNN): its scores
+			// are that stage's.
+			scores := meas.Stages[i-1]
+			scores.Name, scores.Cut, scores.BNShift, scores.FD, scores.MMD = st.Name, st.Cut, nil, nil, nil
+			st = scores
+		} else if err := scoreStage(&st, s.Features, labels, classes, o.Seed); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
 		}
 		if kl, ok := s.MeanKL(); ok {
@@ -213,6 +220,18 @@ func Measure(ctx context.Context, m *nn.Model, train data.Dataset, o Options) (*
 	meas.Agreement = agreement(meas.Stages)
 	meas.Seconds = time.Since(start).Seconds()
 	return meas, nil
+}
+
+func sameFeatures(a, b [][]float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // compact renumbers labels 0..k-1 over the classes present in the sample.

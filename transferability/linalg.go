@@ -72,24 +72,72 @@ var errNotPD = errors.New("transferability: matrix is not positive definite")
 // into its lower-triangular factor L (upper triangle left untouched).
 func cholesky(a []float64, n int) error {
 	for j := 0; j < n; j++ {
-		s := a[j*n+j]
-		for k := 0; k < j; k++ {
-			s -= a[j*n+k] * a[j*n+k]
-		}
+		rj := a[j*n : j*n+j]
+		s := a[j*n+j] - dot4(rj, rj)
 		if !(s > 0) {
 			return errNotPD
 		}
 		d := math.Sqrt(s)
 		a[j*n+j] = d
 		for i := j + 1; i < n; i++ {
-			s := a[i*n+j]
-			for k := 0; k < j; k++ {
-				s -= a[i*n+k] * a[j*n+k]
-			}
-			a[i*n+j] = s / d
+			a[i*n+j] = (a[i*n+j] - dot4(a[i*n:i*n+j], rj)) / d
 		}
 	}
 	return nil
+}
+
+// dot4 is the dot product with four running sums: the factorisations'
+// inner loop, about twice as fast as one sum (the adds overlap).
+func dot4(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// cholSolveRows solves L Lᵀ X = B in place for c right-hand sides at once,
+// B row-major n×c: every pass over L serves all columns, and the inner
+// loops run along rows.
+func cholSolveRows(l []float64, n int, b []float64, c int) {
+	for i := 0; i < n; i++ {
+		bi := b[i*c : (i+1)*c]
+		for k := 0; k < i; k++ {
+			if lik := l[i*n+k]; lik != 0 {
+				bk := b[k*c : (k+1)*c]
+				for j := range bi {
+					bi[j] -= lik * bk[j]
+				}
+			}
+		}
+		inv := 1 / l[i*n+i]
+		for j := range bi {
+			bi[j] *= inv
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		bi := b[i*c : (i+1)*c]
+		for k := i + 1; k < n; k++ {
+			if lki := l[k*n+i]; lki != 0 {
+				bk := b[k*c : (k+1)*c]
+				for j := range bi {
+					bi[j] -= lki * bk[j]
+				}
+			}
+		}
+		inv := 1 / l[i*n+i]
+		for j := range bi {
+			bi[j] *= inv
+		}
+	}
 }
 
 // cholSolve solves L Lᵀ x = b in place given the factor from cholesky.

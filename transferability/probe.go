@@ -47,11 +47,11 @@ func ProbeCV(features [][]float64, labels []int, classes, folds int, seed uint64
 			continue
 		}
 		x, mu, sd := standardise(features, tr, d)
-		for li, lam := range ProbeLambdas {
-			w, err := ridge(x, labels, tr, len(counts), d, lam)
-			if err != nil {
-				return 0, err
-			}
+		ws, err := ridge(x, labels, tr, len(counts), d, ProbeLambdas)
+		if err != nil {
+			return 0, err
+		}
+		for li, w := range ws {
 			row := make([]float64, d)
 			for _, i := range te {
 				for j := range row {
@@ -168,13 +168,15 @@ func (l linearScorer) score(x []float64) []float64 {
 }
 
 // ridge fits standardised rows x (of samples tr) to one-hot labels with
-// penalty lam·(mean Gram eigenvalue), in the primal (d×d) or, with fewer
-// samples than features, the dual (n×n) form.
-func ridge(x [][]float64, labels, tr []int, c, d int, lam float64) (linearScorer, error) {
-	return ridgeForm(x, labels, tr, c, d, lam, len(x) >= d)
+// each penalty of lams times the mean Gram eigenvalue, in the primal (d×d)
+// or, with fewer samples than features, the dual (n×n) form. The Gram
+// matrix and the right-hand sides are computed once for all penalties:
+// they are most of the work.
+func ridge(x [][]float64, labels, tr []int, c, d int, lams []float64) ([]linearScorer, error) {
+	return ridgeForm(x, labels, tr, c, d, lams, len(x) >= d)
 }
 
-func ridgeForm(x [][]float64, labels, tr []int, c, d int, lam float64, primal bool) (linearScorer, error) {
+func ridgeForm(x [][]float64, labels, tr []int, c, d int, lams []float64, primal bool) ([]linearScorer, error) {
 	n := len(x)
 	// Centred one-hot targets: the bias is then the class frequency.
 	freq := make([]float64, c)
@@ -191,66 +193,68 @@ func ridgeForm(x [][]float64, labels, tr []int, c, d int, lam float64, primal bo
 		}
 		return v
 	}
-	out := linearScorer{w: make([]float64, d*c), bias: freq, d: d, c: c}
+	m := n // the system's size
+	var g []float64
+	var trace float64
 	if primal {
-		g := gram(x, d, nil)
-		var trace float64
-		for i := 0; i < d; i++ {
-			trace += g[i*d+i]
+		m = d
+		g = gram(x, d, nil)
+	} else {
+		g = make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				v := dot4(x[i], x[j])
+				g[i*n+j], g[j*n+i] = v, v
+			}
 		}
-		pen := lam * math.Max(trace/float64(d), 1e-12)
-		for i := 0; i < d; i++ {
-			g[i*d+i] += pen
-		}
-		if err := cholesky(g, d); err != nil {
-			return out, fmt.Errorf("linear probe: %w", err)
-		}
-		b := make([]float64, d)
+	}
+	for i := 0; i < m; i++ {
+		trace += g[i*m+i]
+	}
+	// Right-hand sides, m×c row-major: Xᵀy in the primal, y in the dual.
+	rhs := make([]float64, m*c)
+	for s, row := range x {
 		for k := 0; k < c; k++ {
-			clear(b)
+			yk := y(s, k)
+			if !primal {
+				rhs[s*c+k] = yk
+				continue
+			}
+			for j, v := range row {
+				rhs[j*c+k] += v * yk
+			}
+		}
+	}
+	out := make([]linearScorer, len(lams))
+	a := make([]float64, m*m)
+	for li, lam := range lams {
+		// XXᵀ and XᵀX share their nonzero eigenvalues: scaling by the
+		// mean over d makes primal and dual agree.
+		pen := lam * math.Max(trace/float64(d), 1e-12)
+		copy(a, g)
+		for i := 0; i < m; i++ {
+			a[i*m+i] += pen
+		}
+		if err := cholesky(a, m); err != nil {
+			return nil, fmt.Errorf("linear probe: %w", err)
+		}
+		b := slices.Clone(rhs)
+		cholSolveRows(a, m, b, c)
+		w := linearScorer{w: b, bias: freq, d: d, c: c}
+		if !primal {
+			// Dual: W = Xᵀ (X Xᵀ + λI)⁻¹ Y.
+			w.w = make([]float64, d*c)
 			for s, row := range x {
-				yk := y(s, k)
+				as := b[s*c : (s+1)*c]
 				for j, v := range row {
-					b[j] += v * yk
+					wj := w.w[j*c : (j+1)*c]
+					for k, av := range as {
+						wj[k] += v * av
+					}
 				}
 			}
-			cholSolve(g, d, b)
-			for j := range b {
-				out.w[j*c+k] = b[j]
-			}
 		}
-		return out, nil
-	}
-	// Dual: W = Xᵀ (X Xᵀ + λI)⁻¹ Y.
-	k := make([]float64, n*n)
-	var trace float64
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			v := dot(x[i], x[j])
-			k[i*n+j], k[j*n+i] = v, v
-		}
-		trace += k[i*n+i]
-	}
-	// The Gram matrix's nonzero eigenvalues are shared by XXᵀ and XᵀX:
-	// scale by the same mean over d so primal and dual agree.
-	pen := lam * math.Max(trace/float64(d), 1e-12)
-	for i := 0; i < n; i++ {
-		k[i*n+i] += pen
-	}
-	if err := cholesky(k, n); err != nil {
-		return out, fmt.Errorf("linear probe: %w", err)
-	}
-	a := make([]float64, n)
-	for cl := 0; cl < c; cl++ {
-		for s := range a {
-			a[s] = y(s, cl)
-		}
-		cholSolve(k, n, a)
-		for s, row := range x {
-			for j, v := range row {
-				out.w[j*c+cl] += v * a[s]
-			}
-		}
+		out[li] = w
 	}
 	return out, nil
 }

@@ -61,7 +61,9 @@ func TestProbeAndKNN(t *testing.T) {
 	}
 }
 
-// The primal and dual forms of the ridge probe are the same classifier.
+// The primal and dual forms of the ridge probe are the same classifier,
+// and solving for several penalties at once gives what solving for each
+// alone gives.
 func TestRidgePrimalDualAgree(t *testing.T) {
 	x, y := blobs(30, 3, 30, 2, 5)
 	tr := make([]int, len(x))
@@ -69,18 +71,28 @@ func TestRidgePrimalDualAgree(t *testing.T) {
 		tr[i] = i
 	}
 	rows, _, _ := standardise(x, tr, 30)
-	dual, err := ridgeForm(rows, y, tr, 3, 30, 0.1, false)
+	lams := []float64{0.01, 0.1, 1}
+	duals, err := ridgeForm(rows, y, tr, 3, 30, lams, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := ridgeForm(rows, y, tr, 3, 30, 0.1, true)
+	primals, err := ridgeForm(rows, y, tr, 3, 30, lams, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range dual.w {
-		if math.Abs(dual.w[i]-again.w[i]) > 1e-8 {
-			t.Fatalf("w[%d]: dual %.10f, primal %.10f", i, dual.w[i], again.w[i])
+	for l, lam := range lams {
+		alone, err := ridgeForm(rows, y, tr, 3, 30, []float64{lam}, true)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for i := range duals[l].w {
+			if math.Abs(duals[l].w[i]-primals[l].w[i]) > 1e-8 || math.Abs(alone[0].w[i]-primals[l].w[i]) > 1e-12 {
+				t.Fatalf("λ %g, w[%d]: dual %.10f, primal %.10f, alone %.10f", lam, i, duals[l].w[i], primals[l].w[i], alone[0].w[i])
+			}
+		}
+	}
+	if math.Abs(primals[0].w[0]-primals[2].w[0]) < 1e-6 {
+		t.Error("penalties 100× apart gave the same weights")
 	}
 }
 

@@ -383,7 +383,7 @@ func writeValidation(w io.Writer, v *advise.Validation) {
 	tw.Flush()
 	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points\n",
 		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret)
-	fmt.Fprintf(w, "compute: advise %.1f s + the advised strategy %.1f s = %.0f%% of running all (%.1f s)\n",
+	fmt.Fprintf(w, "compute: advise %.1f s + the advised strategy %.1f s = %.1f%% of running all (%.1f s)\n",
 		v.AdviseSeconds, v.AdvisedSeconds, 100*v.ComputeFraction, v.AllSeconds)
 }
 
