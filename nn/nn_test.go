@@ -72,6 +72,11 @@ func TestStandardizeFoldsIntoClassifier(t *testing.T) {
 		if _, wrapped := m.Head().Layers[1].M.(*standardized); wrapped != bias {
 			t.Fatalf("bias %v: standardised %v; only a classifier with a bias can take the folded shift", bias, wrapped)
 		}
+		// A batch of one image has no variance: it passes through without
+		// touching the statistics (libtorch would refuse it).
+		if err := m.Forward(s.Track(torch.Randn(1, 3, 1, 1)), true).Err(); err != nil {
+			t.Fatalf("a one-image batch: %v", err)
+		}
 		// Features with a large shared mean, as pooled ReLU outputs have.
 		var batches []*torch.Tensor
 		for i := 0; i < 4; i++ {

@@ -34,13 +34,19 @@ func NewStandardize(n int) *Standardize {
 // Forward folds the batch into the statistics while training, then
 // normalises x with them.
 func (s *Standardize) Forward(x *torch.Tensor, train bool) *torch.Tensor {
-	if train {
+	// One row has no variance (libtorch refuses it in training mode): such
+	// a batch only passes through.
+	if sh := x.Shape(); train && len(sh) > 0 && sh[0] > 1 {
 		s.seen++
 		var err error
 		torch.NoGrad(func() {
 			// Momentum 1/n makes the running statistics the mean of
 			// every batch's; the normalised batch itself is not needed.
-			err = torch.BatchNorm(x.Detach(), nil, nil, s.Mean, s.Var, true, 1/float64(s.seen), s.Eps).Err()
+			d := x.Detach()
+			y := torch.BatchNorm(d, nil, nil, s.Mean, s.Var, true, 1/float64(s.seen), s.Eps)
+			err = y.Err()
+			y.Free()
+			d.Free()
 		})
 		if err != nil {
 			return torch.Failed(fmt.Errorf("standardize: %w", err))
