@@ -8,6 +8,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/features"
+	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
@@ -43,6 +44,8 @@ type ScratchOptions struct {
 	MaxImages int
 	Batch     int // default 32
 	Device    torch.Device
+	// Events, when set, sees the run's steps and epochs (a progress bar).
+	Events fit.Events
 }
 
 // DefaultScratchEpochs is a third of graft compare's default budget, at one
@@ -90,7 +93,7 @@ func MeasureScratch(ctx context.Context, base *experiment.Base, train data.Datas
 		return nil, err
 	}
 	out, err := experiment.Trial{Base: base, Strategy: s, Train: tl, Val: vl, Classes: len(train.Classes()), Seed: o.Seed,
-		LR: o.LR, Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Epochs}, Batch: batch, Device: o.Device}.Run(ctx)
+		LR: o.LR, Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Epochs}, Batch: batch, Device: o.Device, Events: o.Events}.Run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scratch run: %w", err)
 	}

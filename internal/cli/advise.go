@@ -103,10 +103,10 @@ func adviseBase(ctx context.Context, o AdviseOptions, path string, target, sourc
 		}
 		epochs := min(o.Scratch, o.Epochs)
 		if !g.quiet {
-			fmt.Fprintf(stderr, "training from scratch for %d epochs…\n", epochs)
+			fmt.Fprintf(stderr, "training from scratch for %d epochs, the one training advise does…\n", epochs)
 		}
 		meas.Scratch, err = advise.MeasureScratch(ctx, base, target, advise.ScratchOptions{Epochs: epochs,
-			ValFraction: o.ValSplit, Seed: 1, MaxImages: o.MaxImages, Device: dev})
+			ValFraction: o.ValSplit, Seed: 1, MaxImages: o.MaxImages, Device: dev, Events: newTrainProgress(stderr, g.quiet)})
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("%s: %w", path, err)
 		}
