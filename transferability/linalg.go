@@ -108,35 +108,36 @@ func dot4(a, b []float64) float64 {
 // B row-major n×c: every pass over L serves all columns, and the inner
 // loops run along rows.
 func cholSolveRows(l []float64, n int, b []float64, c int) {
+	row := func(i int) []float64 { return b[i*c : (i+1)*c] }
+	// Forward with L (l[i][k], k < i), then back with Lᵀ (l[k][i], k > i).
 	for i := 0; i < n; i++ {
-		bi := b[i*c : (i+1)*c]
 		for k := 0; k < i; k++ {
-			if lik := l[i*n+k]; lik != 0 {
-				bk := b[k*c : (k+1)*c]
-				for j := range bi {
-					bi[j] -= lik * bk[j]
-				}
-			}
+			subScaled(row(i), row(k), l[i*n+k])
 		}
-		inv := 1 / l[i*n+i]
-		for j := range bi {
-			bi[j] *= inv
-		}
+		scaleRow(row(i), 1/l[i*n+i])
 	}
 	for i := n - 1; i >= 0; i-- {
-		bi := b[i*c : (i+1)*c]
 		for k := i + 1; k < n; k++ {
-			if lki := l[k*n+i]; lki != 0 {
-				bk := b[k*c : (k+1)*c]
-				for j := range bi {
-					bi[j] -= lki * bk[j]
-				}
-			}
+			subScaled(row(i), row(k), l[k*n+i])
 		}
-		inv := 1 / l[i*n+i]
-		for j := range bi {
-			bi[j] *= inv
-		}
+		scaleRow(row(i), 1/l[i*n+i])
+	}
+}
+
+// subScaled is dst −= f·src.
+func subScaled(dst, src []float64, f float64) {
+	if f == 0 {
+		return
+	}
+	src = src[:len(dst)]
+	for j := range dst {
+		dst[j] -= f * src[j]
+	}
+}
+
+func scaleRow(r []float64, f float64) {
+	for j := range r {
+		r[j] *= f
 	}
 }
 
