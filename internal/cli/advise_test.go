@@ -13,16 +13,8 @@ func TestAdvise(t *testing.T) {
 	writeSet(t, filepath.Join(dir, "src"), 4, 16)
 	writeSet(t, filepath.Join(dir, "train"), 3, 10)
 	writeSet(t, filepath.Join(dir, "test"), 3, 4)
-	ck := filepath.Join(dir, "src-model")
-	if code, _, errs := run(t, "train", "--train", filepath.Join(dir, "src"), "--size", "16", "--epochs", "2", "--batch", "16",
-		"--out", ck, "--quiet"); code != 0 {
-		t.Fatalf("train exit %d: %s", code, errs)
-	}
-	ck2 := filepath.Join(dir, "src-model-1epoch")
-	if code, _, errs := run(t, "train", "--train", filepath.Join(dir, "src"), "--size", "16", "--epochs", "1", "--batch", "16",
-		"--out", ck2, "--quiet"); code != 0 {
-		t.Fatalf("train exit %d: %s", code, errs)
-	}
+	ck := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model"), 2)
+	ck2 := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model-1epoch"), 1)
 	code, out, errs := run(t, "advise", "--base", ck+","+ck2, "--train", filepath.Join(dir, "train"), "--source", filepath.Join(dir, "src"), "--threads", "1")
 	if code != 0 {
 		t.Fatalf("advise exit %d: %s", code, errs)

@@ -46,6 +46,17 @@ func writeSet(t *testing.T, dir string, classes, per int) {
 	}
 }
 
+// trainBase trains a small CNN on the image folder src for the given
+// epochs and returns its checkpoint path: a base to transfer from.
+func trainBase(t *testing.T, src, out string, epochs int) string {
+	t.Helper()
+	if code, _, errs := run(t, "train", "--train", src, "--size", "16", "--epochs", fmt.Sprint(epochs), "--batch", "16",
+		"--out", out, "--quiet"); code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	return out
+}
+
 func TestTrainEvalPredict(t *testing.T) {
 	dir := t.TempDir()
 	writeSet(t, filepath.Join(dir, "train"), 3, 24)

@@ -15,11 +15,7 @@ func TestLRFind(t *testing.T) {
 	dir := t.TempDir()
 	writeSet(t, filepath.Join(dir, "src"), 4, 16)
 	writeSet(t, filepath.Join(dir, "train"), 3, 16)
-	ck := filepath.Join(dir, "src-model")
-	if code, _, errs := run(t, "train", "--train", filepath.Join(dir, "src"), "--size", "16", "--epochs", "1", "--batch", "16",
-		"--out", ck, "--quiet"); code != 0 {
-		t.Fatalf("train exit %d: %s", code, errs)
-	}
+	ck := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model"), 1)
 	for _, s := range []string{"probe", "finetune"} {
 		code, out, errs := run(t, "lr-find", "--base", ck, "--train", filepath.Join(dir, "train"), "--strategy", s,
 			"--steps", "12", "--batch", "8", "--threads", "1", "--json", "--quiet")
