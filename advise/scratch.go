@@ -14,10 +14,10 @@ import (
 )
 
 // ScratchRun is a short training run from scratch on the target: the one
-// thing advise trains. How far the architecture gets on this data with no
-// pretraining is what decides "large" in the chart, and no score on frozen
-// features says it: on synthetic signs a linear probe on raw pixels reached
-// 47% where training from scratch reached 86%. The run's best validation
+// thing advise trains. Whether training from scratch can compete depends
+// on how far the architecture gets on this data with no pretraining, and no
+// score on frozen features says it: on synthetic signs a linear probe on
+// raw pixels reached 47% where training from scratch reached 86%. The run's best validation
 // accuracy is a lower bound on what scratch reaches with the full budget
 // and learning-rate search.
 type ScratchRun struct {
