@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
 )
@@ -176,67 +177,49 @@ func Extract(ctx context.Context, m *nn.Model, ds data.Dataset, o Options) (*Set
 
 	var sumIn, sqIn []float64
 	var countIn float64
-	torch.NoGrad(func() {
-		for b, berr := range l.Epoch(ctx, 0) {
-			if berr != nil {
-				err = berr
-				return
-			}
-			err = func() error {
-				defer b.Release()
-				s := torch.NewScope()
-				defer s.Close()
-				x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-				if sumIn == nil {
-					sumIn, sqIn = make([]float64, b.C), make([]float64, b.C)
+	err = eachBatch(ctx, l, o.Device, func(b *data.Batch, x *torch.Tensor) error {
+		if sumIn == nil {
+			sumIn, sqIn = make([]float64, b.C), make([]float64, b.C)
+		}
+		plane := b.H * b.W
+		for i := 0; i < b.N; i++ {
+			for c := 0; c < b.C; c++ {
+				for _, v := range b.X[(i*b.C+c)*plane : (i*b.C+c+1)*plane] {
+					sumIn[c] += float64(v)
+					sqIn[c] += float64(v) * float64(v)
 				}
-				plane := b.H * b.W
-				for i := 0; i < b.N; i++ {
-					for c := 0; c < b.C; c++ {
-						for _, v := range b.X[(i*b.C+c)*plane : (i*b.C+c+1)*plane] {
-							sumIn[c] += float64(v)
-							sqIn[c] += float64(v) * float64(v)
-						}
-					}
-				}
-				countIn += float64(b.N * plane)
-				set.Pixels = append(set.Pixels, downsample(b, o.PixelDims)...)
-				for _, y := range b.Y {
-					set.Labels = append(set.Labels, int(y))
-				}
-				set.Indices = append(set.Indices, b.Index...)
-				if o.Device != torch.CPU {
-					x = x.ToDevice(o.Device)
-				}
-				h := x
-				for i := 0; i < head; i++ {
-					h = m.ForwardRange(h, i, i+1, false)
-					pooled, err := pool(h)
-					if err != nil {
-						return fmt.Errorf("stage %s: %w", m.Stages[i].Name, err)
-					}
-					set.Stages[i].Features = append(set.Stages[i].Features, pooled...)
-				}
-				logits := m.ForwardRange(h, head, head+1, false)
-				if hooks.err != nil {
-					return hooks.err
-				}
-				if err := logits.Err(); err != nil {
-					return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
-				}
-				if cls != nil {
-					p, err := matrix(logits.Softmax(1))
-					if err != nil {
-						return err
-					}
-					set.Probs = append(set.Probs, p...)
-				}
-				return nil
-			}()
-			if err != nil {
-				return
 			}
 		}
+		countIn += float64(b.N * plane)
+		set.Pixels = append(set.Pixels, downsample(b, o.PixelDims)...)
+		for _, y := range b.Y {
+			set.Labels = append(set.Labels, int(y))
+		}
+		set.Indices = append(set.Indices, b.Index...)
+		h := x
+		for i := 0; i < head; i++ {
+			h = m.ForwardRange(h, i, i+1, false)
+			pooled, err := pool(h)
+			if err != nil {
+				return fmt.Errorf("stage %s: %w", m.Stages[i].Name, err)
+			}
+			set.Stages[i].Features = append(set.Stages[i].Features, pooled...)
+		}
+		logits := m.ForwardRange(h, head, head+1, false)
+		if hooks.err != nil {
+			return hooks.err
+		}
+		if err := logits.Err(); err != nil {
+			return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
+		}
+		if cls != nil {
+			p, err := matrix(logits.Softmax(1))
+			if err != nil {
+				return err
+			}
+			set.Probs = append(set.Probs, p...)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -284,6 +267,23 @@ func BatchNormStats(ctx context.Context, m *nn.Model, ds data.Dataset, stages in
 	}
 	hooks := hookBatchNorms(m, stages)
 	defer hooks.unhook()
+	err = eachBatch(ctx, l, o.Device, func(b *data.Batch, x *torch.Tensor) error {
+		if err := m.ForwardRange(x, 0, stages, false).Err(); err != nil {
+			return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
+		}
+		return hooks.err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hooks.stats(m)
+}
+
+// eachBatch runs f, without gradients, on every batch of one pass over l,
+// with the batch as model input on dev; the batch and every tensor made
+// from it are released when f returns. It stops at the first error.
+func eachBatch(ctx context.Context, l *data.Loader, dev torch.Device, f func(b *data.Batch, x *torch.Tensor) error) error {
+	var err error
 	torch.NoGrad(func() {
 		for b, berr := range l.Epoch(ctx, 0) {
 			if berr != nil {
@@ -294,24 +294,15 @@ func BatchNormStats(ctx context.Context, m *nn.Model, ds data.Dataset, stages in
 				defer b.Release()
 				s := torch.NewScope()
 				defer s.Close()
-				x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-				if o.Device != torch.CPU {
-					x = x.ToDevice(o.Device)
-				}
-				if err := m.ForwardRange(x, 0, stages, false).Err(); err != nil {
-					return fmt.Errorf("forward pass on a %dx%dx%d batch: %w", b.C, b.H, b.W, err)
-				}
-				return hooks.err
+				x, _ := fit.BatchTensors(s, b, dev, false)
+				return f(b, x)
 			}()
 			if err != nil {
 				return
 			}
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	return hooks.stats(m)
+	return err
 }
 
 // bnHooks observe the BatchNorm layers of a model's first stages.

@@ -91,16 +91,23 @@ func Predict(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config, f fun
 	return err
 }
 
-// batchTensors copies a batch into tensors owned by s, on the configured
-// device and layout.
-func batchTensors(s *torch.Scope, b *data.Batch, cfg Config) (x, y *torch.Tensor) {
+// BatchTensors copies a batch into tensors owned by s, on device dev and,
+// with channelsLast, laid out NHWC: the one place a data.Batch becomes
+// model input, for training, evaluation, caching, the range test and
+// feature extraction alike.
+func BatchTensors(s *torch.Scope, b *data.Batch, dev torch.Device, channelsLast bool) (x, y *torch.Tensor) {
 	x = s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
 	y = s.Track(torch.FromInt64(b.Y, int64(b.N)))
-	if cfg.Device != torch.CPU {
-		x, y = x.ToDevice(cfg.Device), y.ToDevice(cfg.Device)
+	if dev != torch.CPU {
+		x, y = x.ToDevice(dev), y.ToDevice(dev)
 	}
-	if cfg.ChannelsLast {
+	if channelsLast {
 		x = x.ChannelsLast()
 	}
 	return x, y
+}
+
+// batchTensors is BatchTensors on the run's device and layout.
+func batchTensors(s *torch.Scope, b *data.Batch, cfg Config) (x, y *torch.Tensor) {
+	return BatchTensors(s, b, cfg.Device, cfg.ChannelsLast)
 }

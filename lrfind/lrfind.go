@@ -13,6 +13,7 @@ import (
 	"runtime"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
@@ -278,16 +279,9 @@ func setup(m *nn.Model, cfg Config) (*optim.Optimizer, error) {
 func trainStep(m *nn.Model, opt *optim.Optimizer, b *data.Batch, cfg Config) (float64, error) {
 	s := torch.NewScope()
 	defer s.Close()
-	x := s.Track(torch.FromFloat32(b.X, int64(b.N), int64(b.C), int64(b.H), int64(b.W)))
-	y := s.Track(torch.FromInt64(b.Y, int64(b.N)))
+	x, y := fit.BatchTensors(s, b, cfg.Device, cfg.ChannelsLast)
 	shape := fmt.Sprintf("%dx%dx%dx%d", b.N, b.C, b.H, b.W)
 	b.Release()
-	if cfg.Device != torch.CPU {
-		x, y = x.ToDevice(cfg.Device), y.ToDevice(cfg.Device)
-	}
-	if cfg.ChannelsLast {
-		x = x.ChannelsLast()
-	}
 	logits := m.Forward(x, true)
 	l := torch.CrossEntropy(logits, y, 0)
 	if err := l.Backward(); err != nil {
