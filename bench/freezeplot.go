@@ -1,16 +1,14 @@
 package bench
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 
+	"github.com/graftml/graft/report"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // FreezeCurve draws epoch time against the number of frozen stages, with
@@ -53,17 +51,5 @@ func FreezeCurve(r *FreezeReport) (svg, png []byte, err error) {
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	w, h := 7*vg.Inch, 4*vg.Inch
-	var sb, pb bytes.Buffer
-	sc := vgsvg.New(w, h)
-	p.Draw(draw.New(sc))
-	if _, err := sc.WriteTo(&sb); err != nil {
-		return nil, nil, err
-	}
-	ic := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
-	p.Draw(draw.New(ic))
-	if _, err := ic.WriteTo(&pb); err != nil {
-		return nil, nil, err
-	}
-	return sb.Bytes(), pb.Bytes(), nil
+	return report.Render(p, 7*vg.Inch, 4*vg.Inch, 110)
 }

@@ -1,19 +1,17 @@
 package lrfind
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
 	"math"
 	"strconv"
 
+	"github.com/graftml/graft/report"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Plot draws the smoothed (and raw) loss against the learning rate on a
@@ -92,19 +90,7 @@ func Plot(r *Result, title string) (svg, png []byte, err error) {
 	}
 	p.Legend.Top = true
 
-	w, h := 7*vg.Inch, 4*vg.Inch
-	var sb, pb bytes.Buffer
-	sc := vgsvg.New(w, h)
-	p.Draw(draw.New(sc))
-	if _, err := sc.WriteTo(&sb); err != nil {
-		return nil, nil, err
-	}
-	ic := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
-	p.Draw(draw.New(ic))
-	if _, err := ic.WriteTo(&pb); err != nil {
-		return nil, nil, err
-	}
-	return sb.Bytes(), pb.Bytes(), nil
+	return report.Render(p, 7*vg.Inch, 4*vg.Inch, 110)
 }
 
 func clip(xy plotter.XYs, lo, hi float64) plotter.XYs {

@@ -83,19 +83,34 @@ func newChart(title, xlabel, ylabel string) *chart {
 
 // render draws c at w×h into both formats.
 func render(c *chart, w, h vg.Length) (svg, png []byte, err error) {
+	svg, png, err = renderWith(c.draw, w, h, pngDPI)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fixSVGFonts(svg), png, nil
+}
+
+// Render draws a gonum plot at w×h into SVG and into a PNG at dpi: for
+// the plots outside the report (graft lr-find, graft bench), which keep
+// gonum's own layout.
+func Render(p *plot.Plot, w, h vg.Length, dpi int) (svg, png []byte, err error) {
+	return renderWith(p.Draw, w, h, dpi)
+}
+
+func renderWith(drawOn func(draw.Canvas), w, h vg.Length, dpi int) (svg, png []byte, err error) {
 	sc := vgsvg.New(w, h)
-	c.draw(draw.New(sc))
+	drawOn(draw.New(sc))
 	var sb bytes.Buffer
 	if _, err := sc.WriteTo(&sb); err != nil {
 		return nil, nil, fmt.Errorf("render svg: %w", err)
 	}
-	ic := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))
-	c.draw(draw.New(ic))
+	ic := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi))
+	drawOn(draw.New(ic))
 	var pb bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: ic}).WriteTo(&pb); err != nil {
 		return nil, nil, fmt.Errorf("render png: %w", err)
 	}
-	return fixSVGFonts(sb.Bytes()), pb.Bytes(), nil
+	return sb.Bytes(), pb.Bytes(), nil
 }
 
 // draw centres the title over the whole figure, then gives the legend a
