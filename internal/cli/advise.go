@@ -217,6 +217,9 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if o.Shots < 0 || o.MaxImages < 10 {
 		return fmt.Errorf("--shots must be 0 or more and --max-images at least 10")
 	}
+	if o.Scratch < 0 {
+		return fmt.Errorf("--scratch-epochs %d: give 0 to skip the run from scratch, or a number of epochs", o.Scratch)
+	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
 		return err

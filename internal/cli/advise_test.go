@@ -77,6 +77,7 @@ func TestAdvise(t *testing.T) {
 		{[]string{"advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--validate"}, "--test is required"},
 		{[]string{"advise", "--base", filepath.Join(dir, "missing"), "--train", filepath.Join(dir, "train")}, "--base"},
 		{[]string{"advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--strategies", "nope"}, "unknown strategy"},
+		{[]string{"advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--scratch-epochs", "-1"}, "--scratch-epochs -1"},
 	} {
 		code, _, errs := run(t, tc.args...)
 		if code == 0 || !strings.Contains(errs, tc.want) || strings.Contains(errs, "panic") {
