@@ -99,10 +99,14 @@ func KShot(ds Dataset, k int, seed uint64, opts ...SampleOption) (*Subset, error
 // StratifiedSplit holds out about valFraction of every class for validation.
 // Each class with at least 2 samples keeps at least one on each side; a class
 // with a single sample goes to training. The split depends only on seed.
+// StratifiedSplitGroups keeps groups of related samples on one side.
 func StratifiedSplit(ds Dataset, valFraction float64, seed uint64) (train, val *Subset, err error) {
-	if !(valFraction > 0 && valFraction < 1) {
-		return nil, nil, fmt.Errorf("split: validation fraction %g outside (0,1); use e.g. 0.2", valFraction)
-	}
+	return StratifiedSplitGroups(ds, valFraction, seed, nil)
+}
+
+// stratifiedSplit is StratifiedSplit's rule, sample by sample; the caller
+// has checked valFraction.
+func stratifiedSplit(ds Dataset, valFraction float64, seed uint64) (train, val *Subset, err error) {
 	groups, err := byClass(ds)
 	if err != nil {
 		return nil, nil, fmt.Errorf("split: %w", err)
