@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
@@ -30,14 +30,27 @@ type Config struct {
 	Budget     strategy.Budget
 	LRGrid     []float64
 	// ValFraction of each training sample is held out to choose the
-	// learning rate and the epoch; never the test set.
+	// learning rate and the epoch; never the test set. Under the refit
+	// protocol it sets the folds' size: 1/ValFraction folds.
 	ValFraction float64
-	Batch       int
-	ClassMap    []int
-	TrainBN     bool
-	Augment     data.Augment
-	Device      torch.Device
-	Workers     int
+	// Protocol is ProtocolRefit (default) or ProtocolHoldout.
+	Protocol string
+	// Folds is the most validation folds a refit selection averages
+	// (default DefaultFolds); fewer when one fold holds MinValImages.
+	Folds int
+	// ShotsStrict refuses a class with fewer images than shots; by
+	// default such a class gives all it has and is reported short.
+	ShotsStrict bool
+	// Group is how images are grouped so that no group sits on both
+	// sides of a split: "auto" (GTSRB tracks when the names show them),
+	// "none", or a regular expression over sample sources (data.Grouping).
+	Group    string
+	Batch    int
+	ClassMap []int
+	TrainBN  bool
+	Augment  data.Augment
+	Device   torch.Device
+	Workers  int
 	// Out is the folder of results.json; an existing one with the same
 	// spec is resumed: finished runs are kept, the rest run.
 	Out  string
@@ -79,6 +92,19 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	if c.ValFraction == 0 {
 		c.ValFraction = 0.2
 	}
+	if c.Protocol == "" {
+		c.Protocol = ProtocolRefit
+	}
+	if c.Protocol != ProtocolRefit && c.Protocol != ProtocolHoldout {
+		return nil, fmt.Errorf("protocol %q: choose %s or %s", c.Protocol, ProtocolRefit, ProtocolHoldout)
+	}
+	if c.Folds <= 0 {
+		c.Folds = DefaultFolds
+	}
+	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
+	if c.Protocol == ProtocolRefit {
+		c.Spec.Folds = c.Folds
+	}
 	if err := safefile.CheckDir(c.Out); err != nil {
 		return nil, err
 	}
@@ -100,40 +126,15 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	}
 	// Splits depend on (shots, seed) only, so every strategy sees the same
 	// images; features of frozen prefixes are shared through the cache.
-	type split struct {
-		train, val *data.Loader
-		key        string
-		cache      *fit.FeatureCache
-	}
 	splits := map[[2]int]*split{}
 	getSplit := func(shots, seed int) (*split, error) {
 		if sp, ok := splits[[2]int{shots, seed}]; ok {
 			return sp, nil
 		}
-		var ds data.Dataset = c.Train
-		if shots > 0 {
-			sub, err := data.KShot(c.Train, shots, uint64(seed))
-			if err != nil {
-				return nil, fmt.Errorf("%d shots: %w", shots, err)
-			}
-			ds = sub
-		}
-		tr, va, err := data.StratifiedSplit(ds, c.ValFraction, uint64(seed))
-		if err != nil {
-			return nil, fmt.Errorf("%d shots: validation split: %w", shots, err)
-		}
-		pre := c.Base.Meta.Preprocess
-		batch, dropLast := FewShotBatch(c.Batch, tr.Len())
-		tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast,
-			Seed: uint64(seed), Preprocess: pre, Augment: c.Augment, CacheDecoded: true})
+		sp, err := c.makeSplit(shots, seed)
 		if err != nil {
 			return nil, err
 		}
-		vl, err := data.NewLoader(va, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: pre, CacheDecoded: true})
-		if err != nil {
-			return nil, err
-		}
-		sp := &split{train: tl, val: vl, key: fmt.Sprintf("shots=%d/seed=%d", shots, seed), cache: fit.NewFeatureCache(fit.DefaultCacheBytes)}
 		splits[[2]int{shots, seed}] = sp
 		return sp, nil
 	}
@@ -142,9 +143,17 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 			sp.cache.Free()
 		}
 	}()
+	short, err := c.shortClasses()
+	if err != nil {
+		return nil, err
+	}
+	res.ShortClasses = short
 	testL, err := data.NewLoader(c.Test, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
 	if err != nil {
 		return nil, fmt.Errorf("test set: %w", err)
+	}
+	if err := c.writeSplits(); err != nil {
+		return nil, err
 	}
 
 	n := len(jobs)
@@ -192,7 +201,7 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 					errs <- err
 					return
 				}
-				run := c.runOne(ctx, i+1, n, j, sp.train, sp.val, testL, sp.cache, sp.key, &mu)
+				run := c.runOne(ctx, i+1, n, j, sp, testL, &mu)
 				if ctx.Err() != nil {
 					return
 				}
@@ -254,78 +263,6 @@ func FewShotBatch(batch, n int) (size int, dropLast bool) {
 	return size, n%size == 1
 }
 
-// runOne trains a job at every rate of the grid, keeps the rate with the
-// best validation accuracy, and tests that model.
-// progressMu serialises progress reports from concurrent workers.
-func (c Config) runOne(ctx context.Context, i, n int, j job, train, val, test *data.Loader, cache *fit.FeatureCache, key string, progressMu *sync.Mutex) Run {
-	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok"}
-	var best *TrialResult
-	var bestLR float64
-	start := time.Now()
-	for _, lr := range c.LRGrid {
-		if c.Progress != nil {
-			progressMu.Lock()
-			c.Progress.RunStart(i, n, j.strategy.Name, j.shots, j.seed, lr)
-			progressMu.Unlock()
-		}
-		var events fit.Events
-		if c.Progress != nil {
-			events = lockedEvents{c.Progress, progressMu}
-		}
-		tr := Trial{Base: c.Base, Strategy: j.strategy, Train: train, Val: val, Classes: len(c.Train.Classes()),
-			Seed: uint64(j.seed), LR: lr, Budget: c.Budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
-			TrainKey: key + "/train", ValKey: key + "/val", Events: events, TrainBN: c.TrainBN, Device: c.Device}
-		out, err := tr.Run(ctx)
-		if err != nil {
-			run.Status, run.Error = "failed", err.Error()
-			run.LRSearch = append(run.LRSearch, LRTrial{LR: lr, Status: "failed"})
-			continue
-		}
-		t := LRTrial{LR: lr, ValAcc: out.ValAcc, Status: out.Status}
-		if out.Result != nil {
-			t.Epochs = out.Result.Epochs
-		}
-		run.LRSearch = append(run.LRSearch, t)
-		if out.Status == "ok" && (best == nil || out.ValAcc > best.ValAcc || (out.ValAcc == best.ValAcc && out.ValLoss < best.ValLoss)) {
-			if best != nil {
-				best.Model.Free()
-			}
-			best, bestLR = out, lr
-		} else {
-			out.Model.Free()
-		}
-	}
-	run.TrainSeconds = time.Since(start).Seconds()
-	if best == nil {
-		if run.Status == "ok" {
-			run.Status = "diverged"
-		}
-		return run
-	}
-	defer best.Model.Free()
-	run.Status, run.Error = "ok", ""
-	run.LR = bestLR
-	res := best.Result
-	run.History, run.Epochs, run.BestEpoch, run.Converged = res.History, res.Epochs, res.BestEpoch, res.Converged
-	run.TrainableParams = best.Trainable
-	var imgs, secs float64
-	for _, h := range res.History {
-		imgs += h.ImgPerSec * h.Seconds
-		secs += h.Seconds
-	}
-	if secs > 0 {
-		run.ImgPerSec = imgs / secs
-	}
-	ev, err := fit.Evaluate(ctx, best.Model, test, fit.Config{BatchSize: c.Batch, Device: c.Device})
-	if err != nil {
-		run.Status, run.Error = "failed", "test: "+err.Error()
-		return run
-	}
-	run.TestAccuracy, run.MacroF1 = ev.Confusion.Accuracy(), ev.Confusion.MacroF1()
-	run.Confusion = ev.Confusion.M
-	return run
-}
-
 // lockedEvents forwards training progress under the comparison's lock.
 type lockedEvents struct {
 	ev fit.Events
@@ -374,7 +311,7 @@ func (r *Results) summarize() {
 		g.epochs = append(g.epochs, float64(run.Epochs))
 		g.rates = append(g.rates, run.ImgPerSec)
 		g.params = run.TrainableParams
-		if !run.Converged {
+		if run.CutOff {
 			g.cut++
 		}
 	}
@@ -397,6 +334,15 @@ func (r *Results) summarize() {
 		return r.Summary[i].MeanAccuracy > r.Summary[j].MeanAccuracy
 	})
 	r.Winners = r.Winners[:0]
+	byStrategy := r.runsByStrategy()
+	nTest := r.testImages()
+	for i := range r.Summary {
+		sm := &r.Summary[i]
+		rng := rand.New(rand.NewPCG(uint64(sm.Shots)+1, 0x9e3779b9))
+		if lo, hi, ok := meanInterval(byStrategy[[2]string{sm.Strategy, fmt.Sprint(sm.Shots)}], nTest, rng); ok {
+			sm.CILow, sm.CIHigh = lo, hi
+		}
+	}
 	for _, s := range r.Summary {
 		if len(r.Winners) > 0 && r.Winners[len(r.Winners)-1].Shots == s.Shots {
 			continue
@@ -404,15 +350,67 @@ func (r *Results) summarize() {
 		if s.Runs == s.Failed {
 			continue
 		}
-		w := Winner{Shots: s.Shots, Strategy: s.Strategy, Accuracy: s.MeanAccuracy}
+		w := Winner{Shots: s.Shots, Strategy: s.Strategy, Accuracy: s.MeanAccuracy, Tied: []string{}}
 		bestAcc := -1.0
 		for _, run := range r.Runs {
 			if run.Strategy == s.Strategy && run.Shots == s.Shots && run.Status == "ok" && run.TestAccuracy > bestAcc {
 				bestAcc, w.Confusion = run.TestAccuracy, run.Confusion
 			}
 		}
+		// The winner against every rival, paired over seeds and images;
+		// a rival whose interval reaches 0 is tied with it.
+		wins := byStrategy[[2]string{s.Strategy, fmt.Sprint(s.Shots)}]
+		rng := rand.New(rand.NewPCG(uint64(s.Shots)+1, 0x85ebca6b))
+		for _, o := range r.Summary {
+			if o.Shots != s.Shots || o.Strategy == s.Strategy || o.Runs == o.Failed {
+				continue
+			}
+			rival := byStrategy[[2]string{o.Strategy, fmt.Sprint(o.Shots)}]
+			seeds := pairedRuns(wins, rival, nTest)
+			if len(seeds) == 0 {
+				continue
+			}
+			d, lo, hi := pairedDiff(wins, rival, seeds, nTest, rng)
+			m := Margin{Strategy: o.Strategy, Diff: d, Low: lo, High: hi, Tied: lo <= 0}
+			w.Margins = append(w.Margins, m)
+			if m.Tied {
+				w.Tied = append(w.Tied, o.Strategy)
+			}
+		}
 		r.Winners = append(r.Winners, w)
 	}
+}
+
+// runsByStrategy indexes the successful runs by (strategy, shots), then seed.
+func (r *Results) runsByStrategy() map[[2]string]map[int]Run {
+	out := map[[2]string]map[int]Run{}
+	for _, run := range r.Runs {
+		if run.Status != "ok" {
+			continue
+		}
+		k := [2]string{run.Strategy, fmt.Sprint(run.Shots)}
+		if out[k] == nil {
+			out[k] = map[int]Run{}
+		}
+		out[k][run.Seed] = run
+	}
+	return out
+}
+
+// testImages is the size of the test set, read off a confusion matrix.
+func (r *Results) testImages() int {
+	for _, run := range r.Runs {
+		if run.Status == "ok" && len(run.TestCorrect) > 0 {
+			n := 0
+			for _, row := range run.Confusion {
+				for _, v := range row {
+					n += v
+				}
+			}
+			return n
+		}
+	}
+	return 0
 }
 
 func mean(v []float64) float64 {
@@ -458,8 +456,22 @@ func ReadResults(path string) (*Results, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.Schema != SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %d, this graft writes %d", path, r.Schema, SchemaVersion)
+	switch r.Schema {
+	case SchemaVersion:
+	case 1:
+		// Schema 1 knew one protocol and flagged a run cut off when its
+		// best epoch was its last.
+		r.Spec.Protocol = ProtocolHoldout
+		for i := range r.Runs {
+			r.Runs[i].CutOff = r.Runs[i].Status == "ok" && !r.Runs[i].Converged
+		}
+		for i := range r.Winners {
+			if r.Winners[i].Tied == nil {
+				r.Winners[i].Tied = []string{}
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%s: schema %d, this graft reads 1 to %d; use a newer graft", path, r.Schema, SchemaVersion)
 	}
 	return &r, nil
 }

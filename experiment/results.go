@@ -4,7 +4,19 @@ import "github.com/graftml/graft/fit"
 
 // SchemaVersion is the version of results.json; docs/results-schema.md
 // documents it.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// Protocols: how a run turns the training shots into its reported model.
+const (
+	// ProtocolRefit chooses the rate and the training length on validation
+	// (k-fold when a single split would be tiny), then retrains on every
+	// shot with them on a fixed schedule and tests that model (VTAB-1k).
+	ProtocolRefit = "refit"
+	// ProtocolHoldout trains on the training part of one split with early
+	// stopping and tests the best-validation-epoch weights: schema 1's
+	// only protocol, kept for comparison.
+	ProtocolHoldout = "holdout"
+)
 
 // Results is results.json: every run of a comparison and their summary.
 type Results struct {
@@ -17,6 +29,17 @@ type Results struct {
 	// Winner is the strategy with the best mean test accuracy per shots
 	// setting, with the confusion matrix of its best run.
 	Winners []Winner `json:"winners"`
+	// ShortClasses lists, per shots setting, the classes that had fewer
+	// images than asked for and gave all they had; omitted when none.
+	ShortClasses []ShortClasses `json:"short_classes,omitempty"`
+}
+
+// ShortClasses is one shots setting's classes with fewer images than shots.
+type ShortClasses struct {
+	Shots   int      `json:"shots"`
+	Count   int      `json:"count"`   // how many classes were short
+	Classes []string `json:"classes"` // their names
+	Fewest  int      `json:"fewest"`  // images in the rarest class
 }
 
 // Spec is what was compared.
@@ -32,6 +55,15 @@ type Spec struct {
 	Seeds      int       `json:"seeds"`
 	Epochs     int       `json:"epochs"`  // maximum budget per run
 	LRGrid     []float64 `json:"lr_grid"` // learning rates searched per strategy
+	// Protocol is refit or holdout; empty in schema-1 files (holdout).
+	Protocol string `json:"protocol,omitempty"`
+	// Folds is the most validation folds a selection uses (refit).
+	Folds int `json:"folds,omitempty"`
+	// ShotsStrict refuses classes with fewer images than shots.
+	ShotsStrict bool `json:"shots_strict,omitempty"`
+	// Groups names how images were grouped so that no group is on both
+	// sides of a split ("" none, "gtsrb-track", or a pattern).
+	Groups string `json:"groups,omitempty"`
 }
 
 // Env records where the results were measured.
@@ -63,6 +95,41 @@ type Run struct {
 	ImgPerSec       float64          `json:"img_per_sec"`
 	History         []fit.EpochStats `json:"history"`
 	Confusion       [][]int          `json:"confusion,omitempty"`
+	// Selection is how the rate and length were chosen (refit protocol).
+	Selection *Selection `json:"selection,omitempty"`
+	// Refit is the final training on every shot (refit protocol).
+	Refit *Refit `json:"refit,omitempty"`
+	// LRExtended are the rates tried beyond spec.lr_grid because the best
+	// rate sat at an edge of it; omitted when none.
+	LRExtended []float64 `json:"lr_extended,omitempty"`
+	// PreciseBN: evaluations used BatchNorm statistics re-estimated over
+	// the run's training images instead of the running averages.
+	PreciseBN bool `json:"precise_bn,omitempty"`
+	// CutOff: the run used its whole budget while smoothed validation
+	// accuracy was still improving; its accuracy is a lower bound.
+	CutOff bool `json:"cut_off,omitempty"`
+	// TestCorrect is a bitset over the test images (bit i of byte i/8,
+	// least significant first), set where the prediction was right: what
+	// the paired comparison of strategies resamples. Base64 in JSON.
+	TestCorrect []byte `json:"test_correct,omitempty"`
+}
+
+// Selection records how a refit run chose its settings on validation.
+type Selection struct {
+	Folds     int     `json:"folds"`        // validation folds averaged
+	ValImages int     `json:"val_images"`   // validation images over all folds
+	Epochs    int     `json:"epochs"`       // chosen training length
+	ValAcc    float64 `json:"val_accuracy"` // smoothed mean validation accuracy at that length
+	Smoothing int     `json:"smoothing"`    // epochs in the moving average
+	MinEpochs int     `json:"min_epochs"`   // no early stop before this epoch
+}
+
+// Refit records the final training on every shot.
+type Refit struct {
+	Images  int     `json:"images"` // training images (every shot)
+	Epochs  int     `json:"epochs"`
+	LR      float64 `json:"lr"`
+	Seconds float64 `json:"seconds"`
 }
 
 // LRTrial is one learning rate tried for a run.
@@ -87,6 +154,10 @@ type Summary struct {
 	Runs             int     `json:"runs"`
 	Failed           int     `json:"failed"`  // diverged or failed runs
 	CutOff           int     `json:"cut_off"` // runs still improving at the end of their budget
+	// CILow/CIHigh bound the mean test accuracy (95%, bootstrap over test
+	// images and seeds); omitted in schema-1 files.
+	CILow  float64 `json:"ci_low,omitempty"`
+	CIHigh float64 `json:"ci_high,omitempty"`
 }
 
 // Winner is the best strategy for one shots setting.
@@ -95,4 +166,20 @@ type Winner struct {
 	Strategy  string  `json:"strategy"`
 	Accuracy  float64 `json:"mean_accuracy"`
 	Confusion [][]int `json:"confusion"` // of its best run
+	// Tied lists the strategies whose paired difference from the winner
+	// has a 95% interval containing 0: the data cannot separate them.
+	// Empty (not omitted) when the winner is clear.
+	Tied []string `json:"tied"`
+	// Margins is the winner's paired margin over every rival.
+	Margins []Margin `json:"margins,omitempty"`
+}
+
+// Margin is the winner's accuracy minus a rival's, paired over the same
+// test images and seeds, with a 95% bootstrap interval.
+type Margin struct {
+	Strategy string  `json:"strategy"`
+	Diff     float64 `json:"diff"`
+	Low      float64 `json:"low"`
+	High     float64 `json:"high"`
+	Tied     bool    `json:"tied"`
 }

@@ -155,6 +155,11 @@ type Trial struct {
 	Events           fit.Events
 	TrainBN          bool
 	Device           torch.Device
+	// PreciseBN re-estimates BatchNorm statistics over the training
+	// images before every evaluation (fit.Config.PreciseBN).
+	PreciseBN bool
+	// MinShare of every phase runs before patience may end it.
+	MinShare float64
 }
 
 // TrialResult is a trained model and how it did.
@@ -191,6 +196,7 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
+		PreciseBN: tr.PreciseBN, MinShare: tr.MinShare,
 		// The layout measured fastest for the architecture (BENCHMARKS.md).
 		ChannelsLast: tr.Device == torch.CPU && arch.PrefersChannelsLast(tr.Base.Meta.Arch),
 		Optimizer:    optim.Config{Name: "adam", LR: tr.LR},

@@ -6,6 +6,7 @@ package fit
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
@@ -31,6 +32,19 @@ type Config struct {
 	// Patience stops a phase after this many epochs without validation
 	// improvement and restores the best weights (0 = train every epoch).
 	Patience int `json:"patience,omitempty"`
+	// MinShare in [0,1] keeps patience from ending a phase before it has
+	// run this share of its epochs, rounded up (epochs carried over from
+	// an earlier phase that stopped early count): a slow starter is not
+	// stopped at epoch 6 of 100. 0 = no floor.
+	MinShare float64 `json:"min_share,omitempty"`
+	// PreciseBN re-estimates the running statistics of the BatchNorms
+	// that train over one pass of the training data before every
+	// validation, and at the end of a run without validation ("precise
+	// BN", Wu & Johnson 2021). With few steps per epoch the moving
+	// averages lag the weights, and inference-mode accuracy then measures
+	// the lag rather than the network. Costs one forward pass over the
+	// training set per epoch.
+	PreciseBN bool `json:"precise_bn,omitempty"`
 	// Seed makes CPU runs repeat exactly: initialisation, order,
 	// augmentation and dropout all derive from it.
 	Seed uint64 `json:"seed"`
@@ -109,6 +123,9 @@ func (c Config) Validate() error {
 	if c.Patience < 0 {
 		return fmt.Errorf("patience must not be negative, got %d", c.Patience)
 	}
+	if !(c.MinShare >= 0 && c.MinShare <= 1) {
+		return fmt.Errorf("minimum share of a phase's epochs before early stopping must be in [0,1], got %v", c.MinShare)
+	}
 	total := 0
 	for _, p := range c.Phases {
 		if p.Epochs < 0 {
@@ -120,6 +137,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("nothing to train: set at least 1 epoch (--epochs)")
 	}
 	return nil
+}
+
+// minEpochs is the number of epochs a phase of n epochs runs before
+// patience may end it.
+func (c Config) minEpochs(n int) int {
+	// The tolerance keeps 0.3×10 at 3, not 4.
+	return int(math.Ceil(c.MinShare*float64(n) - 1e-9))
 }
 
 // TotalEpochs sums the phases' epochs.

@@ -3,6 +3,7 @@ package fit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -122,8 +123,14 @@ func TestTrainRepeatsUnderSeed(t *testing.T) {
 // TestResumeEndsWhereUninterruptedWould interrupts a run after its second
 // epoch and resumes it.
 func TestResumeEndsWhereUninterruptedWould(t *testing.T) {
+	for _, precise := range []bool{false, true} {
+		t.Run(fmt.Sprintf("precise_bn=%v", precise), func(t *testing.T) { testResume(t, precise) })
+	}
+}
+
+func testResume(t *testing.T, precise bool) {
 	dir := t.TempDir()
-	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, Phases: []Phase{
+	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, PreciseBN: precise, Phases: []Phase{
 		{Name: "head", Epochs: 2, StageLR: []float64{0, 0, 0, 1}},
 		{Name: "all", Epochs: 2},
 	}}

@@ -162,6 +162,12 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			break
 		}
 	}
+	if cfg.PreciseBN && r.Val == nil {
+		// Without validation nothing recalibrated the statistics yet.
+		if err := t.finalPreciseBN(ctx); err != nil {
+			return t.result(), err
+		}
+	}
 	if t.best != nil {
 		if err := t.restoreBest(); err != nil {
 			return t.result(), err
@@ -195,21 +201,34 @@ func (t *trainer) result() *Result {
 	return res
 }
 
+// stageLR is a phase's learning-rate multiplier for stage i.
+func (p Phase) stageLR(i int) float64 {
+	if p.StageLR == nil {
+		return 1
+	}
+	return p.StageLR[i]
+}
+
+// freeze freezes and unfreezes the stages as p says.
+func (t *trainer) freeze(p Phase) error {
+	for i := range t.r.Model.Stages {
+		if err := t.r.Model.SetTrainable(i, p.stageLR(i) > 0, p.TrainBN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setupPhase freezes and unfreezes stages and builds the phase's optimizer
 // with one parameter group per trainable stage.
 func (t *trainer) setupPhase(p Phase) error {
-	m := t.r.Model
+	if err := t.freeze(p); err != nil {
+		return err
+	}
 	var groups []optim.Group
-	for i, s := range m.Stages {
-		mult := 1.0
-		if p.StageLR != nil {
-			mult = p.StageLR[i]
-		}
-		on := mult > 0
-		if err := m.SetTrainable(i, on, p.TrainBN); err != nil {
-			return err
-		}
-		if !on {
+	for i, s := range t.r.Model.Stages {
+		mult := p.stageLR(i)
+		if mult <= 0 {
 			continue
 		}
 		var ps []nn.Param
@@ -280,7 +299,7 @@ func (t *trainer) runPhase(ctx context.Context) error {
 		}
 		t.st.History = append(t.st.History, stats)
 		t.ev.Epoch(stats)
-		stop := t.cfg.Patience > 0 && t.st.Bad >= t.cfg.Patience
+		stop := t.cfg.Patience > 0 && t.st.Bad >= t.cfg.Patience && t.st.PhaseEpoch >= t.cfg.minEpochs(p.Epochs)
 		bonus := 0
 		if stop {
 			// The phase ends here; a later phase (e.g. unfreezing after a
@@ -355,6 +374,11 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 		ImgPerSec: float64(seen) / el,
 	}
 	if t.r.Val != nil {
+		if t.cfg.PreciseBN {
+			if err := recalibrateBN(ctx, t.r.Model, t.src, t.from, epoch); err != nil {
+				return stats, err
+			}
+		}
 		ev, err := t.evaluate(ctx)
 		if err != nil {
 			return stats, fmt.Errorf("validate: %w", err)
@@ -444,6 +468,22 @@ func cacheKey(key string, l *data.Loader) string {
 		return key
 	}
 	return fmt.Sprintf("loader@%p", l)
+}
+
+// finalPreciseBN recalibrates BatchNorm over the last phase's training
+// source once the phases are done.
+func (t *trainer) finalPreciseBN(ctx context.Context) error {
+	if t.src.l == nil {
+		// Resumed after the last epoch: no phase ran in this process.
+		p := t.cfg.Phases[len(t.cfg.Phases)-1]
+		if err := t.freeze(p); err != nil {
+			return err
+		}
+		if err := t.sources(ctx, p); err != nil {
+			return err
+		}
+	}
+	return recalibrateBN(ctx, t.r.Model, t.src, t.from, t.st.Epoch)
 }
 
 // evaluate scores the model on the validation source.

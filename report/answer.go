@@ -49,37 +49,72 @@ func answer(v *view, g *group) Answer {
 		return a
 	}
 	ru, sc := g.runnerUp(), g.scratch()
+	tied := g.tiedWith()
+	// ahead says how far the winner leads e: with the paired interval
+	// when results.json has one, as the difference of means otherwise.
+	// e is called name, or when name is "" by its strategy ("training
+	// from scratch" for scratch).
+	ahead := func(e *entry, name string) string {
+		switch {
+		case name != "":
+		case e == sc:
+			name = "training from scratch"
+		default:
+			name = e.Strategy
+		}
+		m := g.marginOver(e)
+		if m.HasCI {
+			return fmt.Sprintf("%s points over %s (%s)", signedPoints(m.Diff), name, m.interval())
+		}
+		return fmt.Sprintf("%s points ahead of %s", points(m.Diff), name)
+	}
 	var h strings.Builder
-	fmt.Fprintf(&h, "%s won with %s%% mean test accuracy", w.Strategy, pct(w.Sum.MeanAccuracy))
-	if okRuns(w) > 1 {
-		fmt.Fprintf(&h, " (± %s over %d seeds)", pct(w.Sum.StdAccuracy), okRuns(w))
-	}
-	switch {
-	case ru == nil:
-		h.WriteString(", the only strategy with a successful run")
-	default:
-		fmt.Fprintf(&h, ", %s points ahead of %s", points(w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy), ru.Strategy)
-	}
-	if sc != nil && sc != w && sc != ru && sc.succeeded() {
-		fmt.Fprintf(&h, " and %s points ahead of training from scratch", points(w.Sum.MeanAccuracy-sc.Sum.MeanAccuracy))
-	}
-	h.WriteString(".")
-	if ru != nil && okRuns(w) > 1 && okRuns(ru) > 1 &&
-		w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy <= math.Max(w.Sum.StdAccuracy, ru.Sum.StdAccuracy) {
-		h.WriteString(" The margin is within one standard deviation over seeds, so the two are not clearly separated; more seeds would tell them apart.")
-	}
-	if ru != nil && (okRuns(w) < 2 || okRuns(ru) < 2) {
-		h.WriteString(" With a single successful seed there is no measure of the seed-to-seed spread; more seeds would show whether the margin holds.")
+	if len(tied) > 0 {
+		h.WriteString(tieSentence(g, tied))
+		fmt.Fprintf(&h, " %s has %s%% mean test accuracy%s", w.Strategy, pct(w.Sum.MeanAccuracy), accuracySpread(w))
+		// The strategies clear of the tie, the best of them and scratch.
+		var clear []string
+		cru := g.clearRunnerUp()
+		if cru != nil {
+			clear = append(clear, ahead(cru, ""))
+		}
+		if sc != nil && sc != w && sc != cru && sc.succeeded() && !slices.Contains(tied, sc) {
+			clear = append(clear, ahead(sc, ""))
+		}
+		if len(clear) > 0 {
+			h.WriteString(", " + strings.Join(clear, " and "))
+		}
+		h.WriteString(".")
+	} else {
+		fmt.Fprintf(&h, "%s won with %s%% mean test accuracy%s", w.Strategy, pct(w.Sum.MeanAccuracy), accuracySpread(w))
+		switch {
+		case ru == nil:
+			h.WriteString(", the only strategy with a successful run")
+		default:
+			h.WriteString(", " + ahead(ru, ru.Strategy))
+		}
+		if sc != nil && sc != w && sc != ru && sc.succeeded() {
+			h.WriteString(" and " + ahead(sc, ""))
+		}
+		h.WriteString(".")
+		paired := ru != nil && g.marginOver(ru).HasCI
+		if ru != nil && !paired && okRuns(w) > 1 && okRuns(ru) > 1 &&
+			w.Sum.MeanAccuracy-ru.Sum.MeanAccuracy <= math.Max(w.Sum.StdAccuracy, ru.Sum.StdAccuracy) {
+			h.WriteString(" The margin is within one standard deviation over seeds, so the two are not clearly separated; more seeds would tell them apart.")
+		}
+		if ru != nil && (okRuns(w) < 2 || okRuns(ru) < 2) {
+			h.WriteString(" With a single successful seed there is no measure of the seed-to-seed spread; more seeds would show whether the margin holds.")
+		}
 	}
 	if sc == w && len(g.Entries) > 1 {
 		h.WriteString(" None of the transfer strategies beat training from scratch here.")
-	} else if sc != nil && sc.succeeded() && sc != w && sc == ru {
+	} else if len(tied) == 0 && sc != nil && sc.succeeded() && sc != w && sc == ru {
 		h.WriteString(" Training from scratch was the runner-up.")
 	}
 	a.Headline = h.String()
 
 	compared := []*entry{w}
-	for _, e := range []*entry{ru, sc} {
+	for _, e := range slices.Concat(tied, []*entry{ru, sc}) {
 		if e != nil && e.succeeded() && !slices.Contains(compared, e) {
 			compared = append(compared, e)
 		}
@@ -94,6 +129,44 @@ func answer(v *view, g *group) Answer {
 		a.Reasons = append(a.Reasons, s)
 	}
 	return a
+}
+
+// tieSentence names the strategies tied with the winner and how little
+// the winner leads each by.
+func tieSentence(g *group, tied []*entry) string {
+	w := g.Winner
+	names := []string{w.Strategy}
+	var leads []string
+	for _, e := range tied {
+		names = append(names, e.Strategy)
+		m := g.marginOver(e)
+		lead := points(m.Diff) + " points"
+		if len(tied) > 1 {
+			lead = e.Strategy + " by " + lead
+		}
+		if m.HasCI {
+			lead += " (" + m.interval() + ")"
+		}
+		leads = append(leads, lead)
+	}
+	by := " by "
+	if len(tied) > 1 {
+		by = " "
+	}
+	return fmt.Sprintf("%s are tied: %s leads%s%s; more seeds or more data would separate them.",
+		joinAnd(names), w.Strategy, by, joinAnd(leads))
+}
+
+// accuracySpread qualifies a mean accuracy: its 95% interval when
+// results.json has one, else the standard deviation over seeds.
+func accuracySpread(e *entry) string {
+	switch {
+	case hasCI(e.Sum):
+		return " (95% interval " + ciText(e.Sum) + ")"
+	case okRuns(e) > 1:
+		return fmt.Sprintf(" (± %s over %d seeds)", pct(e.Sum.StdAccuracy), okRuns(e))
+	}
+	return ""
 }
 
 // gapReason compares train and validation accuracy at the kept epoch: a
@@ -135,9 +208,16 @@ func gapReason(es []*entry) string {
 }
 
 func epochsReason(v *view, es []*entry) string {
+	// A refit trains for the length chosen on validation: its best epoch
+	// is that length, and its last.
+	refit := v.schema2() && v.R.Spec.Protocol == experiment.ProtocolRefit
 	var parts []string
 	for _, e := range es {
 		if e.MeanBestEpoch == 0 {
+			continue
+		}
+		if refit {
+			parts = append(parts, fmt.Sprintf("%s %s", e.Strategy, plural1(e.MeanBestEpoch, "epoch", "epochs")))
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s at epoch %s of %s", e.Strategy, num1(e.MeanBestEpoch), num1(e.Sum.MeanEpochs)))
@@ -146,6 +226,9 @@ func epochsReason(v *view, es []*entry) string {
 		return ""
 	}
 	s := "Best validation epoch (mean over seeds, of the epochs run): " + strings.Join(parts, "; ") + "."
+	if refit {
+		s = "Training length chosen on validation and refitted (mean over seeds): " + strings.Join(parts, "; ") + "."
+	}
 	if v.R.Spec.Epochs > 0 {
 		s += fmt.Sprintf(" The budget was %s.", plural(v.R.Spec.Epochs, "epoch", "epochs"))
 	}
@@ -171,7 +254,11 @@ func timeReason(v *view, es []*entry) string {
 	}
 	s := "Training cost: " + strings.Join(parts, "; ") + "."
 	if n := len(v.R.Spec.LRGrid); n > 1 {
-		s += fmt.Sprintf(" A run's seconds include its learning-rate search (%d rates).", n)
+		s += fmt.Sprintf(" A run's seconds include its learning-rate search (%d rates)", n)
+		if v.schema2() && v.R.Spec.Protocol == experiment.ProtocolRefit {
+			s += " and the refit on every shot"
+		}
+		s += "."
 	}
 	return s
 }
@@ -190,10 +277,19 @@ func budgetWarning(v *view, g *group) string {
 	if len(cut) == 0 {
 		return ""
 	}
-	s := fmt.Sprintf("Budget too small: runs were still improving when the %s budget ran out (%s), so the accuracy of %s is a lower bound.",
-		budget(v), joinAnd(parts), pluralVerb(len(cut), "this strategy", "these strategies"))
-	if g.Winner != nil && slices.Contains(cut, g.Winner) {
+	s := fmt.Sprintf("Budget too small: runs were %s when the %s budget ran out (%s), so the accuracy of %s is a lower bound.",
+		v.improving(), budget(v), joinAnd(parts), pluralVerb(len(cut), "this strategy", "these strategies"))
+	switch {
+	case g.Winner != nil && slices.Contains(cut, g.Winner):
 		s += " That includes the winner."
+	case slices.ContainsFunc(cut, g.inTie):
+		var names []string
+		for _, e := range cut {
+			if g.inTie(e) {
+				names = append(names, e.Strategy)
+			}
+		}
+		s += fmt.Sprintf(" %s %s tied with the winner: with more epochs the tie may break either way.", joinAnd(names), pluralVerb(len(names), "is", "are"))
 	}
 	more := "more epochs"
 	if v.R.Spec.Epochs > 0 {
@@ -244,30 +340,42 @@ func firstError(e *entry) string {
 }
 
 // lrEdgeNotes flags strategies whose every run chose the smallest or the
-// largest rate of the grid: the best rate may lie outside it.
+// largest rate tried, where the best rate may lie outside the grid, and
+// (schema 2) those whose rate came from extending the grid.
 func lrEdgeNotes(v *view, g *group) []string {
 	grid := v.R.Spec.LRGrid
-	if len(grid) < 2 {
-		return nil
-	}
-	lo, hi := slices.Min(grid), slices.Max(grid)
-	var atLo, atHi []string
+	var atLo, atHi, extended []string
 	for _, e := range g.Entries {
 		if len(e.OK) == 0 {
 			continue
 		}
 		lowest, highest := true, true
+		wasExtended := false
 		for _, r := range e.OK {
-			lowest = lowest && r.LR == lo
-			highest = highest && r.LR == hi
+			rates := slices.Concat(grid, r.LRExtended)
+			if len(rates) < 2 {
+				lowest, highest = false, false
+				continue
+			}
+			lowest = lowest && r.LR == slices.Min(rates)
+			highest = highest && r.LR == slices.Max(rates)
+			wasExtended = wasExtended || len(r.LRExtended) > 0
 		}
 		switch {
+		case wasExtended:
+			if s := extensionNote(grid, e, lowest, highest); s != "" {
+				extended = append(extended, s)
+			}
 		case lowest:
 			atLo = append(atLo, e.Strategy)
 		case highest:
 			atHi = append(atHi, e.Strategy)
 		}
 	}
+	if len(grid) < 2 {
+		return extended
+	}
+	lo, hi := slices.Min(grid), slices.Max(grid)
 	var out []string
 	for _, edge := range []struct {
 		names       []string
@@ -284,7 +392,53 @@ func lrEdgeNotes(v *view, g *group) []string {
 		out = append(out, fmt.Sprintf("%s chose the %s learning rate of the grid (%s) in every run; a %s one might do better.",
 			who, edge.which, lr(edge.rate), edge.more))
 	}
-	return out
+	return append(out, extended...)
+}
+
+// extensionNote says that a strategy's chosen rate came from beyond the
+// spec's grid, and whether it still sits at the edge of the extended
+// one; "" when the extension changed nothing.
+func extensionNote(grid []float64, e *entry, lowest, highest bool) string {
+	var chosen []string
+	n := 0
+	for _, r := range e.OK {
+		if fromExtension(r) {
+			n++
+			if x := lr(r.LR); !slices.Contains(chosen, x) {
+				chosen = append(chosen, x)
+			}
+		}
+	}
+	which, more := "largest", "larger"
+	if lowest {
+		which, more = "smallest", "smaller"
+	}
+	edge := lowest || highest
+	reach := extensionReach(grid, e.OK)
+	in, every := fmt.Sprintf("in %d of %d runs", n, len(e.OK)), " in every run"
+	if len(e.OK) == 1 {
+		in, every = "in its only successful run", ""
+	}
+	switch {
+	case n > 0 && edge:
+		return fmt.Sprintf("%s chose a rate from beyond the grid (extended to %s) %s (%s), and it still sits at the %s rate tried%s; a %s one might do better.",
+			e.Strategy, reach, in, joinAnd(chosen), which, every, more)
+	case n > 0:
+		return fmt.Sprintf("%s chose a rate from beyond the grid (extended to %s) %s (%s).",
+			e.Strategy, reach, in, joinAnd(chosen))
+	case edge:
+		return fmt.Sprintf("%s chose the %s rate tried%s, even with the grid extended to %s; a %s one might do better.",
+			e.Strategy, which, every, reach, more)
+	}
+	return ""
+}
+
+// plural1 is plural for a mean: "1 epoch", "3.5 epochs".
+func plural1(x float64, one, many string) string {
+	if x == 1 {
+		return "1 " + one
+	}
+	return num1(x) + " " + many
 }
 
 func joinAnd(parts []string) string {

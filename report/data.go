@@ -94,7 +94,7 @@ func newView(r *experiment.Results) *view {
 				continue
 			}
 			if !ok {
-				sum = summarize(s, shots, runs)
+				sum = summarize(s, shots, runs, r.Spec.Protocol)
 			}
 			e := &entry{Strategy: s, Color: color[s], Sum: sum, Runs: runs}
 			e.derive()
@@ -185,8 +185,10 @@ func summaryOf(r *experiment.Results, strategy string, shots int) (experiment.Su
 }
 
 // summarize stands in for a summary missing from results.json (a partial
-// file): means over the successful runs, sample standard deviation.
-func summarize(strategy string, shots int, runs []experiment.Run) experiment.Summary {
+// file): means over the successful runs, sample standard deviation. It
+// cannot recompute the bootstrap interval, which needs every run's test
+// predictions resampled together.
+func summarize(strategy string, shots int, runs []experiment.Run, protocol string) experiment.Summary {
 	s := experiment.Summary{Strategy: strategy, Shots: shots, Runs: len(runs)}
 	var acc []float64
 	for _, r := range runs {
@@ -202,7 +204,7 @@ func summarize(strategy string, shots int, runs []experiment.Run) experiment.Sum
 		s.MeanTrainSeconds += r.TrainSeconds
 		s.MeanEpochs += float64(r.Epochs)
 		s.MeanImgPerSec += r.ImgPerSec
-		if !r.Converged {
+		if cutOff(protocol, r) {
 			s.CutOff++
 		}
 	}
@@ -228,6 +230,17 @@ func meanStd(xs []float64) (mean, std float64) {
 		std += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(std / float64(len(xs)-1))
+}
+
+// cutOff reports whether a run was still improving when its budget ran
+// out: schema 2 (a protocol is named) records it, judged on smoothed
+// validation accuracy; schema 1 only says whether the best epoch was the
+// last one.
+func cutOff(protocol string, r experiment.Run) bool {
+	if protocol != "" {
+		return r.CutOff
+	}
+	return !r.Converged
 }
 
 // isOK treats an empty status as ok: older or hand-made files may omit it.

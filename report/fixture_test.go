@@ -7,13 +7,87 @@ import (
 	"github.com/graftml/graft/fit"
 )
 
-// fixture is a small comparison with every case the report handles:
-// three strategies (one of them scratch), two shots settings (one of them
-// "all"), two seeds, five-epoch histories, one diverged run and one run
-// cut off while still improving.
+// fixture is a small schema-2 comparison with every case the report
+// handles: three strategies (one of them scratch), two shots settings
+// (one of them "all"), two seeds, five-epoch histories, one diverged run,
+// runs cut off while still improving on smoothed validation (one of them
+// before its last epoch), the refit protocol, learning rates found by
+// extending the grid (one still at the edge of the extended grid), a
+// class short of images, accuracy intervals, and a winner tied with a
+// rival at 10 shots but clear of every rival with all images.
 func fixture() *experiment.Results {
+	r := fixtureV1()
+	r.Schema = experiment.SchemaVersion
+	r.Spec.Protocol, r.Spec.Folds = experiment.ProtocolRefit, 3
+	r.ShortClasses = []experiment.ShortClasses{{Shots: 10, Count: 1, Classes: []string{"no-entry"}, Fewest: 7}}
+	// extend adds rates beyond the grid to a run, choosing the first.
+	extend := func(run *experiment.Run, chosen bool, rates ...float64) {
+		run.LRExtended = rates
+		for i, x := range rates {
+			run.LRSearch = append(run.LRSearch, experiment.LRTrial{LR: x, Epochs: 2, Status: "ok", ValAcc: round3(run.History[run.BestEpoch-1].ValAcc - 0.02*float64(i))})
+		}
+		if chosen {
+			run.LR = rates[0]
+		}
+	}
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		if !isOK(*run) {
+			continue
+		}
+		images, folds := 40, 3
+		if run.Shots == 0 {
+			images, folds = 1200, 1 // plenty: one split
+		}
+		switch {
+		case run.Strategy == "freeze:3" && run.Shots == 10 && run.Seed == 1:
+			extend(run, true, 3e-3, 1e-2) // chosen inside the extension
+		case run.Strategy == "freeze:3" && run.Shots == 10 && run.Seed == 2:
+			extend(run, false, 3e-3) // tried, not chosen
+		case run.Strategy == "scratch" && run.Shots == 10:
+			extend(run, true, 3e-3) // still the largest rate tried
+		case run.Strategy == "finetune" && run.Shots == 0 && run.Seed == 2:
+			extend(run, true, 3e-5)
+		}
+		secs := run.History[0].Seconds
+		run.Selection = &experiment.Selection{Folds: folds, ValImages: images, Epochs: run.BestEpoch,
+			ValAcc: run.History[run.BestEpoch-1].ValAcc, Smoothing: 3, MinEpochs: 2}
+		run.Refit = &experiment.Refit{Images: images, Epochs: run.BestEpoch, LR: run.LR, Seconds: round3(float64(run.BestEpoch) * secs)}
+		run.PreciseBN = true
+		run.CutOff = !run.Converged
+		if run.Strategy == "finetune" && run.Shots == 10 && run.Seed == 1 {
+			// Smoothed validation was still rising though epoch 4 was the
+			// best: schema 2 says cut off where schema 1 would not.
+			run.CutOff = true
+		}
+	}
+	r.Summary = nil
+	for _, st := range r.Spec.Strategies {
+		for _, shots := range r.Spec.Shots {
+			s := summarize(st, shots, runsOf(r, st, shots), r.Spec.Protocol)
+			s.CILow = round3(s.MeanAccuracy - 0.02 - s.StdAccuracy)
+			s.CIHigh = round3(min(1, s.MeanAccuracy+0.02+s.StdAccuracy))
+			r.Summary = append(r.Summary, s)
+		}
+	}
+	r.Winners[0].Tied = []string{"finetune"}
+	r.Winners[0].Margins = []experiment.Margin{
+		{Strategy: "finetune", Diff: 0.045, Low: -0.012, High: 0.101, Tied: true},
+		{Strategy: "scratch", Diff: 0.42, Low: 0.35, High: 0.49},
+	}
+	r.Winners[1].Tied = []string{}
+	r.Winners[1].Margins = []experiment.Margin{
+		{Strategy: "scratch", Diff: 0.075, Low: 0.031, High: 0.118},
+		{Strategy: "freeze:3", Diff: 0.08, Low: 0.042, High: 0.121},
+	}
+	return r
+}
+
+// fixtureV1 is the same comparison as a schema-1 file: holdout, no
+// protocol, intervals, ties, refits or grid extensions.
+func fixtureV1() *experiment.Results {
 	r := &experiment.Results{
-		Schema:  experiment.SchemaVersion,
+		Schema:  1,
 		Command: "graft compare --from be-smallcnn --train synth/de/train --test synth/de/test --strategies finetune,freeze:3,scratch --shots 10,all --seeds 2 --epochs 5",
 		Spec: experiment.Spec{
 			Base: "be-smallcnn", Arch: "smallcnn", Train: "synth/de/train", Test: "synth/de/test",
@@ -89,7 +163,7 @@ func fixture() *experiment.Results {
 	}
 	for _, st := range r.Spec.Strategies {
 		for _, shots := range r.Spec.Shots {
-			r.Summary = append(r.Summary, summarize(st, shots, runsOf(r, st, shots)))
+			r.Summary = append(r.Summary, summarize(st, shots, runsOf(r, st, shots), ""))
 		}
 	}
 	r.Winners = []experiment.Winner{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // humanCount writes a parameter count as a reader compares them: 11.2M,
@@ -39,8 +40,16 @@ func pct(x float64) string { return fmt.Sprintf("%.1f", 100*x) }
 // points formats a difference of two 0–1 accuracies in percentage points.
 func points(d float64) string { return fmt.Sprintf("%.1f", 100*d) }
 
-// signedPoints is points with an explicit sign, for margins.
-func signedPoints(d float64) string { return fmt.Sprintf("%+.1f", 100*d) }
+// signedPoints is points with an explicit sign, for margins and their
+// intervals: "+4.2", "−1.1" (a true minus sign, as in print). A value
+// that rounds to zero is "0.0" whatever its sign.
+func signedPoints(d float64) string {
+	s := fmt.Sprintf("%+.1f", 100*d)
+	if s == "+0.0" || s == "-0.0" {
+		return "0.0"
+	}
+	return strings.Replace(s, "-", "\u2212", 1)
+}
 
 // lr writes a learning rate the way it is typed on a command line.
 func lr(x float64) string {

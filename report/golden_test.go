@@ -47,25 +47,33 @@ func placeholderFigures(t *testing.T, r *experiment.Results) []Figure {
 	return figs
 }
 
+// TestGolden renders the schema-2 fixture into testdata/ and its
+// schema-1 twin into testdata/schema1/: files written before schema 2
+// must keep rendering as they did.
 func TestGolden(t *testing.T) {
-	r := fixture()
-	figs := placeholderFigures(t, r)
-	tests := []struct {
-		file  string
-		write func(io.Writer, *experiment.Results) error
-	}{
-		{"leaderboard.txt", Leaderboard},
-		{"leaderboard.md", Markdown},
-		{"results.csv", WriteCSV},
-		{"report.html", func(w io.Writer, r *experiment.Results) error { return HTML(w, r, figs) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := tt.write(&b, r); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, tt.file, b.Bytes())
-		})
+	for _, fx := range []struct {
+		dir     string
+		results func() *experiment.Results
+	}{{"", fixture}, {"schema1/", fixtureV1}} {
+		r := fx.results()
+		figs := placeholderFigures(t, r)
+		tests := []struct {
+			file  string
+			write func(io.Writer, *experiment.Results) error
+		}{
+			{"leaderboard.txt", Leaderboard},
+			{"leaderboard.md", Markdown},
+			{"results.csv", WriteCSV},
+			{"report.html", func(w io.Writer, r *experiment.Results) error { return HTML(w, r, figs) }},
+		}
+		for _, tt := range tests {
+			t.Run(fx.dir+tt.file, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := tt.write(&b, r); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, fx.dir+tt.file, b.Bytes())
+			})
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,9 +41,20 @@ func columnsLegend(v *view) string {
 	if n := len(v.R.Spec.LRGrid); n > 1 {
 		search = fmt.Sprintf("its learning-rate search over %d rates included", n)
 	}
-	return "accuracy %: mean test accuracy ± standard deviation over seeds. train s: wall-clock seconds per run, " + search +
+	if v.schema2() && v.R.Spec.Protocol == experiment.ProtocolRefit {
+		search = strings.Replace(search, " included", " and the refit included", 1)
+	}
+	acc := "mean test accuracy ± standard deviation over seeds"
+	if slices.ContainsFunc(v.R.Summary, hasCI) {
+		acc = "mean test accuracy [95% interval, bootstrap over test images and seeds]"
+	}
+	s := "accuracy %: " + acc + ". train s: wall-clock seconds per run, " + search +
 		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). trainable: parameters trained. " +
-		"img/s: training throughput. cut off: runs still improving when the epoch budget ran out."
+		"img/s: training throughput."
+	if slices.ContainsFunc(v.Groups, func(g *group) bool { return len(g.tiedWith()) > 0 }) {
+		s += " tie: the winner's paired margin over these strategies has a 95% interval containing 0."
+	}
+	return s + " cut off: runs " + v.improving() + " when the epoch budget ran out."
 }
 
 type htmlGroup struct {
@@ -65,10 +77,12 @@ type htmlData struct {
 	Env, Spec   []kv
 	CutOff      bool
 	Legend      string
+	Protocol    string
 	Groups      []htmlGroup
 	Figures     []htmlFigure
 	Confusions  []htmlConfusion
 	Runs        *table
+	RunsNote    string
 	RunErrors   []string
 	RunCount    int
 	Footer      string
@@ -84,6 +98,7 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 	d.Env = envRows(r.Env)
 	d.Spec = specRows(v)
 	d.Legend = columnsLegend(v)
+	d.Protocol = protocolLine(v)
 	byName := map[string]*htmlFigure{}
 	for _, f := range figs {
 		hf := &htmlFigure{Name: f.Name, Title: f.Title, Caption: f.Caption,
@@ -100,6 +115,9 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 		if g.Winner == nil {
 			hg.Notes = []string{"No strategy produced a successful run."}
 		}
+		if s := shortClassesLine(v, g.Shots); s != "" {
+			hg.Notes = append(hg.Notes, s)
+		}
 		d.CutOff = d.CutOff || hg.Answer.Budget != ""
 		d.Groups = append(d.Groups, hg)
 		if g.Win != nil && validConfusion(g.Win.Confusion) {
@@ -112,6 +130,7 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 		}
 	}
 	d.Runs = runsTable(v)
+	d.RunsNote = runsNote(v)
 	d.RunErrors = runErrors(v)
 	d.Footer = fmt.Sprintf("Made by graft %s from results.json (schema %d).", orDash(r.Env.Graft), r.Schema)
 	return d
@@ -166,7 +185,7 @@ func specRows(v *view) []kv {
 		}
 		classes += ": " + strings.Join(names, ", ") + more
 	}
-	return []kv{
+	rows := []kv{
 		{"base checkpoint", orDash(s.Base)},
 		{"architecture", orDash(s.Arch)},
 		{"training data", orDash(s.Train)},
@@ -178,6 +197,21 @@ func specRows(v *view) []kv {
 		{"epoch budget", intOrDash(s.Epochs)},
 		{"learning rates searched", orDash(strings.Join(grid, ", "))},
 	}
+	if !v.schema2() {
+		return rows
+	}
+	rows = append(rows, kv{"protocol", s.Protocol})
+	if s.Protocol == experiment.ProtocolRefit {
+		rows = append(rows, kv{"validation", foldsText(v)})
+	}
+	if s.Groups != "" {
+		rows = append(rows, kv{"grouped splits", s.Groups})
+	}
+	short := "give all they have"
+	if s.ShotsStrict {
+		short = "refused"
+	}
+	return append(rows, kv{"classes short of images", short})
 }
 
 // runErrors lists the failed runs' messages, which are too long for a
@@ -204,12 +238,17 @@ func runsTable(v *view) *table {
 		Align: []align{alignLeft, alignRight, alignRight, alignLeft, alignRight, alignLeft, alignRight, alignRight,
 			alignRight, alignRight, alignRight, alignLeft, alignRight, alignRight},
 	}
+	refit := slices.ContainsFunc(v.R.Runs, func(r experiment.Run) bool { return r.Refit != nil })
+	if refit {
+		t.Header = append(t.Header, "refit epochs", "refit lr")
+		t.Align = append(t.Align, alignRight, alignRight)
+	}
 	for _, g := range v.Groups {
 		for _, s := range v.Strategies {
 			for _, r := range runsOf(v.R, s, g.Shots) {
 				row := csvRow(r)
 				conv := "yes"
-				if !r.Converged {
+				if cutOff(v.R.Spec.Protocol, r) {
 					conv = "cut off"
 				}
 				if !isOK(r) {
@@ -219,13 +258,44 @@ func runsTable(v *view) *table {
 				if !isOK(r) {
 					acc, f1, ips = "—", "—", "—"
 				}
-				t.add(false, r.Strategy, shotsShort(r.Shots), strconv.Itoa(r.Seed), row[3], lr(r.LR), lrSearch(r.LRSearch),
+				chosen := lr(r.LR)
+				if fromExtension(r) {
+					chosen += " (extended)"
+				}
+				search := lrSearch(r.LRSearch)
+				if reach := extensionReach(v.R.Spec.LRGrid, []experiment.Run{r}); reach != "" {
+					search += "; grid extended to " + reach
+				}
+				cells := []string{r.Strategy, shotsShort(r.Shots), strconv.Itoa(r.Seed), row[3], chosen, search,
 					acc, f1, seconds(r.TrainSeconds), strconv.Itoa(r.Epochs),
-					strconv.Itoa(r.BestEpoch), conv, humanCountOrDash(r.TrainableParams), ips)
+					strconv.Itoa(r.BestEpoch), conv, humanCountOrDash(r.TrainableParams), ips}
+				if refit {
+					epochs, refitLR := "—", "—"
+					if r.Refit != nil {
+						epochs, refitLR = strconv.Itoa(r.Refit.Epochs), lr(r.Refit.LR)
+					}
+					cells = append(cells, epochs, refitLR)
+				}
+				t.add(markNone, cells...)
 			}
 		}
 	}
 	return t
+}
+
+// runsNote introduces the runs table: what its columns mean under the
+// file's protocol.
+func runsNote(v *view) string {
+	if v.R.Spec.Protocol == experiment.ProtocolRefit {
+		return "Every strategy × shots × seed, with the learning rates tried on validation (" + foldsText(v) +
+			") and the one chosen, then the final training on every shot (refit epochs and lr), whose model the test accuracy and macro-F1 are of. " +
+			"\"cut off\": still improving on smoothed validation when the budget ran out; \"(extended)\": a rate from beyond the spec's grid."
+	}
+	s := "Every strategy × shots × seed, with the learning rates tried on the validation split and the one chosen. Test accuracy and macro-F1 are on the test set; "
+	if v.schema2() {
+		return s + "\"cut off\": still improving on smoothed validation when the budget ran out; \"(extended)\": a rate from beyond the spec's grid."
+	}
+	return s + "\"cut off\": the best epoch was the last one."
 }
 
 // lrSearch lists the rates tried, in the order tried, with their
@@ -258,7 +328,7 @@ func confusionTable(m [][]int, classes []string) *table {
 		for _, c := range row {
 			cells = append(cells, strconv.Itoa(c))
 		}
-		t.add(false, cells...)
+		t.add(markNone, cells...)
 	}
 	return t
 }

@@ -3,7 +3,7 @@ package report
 import "strings"
 
 // The HTML side of table: cells carry their CSS class, and flag columns
-// become badges so that "cut off" and "diverged" catch the eye.
+// become badges so that "tie", "cut off" and "diverged" catch the eye.
 
 type htmlCell struct {
 	Text   string
@@ -33,8 +33,11 @@ func (t *table) HTMLRows() []htmlRow {
 	out := make([]htmlRow, len(t.Rows))
 	for r, cells := range t.Rows {
 		row := htmlRow{}
-		if t.Mark[r] {
+		switch t.Mark[r] {
+		case markWinner:
 			row.Class = "winner"
+		case markTie:
+			row.Class = "tie"
 		}
 		for i, c := range cells {
 			hc := htmlCell{Text: c, Class: t.cellClass(i)}
@@ -58,6 +61,8 @@ func badges(s string) []badge {
 		switch {
 		case f == "winner":
 			out = append(out, badge{f, "win"})
+		case f == "tie":
+			out = append(out, badge{f, "tie"})
 		case strings.HasPrefix(f, "cut off"):
 			out = append(out, badge{f, "warn"})
 		case strings.Contains(f, "diverged") || strings.Contains(f, "failed"):

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,8 +11,11 @@ import (
 )
 
 // Leaderboard writes one aligned table per shots setting, best mean test
-// accuracy first, with the winner marked by "*" in the margin, followed
-// by a line on the winner's margin and on runs cut off by their budget.
+// accuracy first, with the winner marked by "*" in the margin (or, when
+// the data cannot separate it from others, every strategy tied for first
+// by "="), followed by lines on the winner's margin, on runs cut off by
+// their budget and on classes short of images; then, for schema 2, how
+// the reported models were trained.
 func Leaderboard(w io.Writer, r *experiment.Results) error {
 	v := newView(r)
 	var b strings.Builder
@@ -27,6 +31,9 @@ func Leaderboard(w io.Writer, r *experiment.Results) error {
 		for _, n := range groupNotes(v, g) {
 			b.WriteString(n + "\n")
 		}
+	}
+	if p := protocolLine(v); p != "" {
+		b.WriteString("\n" + p + "\n")
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write leaderboard: %w", err)
@@ -56,6 +63,9 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 	if len(v.Groups) > 0 {
 		b.WriteString("\n" + mdEscape(upperFirst(columnsLegend(v))) + "\n")
 	}
+	if p := protocolLine(v); p != "" {
+		b.WriteString("\n" + mdEscape(p) + "\n")
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write markdown leaderboard: %w", err)
 	}
@@ -70,11 +80,18 @@ func leaderTable(g *group) *table {
 	for _, e := range g.Entries {
 		notes := strings.Join(entryFlags(g, e), ", ")
 		if !e.succeeded() {
-			t.add(false, "—", e.Strategy, "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
+			t.add(markNone, "—", e.Strategy, "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
 			continue
 		}
 		s := e.Sum
-		t.add(e == g.Winner, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
+		m := markNone
+		switch {
+		case g.inTie(e):
+			m = markTie
+		case e == g.Winner:
+			m = markWinner
+		}
+		t.add(m, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
 			fmt.Sprintf("%.3f", s.MeanMacroF1), seconds(s.MeanTrainSeconds),
 			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)),
 			humanCountOrDash(s.TrainableParams), rate(s.MeanImgPerSec), notes)
@@ -82,8 +99,13 @@ func leaderTable(g *group) *table {
 	return t
 }
 
-// accuracyCell leaves out the spread when one run cannot have any.
+// accuracyCell gives the 95% interval as [low, high] when results.json
+// has one (schema 2), else the standard deviation over seeds, left out
+// when one run cannot have any.
 func accuracyCell(e *entry) string {
+	if hasCI(e.Sum) {
+		return fmt.Sprintf("%s [%s, %s]", pct(e.Sum.MeanAccuracy), pct(e.Sum.CILow), pct(e.Sum.CIHigh))
+	}
 	if okRuns(e) < 2 {
 		return pct(e.Sum.MeanAccuracy)
 	}
@@ -118,7 +140,10 @@ func num1(x float64) string {
 // trusting the row.
 func entryFlags(g *group, e *entry) []string {
 	var f []string
-	if e == g.Winner {
+	switch {
+	case g.inTie(e):
+		f = append(f, "tie")
+	case e == g.Winner:
 		f = append(f, "winner")
 	}
 	if e.Sum.CutOff > 0 {
@@ -146,34 +171,96 @@ func groupSubtitle(v *view, g *group) string {
 		}
 	}
 	s := plural(seeds, "seed", "seeds") + ", mean test accuracy"
+	if anyCI(g.Entries) {
+		return s + " [95% interval]"
+	}
 	if seeds > 1 {
 		s += " ± standard deviation over seeds"
 	}
 	return s
 }
 
-// groupNotes states the winner's margin and explains the flags used.
+// groupNotes states the winner's margin (or the tie), explains the flags
+// used and names the classes short of images.
 func groupNotes(v *view, g *group) []string {
 	var out []string
 	if g.Winner == nil {
-		return []string{"No strategy produced a successful run."}
+		out = append(out, "No strategy produced a successful run.")
+	} else {
+		out = append(out, winnerLine(g))
 	}
-	line := "Winner: " + g.Winner.Strategy
-	if ru := g.runnerUp(); ru != nil {
-		line += fmt.Sprintf(", %s points over %s (runner-up)", signedPoints(g.Winner.Sum.MeanAccuracy-ru.Sum.MeanAccuracy), ru.Strategy)
-	}
-	if sc := g.scratch(); sc != nil && sc != g.Winner && sc.succeeded() && sc != g.runnerUp() {
-		line += fmt.Sprintf(", %s over %s", signedPoints(g.Winner.Sum.MeanAccuracy-sc.Sum.MeanAccuracy), sc.Strategy)
-	}
-	out = append(out, line+".")
 	cut := false
 	for _, e := range g.Entries {
 		cut = cut || e.Sum.CutOff > 0
 	}
 	if cut {
-		out = append(out, fmt.Sprintf("cut off a/b: a of the b successful runs were still improving when the %s budget ran out; their accuracy is a lower bound. Rerun with more epochs.", budget(v)))
+		out = append(out, fmt.Sprintf("cut off a/b: a of the b successful runs were %s when the %s budget ran out; their accuracy is a lower bound. Rerun with more epochs.", v.improving(), budget(v)))
+	}
+	if s := shortClassesLine(v, g.Shots); s != "" {
+		out = append(out, s)
 	}
 	return out
+}
+
+// winnerLine gives the winner's margin over the runner-up and scratch,
+// with its 95% interval when results.json has one; or, when others are
+// tied with it, says so first.
+func winnerLine(g *group) string {
+	// over is "+4.5 points over finetune (runner-up, 95% interval …)";
+	// unit is " points" or "", what a parenthesised role or "".
+	over := func(e *entry, unit, what string) string {
+		m := g.marginOver(e)
+		s := fmt.Sprintf("%s%s over %s", signedPoints(m.Diff), unit, e.Strategy)
+		var paren []string
+		if what != "" {
+			paren = append(paren, what)
+		}
+		if m.HasCI {
+			paren = append(paren, m.interval())
+		}
+		if len(paren) > 0 {
+			s += " (" + strings.Join(paren, ", ") + ")"
+		}
+		return s
+	}
+	w, sc := g.Winner, g.scratch()
+	tied := g.tiedWith()
+	if len(tied) == 0 {
+		line := "Winner: " + w.Strategy
+		ru := g.runnerUp()
+		if ru != nil {
+			line += ", " + over(ru, " points", "runner-up")
+		}
+		if sc != nil && sc != w && sc.succeeded() && sc != ru {
+			line += ", " + over(sc, "", "")
+		}
+		return line + "."
+	}
+	names := []string{w.Strategy}
+	var leads []string
+	for _, e := range tied {
+		names = append(names, e.Strategy)
+		m := g.marginOver(e)
+		lead := fmt.Sprintf("%s by %s points", e.Strategy, signedPoints(m.Diff))
+		if m.HasCI {
+			lead += " (" + m.interval() + ")"
+		}
+		leads = append(leads, lead)
+	}
+	line := fmt.Sprintf("Tie: %s; %s leads %s. More seeds or more data would separate them.",
+		joinAnd(names), w.Strategy, joinAnd(leads))
+	var clear []string
+	ru := g.clearRunnerUp()
+	if ru != nil {
+		clear = append(clear, over(ru, " points", ""))
+	}
+	if sc != nil && sc != w && sc != ru && sc.succeeded() && !slices.Contains(tied, sc) {
+		clear = append(clear, over(sc, "", ""))
+	}
+	if len(clear) > 0 {
+		line += fmt.Sprintf(" %s is %s.", w.Strategy, joinAnd(clear))
+	}
+	return line
 }
 
 func budget(v *view) string {

@@ -35,7 +35,9 @@ func TestSchemaDocExample(t *testing.T) {
 	if err := Leaderboard(&b, &r); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"* 1  finetune", "cut off 1/1", "1 diverged"} {
+	for _, want := range []string{"* 1  finetune", "85.0 [72.5, 95.0]", "cut off 1/1", "1 diverged",
+		"still improving on smoothed validation", "10 shots: 1 class had fewer images and gave all it had (fewest: 7): no-entry.",
+		"Protocol: refit — each strategy's rate and length chosen on validation (3 folds)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("leaderboard of the example lacks %q:\n%s", want, b.String())
 		}

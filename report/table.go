@@ -19,12 +19,21 @@ type table struct {
 	Header []string
 	Align  []align
 	Rows   [][]string
-	Mark   []bool // rows to highlight (the winner)
+	Mark   []mark // rows to highlight: the winner, or those tied for first
 }
 
-func (t *table) add(mark bool, cells ...string) {
+// mark highlights a row.
+type mark int
+
+const (
+	markNone   mark = iota
+	markWinner      // "*" in the terminal's margin; bold in Markdown
+	markTie         // tied for first: "=" in the margin; bold in Markdown
+)
+
+func (t *table) add(m mark, cells ...string) {
 	t.Rows = append(t.Rows, cells)
-	t.Mark = append(t.Mark, mark)
+	t.Mark = append(t.Mark, m)
 }
 
 func (t *table) widths() []int {
@@ -37,16 +46,20 @@ func (t *table) widths() []int {
 	return w
 }
 
-// text writes aligned columns; a marked row starts with "*" in the
-// margin, which is all a terminal reliably shows.
+// text writes aligned columns; a marked row starts with "*" (winner) or
+// "=" (tied for first) in the margin, which is all a terminal reliably
+// shows.
 func (t *table) text(w io.Writer) error {
 	widths := t.widths()
 	var b strings.Builder
-	line := func(mark bool, cells []string) {
+	line := func(m mark, cells []string) {
 		var l strings.Builder
-		if mark {
+		switch m {
+		case markWinner:
 			l.WriteString("* ")
-		} else {
+		case markTie:
+			l.WriteString("= ")
+		default:
 			l.WriteString("  ")
 		}
 		for i, c := range cells {
@@ -63,12 +76,12 @@ func (t *table) text(w io.Writer) error {
 		// An empty or short last column would leave trailing blanks.
 		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
-	line(false, t.Header)
+	line(markNone, t.Header)
 	rule := make([]string, len(widths))
 	for i, n := range widths {
 		rule[i] = strings.Repeat("-", n)
 	}
-	line(false, rule)
+	line(markNone, rule)
 	for i, row := range t.Rows {
 		line(t.Mark[i], row)
 	}
@@ -101,7 +114,7 @@ func (t *table) markdown(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	for i, cells := range t.Rows {
-		row(cells, t.Mark[i])
+		row(cells, t.Mark[i] != markNone)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
@@ -22,25 +23,29 @@ import (
 
 // CompareOptions are graft compare's flags.
 type CompareOptions struct {
-	Base       string
-	Train      string
-	Test       string
-	Strategies string
-	Shots      string
-	Seeds      int
-	Epochs     int
-	Patience   int
-	LRGrid     string
-	ValSplit   float64
-	Batch      int
-	ClassMap   string
-	BN         string
-	Augment    string
-	Out        string
-	Threads    int
-	Device     string
-	Workers    int
-	Args       []string // the command line, recorded in the report
+	Base        string
+	Train       string
+	Test        string
+	Strategies  string
+	Shots       string
+	Seeds       int
+	Epochs      int
+	Patience    int
+	LRGrid      string
+	ValSplit    float64
+	Batch       int
+	ClassMap    string
+	BN          string
+	Augment     string
+	Out         string
+	Threads     int
+	Device      string
+	Workers     int
+	Protocol    string
+	Folds       int
+	ShotsStrict bool
+	Group       string
+	Args        []string // the command line, recorded in the report
 }
 
 func newCompareCmd(g *globals) *cobra.Command {
@@ -51,10 +56,16 @@ func newCompareCmd(g *globals) *cobra.Command {
 		Long: `Run every strategy × shots × seed on identical splits of the target data.
 
 Every strategy, scratch included, gets the same epoch budget and the same
-learning-rate search (--lr-grid), chosen on a validation split carved from
-the training shots — never on the test set — and trains until validation
-stops improving (--patience) within the budget. Frozen stages' outputs are
-computed once and reused. Writes results.json, results.csv, plots (SVG, PNG)
+learning-rate search (--lr-grid, extended when the best rate sits at its
+edge). With --protocol refit (the default) each strategy × shots × seed
+chooses its rate and training length on validation folds carved from the
+training shots — never on the test set; several folds when one would hold
+few images (--folds) — then trains again on every shot with them, and that
+model is the one tested. --protocol holdout keeps one validation split and
+tests the best-validation-epoch weights. The winner's margin over each
+rival comes with a 95% interval (paired bootstrap over seeds and test
+images); where it includes 0 the verdict is a tie. Frozen stages' outputs
+are computed once and reused. Writes results.json, results.csv, plots (SVG, PNG)
 and report.html into --out; rerunning the same command resumes an
 interrupted comparison.
 
@@ -75,15 +86,19 @@ DATA is ` + datasetHelp,
 	f.StringVar(&o.Test, "test", "", "target test data (required)")
 	f.StringVar(&o.Strategies, "strategies", "all", "comma-separated strategies, or all")
 	f.StringVar(&o.Shots, "shots", "all", "images per class, comma-separated (e.g. 5,20), or all for the whole training set")
-	f.IntVar(&o.Seeds, "seeds", 1, "seeds per strategy and shots (different samples and initialisations)")
+	f.IntVar(&o.Seeds, "seeds", 3, "seeds per strategy and shots (different samples and initialisations); verdicts need several")
 	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, the same for every strategy")
-	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a run (or a phase)")
+	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a selection run (or a phase); under refit at least a fifth of --epochs, and never before 30% of them")
 	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates searched for every strategy (Adam)")
 	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training shots held out for validation")
 	f.IntVar(&o.Batch, "batch", 32, "batch size")
 	f.StringVar(&o.ClassMap, "class-map", "", "CSV of target,source classes: those head rows start from the source head")
 	f.StringVar(&o.BN, "bn", "frozen", "BatchNorm in frozen stages: frozen (keep statistics) or train")
 	f.StringVar(&o.Augment, "augment", "none", "none or default (disables the frozen-feature cache)")
+	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, "refit: choose rate and length on validation folds, then train on every shot; holdout: one split, best-epoch weights")
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged when choosing (refit); fewer when one fold holds 100 images")
+	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
+	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split: auto (GTSRB TRACK_FRAME names), none, or a regular expression over file paths whose first group names the group")
 	f.StringVar(&o.Out, "out", "", "output folder (required)")
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
@@ -132,11 +147,12 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 // compareRun runs a prepared comparison with a progress bar and writes its
 // reports.
 func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr io.Writer) (*experiment.Results, error) {
-	prog := newCompareProgress(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds*len(cfg.LRGrid))
+	prog := newCompareProgress(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds)
 	cfg.Progress = prog
 	if !g.quiet {
 		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
 			len(cfg.Strategies), len(cfg.Shots), cfg.Seeds, len(cfg.LRGrid), cfg.Spec.Train, len(cfg.Spec.Classes), cfg.Spec.Base, cfg.Base.Meta.Arch)
+		describeProtocol(stderr, cfg)
 	}
 	res, err := experiment.Compare(ctx, cfg)
 	prog.finish()
@@ -203,17 +219,62 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	for _, s := range strats {
 		names = append(names, s.Name)
 	}
+	if o.Protocol != experiment.ProtocolRefit && o.Protocol != experiment.ProtocolHoldout {
+		return none, fmt.Errorf("--protocol %q: choose refit or holdout", o.Protocol)
+	}
+	if o.Folds < 1 {
+		return none, fmt.Errorf("--folds must be at least 1, got %d", o.Folds)
+	}
+	if !(o.ValSplit > 0 && o.ValSplit < 1) {
+		return none, fmt.Errorf("--val-split %g: want a fraction in (0,1), e.g. 0.2", o.ValSplit)
+	}
+	_, groupName, err := data.Grouping(train, o.Group)
+	if err != nil {
+		return none, fmt.Errorf("--group: %w", err)
+	}
 	spec := experiment.Spec{Base: o.Base, BaseSHA256: base.Meta.SHA256, Arch: base.Meta.Arch, Train: o.Train, Test: o.Test, Classes: train.Classes(),
-		Strategies: names, Shots: shots, Seeds: o.Seeds, Epochs: o.Epochs, LRGrid: grid}
+		Strategies: names, Shots: shots, Seeds: o.Seeds, Epochs: o.Epochs, LRGrid: grid, Groups: groupName}
 	cfg := experiment.Config{
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
 		Spec: spec, Command: commandLine(o.Args), Workers: o.Workers,
+		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
 		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
 			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
 	return cfg, nil
+}
+
+// describeProtocol says on the terminal how runs choose and what they
+// test, which grouping keeps images apart, and which classes are short.
+func describeProtocol(w io.Writer, cfg experiment.Config) {
+	if cfg.Protocol == experiment.ProtocolHoldout {
+		fmt.Fprintf(w, "protocol holdout: %.0f%% of the shots validate; the best validation epoch's weights are tested\n", 100*cfg.ValFraction)
+	} else {
+		fmt.Fprintf(w, "protocol refit: rate and length chosen on up to %d validation folds of %.0f%% of the shots, then trained on every shot and tested\n", cfg.Folds, 100*cfg.ValFraction)
+	}
+	if cfg.Spec.Groups != "" {
+		fmt.Fprintf(w, "grouping: %s — no group is on both sides of a split\n", cfg.Spec.Groups)
+	}
+	counts := data.ClassCounts(cfg.Train)
+	for _, k := range cfg.Shots {
+		var short []string
+		fewest := k
+		for c, n := range counts {
+			if n > 0 && n < k {
+				short = append(short, cfg.Train.Classes()[c])
+				fewest = min(fewest, n)
+			}
+		}
+		if len(short) > 0 && !cfg.ShotsStrict {
+			names := strings.Join(short[:min(5, len(short))], ", ")
+			if len(short) > 5 {
+				names += ", …"
+			}
+			fmt.Fprintf(w, "%d shots: %d classes have fewer images and give all they have (fewest %d): %s\n", k, len(short), fewest, names)
+		}
+	}
 }
 
 func parseShots(s string) ([]int, error) {

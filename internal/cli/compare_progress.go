@@ -10,9 +10,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// compareProgress shows one bar over every training trial of a comparison
-// (strategy × shots × seed × learning rate) with rate and ETA, and a line
-// per finished run.
+// compareProgress shows one bar over the runs of a comparison (strategy ×
+// shots × seed; each searches rates, possibly beyond the grid, then
+// refits) with rate and ETA, the current trial, and a line per finished run.
 type compareProgress struct {
 	w      io.Writer
 	quiet  bool
@@ -31,7 +31,7 @@ func newCompareProgress(w io.Writer, quiet bool, trials int) *compareProgress {
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetRenderBlankState(true),
-			progressbar.OptionSetItsString("trials"),
+			progressbar.OptionSetItsString("runs"),
 		)
 	}
 	return p
@@ -62,14 +62,21 @@ func (p *compareProgress) RunDone(i, n int, r experiment.Run) {
 	if p.bar == nil {
 		return
 	}
-	_ = p.bar.Add(len(r.LRSearch))
+	_ = p.bar.Add(1)
 	p.bar.Clear()
 	shots := "all"
 	if r.Shots > 0 {
 		shots = fmt.Sprint(r.Shots)
 	}
-	fmt.Fprintf(p.w, "\r%-22s shots=%-4s seed=%d  %-8s test %.1f%%  lr %g  %d epochs  %.1fs\n",
-		r.Strategy, shots, r.Seed, r.Status, 100*r.TestAccuracy, r.LR, r.Epochs, r.TrainSeconds)
+	note := ""
+	if len(r.LRExtended) > 0 {
+		note = fmt.Sprintf("  (grid extended to %g)", r.LRExtended[len(r.LRExtended)-1])
+	}
+	if r.CutOff {
+		note += "  cut off"
+	}
+	fmt.Fprintf(p.w, "\r%-22s shots=%-4s seed=%d  %-8s test %.1f%%  lr %g  %d epochs  %.1fs%s\n",
+		r.Strategy, shots, r.Seed, r.Status, 100*r.TestAccuracy, r.LR, r.Epochs, r.TrainSeconds, note)
 }
 
 func (p *compareProgress) finish() {

@@ -34,6 +34,10 @@ type TransferOptions struct {
 	BN       string
 	Threads  int
 	Device   string
+	Protocol string
+	LRGrid   string
+	Folds    int
+	Group    string
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -43,6 +47,13 @@ func newTransferCmd(g *globals) *cobra.Command {
 		Short: "Adapt a checkpoint to new data with one strategy",
 		Long: `Adapt a source checkpoint to a target data set with one strategy and save
 the result. graft compare measures which strategy to choose.
+
+By default (--protocol refit) the training length — and, with --lr-grid, the
+learning rate — is chosen on validation folds of --train, then the model is
+trained again on every image with them: the saved model has seen all the
+data, as in graft compare. --protocol holdout saves the best validation
+epoch of a training on the rest; --val-split 0 (or --protocol none) trains
+on every image for exactly --epochs, with no validation.
 
 Strategies: ` + strategyList() + `
 
@@ -60,10 +71,14 @@ DATA is ` + datasetHelp,
 	f.StringVar(&o.Train, "train", "", "target training data (required)")
 	f.StringVar(&o.Test, "test", "", "target test data, evaluated at the end")
 	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs")
-	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a phase")
+	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs (exact epochs with --protocol none)")
+	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a selection run (or a phase)")
 	f.Float64Var(&o.LR, "lr", 1e-3, "base learning rate (Adam); pretrained stages train at a fraction of it")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of --train held out for validation")
+	f.StringVar(&o.LRGrid, "lr-grid", "", "learning rates to choose from on validation (e.g. 1e-2,3e-3,1e-3,3e-4), instead of --lr")
+	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of --train per validation fold; 0 trains on everything with no validation (--protocol none)")
+	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, "refit (choose on validation, then train on every image), holdout, or none")
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged when choosing (refit)")
+	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split: auto (GTSRB TRACK_FRAME names), none, or a regular expression over file paths")
 	f.IntVar(&o.Batch, "batch", 32, "batch size")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.StringVar(&o.ClassMap, "class-map", "", "CSV of target,source classes: those head rows start from the source head")
@@ -72,6 +87,12 @@ DATA is ` + datasetHelp,
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
 	return cmd
 }
+
+// transferProgress shows a transfer's trainings with graft train's bar.
+type transferProgress struct{ fit.Events }
+
+func (transferProgress) RunStart(int, int, string, int, int, float64) {}
+func (transferProgress) RunDone(int, int, experiment.Run)             {}
 
 func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
@@ -105,52 +126,73 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 			return fmt.Errorf("--class-map: %w", err)
 		}
 	}
-	tr, va, err := data.StratifiedSplit(train, o.ValSplit, o.Seed)
+	protocol := o.Protocol
+	if o.ValSplit == 0 {
+		protocol = "none"
+	}
+	switch {
+	case protocol != experiment.ProtocolRefit && protocol != experiment.ProtocolHoldout && protocol != "none":
+		return fmt.Errorf("--protocol %q: choose refit, holdout or none", o.Protocol)
+	case protocol != "none" && !(o.ValSplit > 0 && o.ValSplit < 1):
+		return fmt.Errorf("--val-split %g: want a fraction in (0,1), or 0 for no validation", o.ValSplit)
+	case o.Epochs < 1:
+		return fmt.Errorf("--epochs must be at least 1, got %d", o.Epochs)
+	case o.LR <= 0:
+		return fmt.Errorf("--lr must be positive, got %g", o.LR)
+	}
+	grid := []float64{o.LR}
+	if o.LRGrid != "" {
+		if grid, err = parseFloats(o.LRGrid, "--lr-grid"); err != nil {
+			return err
+		}
+		if protocol == "none" {
+			return fmt.Errorf("--lr-grid needs validation to choose from; give --lr with --val-split 0")
+		}
+	}
+	_, groupName, err := data.Grouping(train, o.Group)
 	if err != nil {
-		return fmt.Errorf("--val-split: %w", err)
+		return fmt.Errorf("--group: %w", err)
+	}
+	if groupName != "" && !g.quiet {
+		fmt.Fprintf(stderr, "grouping: %s — no group is on both sides of a split\n", groupName)
 	}
 	pre := base.Meta.Preprocess
-	batch, dropLast := experiment.FewShotBatch(o.Batch, tr.Len())
-	tl, err := data.NewLoader(tr, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: o.Seed, Preprocess: pre, CacheDecoded: fitsInCache(tr.Len(), pre)})
+	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
+		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
+		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: transferProgress{newTrainProgress(stderr, g.quiet)}}
+	model, run, err := experiment.Transfer(ctx, cfg, s, int(o.Seed))
 	if err != nil {
 		return err
 	}
-	vl, err := data.NewLoader(va, data.LoaderConfig{BatchSize: 64, Preprocess: pre, CacheDecoded: fitsInCache(va.Len(), pre)})
-	if err != nil {
-		return err
-	}
-	trial := experiment.Trial{Base: base, Strategy: s, Train: tl, Val: vl, Classes: len(train.Classes()), Seed: o.Seed,
-		LR: o.LR, Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
-		Events: newTrainProgress(stderr, g.quiet), TrainBN: o.BN == "train", Device: dev}
-	out, err := trial.Run(ctx)
-	if err != nil {
-		return err
-	}
-	if out.Status != "ok" {
-		return fmt.Errorf("%s diverged at --lr %g: lower the learning rate", s.Name, o.LR)
-	}
-	defer out.Model.Free()
+	defer model.Free()
 	meta := checkpoint.Meta{Classes: train.Classes(), Preprocess: pre}
-	if plan, _ := s.Plan(base.Shape(), trial.Budget); plan.CutAfter > 0 {
+	if plan, _ := s.Plan(base.Shape(), cfg.Budget); plan.CutAfter > 0 {
 		k := plan.CutAfter - 1
 		meta.CutAfter = &k
 	}
 	if base.Meta.CutAfter != nil && meta.CutAfter == nil {
 		meta.CutAfter = base.Meta.CutAfter
 	}
-	rec, _ := json.Marshal(map[string]any{"strategy": s.Name, "base": o.Base, "lr": o.LR, "result": out.Result})
+	rec, _ := json.Marshal(map[string]any{"strategy": s.Name, "base": o.Base, "protocol": protocol, "run": run})
 	meta.Training = rec
-	if err := checkpoint.Save(o.Out, out.Model, meta, nil); err != nil {
+	if err := checkpoint.Save(o.Out, model, meta, nil); err != nil {
 		return err
 	}
-	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "epochs": out.Result.Epochs,
-		"best_epoch": out.Result.BestEpoch, "val_accuracy": out.ValAcc, "trainable_params": out.Trainable}
+	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "protocol": protocol, "lr": run.LR, "epochs": run.Epochs,
+		"trained_on": train.Len(), "trainable_params": run.TrainableParams}
+	if run.Selection != nil {
+		summary["val_accuracy"] = run.Selection.ValAcc
+		summary["folds"] = run.Selection.Folds
+	}
+	if run.Refit == nil {
+		delete(summary, "trained_on") // holdout: the rest of one split
+	}
 	if o.Test != "" {
 		test, err := openDataset(o.Test, false)
 		if err != nil {
 			return fmt.Errorf("--test: %w", err)
 		}
-		ev, err := evaluateOn(ctx, out.Model, test, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
+		ev, err := evaluateOn(ctx, model, test, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
 		if err != nil {
 			return fmt.Errorf("--test %s: %w", o.Test, err)
 		}
@@ -159,7 +201,15 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if g.json {
 		return writeJSON(stdout, summary)
 	}
-	fmt.Fprintf(stdout, "saved %s: %s, %d epochs (best %d), validation accuracy %.2f%%\n", o.Out, s.Name, out.Result.Epochs, out.Result.BestEpoch, 100*out.ValAcc)
+	switch {
+	case run.Selection != nil:
+		fmt.Fprintf(stdout, "saved %s: %s at lr %g for %d epochs on all %d images (chosen on %d validation folds: %.2f%%)\n",
+			o.Out, s.Name, run.LR, run.Epochs, train.Len(), run.Selection.Folds, 100*run.Selection.ValAcc)
+	case run.Refit != nil:
+		fmt.Fprintf(stdout, "saved %s: %s at lr %g for %d epochs on all %d images (no validation)\n", o.Out, s.Name, run.LR, run.Epochs, train.Len())
+	default:
+		fmt.Fprintf(stdout, "saved %s: %s at lr %g, best validation epoch %d of %d\n", o.Out, s.Name, run.LR, run.BestEpoch, run.Epochs)
+	}
 	if acc, ok := summary["test_accuracy"]; ok {
 		fmt.Fprintf(stdout, "test accuracy %.2f%% on %s\n", 100*acc.(float64), o.Test)
 	}

@@ -1,0 +1,514 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/metrics"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// split is one (shots, seed): every shot, and the folds that choose the
+// settings. All strategies share it, and with it the frozen-feature cache.
+type split struct {
+	key   string
+	all   *data.Subset  // every shot: what the refit trains on
+	allL  *data.Loader  // nil under the holdout protocol
+	folds []foldLoaders // validation folds (one under holdout)
+	cache *fit.FeatureCache
+	// preciseBN: the training sets are small enough that BatchNorm
+	// statistics are re-estimated before every evaluation.
+	preciseBN bool
+	valImages int // over the folds used
+}
+
+type foldLoaders struct {
+	train, val *data.Loader
+	key        string
+}
+
+// sample draws the shots of one seed: k per class, or all a short class has.
+func (c Config) sample(shots, seed int) (data.Dataset, error) {
+	if shots == 0 {
+		return c.Train, nil
+	}
+	var opts []data.SampleOption
+	if !c.ShotsStrict {
+		opts = append(opts, data.AllowFewer())
+	}
+	sub, err := data.KShot(c.Train, shots, uint64(seed), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%d shots: %w (or drop --shots-strict to let short classes give what they have)", shots, err)
+	}
+	return sub, nil
+}
+
+func (c Config) makeSplit(shots, seed int) (*split, error) {
+	ds, err := c.sample(shots, seed)
+	if err != nil {
+		return nil, err
+	}
+	groups, _, err := data.Grouping(ds, c.Group)
+	if err != nil {
+		return nil, fmt.Errorf("%d shots: --group: %w", shots, err)
+	}
+	sp := &split{key: fmt.Sprintf("shots=%d/seed=%d", shots, seed), cache: fit.NewFeatureCache(fit.DefaultCacheBytes)}
+	if sub, ok := ds.(*data.Subset); ok {
+		sp.all = sub
+	} else {
+		idx := make([]int, ds.Len())
+		for i := range idx {
+			idx[i] = i
+		}
+		sp.all = &data.Subset{Base: ds, Indices: idx}
+	}
+	sp.preciseBN = ds.Len() <= PreciseBNImages
+	var folds []data.Fold
+	if c.Protocol == ProtocolHoldout {
+		tr, va, err := data.StratifiedSplitGroups(ds, c.ValFraction, uint64(seed), groups)
+		if err != nil {
+			return nil, fmt.Errorf("%d shots: validation split: %w", shots, err)
+		}
+		folds = []data.Fold{{Train: tr, Val: va}}
+	} else {
+		k := max(2, int(math.Round(1/c.ValFraction)))
+		all, err := data.StratifiedFolds(ds, k, uint64(seed), groups)
+		if err != nil {
+			return nil, fmt.Errorf("%d shots: validation folds: %w", shots, err)
+		}
+		// Folds without validation images (classes too small) are no use.
+		all = slices.DeleteFunc(all, func(f data.Fold) bool { return f.Val.Len() == 0 })
+		if len(all) == 0 {
+			return nil, fmt.Errorf("%d shots: no validation fold has an image; add data or use --protocol holdout", shots)
+		}
+		folds = all[:foldsFor(all[0].Val.Len(), len(all), c.Folds)]
+	}
+	pre := c.Base.Meta.Preprocess
+	for i, f := range folds {
+		tl, err := c.trainLoader(f.Train, seed)
+		if err != nil {
+			return nil, err
+		}
+		vl, err := data.NewLoader(f.Val, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: pre, CacheDecoded: true})
+		if err != nil {
+			return nil, err
+		}
+		sp.folds = append(sp.folds, foldLoaders{train: tl, val: vl, key: fmt.Sprintf("%s/fold=%d", sp.key, i)})
+		sp.valImages += f.Val.Len()
+	}
+	if c.Protocol == ProtocolRefit {
+		if sp.allL, err = c.trainLoader(ds, seed); err != nil {
+			return nil, err
+		}
+	}
+	return sp, nil
+}
+
+func (c Config) trainLoader(ds data.Dataset, seed int) (*data.Loader, error) {
+	batch, dropLast := FewShotBatch(c.Batch, ds.Len())
+	return data.NewLoader(ds, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast,
+		Seed: uint64(seed), Preprocess: c.Base.Meta.Preprocess, Augment: c.Augment, CacheDecoded: true})
+}
+
+// shortClasses reports, per shots setting, the classes with fewer images
+// than asked for (they give all they have unless ShotsStrict).
+func (c Config) shortClasses() ([]ShortClasses, error) {
+	counts := data.ClassCounts(c.Train)
+	var out []ShortClasses
+	for _, k := range c.Shots {
+		if k == 0 {
+			continue
+		}
+		sc := ShortClasses{Shots: k, Fewest: k}
+		for cl, n := range counts {
+			if n > 0 && n < k {
+				sc.Count++
+				sc.Classes = append(sc.Classes, c.Train.Classes()[cl])
+				sc.Fewest = min(sc.Fewest, n)
+			}
+		}
+		if sc.Count == 0 {
+			continue
+		}
+		if c.ShotsStrict {
+			return nil, fmt.Errorf("%d shots: %d classes have fewer images (%q has %d); lower --shots or drop --shots-strict to let them give what they have",
+				k, sc.Count, sc.Classes[0], sc.Fewest)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// SplitsFile is splits.json: the images of every (shots, seed) and of the
+// test set, by source, so that another program (bench/plain.py) trains
+// and tests on exactly what graft did.
+type SplitsFile struct {
+	Schema  int         `json:"schema"`
+	Train   string      `json:"train"`
+	Test    string      `json:"test"`
+	Classes []string    `json:"classes"`
+	TestSet SplitImages `json:"test_set"`
+	Splits  []SplitSet  `json:"splits"`
+}
+
+// SplitImages are images by source with their labels.
+type SplitImages struct {
+	Sources []string `json:"sources"`
+	Labels  []int    `json:"labels"`
+}
+
+// SplitSet is every training shot of one (shots, seed).
+type SplitSet struct {
+	Shots int `json:"shots"`
+	Seed  int `json:"seed"`
+	SplitImages
+}
+
+func images(ds data.Dataset) SplitImages {
+	out := SplitImages{Sources: make([]string, ds.Len()), Labels: make([]int, ds.Len())}
+	for i := range out.Sources {
+		out.Sources[i], out.Labels[i] = ds.Source(i), ds.Label(i)
+	}
+	return out
+}
+
+// writeSplits writes splits.json beside results.json.
+func (c Config) writeSplits() error {
+	f := SplitsFile{Schema: 1, Train: c.Spec.Train, Test: c.Spec.Test, Classes: c.Train.Classes(), TestSet: images(c.Test)}
+	for _, k := range c.Shots {
+		for seed := 1; seed <= c.Seeds; seed++ {
+			ds, err := c.sample(k, seed)
+			if err != nil {
+				return err
+			}
+			f.Splits = append(f.Splits, SplitSet{Shots: k, Seed: seed, SplitImages: images(ds)})
+		}
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(filepath.Join(c.Out, "splits.json"), append(b, '\n'))
+}
+
+// trialFor is a training of job j at rate lr on train (validated on val
+// when not nil) for budget.
+func (c Config) trialFor(j job, train, val *data.Loader, key string, cache *fit.FeatureCache, lr float64, budget strategy.Budget, precise bool, events fit.Events) Trial {
+	return Trial{Base: c.Base, Strategy: j.strategy, Train: train, Val: val, Classes: len(c.Train.Classes()),
+		Seed: uint64(j.seed), LR: lr, Budget: budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
+		TrainKey: key + "/train", ValKey: key + "/val", Events: events, TrainBN: c.TrainBN, Device: c.Device,
+		PreciseBN: precise, MinShare: DefaultMinShare}
+}
+
+// selectionBudget is the budget of a selection run: the comparison's
+// epochs, with patience at least PatienceShare of them.
+func (c Config) selectionBudget() strategy.Budget {
+	b := c.Budget
+	if c.Protocol == ProtocolRefit && b.Patience > 0 {
+		b.Patience = max(b.Patience, int(math.Ceil(PatienceShare*float64(b.Epochs))))
+	}
+	return b
+}
+
+// rateResult is one rate's selection: its mean curve and chosen length.
+type rateResult struct {
+	lr       float64
+	status   string
+	acc      float64 // smoothed mean validation accuracy at the chosen length
+	loss     float64
+	epochs   int
+	ran      int // epochs the longest fold ran
+	hist     []fit.EpochStats
+	err      string
+	model    *nn.Model // holdout: the trained model, kept for the best rate
+	trainabl int64
+	secs     float64
+}
+
+// runOne adapts the base for one job and tests the model it gives.
+// progressMu serialises progress reports from concurrent workers.
+func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test *data.Loader, progressMu *sync.Mutex) Run {
+	model, run := c.adapt(ctx, i, n, j, sp, progressMu)
+	if model == nil {
+		return run
+	}
+	defer model.Free()
+	if err := c.test(ctx, model, test, c.evalConfig(), &run); err != nil {
+		run.Status, run.Error = "failed", "test: "+err.Error()
+	}
+	return run
+}
+
+// evalConfig evaluates a model where and how its training left it.
+func (c Config) evalConfig() fit.Config {
+	return fit.Config{BatchSize: c.Batch, Device: c.Device,
+		ChannelsLast: c.Device == torch.CPU && arch.PrefersChannelsLast(c.Base.Meta.Arch)}
+}
+
+// Transfer adapts the base to c.Train (every image; c.Shots is ignored)
+// with one strategy under c's protocol, and returns the model — the one
+// graft transfer saves — with its record. With a single rate in c.LRGrid
+// only the training length is chosen; c.Protocol "none" trains on every
+// image for the full budget with no validation at all.
+func Transfer(ctx context.Context, c Config, s strategy.Strategy, seed int) (*nn.Model, Run, error) {
+	if c.Protocol == "" {
+		c.Protocol = ProtocolRefit
+	}
+	if c.ValFraction == 0 {
+		c.ValFraction = 0.2
+	}
+	if c.Folds <= 0 {
+		c.Folds = DefaultFolds
+	}
+	j := job{strategy: s, shots: 0, seed: seed}
+	if c.Protocol == "none" {
+		// The plain recipe: every image, a fixed schedule, nothing held out.
+		l, err := c.trainLoader(c.Train, seed)
+		if err != nil {
+			return nil, Run{}, err
+		}
+		lr := c.LRGrid[0]
+		tr := c.trialFor(j, l, nil, "all", nil, lr, strategy.Budget{Epochs: c.Budget.Epochs}, c.Train.Len() <= PreciseBNImages, c.Progress)
+		out, err := tr.Run(ctx)
+		if err != nil {
+			return nil, Run{}, err
+		}
+		run := Run{Strategy: s.Name, Seed: seed, Status: out.Status, LR: lr, Epochs: out.Result.Epochs, History: out.Result.History,
+			TrainableParams: out.Trainable, Refit: &Refit{Images: c.Train.Len(), Epochs: out.Result.Epochs, LR: lr, Seconds: out.Result.Seconds}}
+		if out.Status != "ok" {
+			if out.Model != nil {
+				out.Model.Free()
+			}
+			return nil, run, fmt.Errorf("%s diverged at rate %g: lower the learning rate", s.Name, lr)
+		}
+		return out.Model, run, nil
+	}
+	sp, err := c.makeSplit(0, seed)
+	if err != nil {
+		return nil, Run{}, err
+	}
+	defer sp.cache.Free()
+	var mu sync.Mutex
+	m, run := c.adapt(ctx, 1, 1, j, sp, &mu)
+	if m == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, run, err
+		}
+		if run.Error != "" {
+			return nil, run, fmt.Errorf("%s: %s", s.Name, run.Error)
+		}
+		return nil, run, fmt.Errorf("%s diverged at every rate tried (%v): lower the learning rate", s.Name, c.LRGrid)
+	}
+	return m, run, nil
+}
+
+// adapt chooses a job's rate and length on the split's folds (extending
+// the grid when the best rate sits at its edge), then — under the refit
+// protocol — trains on every shot with them and returns that model; under
+// holdout, the best-epoch weights of the chosen rate's training. The model
+// is nil when the run failed (run says why).
+func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressMu *sync.Mutex) (*nn.Model, Run) {
+	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok", PreciseBN: sp.preciseBN}
+	var events fit.Events
+	if c.Progress != nil {
+		events = lockedEvents{c.Progress, progressMu}
+	}
+	announce := func(lr float64) {
+		if c.Progress != nil {
+			progressMu.Lock()
+			c.Progress.RunStart(i, n, j.strategy.Name, j.shots, j.seed, lr)
+			progressMu.Unlock()
+		}
+	}
+	budget := c.selectionBudget()
+	window := smoothWindow(budget.Epochs)
+	if c.Protocol == ProtocolHoldout {
+		window = 1
+	}
+	start := time.Now()
+	var results []*rateResult
+	try := func(lr float64) *rateResult {
+		announce(lr)
+		rr := &rateResult{lr: lr, status: "ok"}
+		var hists [][]fit.EpochStats
+		for _, f := range sp.folds {
+			tr := c.trialFor(j, f.train, f.val, f.key, sp.cache, lr, budget, sp.preciseBN, events)
+			out, err := tr.Run(ctx)
+			if err != nil {
+				rr.status, rr.err = "failed", err.Error()
+				return rr
+			}
+			if out.Status != "ok" {
+				if out.Model != nil {
+					out.Model.Free()
+				}
+				rr.status = out.Status
+				return rr
+			}
+			hists = append(hists, out.Result.History)
+			rr.trainabl = out.Trainable
+			if rr.hist == nil {
+				rr.hist = out.Result.History
+			}
+			if c.Protocol == ProtocolHoldout {
+				rr.model = out.Model
+				rr.acc, rr.loss, rr.epochs, rr.ran = out.ValAcc, out.ValLoss, out.Result.BestEpoch, out.Result.Epochs
+				return rr
+			}
+			out.Model.Free()
+		}
+		cv := foldCurve(hists, budget.Epochs, window)
+		rr.ran = cv.ran
+		rr.epochs, rr.acc, rr.loss = cv.choose(sp.valImages)
+		return rr
+	}
+	better := func(a, b *rateResult) bool { // a better than b
+		if b == nil || b.status != "ok" {
+			return a.status == "ok"
+		}
+		return a.status == "ok" && (a.acc > b.acc || (a.acc == b.acc && a.loss < b.loss))
+	}
+	var best *rateResult
+	consider := func(lr float64) {
+		rr := try(lr)
+		results = append(results, rr)
+		t := LRTrial{LR: lr, Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
+		if rr.status != "ok" {
+			t.ValAcc, t.Epochs = 0, 0
+		}
+		run.LRSearch = append(run.LRSearch, t)
+		if better(rr, best) {
+			if best != nil && best.model != nil {
+				best.model.Free()
+			}
+			best = rr
+		} else if rr.model != nil {
+			rr.model.Free()
+		}
+	}
+	for _, lr := range c.LRGrid {
+		if ctx.Err() != nil {
+			break
+		}
+		consider(lr)
+	}
+	// Grids that bracket: a best rate at an edge says the best may lie
+	// beyond it, so the grid grows that way until it does not.
+	up, down := 0, 0
+	for best != nil && ctx.Err() == nil {
+		var tried []float64
+		for _, r := range results {
+			tried = append(tried, r.lr)
+		}
+		next, ok := extendGrid(tried, best.lr, up, down)
+		if !ok {
+			break
+		}
+		if next > best.lr {
+			up++
+		} else {
+			down++
+		}
+		run.LRExtended = append(run.LRExtended, next)
+		consider(next)
+	}
+	run.TrainSeconds = time.Since(start).Seconds()
+	if best == nil {
+		for _, r := range results {
+			if r.status == "failed" {
+				run.Status, run.Error = "failed", r.err
+				return nil, run
+			}
+		}
+		run.Status = "diverged"
+		return nil, run
+	}
+	run.LR, run.History, run.TrainableParams = best.lr, best.hist, best.trainabl
+	run.ImgPerSec = imgPerSec(best.hist)
+	// Cut off: the chosen length reaches into the budget's last window
+	// while the run was not stopped: more epochs might have helped.
+	run.CutOff = best.ran >= budget.Epochs && best.epochs > budget.Epochs-max(1, window)
+	run.Converged = !run.CutOff
+	var model *nn.Model
+	if c.Protocol == ProtocolHoldout {
+		model = best.model
+		run.Epochs, run.BestEpoch = best.ran, best.epochs
+	} else {
+		run.Selection = &Selection{Folds: len(sp.folds), ValImages: sp.valImages, Epochs: best.epochs, ValAcc: best.acc,
+			Smoothing: window, MinEpochs: int(math.Ceil(DefaultMinShare * float64(budget.Epochs)))}
+		announce(best.lr)
+		refitStart := time.Now()
+		tr := c.trialFor(j, sp.allL, nil, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, events)
+		out, err := tr.Run(ctx)
+		if err != nil {
+			run.Status, run.Error = "failed", "refit: "+err.Error()
+			return nil, run
+		}
+		if out.Status != "ok" {
+			if out.Model != nil {
+				out.Model.Free()
+			}
+			run.Status, run.Error = out.Status, fmt.Sprintf("refit on every shot at %g for %d epochs diverged", best.lr, best.epochs)
+			return nil, run
+		}
+		model = out.Model
+		run.Refit = &Refit{Images: sp.all.Len(), Epochs: best.epochs, LR: best.lr, Seconds: time.Since(refitStart).Seconds()}
+		run.Epochs, run.BestEpoch = best.epochs, best.epochs
+		run.History = out.Result.History
+		run.TrainSeconds = time.Since(start).Seconds()
+	}
+	return model, run
+}
+
+func imgPerSec(h []fit.EpochStats) float64 {
+	var imgs, secs float64
+	for _, e := range h {
+		imgs += e.ImgPerSec * e.Seconds
+		secs += e.Seconds
+	}
+	if secs == 0 {
+		return 0
+	}
+	return imgs / secs
+}
+
+// test scores the model on the test set, keeping which images it got
+// right for the paired comparison of strategies.
+func (c Config) test(ctx context.Context, m *nn.Model, test *data.Loader, cfg fit.Config, run *Run) error {
+	conf := metrics.NewConfusion(test.Dataset().Classes())
+	var correct []bool
+	err := fit.Predict(ctx, m, test, cfg, func(_ *data.Batch, logits, labels *torch.Tensor) error {
+		pred, err := logits.Argmax(1).Int64s()
+		if err != nil {
+			return err
+		}
+		truth, err := labels.Int64s()
+		if err != nil {
+			return err
+		}
+		for i := range pred {
+			conf.Add(int(truth[i]), int(pred[i]))
+			correct = append(correct, pred[i] == truth[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	run.TestAccuracy, run.MacroF1 = conf.Accuracy(), conf.MacroF1()
+	run.Confusion = conf.M
+	run.TestCorrect = correctBits(correct)
+	return nil
+}

@@ -1,0 +1,145 @@
+package experiment
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// BootstrapSamples is the number of resamples behind every interval.
+const BootstrapSamples = 2000
+
+// correctBits packs per-image correctness into results.json's bitset.
+func correctBits(correct []bool) []byte {
+	b := make([]byte, (len(correct)+7)/8)
+	for i, c := range correct {
+		if c {
+			b[i/8] |= 1 << (i % 8)
+		}
+	}
+	return b
+}
+
+func bit(b []byte, i int) bool { return b[i/8]&(1<<(i%8)) != 0 }
+
+// pairedRuns are the seeds on which two strategies both have a test
+// record over the same images: the units a paired comparison resamples.
+func pairedRuns(a, b map[int]Run, n int) (seeds []int) {
+	for s, ra := range a {
+		rb, ok := b[s]
+		if ok && len(ra.TestCorrect) == (n+7)/8 && len(rb.TestCorrect) == len(ra.TestCorrect) {
+			seeds = append(seeds, s)
+		}
+	}
+	slices.Sort(seeds)
+	return seeds
+}
+
+// pairedDiff is the mean accuracy difference a − b over the paired seeds
+// and its 95% interval from a two-level bootstrap: seeds are drawn with
+// replacement (training noise), then test images with replacement, the
+// same images for both strategies (test sampling noise). Pairing removes
+// what the two share — the same split, the same hard images — so the
+// interval is the one a verdict between them needs.
+//
+// Images are resampled the Poisson way (each drawn Poisson(1) times, the
+// large-n limit of drawing n with replacement), so only the images where
+// the two disagree matter, and their total draws are Poisson(count):
+// a resample costs two draws per seed, whatever the test set's size.
+func pairedDiff(a, b map[int]Run, seeds []int, n int, rng *rand.Rand) (diff, lo, hi float64) {
+	wins := make([][2]int, len(seeds)) // images only a got right, only b got right
+	for k, s := range seeds {
+		ca, cb := a[s].TestCorrect, b[s].TestCorrect
+		for i := 0; i < n; i++ {
+			x, y := bit(ca, i), bit(cb, i)
+			switch {
+			case x && !y:
+				wins[k][0]++
+			case y && !x:
+				wins[k][1]++
+			}
+		}
+		diff += float64(wins[k][0]-wins[k][1]) / float64(n)
+	}
+	diff /= float64(len(seeds))
+	lo, hi = percentiles(func() float64 {
+		var tot float64
+		for range seeds {
+			w := wins[rng.IntN(len(seeds))]
+			tot += (poisson(rng, w[0]) - poisson(rng, w[1])) / float64(n)
+		}
+		return tot / float64(len(seeds))
+	})
+	return diff, lo, hi
+}
+
+// meanInterval is the 95% interval of a strategy's mean accuracy by the
+// same two-level bootstrap (seeds, then images).
+func meanInterval(runs map[int]Run, n int, rng *rand.Rand) (lo, hi float64, ok bool) {
+	var hits []int
+	for _, s := range sortedSeeds(runs) {
+		r := runs[s]
+		if n == 0 || len(r.TestCorrect) != (n+7)/8 {
+			continue
+		}
+		c := 0
+		for i := 0; i < n; i++ {
+			if bit(r.TestCorrect, i) {
+				c++
+			}
+		}
+		hits = append(hits, c)
+	}
+	if len(hits) == 0 {
+		return 0, 0, false
+	}
+	lo, hi = percentiles(func() float64 {
+		var tot float64
+		for range hits {
+			tot += poisson(rng, hits[rng.IntN(len(hits))]) / float64(n)
+		}
+		return tot / float64(len(hits))
+	})
+	return lo, hi, true
+}
+
+func sortedSeeds(runs map[int]Run) []int {
+	var s []int
+	for k := range runs {
+		s = append(s, k)
+	}
+	slices.Sort(s)
+	return s
+}
+
+// percentiles draws BootstrapSamples statistics and returns their 2.5th
+// and 97.5th percentiles.
+func percentiles(draw func() float64) (lo, hi float64) {
+	stats := make([]float64, BootstrapSamples)
+	for i := range stats {
+		stats[i] = draw()
+	}
+	slices.Sort(stats)
+	return stats[int(0.025*float64(len(stats)))], stats[int(0.975*float64(len(stats)))-1]
+}
+
+// poisson draws from Poisson(lambda): by inversion for small means, by
+// the normal approximation (error below the interval's own resolution)
+// for large ones.
+func poisson(rng *rand.Rand, lambda int) float64 {
+	if lambda == 0 {
+		return 0
+	}
+	if lambda > 50 {
+		return math.Max(0, math.Round(float64(lambda)+math.Sqrt(float64(lambda))*rng.NormFloat64()))
+	}
+	l := math.Exp(-float64(lambda))
+	k, p := 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return float64(k)
+		}
+		k++
+	}
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/graftml/graft/experiment"
+)
+
+// A 43-class set whose last class has 3 images, at 10 shots: the
+// comparison runs, and says on the terminal and in results.json how many
+// classes were short.
+func TestCompareShortClasses(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train"), filepath.Join(dir, "test")
+	writeSet(t, train, 43, 10)
+	writeSet(t, test, 43, 1)
+	for i := 3; i < 10; i++ {
+		os.Remove(filepath.Join(train, "class42", fmt.Sprintf("%03d.png", i)))
+	}
+	base := trainBase(t, train, filepath.Join(dir, "base"), 1)
+	out := filepath.Join(dir, "cmp")
+	code, stdout, errs := run(t, "compare", "--base", base, "--train", train, "--test", test, "--strategies", "probe",
+		"--shots", "10", "--seeds", "1", "--epochs", "2", "--lr-grid", "1e-2", "--out", out)
+	if code != 0 {
+		t.Fatalf("compare exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "10 shots: 1 classes have fewer images and give all they have (fewest 3): class42") {
+		t.Errorf("the terminal does not name the short class:\n%s", errs)
+	}
+	if !strings.Contains(errs, "protocol refit") {
+		t.Errorf("the terminal does not say which protocol ran:\n%s", errs)
+	}
+	res, err := experiment.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ShortClasses) != 1 || res.ShortClasses[0].Count != 1 || res.Spec.Protocol != "refit" {
+		t.Errorf("results.json: short classes %+v, protocol %q", res.ShortClasses, res.Spec.Protocol)
+	}
+	if !strings.Contains(stdout, "short") && !strings.Contains(stdout, "fewer images") {
+		t.Errorf("the leaderboard does not mention the short class:\n%s", stdout)
+	}
+	code, _, errs = run(t, "compare", "--base", base, "--train", train, "--test", test, "--strategies", "probe",
+		"--shots", "10", "--seeds", "1", "--epochs", "2", "--shots-strict", "--out", filepath.Join(dir, "strict"))
+	if code == 0 || !strings.Contains(errs, "class42") || !strings.Contains(errs, "--shots-strict") {
+		t.Errorf("--shots-strict: exit %d, %s", code, errs)
+	}
+}
+
+// GTSRB-style TRACK_FRAME names: the terminal says the tracks group the
+// images (the data package's tests show no track crosses a split).
+func TestCompareSaysGrouping(t *testing.T) {
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "train"), filepath.Join(dir, "test")
+	writeSet(t, train, 3, 12)
+	writeSet(t, test, 3, 2)
+	for c := 0; c < 3; c++ {
+		for i := 0; i < 12; i++ {
+			cd := filepath.Join(train, fmt.Sprintf("class%d", c))
+			if err := os.Rename(filepath.Join(cd, fmt.Sprintf("%03d.png", i)), filepath.Join(cd, fmt.Sprintf("%05d_%05d.png", i/3, i%3))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	base := trainBase(t, train, filepath.Join(dir, "base"), 1)
+	code, _, errs := run(t, "compare", "--base", base, "--train", train, "--test", test, "--strategies", "probe",
+		"--shots", "all", "--seeds", "1", "--epochs", "2", "--lr-grid", "1e-2", "--out", filepath.Join(dir, "cmp"))
+	if code != 0 {
+		t.Fatalf("compare exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "grouping: gtsrb-track") {
+		t.Errorf("the terminal does not say the images were grouped by track:\n%s", errs)
+	}
+}
+
+// graft transfer saves a model trained on every image: chosen on folds by
+// default, or for exactly --epochs with --val-split 0.
+func TestTransferTrainsOnEveryImage(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train")
+	writeSet(t, train, 3, 10)
+	base := trainBase(t, train, filepath.Join(dir, "base"), 1)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"refit", nil, "on all 30 images (chosen on"},
+		{"no validation", []string{"--val-split", "0"}, "for 3 epochs on all 30 images (no validation)"},
+		{"holdout", []string{"--protocol", "holdout"}, "best validation epoch"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"transfer", "--base", base, "--strategy", "finetune", "--train", train, "--epochs", "3",
+				"--out", filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")), "--quiet"}, c.args...)
+			code, out, errs := run(t, args...)
+			if code != 0 {
+				t.Fatalf("transfer exit %d: %s", code, errs)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("transfer said %q, want %q", out, c.want)
+			}
+		})
+	}
+	if code, _, errs := run(t, "transfer", "--base", base, "--train", train, "--val-split", "0", "--lr-grid", "1e-3,1e-2", "--out", filepath.Join(dir, "x")); code == 0 || !strings.Contains(errs, "--lr-grid") {
+		t.Errorf("--lr-grid without validation: exit %d, %s", code, errs)
+	}
+}
