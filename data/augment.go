@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 )
 
 // Augment describes random training-time distortions. It is plain data so a
@@ -67,6 +68,50 @@ func DefaultAugment() Augment {
 		BlurProb:   0.1,
 		BlurSigma:  [2]float64{0.1, 1},
 	}
+}
+
+// AffineAugment is the recipe common in torchvision tutorials for small
+// classification sets such as traffic signs: RandomAffine(degrees=15,
+// translate=(0.1, 0.1), scale=(0.9, 1.1)) then ColorJitter(brightness=0.3,
+// contrast=0.3, saturation=0.3). No crop, no blur, no flips.
+func AffineAugment() Augment {
+	return Augment{
+		Rotate:     15,
+		Translate:  0.1,
+		Scale:      [2]float64{0.9, 1.1},
+		Brightness: 0.3,
+		Contrast:   0.3,
+		Saturation: 0.3,
+	}
+}
+
+// augmentPresets are the named settings, in the order help lists them.
+var augmentPresets = []struct {
+	name string
+	make func() Augment
+}{
+	{"none", func() Augment { return Augment{} }},
+	{"default", DefaultAugment},
+	{"affine", AffineAugment},
+}
+
+// AugmentPresetNames lists the names AugmentPreset accepts.
+func AugmentPresetNames() []string {
+	names := make([]string, len(augmentPresets))
+	for i, p := range augmentPresets {
+		names[i] = p.name
+	}
+	return names
+}
+
+// AugmentPreset returns a named setting: none, default or affine.
+func AugmentPreset(name string) (Augment, error) {
+	for _, p := range augmentPresets {
+		if p.name == name {
+			return p.make(), nil
+		}
+	}
+	return Augment{}, fmt.Errorf("augment preset %q: choose %s", name, strings.Join(AugmentPresetNames(), ", "))
 }
 
 // Enabled reports whether any operation is switched on.

@@ -232,3 +232,31 @@ func TestHueMatrixZeroIsIdentity(t *testing.T) {
 		}
 	}
 }
+
+func TestAugmentPreset(t *testing.T) {
+	for _, name := range AugmentPresetNames() {
+		a, err := AugmentPreset(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := a.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if a.Enabled() != (name != "none") {
+			t.Errorf("%s: enabled %v", name, a.Enabled())
+		}
+	}
+	// affine is torchvision's RandomAffine(15, translate=(0.1, 0.1),
+	// scale=(0.9, 1.1)) + ColorJitter(0.3, 0.3, 0.3), nothing else.
+	a, _ := AugmentPreset("affine")
+	want := Augment{Rotate: 15, Translate: 0.1, Scale: [2]float64{0.9, 1.1}, Brightness: 0.3, Contrast: 0.3, Saturation: 0.3}
+	if a != want {
+		t.Errorf("affine = %+v, want %+v", a, want)
+	}
+	if d, _ := AugmentPreset("default"); d != DefaultAugment() {
+		t.Errorf("default preset %+v differs from DefaultAugment %+v", d, DefaultAugment())
+	}
+	if _, err := AugmentPreset("strong"); err == nil || !strings.Contains(err.Error(), "none, default, affine") {
+		t.Errorf("unknown preset: %v, want the names listed", err)
+	}
+}

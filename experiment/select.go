@@ -173,3 +173,16 @@ func roundRate(x float64) float64 {
 	e := math.Floor(math.Log10(x))
 	return math.Round(x/math.Pow(10, e)) * math.Pow(10, e)
 }
+
+// ChooseEpochs is the training length a single validated run supports, by
+// the rule a comparison's selection uses: the longest training whose
+// smoothed validation accuracy (a centred moving average of window epochs)
+// is within noise of the best over valImages images. 0 without validation.
+func ChooseEpochs(h []fit.EpochStats, window, valImages int) (epochs int, acc float64) {
+	cv := foldCurve([][]fit.EpochStats{h}, len(h), window)
+	if len(cv.acc) == 0 {
+		return 0, 0
+	}
+	epochs, acc, _ = cv.choose(valImages)
+	return epochs, acc
+}

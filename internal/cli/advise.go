@@ -297,7 +297,8 @@ func validateAdvice(ctx context.Context, o AdviseOptions, adv *advise.Advice, ca
 	}
 	co := CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: strings.Join(names, ","), Shots: shots,
 		Seeds: o.Seeds, Epochs: o.Epochs, Patience: 5, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: 32, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args}
+		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args,
+		Protocol: experiment.ProtocolRefit, Folds: experiment.DefaultFolds, Group: "auto"}
 	cfg, err := compareConfig(co, dev)
 	if err != nil {
 		return nil, err

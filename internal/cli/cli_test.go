@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,7 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/graftml/graft/experiment"
+
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/fit"
 )
 
 // run executes graft with args and returns exit code, stdout and stderr.
@@ -224,5 +232,205 @@ func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
 	}
 	if code, _, errs := run(t, "synth", "--country", "xx", "--out", dir); code == 0 || !strings.Contains(errs, "de") {
 		t.Errorf("unknown country: exit %d, %q should list the countries", code, errs)
+	}
+}
+
+// trainRecord is the part of a checkpoint's training record the refit
+// tests read.
+type trainRecord struct {
+	Config struct {
+		Epochs int `json:"epochs"`
+	} `json:"config"`
+	Result fit.Result  `json:"result"`
+	Refit  refitRecord `json:"refit"`
+}
+
+func readTrainRecord(t *testing.T, ck string) trainRecord {
+	t.Helper()
+	meta, err := checkpoint.ReadMeta(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec trainRecord
+	if err := json.Unmarshal(meta.Training, &rec); err != nil {
+		t.Fatalf("training record: %v", err)
+	}
+	return rec
+}
+
+// cancelWriter collects output and cancels a context once it sees a text.
+type cancelWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	when   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.when != "" && strings.Contains(w.buf.String(), w.when) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestTrainRefitsSmallSet: on a small set without --val, the saved model
+// is a fresh one trained on every image for the epoch count validation
+// chose; an interruption between the stages resumes into the refit and
+// ends with the same weights.
+func TestTrainRefitsSmallSet(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train")
+	writeSet(t, train, 3, 24)
+	args := func(out string) []string {
+		return []string{"train", "--train", train, "--size", "16", "--epochs", "6", "--batch", "16", "--lr", "3e-3", "--seed", "2", "--out", out}
+	}
+	ck := filepath.Join(dir, "m")
+	code, _, errs := run(t, args(ck)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rec := readTrainRecord(t, ck)
+	r, sel := rec.Refit, rec.Refit.Selection
+	if !r.Refit || r.Mode != "auto" || sel == nil {
+		t.Fatalf("72 images with --refit auto were not refitted: %+v", r)
+	}
+	if r.Images != 72 || sel.TrainImages+sel.ValImages != 72 || sel.ValImages == 0 {
+		t.Errorf("refit on %d images after selecting on %d+%d, want all 72 after a split of them", r.Images, sel.TrainImages, sel.ValImages)
+	}
+	want, _ := experiment.ChooseEpochs(sel.History, RefitSmoothing, sel.ValImages)
+	if sel.Epochs != want || r.Epochs != want || rec.Result.Epochs != want || rec.Config.Epochs != want || len(rec.Result.History) != want {
+		t.Errorf("chosen %d epochs (selection %d, record %d, config %d, history %d); the saved model must train exactly the chosen count",
+			want, sel.Epochs, rec.Result.Epochs, rec.Config.Epochs, len(rec.Result.History))
+	}
+	for _, e := range rec.Result.History {
+		if e.HasVal {
+			t.Errorf("refit epoch %d validated: it should have trained on every image with nothing held out", e.Epoch)
+		}
+	}
+	if line := fmt.Sprintf("refit: %s chosen on validation, retraining on all 72 images", plural(want, "epoch")); !strings.Contains(errs, line) {
+		t.Errorf("terminal lacks %q:\n%s", line, errs)
+	}
+	if m, _ := filepath.Glob(ck + ".resume*"); len(m) != 0 {
+		t.Errorf("resume files left after a finished run: %v", m)
+	}
+
+	// Interrupted as the refit starts, then resumed.
+	ck2 := filepath.Join(dir, "m2")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	ew := &cancelWriter{when: "chosen on validation", cancel: cancel}
+	root := newRoot(&out, ew)
+	root.SetArgs(args(ck2))
+	if err := root.ExecuteContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(ck2 + ".resume-selection.json"); err != nil {
+		t.Fatalf("no selection state after an interruption in the refit: %v", err)
+	}
+	code, _, errs = run(t, append(args(ck2), "--resume")...)
+	if code != 0 {
+		t.Fatalf("resume exit %d: %s", code, errs)
+	}
+	if strings.Contains(errs, "choosing the epoch count") || !strings.Contains(errs, "chosen on validation") {
+		t.Errorf("resume should go straight to the refit:\n%s", errs)
+	}
+	w1, _ := os.ReadFile(ck + ".safetensors")
+	w2, _ := os.ReadFile(ck2 + ".safetensors")
+	if len(w1) == 0 || !bytes.Equal(w1, w2) {
+		t.Errorf("resumed refit's weights differ from the uninterrupted run's")
+	}
+	if rec2 := readTrainRecord(t, ck2); rec2.Refit.Epochs != want || rec2.Refit.Images != 72 {
+		t.Errorf("resumed record %+v", rec2.Refit)
+	}
+	if m, _ := filepath.Glob(ck2 + ".resume*"); len(m) != 0 {
+		t.Errorf("resume files left after a resumed run: %v", m)
+	}
+}
+
+// TestTrainRefitNever keeps the best validation epoch's weights, trained
+// on the split only.
+func TestTrainRefitNever(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train")
+	writeSet(t, train, 3, 24)
+	ck := filepath.Join(dir, "m")
+	code, _, errs := run(t, "train", "--train", train, "--size", "16", "--epochs", "3", "--batch", "16", "--refit", "never", "--out", ck, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rec := readTrainRecord(t, ck)
+	if rec.Refit.Refit || rec.Refit.Selection != nil || rec.Refit.Images >= 72 || rec.Refit.Mode != "never" {
+		t.Errorf("--refit never refitted or trained on every image: %+v", rec.Refit)
+	}
+	if rec.Result.BestEpoch < 1 || len(rec.Result.History) != 3 || !rec.Result.History[0].HasVal {
+		t.Errorf("--refit never should validate every epoch and keep the best: %+v", rec.Result)
+	}
+}
+
+func TestTrainRefitFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	writeSet(t, good, 2, 8)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--refit", "sometimes"}, "choose auto, always or never"},
+		{[]string{"--refit", "always", "--val", good}, "drop --val"},
+		{[]string{"--refit", "always", "--val-split", "0"}, "--val-split is 0"},
+	} {
+		args := append([]string{"train", "--train", good, "--size", "16", "--epochs", "1", "--out", filepath.Join(dir, "o"), "--quiet"}, c.args...)
+		if code, _, errs := run(t, args...); code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit 1 naming %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func TestChooseEpochs(t *testing.T) {
+	val := func(accs ...float64) []fit.EpochStats {
+		var h []fit.EpochStats
+		for i, a := range accs {
+			h = append(h, fit.EpochStats{Epoch: i + 1, ValAcc: a, HasVal: true})
+		}
+		return h
+	}
+	for _, c := range []struct {
+		name string
+		h    []fit.EpochStats
+		want int
+	}{
+		// Epoch 2's lucky 0.9 is alone; 7–10 hold 0.7 together.
+		{"one lucky epoch", val(0.2, 0.9, 0.3, 0.4, 0.5, 0.6, 0.7, 0.7, 0.7, 0.6), 9},
+		{"plateau takes the longest", val(0.5, 1, 1, 1, 1, 1), 6},
+		{"no validation", []fit.EpochStats{{Epoch: 1}}, 0},
+	} {
+		if got, _ := experiment.ChooseEpochs(c.h, RefitSmoothing, 0); got != c.want {
+			t.Errorf("%s: %d epochs, want %d", c.name, got, c.want)
+		}
+	}
+	for n, want := range map[int]string{7: "7", 999: "999", 1070: "1,070", 10000: "10,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestTrainAugmentPresets(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	writeSet(t, good, 2, 8)
+	for _, name := range []string{"none", "default", "affine"} {
+		args := []string{"train", "--train", good, "--size", "16", "--epochs", "1", "--refit", "never", "--augment", name, "--out", filepath.Join(dir, name), "--quiet"}
+		if code, _, errs := run(t, args...); code != 0 {
+			t.Errorf("--augment %s: exit %d: %s", name, code, errs)
+		}
+	}
+	code, _, errs := run(t, "train", "--train", good, "--augment", "strong", "--out", filepath.Join(dir, "o"), "--quiet")
+	if code != 1 || !strings.Contains(errs, "none, default, affine") {
+		t.Errorf("--augment strong: exit %d, %q; want the presets listed", code, errs)
 	}
 }

@@ -121,13 +121,14 @@ func checkFiles(ds data.Dataset, workers int) error {
 
 // parseAugment reads an --augment value.
 func parseAugment(s string) (data.Augment, error) {
-	switch s {
-	case "none", "":
-		return data.Augment{}, nil
-	case "default":
-		return data.DefaultAugment(), nil
+	if s == "" {
+		s = "none"
 	}
-	return data.Augment{}, fmt.Errorf("--augment %q: choose none or default", s)
+	a, err := data.AugmentPreset(s)
+	if err != nil {
+		return a, fmt.Errorf("--augment: %w", err)
+	}
+	return a, nil
 }
 
 // required reports the first empty required flag; pairs are value, flag.

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -15,6 +18,7 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
@@ -30,6 +34,7 @@ type TrainOptions struct {
 	Train    string  `json:"train"`
 	Val      string  `json:"val,omitempty"`
 	ValSplit float64 `json:"val_split"`
+	Refit    string  `json:"refit"`
 	Test     string  `json:"test,omitempty"`
 	Out      string  `json:"-"`
 	Resume   bool    `json:"-"`
@@ -74,7 +79,13 @@ func newTrainCmd(g *globals) *cobra.Command {
 DATA is ` + datasetHelp + `
 
 Without --val, a stratified --val-split of the training set is held out for
-validation, early stopping (--patience) and choosing the best epoch.`,
+validation and early stopping (--patience). On a small set (--refit auto: up
+to 10,000 images) that split only chooses the training length: the epoch
+with the best validation accuracy, averaged over 5 epochs; a fresh model
+(same seed and settings) is then trained on every image for that many
+epochs, and that model is saved ("select, then refit"). Otherwise — --val
+given, a larger set, or --refit never — the best validation epoch's weights
+are kept.`,
 		Example: `  graft train --train fashion-mnist --test fashion-mnist --arch smallcnn --epochs 5 --out fmnist
   graft train --train signs/ --from base.json --lr 1e-4 --epochs 10 --out adapted`,
 		Args: cobra.NoArgs,
@@ -90,6 +101,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
 	f.StringVar(&o.Train, "train", "", "training data (required)")
 	f.StringVar(&o.Val, "val", "", "validation data (default: a split of --train)")
 	f.Float64Var(&o.ValSplit, "val-split", 0.1, "fraction of --train held out for validation when --val is not given (0 = none)")
+	f.StringVar(&o.Refit, "refit", refitAuto, "after choosing the epoch count on --val-split, retrain on every image: auto (sets up to 10,000 images), always or never")
 	f.StringVar(&o.Test, "test", "", "test data, evaluated once at the end")
 	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
 	f.BoolVar(&o.Resume, "resume", false, "continue an interrupted run of the same command from its last epoch")
@@ -110,7 +122,7 @@ validation, early stopping (--patience) and choosing the best epoch.`,
 	f.IntVar(&o.Channels, "channels", 0, "input channels, 1 or 3 (default: the data's)")
 	f.StringVar(&o.Norm, "norm", "", "normalisation: unit, symmetric, imagenet, caffe (default: the architecture's)")
 	f.StringVar(&o.Resize, "resize", "stretch", "how images are fitted: stretch, letterbox, crop")
-	f.StringVar(&o.Augment, "augment", "none", "augmentation: none or default (mild crops, rotation, colour jitter, blur; no flips)")
+	f.StringVar(&o.Augment, "augment", "none", "augmentation: none, default (crops, rotation, colour jitter, blur) or affine (rotation, shift, zoom, colour jitter); no flips")
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
@@ -125,6 +137,140 @@ type trainSetup struct {
 	pre        data.Preprocess
 	train, val *data.Loader
 	cfg        fit.Config
+	images     int // --train's images, before any validation split
+}
+
+// --refit values.
+const (
+	refitAuto   = "auto"
+	refitAlways = "always"
+	refitNever  = "never"
+)
+
+// RefitMaxImages is the largest training set --refit auto retrains on every
+// image. Up to here the held-out tenth is at most 1,000 images, which a
+// small set cannot spare (a class of 20 images loses 2 of them), and a
+// second training on so few images is cheap. Beyond it the split takes
+// little from what the model learns, while a second training doubles a
+// long run. graft compare and VTAB-1k refit for the same reason.
+const RefitMaxImages = 10_000
+
+// RefitSmoothing is the width, in epochs, of the moving average of
+// validation accuracy that chooses the refit's length: one epoch's accuracy
+// on a hundred validation images moves by points from noise alone, and the
+// length should follow the curve, not its luckiest epoch.
+const RefitSmoothing = 5
+
+// checkRefit validates --refit against the validation flags.
+func (o TrainOptions) checkRefit() error {
+	switch o.Refit {
+	case refitAuto, refitNever:
+		return nil
+	case refitAlways:
+		if o.Val != "" {
+			return fmt.Errorf("--refit always retrains on the images --val-split holds out, but with --val %s none are held out: drop --val, or use --refit never", o.Val)
+		}
+		if o.ValSplit <= 0 {
+			return fmt.Errorf("--refit always chooses the epoch count on a validation split, but --val-split is 0: set --val-split, e.g. 0.1, or use --refit never")
+		}
+		return nil
+	}
+	return fmt.Errorf("--refit %q: choose auto, always or never", o.Refit)
+}
+
+// refitDecision says whether a run on images training images refits, and
+// why (for the record and the terminal).
+func (o TrainOptions) refitDecision(images int) (bool, string) {
+	switch {
+	case o.Refit == refitNever:
+		return false, "--refit never: the best validation epoch's weights are kept"
+	case o.Val != "":
+		return false, "--val given: the training set is already all trained on"
+	case o.ValSplit <= 0:
+		return false, "no validation split: every image is trained on"
+	case o.Refit == refitAlways:
+		return true, "--refit always"
+	case images > RefitMaxImages:
+		return false, fmt.Sprintf("%s images, more than %s (--refit auto): the best validation epoch's weights are kept", thousands(images), thousands(RefitMaxImages))
+	}
+	return true, fmt.Sprintf("%s images, at most %s (--refit auto)", thousands(images), thousands(RefitMaxImages))
+}
+
+// refitRecord is what the checkpoint's training record says about refitting.
+type refitRecord struct {
+	Mode   string `json:"mode"`  // --refit
+	Refit  bool   `json:"refit"` // the saved model was retrained on every image
+	Reason string `json:"reason"`
+	// Images the saved model trained on.
+	Images int `json:"images"`
+	// Epochs of the refit: Selection.Epochs.
+	Epochs    int             `json:"epochs,omitempty"`
+	Selection *refitSelection `json:"selection,omitempty"`
+}
+
+// refitSelection is the first stage of a refit: training on the split
+// that chose the epoch count.
+type refitSelection struct {
+	TrainImages int `json:"train_images"`
+	ValImages   int `json:"val_images"`
+	// Epochs is the chosen length: the best validation accuracy averaged
+	// over Smoothing epochs; ValAcc is that average.
+	Epochs    int     `json:"epochs"`
+	ValAcc    float64 `json:"val_accuracy"`
+	Smoothing int     `json:"smoothing"`
+	// BestEpoch is the best single epoch, which --refit never would keep.
+	BestEpoch int              `json:"best_epoch"`
+	EpochsRun int              `json:"epochs_run"`
+	Seconds   float64          `json:"train_seconds"`
+	History   []fit.EpochStats `json:"history"`
+}
+
+// plural writes "1 epoch", "2 epochs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// thousands writes n with comma separators: 1,070.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// selectionState is a finished selection stage, kept on disk until the
+// refit is saved so that --resume can skip straight to the refit.
+type selectionState struct {
+	Fingerprint string         `json:"fingerprint"`
+	Reason      string         `json:"reason"`
+	Selection   refitSelection `json:"selection"`
+}
+
+// readSelection reads the state a selection stage left at path; nil when
+// there is none.
+func readSelection(path, fingerprint string) (*selectionState, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st selectionState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %v; rerun without --resume to start over", path, err)
+	}
+	if st.Fingerprint != fingerprint {
+		return nil, fmt.Errorf("%s was saved by a run with other settings or data; rerun without --resume to start over, or repeat the original command", path)
+	}
+	return &st, nil
 }
 
 func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io.Writer) error {
@@ -137,44 +283,126 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	if o.Refit == "" {
+		o.Refit = refitAuto
+	}
+	if err := o.checkRefit(); err != nil {
+		return err
+	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
 		return err
 	}
-	su, err := setupTrain(o, dev)
-	if err != nil {
-		return err
-	}
-	defer su.model.Free()
-
 	fp, _ := json.Marshal(o)
 	sum := sha256.Sum256(fp)
+	fingerprint := hex.EncodeToString(sum[:])
 	resumeBase, _ := checkpoint.Paths(o.Out)
-	meta := checkpoint.Meta{Classes: su.classes, Preprocess: su.pre}
-	res := &fit.Resumer{
-		Path: strings.TrimSuffix(resumeBase, ".safetensors") + ".resume", Meta: meta,
-		Fingerprint: hex.EncodeToString(sum[:]), Continue: o.Resume,
-	}
+	resumeBase = strings.TrimSuffix(resumeBase, ".safetensors")
+	// A refit is two resumable stages: the selection (CKPT.resume), whose
+	// outcome CKPT.resume-selection.json keeps, then the training on every
+	// image (CKPT.resume-refit). --resume continues whichever was cut off.
+	selPath := resumeBase + ".resume-selection.json"
 	prog := newTrainProgress(stderr, g.quiet)
-	if !g.quiet {
+	say := func(format string, a ...any) {
+		if !g.quiet {
+			fmt.Fprintf(stderr, format, a...)
+		}
+	}
+	announce := func(su *trainSetup) {
 		total, trainable := su.model.CountParams()
-		fmt.Fprintf(stderr, "training %s (%d params, %d trainable) on %d images, %d classes, %dx%d×%d input, %d threads, %v\n",
+		say("training %s (%d params, %d trainable) on %d images, %d classes, %dx%d×%d input, %d threads, %v\n",
 			su.model.Arch, total, trainable, su.train.Dataset().Len(), len(su.classes), su.pre.Size, su.pre.Size, su.model.InChannels, torch.NumThreads(), dev)
 	}
-	result, err := fit.Train(ctx, fit.Run{Model: su.model, Train: su.train, Val: su.val, Config: su.cfg, Events: prog, Resume: res})
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	train := func(su *trainSetup, res *fit.Resumer) (*fit.Result, error) {
+		result, err := fit.Train(ctx, fit.Run{Model: su.model, Train: su.train, Val: su.val, Config: su.cfg, Events: prog, Resume: res})
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		return err
+		return result, err
 	}
-	rec, _ := json.Marshal(map[string]any{"options": o, "config": su.cfg, "result": result})
+
+	rr := refitRecord{Mode: o.Refit}
+	var sel *refitSelection
+	if o.Resume {
+		st, err := readSelection(selPath, fingerprint)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			sel, rr.Refit, rr.Reason = &st.Selection, true, st.Reason
+		}
+	}
+	var su *trainSetup
+	defer func() {
+		if su != nil {
+			su.model.Free()
+		}
+	}()
+	var result *fit.Result
+	resumed := sel != nil
+	if sel == nil {
+		if su, err = setupTrain(o, dev); err != nil {
+			return err
+		}
+		rr.Refit, rr.Reason = o.refitDecision(su.images)
+		if rr.Refit {
+			say("refit: choosing the epoch count on a %.0f%% validation split (%s of %s images), then retraining on all of them\n",
+				100*o.ValSplit, thousands(su.val.Dataset().Len()), thousands(su.images))
+		} else if o.Refit == refitAuto && o.Val == "" && o.ValSplit > 0 {
+			say("refit: off, %s\n", rr.Reason)
+		}
+		announce(su)
+		res := &fit.Resumer{Path: resumeBase + ".resume", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+			Fingerprint: fingerprint, Continue: o.Resume}
+		if result, err = train(su, res); err != nil {
+			return err
+		}
+		resumed = res.Resumed
+		if rr.Refit {
+			epochs, acc := experiment.ChooseEpochs(result.History, RefitSmoothing, su.val.Dataset().Len())
+			sel = &refitSelection{TrainImages: su.train.Dataset().Len(), ValImages: su.val.Dataset().Len(),
+				Epochs: epochs, ValAcc: acc, Smoothing: RefitSmoothing, BestEpoch: result.BestEpoch,
+				EpochsRun: result.Epochs, Seconds: result.Seconds, History: result.History}
+			su.model.Free()
+			su = nil
+			b, _ := json.Marshal(selectionState{Fingerprint: fingerprint, Reason: rr.Reason, Selection: *sel})
+			if err := safefile.WriteBytes(selPath, b); err != nil {
+				return fmt.Errorf("save the refit's selection: %w", err)
+			}
+		}
+	}
+	if sel != nil {
+		if sel.Epochs < 1 {
+			return fmt.Errorf("refit: the selection stage recorded no validation accuracy to choose an epoch count from; use --refit never")
+		}
+		ro := o
+		ro.ValSplit, ro.Epochs, ro.Patience = 0, sel.Epochs, 0
+		if su, err = setupTrain(ro, dev); err != nil {
+			return err
+		}
+		say("refit: %s chosen on validation, retraining on all %s images\n", plural(sel.Epochs, "epoch"), thousands(su.images))
+		announce(su)
+		rsum := sha256.Sum256(fmt.Appendf(nil, "%s refit %d", fingerprint, sel.Epochs))
+		res := &fit.Resumer{Path: resumeBase + ".resume-refit", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+			Fingerprint: hex.EncodeToString(rsum[:]), Continue: o.Resume}
+		if result, err = train(su, res); err != nil {
+			return err
+		}
+		resumed = resumed || res.Resumed
+		rr.Images, rr.Epochs, rr.Selection = su.images, sel.Epochs, sel
+	} else {
+		rr.Images = su.train.Dataset().Len()
+	}
+
+	meta := checkpoint.Meta{Classes: su.classes, Preprocess: su.pre}
+	rec, _ := json.Marshal(map[string]any{"options": o, "config": su.cfg, "result": result, "refit": rr})
 	meta.Training = rec
 	if err := checkpoint.Save(o.Out, su.model, meta, nil); err != nil {
 		return err
 	}
+	os.Remove(selPath)
 	out := map[string]any{"checkpoint": o.Out, "epochs": result.Epochs, "best_epoch": result.BestEpoch,
-		"train_seconds": result.Seconds, "resumed": res.Resumed, "history": result.History}
+		"train_seconds": result.Seconds, "resumed": resumed, "history": result.History, "refit": rr}
 	if o.Test != "" {
 		test, err := openDataset(o.Test, false)
 		if err != nil {
@@ -191,7 +419,12 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	if g.json {
 		return writeJSON(stdout, out)
 	}
-	fmt.Fprintf(stdout, "saved %s (%d epochs, best epoch %d, %.1fs)\n", o.Out, result.Epochs, result.BestEpoch, result.Seconds)
+	if rr.Selection != nil {
+		fmt.Fprintf(stdout, "saved %s (refit on all %s images for %s chosen on validation; %.1fs + %.1fs)\n",
+			o.Out, thousands(rr.Images), plural(rr.Epochs, "epoch"), rr.Selection.Seconds, result.Seconds)
+	} else {
+		fmt.Fprintf(stdout, "saved %s (%d epochs, best epoch %d, %.1fs)\n", o.Out, result.Epochs, result.BestEpoch, result.Seconds)
+	}
 	if acc, ok := out["test_accuracy"]; ok {
 		fmt.Fprintf(stdout, "test accuracy %.2f%%, macro-F1 %.4f on %s\n", 100*acc.(float64), out["test_macro_f1"], o.Test)
 	}
@@ -203,7 +436,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	classes := trainDS.Classes()
+	classes, images := trainDS.Classes(), trainDS.Len()
 	c, _, _, err := nativeShape(trainDS)
 	if err != nil {
 		return nil, fmt.Errorf("--train %s: %w", o.Train, err)
@@ -269,10 +502,13 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		return nil, err
 	}
 
-	aug, err := parseAugment(o.Augment)
+	if o.Augment == "" {
+		o.Augment = "none"
+	}
+	aug, err := data.AugmentPreset(o.Augment)
 	if err != nil {
 		m.Free()
-		return nil, err
+		return nil, fmt.Errorf("--augment: %w", err)
 	}
 
 	var valDS data.Dataset
@@ -323,7 +559,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		m.Free()
 		return nil, fmt.Errorf("--train: %w", err)
 	}
-	su := &trainSetup{model: m, classes: classes, pre: pre, train: trainL, cfg: cfg}
+	su := &trainSetup{model: m, classes: classes, pre: pre, train: trainL, cfg: cfg, images: images}
 	if valDS != nil {
 		if su.val, err = data.NewLoader(valDS, data.LoaderConfig{BatchSize: o.Batch, Workers: o.Workers, Preprocess: pre,
 			CacheDecoded: fitsInCache(valDS.Len(), pre)}); err != nil {
