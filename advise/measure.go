@@ -41,8 +41,12 @@ type Target struct {
 	Min     int          `json:"min_per_class"`
 	Median  int          `json:"median_per_class"`
 	Max     int          `json:"max_per_class"`
-	// Imbalance is the largest class count over the smallest.
+	// Imbalance is the largest class count over the smallest, among the
+	// classes with images.
 	Imbalance float64 `json:"imbalance"`
+	// EmptyClasses are classes with no image (e.g. gaps in numbered
+	// class folders); the statistics above leave them out.
+	EmptyClasses int `json:"empty_classes,omitempty"`
 	// TrainPerClass is the median count less the validation split: the
 	// images per class a strategy trains on.
 	TrainPerClass float64 `json:"train_per_class"`
@@ -148,14 +152,17 @@ func Describe(ds data.Dataset, valFraction float64) Target {
 	if len(counts) == 0 {
 		return t
 	}
-	sorted := slices.Clone(counts)
+	// Statistics over the classes that have images: numbered class
+	// folders with gaps name classes with none, which would make the
+	// imbalance infinite (and JSON refuse it) without saying anything.
+	sorted := slices.DeleteFunc(slices.Clone(counts), func(n int) bool { return n == 0 })
+	t.EmptyClasses = len(counts) - len(sorted)
+	if len(sorted) == 0 {
+		return t
+	}
 	slices.Sort(sorted)
 	t.Min, t.Max, t.Median = sorted[0], sorted[len(sorted)-1], sorted[len(sorted)/2]
-	if t.Min > 0 {
-		t.Imbalance = float64(t.Max) / float64(t.Min)
-	} else {
-		t.Imbalance = math.Inf(1)
-	}
+	t.Imbalance = float64(t.Max) / float64(t.Min)
 	t.TrainPerClass = float64(t.Median) * (1 - valFraction)
 	return t
 }

@@ -102,6 +102,11 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		c.Folds = DefaultFolds
 	}
 	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
+	_, groups, err := data.Grouping(c.Train, c.Group)
+	if err != nil {
+		return nil, fmt.Errorf("grouping: %w", err)
+	}
+	c.Spec.Groups = groups
 	if c.Protocol == ProtocolRefit {
 		c.Spec.Folds = c.Folds
 	}

@@ -3,6 +3,7 @@ package experiment
 import (
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/graftml/graft/fit"
 )
@@ -170,8 +171,9 @@ func extendGrid(tried []float64, best float64, up, down int) (next float64, ok b
 // roundRate keeps extended rates to one significant digit, as grids are
 // written (3e-2, not 0.033333).
 func roundRate(x float64) float64 {
-	e := math.Floor(math.Log10(x))
-	return math.Round(x/math.Pow(10, e)) * math.Pow(10, e)
+	// Through the decimal form, so 9e-3 is 0.009, not 9 × 0.001.
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'e', 0, 64), 64)
+	return r
 }
 
 // ChooseEpochs is the training length a single validated run supports, by

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +84,41 @@ func TestAdvise(t *testing.T) {
 		if code == 0 || !strings.Contains(errs, tc.want) || strings.Contains(errs, "panic") {
 			t.Errorf("%v: exit %d, stderr %q; want an error mentioning %q", tc.args[1:], code, errs, tc.want)
 		}
+	}
+}
+
+// Numbered class folders with a gap name a class with no image: advise
+// --validate completes and writes advice.json (the imbalance over an empty
+// class once made JSON refuse +Inf after the whole comparison had run).
+func TestAdviseValidateWithClassGaps(t *testing.T) {
+	dir := t.TempDir()
+	for _, set := range []struct {
+		name string
+		per  int
+	}{{"src", 16}, {"train", 10}, {"test", 4}} {
+		d := filepath.Join(dir, set.name)
+		writeSet(t, d, 3, set.per)
+		// class0, class1, class2 → 0, 1, 3: label 2 has no folder.
+		for i, num := range []string{"0", "1", "3"} {
+			if err := os.Rename(filepath.Join(d, fmt.Sprintf("class%d", i)), filepath.Join(d, num)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ck := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model"), 1)
+	out := filepath.Join(dir, "validate")
+	code, _, errs := run(t, "advise", "--base", ck, "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
+		"--validate", "--out", out, "--strategies", "probe,finetune", "--seeds", "1", "--epochs", "2", "--lr-grid", "1e-3",
+		"--threads", "1", "--quiet")
+	if code != 0 {
+		t.Fatalf("advise --validate on classes 0, 1, 3: exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "advice.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adv map[string]any
+	if err := json.Unmarshal(b, &adv); err != nil {
+		t.Fatalf("advice.json: %v", err)
 	}
 }

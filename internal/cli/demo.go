@@ -121,6 +121,10 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 		Command: "graft demo --out " + o.Out + " --source " + o.Source + " --target " + o.Target,
 		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: "cpu", Threads: torch.NumThreads(),
 			Commit: gitCommit(), Started: start.UTC().Format(time.RFC3339)},
+		// Two runs side by side: small models on small batches use two
+		// cores better that way than with one run on two threads, and the
+		// results do not depend on it.
+		Workers:  2,
 		Progress: prog,
 	})
 	prog.finish()
