@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/graftml/graft/torch"
@@ -153,15 +154,26 @@ func ReadSafetensors(path string) (*Safetensors, error) {
 		if !ok {
 			return nil, bad("entry %s: unsupported dtype %s", k, ti.DType)
 		}
+		nbytes := ti.Offsets[1] - ti.Offsets[0]
 		n := int64(1)
 		for _, d := range ti.Shape {
 			if d < 0 {
 				return nil, bad("entry %s: negative dimension", k)
 			}
+		}
+		if slices.Contains(ti.Shape, 0) {
+			n = 0
+		}
+		for _, d := range ti.Shape {
+			// Checked as it grows, so that a forged shape cannot overflow
+			// back to a plausible size.
+			if n > 0 && n > nbytes/size/d {
+				return nil, bad("entry %s: shape %v needs more than the %d bytes its offsets give", k, ti.Shape, nbytes)
+			}
 			n *= d
 		}
-		if n*size != ti.Offsets[1]-ti.Offsets[0] {
-			return nil, bad("entry %s: shape %v needs %d bytes, offsets give %d", k, ti.Shape, n*size, ti.Offsets[1]-ti.Offsets[0])
+		if n*size != nbytes {
+			return nil, bad("entry %s: shape %v needs %d bytes, offsets give %d", k, ti.Shape, n*size, nbytes)
 		}
 		st.infos[k] = ti
 	}

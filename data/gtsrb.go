@@ -33,6 +33,10 @@ var GTSRBClasses = []string{
 
 const gtsrbTestCSV = "GT-final_test.csv"
 
+// maxGTSRBClassID bounds ClassId: a class name is made for every ID up to
+// the highest, so a damaged row must not ask for billions of them.
+const maxGTSRBClassID = 1<<16 - 1
+
 // GTSRB is the German Traffic Sign Recognition Benchmark in its original
 // layout, read through its annotation CSVs so the sign's region of interest
 // is known.
@@ -230,6 +234,9 @@ func readGTSRBCSV(path string) ([]gtsrbItem, error) {
 			}
 		}
 		it := gtsrbItem{path: filepath.Join(dir, field("Filename")), x1: v[0], y1: v[1], x2: v[2], y2: v[3], label: v[4]}
+		if it.label > maxGTSRBClassID {
+			return nil, fmt.Errorf("%s line %d: ClassId %d is above %d; GTSRB has 43 classes, fix the row", path, line, it.label, maxGTSRBClassID)
+		}
 		if field("Filename") == "" {
 			return nil, fmt.Errorf("%s line %d: empty Filename", path, line)
 		}

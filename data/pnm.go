@@ -84,10 +84,16 @@ func decodePNM(b []byte) (*Image, error) {
 	if maxval <= 0 || maxval > 65535 {
 		return nil, fmt.Errorf("PNM maxval %d outside 1..65535", maxval)
 	}
-	im := NewImage(c, h, w)
-	scale := 1 / float32(maxval)
+	// The header's size is checked against the bytes that follow it before
+	// the image is allocated: a forged size must not cost gigabytes.
 	hw := h * w
+	scale := 1 / float32(maxval)
 	if kind == '2' || kind == '3' {
+		// Every ASCII sample takes at least one byte.
+		if left := len(b) - r.pos; left < hw*c {
+			return nil, fmt.Errorf("%w: %d bytes left for %d samples of %dx%d", errPNMTruncated, left, hw*c, w, h)
+		}
+		im := NewImage(c, h, w)
 		for i := 0; i < hw*c; i++ {
 			v, err := r.number("sample")
 			if err != nil {
@@ -115,6 +121,7 @@ func decodePNM(b []byte) (*Image, error) {
 	if want := hw * c * bps; len(data) < want {
 		return nil, fmt.Errorf("%w: %d bytes of pixel data, want %d for %dx%d", errPNMTruncated, len(data), want, w, h)
 	}
+	im := NewImage(c, h, w)
 	i := 0
 	for p := 0; p < hw; p++ {
 		for ch := 0; ch < c; ch++ {

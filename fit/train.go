@@ -575,7 +575,11 @@ func (t *trainer) clip() error {
 				continue
 			}
 			grads = append(grads, gr)
-			n, err := gr.Norm().Item()
+			// The norm is a tensor of its own: freed at once, not left to
+			// the garbage collector one per parameter per step.
+			nt := gr.Norm()
+			n, err := nt.Item()
+			nt.Free()
 			if err != nil {
 				return err
 			}

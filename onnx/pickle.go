@@ -123,7 +123,7 @@ func (u *unpickler) fail(format string, a ...any) error {
 }
 
 func (u *unpickler) read(n int) ([]byte, error) {
-	if n < 0 || u.pos+n > len(u.b) {
+	if n < 0 || n > len(u.b)-u.pos {
 		return nil, u.fail("truncated (wanted %d more bytes)", n)
 	}
 	s := u.b[u.pos : u.pos+n]
@@ -629,4 +629,61 @@ func intTuple(v any) ([]int64, bool) {
 		out[i] = n
 	}
 	return out, true
+}
+
+// repr describes a pickled value for an error message. Tuples can share
+// their items, so a value printed whole can be exponentially larger than
+// its pickle: repr shows three levels and eight items of each.
+func repr(v any) string {
+	var b strings.Builder
+	writeRepr(&b, v, 3)
+	return b.String()
+}
+
+func writeRepr(b *strings.Builder, v any, depth int) {
+	var items []any
+	open, close := "(", ")"
+	switch x := v.(type) {
+	case pyTuple:
+		items = x
+	case *pyList:
+		items, open, close = x.items, "[", "]"
+	case *pyDict:
+		fmt.Fprintf(b, "{%d items}", len(x.keys))
+		return
+	case *pyObject:
+		fmt.Fprintf(b, "%s(…)", x.class)
+		return
+	case string:
+		if len(x) > 40 {
+			x = x[:40] + "…"
+		}
+		fmt.Fprintf(b, "%q", x)
+		return
+	case []byte:
+		fmt.Fprintf(b, "%d bytes", len(x))
+		return
+	case *big.Int:
+		fmt.Fprintf(b, "a %d-bit integer", x.BitLen())
+		return
+	default:
+		fmt.Fprint(b, v)
+		return
+	}
+	if depth == 0 {
+		b.WriteString(open + "…" + close)
+		return
+	}
+	b.WriteString(open)
+	for i, it := range items {
+		if i == 8 {
+			fmt.Fprintf(b, ", … %d more", len(items)-8)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeRepr(b, it, depth-1)
+	}
+	b.WriteString(close)
 }

@@ -93,7 +93,11 @@ func findStateDict(v any) (*pyDict, error) {
 		}
 		var keys []string
 		for _, k := range t.keys {
-			keys = append(keys, fmt.Sprint(k))
+			if s, ok := k.(string); ok {
+				keys = append(keys, s)
+			} else {
+				keys = append(keys, repr(k))
+			}
 		}
 		return nil, fmt.Errorf("a dict without tensors (keys %s); expected a state_dict", strings.Join(limitStrings(keys, 8), ", "))
 	case *pyObject:
@@ -149,7 +153,7 @@ func (sd *StateDict) readZip(b []byte) (any, error) {
 	persist := func(pid any) (any, error) {
 		t, ok := pid.(pyTuple)
 		if !ok || len(t) < 5 || t[0] != "storage" {
-			return nil, fmt.Errorf("unexpected persistent id %v", pid)
+			return nil, fmt.Errorf("unexpected persistent id %s", repr(pid))
 		}
 		ref, err := storageOf(t[1], t[2], t[4])
 		if err != nil {
@@ -192,7 +196,7 @@ func storageOf(typ, key, numel any) (*storageRef, error) {
 	g, ok := typ.(pyGlobal)
 	dt := storageTypes[g.name]
 	if !ok || dt == "" {
-		return nil, fmt.Errorf("unsupported storage type %v", typ)
+		return nil, fmt.Errorf("unsupported storage type %s", repr(typ))
 	}
 	k, ok1 := key.(string)
 	n, ok2 := numel.(int64)
@@ -226,7 +230,7 @@ func (sd *StateDict) readLegacy(b []byte) (any, error) {
 	persist := func(pid any) (any, error) {
 		t, ok := pid.(pyTuple)
 		if !ok || len(t) < 5 || t[0] != "storage" {
-			return nil, fmt.Errorf("unexpected persistent id %v", pid)
+			return nil, fmt.Errorf("unexpected persistent id %s", repr(pid))
 		}
 		ref, err := storageOf(t[1], t[2], t[4])
 		if err != nil {
@@ -265,10 +269,11 @@ func (sd *StateDict) readLegacy(b []byte) (any, error) {
 		if len(rs) == 0 {
 			return nil, fmt.Errorf("storage %s is not referenced", key)
 		}
-		size := n * dtypeSize(rs[0].dtype)
-		if size < 0 || int64(pos)+size > int64(len(b)) {
+		es := dtypeSize(rs[0].dtype)
+		if n < 0 || n > int64(len(b)-pos)/es {
 			return nil, fmt.Errorf("storage %s: truncated file", key)
 		}
+		size := n * es
 		sd.storages[key] = b[pos : pos+int(size)]
 		pos += int(size)
 	}
@@ -282,17 +287,32 @@ func (sd *StateDict) check(name string, t *tensorRef) error {
 		return fmt.Errorf("%s: storage %s missing", name, t.storage.key)
 	}
 	avail := int64(len(raw)) / dtypeSize(t.storage.dtype)
-	last := t.storage.viewOffset + t.offset
 	for i, d := range t.size {
 		if d < 0 || t.stride[i] < 0 {
 			return fmt.Errorf("%s: negative size or stride", name)
 		}
-		if d > 0 {
-			last += (d - 1) * t.stride[i]
-		}
 	}
-	if numel(t.size) > 0 && last >= avail {
-		return fmt.Errorf("%s: shape %v reaches element %d of a %d-element storage (truncated file?)", name, t.size, last, avail)
+	n, ok := checkedNumel(t.size)
+	if ok && n == 0 {
+		return nil
+	}
+	// Tensor reads every element from the storage, so a shape with more
+	// elements than the storage (zero strides) is refused as well.
+	if !ok || n > avail {
+		return fmt.Errorf("%s: shape %v has more elements than its %d-element storage", name, t.size, avail)
+	}
+	// The last element, computed without overflow: every step is checked
+	// against the room left in the storage.
+	last, off := t.storage.viewOffset, t.offset
+	if last < 0 || off < 0 || last >= avail || off >= avail-last {
+		return fmt.Errorf("%s: offset %d (view offset %d) lies outside its %d-element storage (truncated file?)", name, off, last, avail)
+	}
+	last += off
+	for i, d := range t.size {
+		if d > 1 && t.stride[i] > (avail-1-last)/(d-1) {
+			return fmt.Errorf("%s: shape %v with strides %v reaches past its %d-element storage (truncated file?)", name, t.size, t.stride, avail)
+		}
+		last += (d - 1) * t.stride[i]
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,22 @@ func numel(dims []int64) int64 {
 		n *= d
 	}
 	return n
+}
+
+// checkedNumel is numel for dims read from a file (never negative):
+// false when the count overflows an int64.
+func checkedNumel(dims []int64) (int64, bool) {
+	if slices.Contains(dims, 0) {
+		return 0, true
+	}
+	n := int64(1)
+	for _, d := range dims {
+		if d > math.MaxInt64/n {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
 
 // ints returns the values as integers (floats truncated).
@@ -231,8 +248,8 @@ func (tp *TensorProto) rawBytes(dir string) ([]byte, error) {
 	if length < 0 {
 		length = st.Size() - off
 	}
-	if off+length > st.Size() {
-		return nil, fmt.Errorf("tensor %q: external data %s holds %d bytes, the tensor needs bytes %d–%d (truncated?)", tp.Name, path, st.Size(), off, off+length)
+	if off > st.Size() || length > st.Size()-off {
+		return nil, fmt.Errorf("tensor %q: external data %s holds %d bytes, the tensor needs %d bytes from byte %d (truncated?)", tp.Name, path, st.Size(), length, off)
 	}
 	b := make([]byte, length)
 	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
@@ -261,7 +278,10 @@ func (tp *TensorProto) Const(dir string) (*Const, error) {
 	if c.Dims == nil {
 		c.Dims = []int64{}
 	}
-	n := numel(tp.Dims)
+	n, ok := checkedNumel(tp.Dims)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q: shape %v has too many elements", tp.Name, tp.Dims)
+	}
 	if tp.DataType == tString {
 		return nil, fmt.Errorf("tensor %q: string tensors are not supported", tp.Name)
 	}
@@ -278,7 +298,7 @@ func (tp *TensorProto) Const(dir string) (*Const, error) {
 		name = "(unnamed)"
 	}
 	if raw != nil || tp.External != nil {
-		if int64(len(raw)) != n*int64(size) {
+		if n > int64(len(raw))/int64(size) || int64(len(raw)) != n*int64(size) {
 			return nil, fmt.Errorf("tensor %s: %d bytes of data for shape %v of %s (%d bytes expected; truncated?)", name, len(raw), tp.Dims, elemTypeName(tp.DataType), n*int64(size))
 		}
 		decodeRaw(c, raw)
@@ -398,14 +418,17 @@ func (tp *TensorProto) float32s(dir string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := numel(tp.Dims)
+	n, ok := checkedNumel(tp.Dims)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q: shape %v has too many elements", tp.Name, tp.Dims)
+	}
 	if raw == nil && tp.External == nil {
 		if int64(len(tp.FloatData)) != n {
 			return nil, fmt.Errorf("tensor %s: %d values for shape %v (%d expected)", tp.Name, len(tp.FloatData), tp.Dims, n)
 		}
 		return tp.FloatData, nil
 	}
-	if int64(len(raw)) != 4*n {
+	if n > int64(len(raw))/4 || int64(len(raw)) != 4*n {
 		return nil, fmt.Errorf("tensor %s: %d bytes of data for shape %v of float (%d expected; truncated?)", tp.Name, len(raw), tp.Dims, 4*n)
 	}
 	out := make([]float32, n)
