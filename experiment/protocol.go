@@ -225,6 +225,7 @@ func (c Config) selectionBudget() strategy.Budget {
 // rateResult is one rate's selection: its mean curve and chosen length.
 type rateResult struct {
 	lr       float64
+	raw      bool // the head trained on raw, not standardised, features
 	status   string
 	acc      float64 // smoothed mean validation accuracy at the chosen length
 	loss     float64
@@ -339,12 +340,13 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 	}
 	start := time.Now()
 	var results []*rateResult
-	try := func(lr float64) *rateResult {
+	try := func(lr float64, raw bool) *rateResult {
 		announce(lr)
-		rr := &rateResult{lr: lr, status: "ok"}
+		rr := &rateResult{lr: lr, raw: raw, status: "ok"}
 		var hists [][]fit.EpochStats
 		for _, f := range sp.folds {
 			tr := c.trialFor(j, f.train, f.val, f.key, sp.cache, lr, budget, sp.preciseBN, events)
+			tr.RawHead = raw
 			out, err := tr.Run(ctx)
 			if err != nil {
 				rr.status, rr.err = "failed", err.Error()
@@ -380,11 +382,29 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		}
 		return a.status == "ok" && (a.acc > b.acc || (a.acc == b.acc && a.loss < b.loss))
 	}
+	// A new head on frozen features trains on standardised features by
+	// default (fast to converge where features share a large mean), but
+	// on a few images that speed can overfit where the raw features'
+	// slower head does not: both are cheap on cached features, so the
+	// selection tries both and keeps what validation prefers.
+	heads := []bool{false}
+	if plan, err := j.strategy.Plan(c.Base.Shape(), budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+		heads = []bool{false, true}
+	}
+	headName := func(raw bool) string {
+		if len(heads) == 1 {
+			return ""
+		}
+		if raw {
+			return "raw"
+		}
+		return "standardized"
+	}
 	var best *rateResult
-	consider := func(lr float64) {
-		rr := try(lr)
+	consider := func(lr float64, raw bool) {
+		rr := try(lr, raw)
 		results = append(results, rr)
-		t := LRTrial{LR: lr, Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
+		t := LRTrial{LR: lr, Head: headName(raw), Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
 		if rr.status != "ok" {
 			t.ValAcc, t.Epochs = 0, 0
 		}
@@ -398,31 +418,41 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 			rr.model.Free()
 		}
 	}
-	for _, lr := range c.LRGrid {
-		if ctx.Err() != nil {
-			break
-		}
-		consider(lr)
-	}
-	// Grids that bracket: a best rate at an edge says the best may lie
-	// beyond it, so the grid grows that way until it does not.
-	up, down := 0, 0
-	for best != nil && ctx.Err() == nil {
+	for _, raw := range heads {
+		var arm *rateResult // the best of this head's rates
 		var tried []float64
-		for _, r := range results {
-			tried = append(tried, r.lr)
+		for _, lr := range c.LRGrid {
+			if ctx.Err() != nil {
+				break
+			}
+			consider(lr, raw)
+			tried = append(tried, lr)
+			if r := results[len(results)-1]; better(r, arm) {
+				arm = r
+			}
 		}
-		next, ok := extendGrid(tried, best.lr, up, down)
-		if !ok {
-			break
+		// Grids that bracket: a best rate at an edge says the best may
+		// lie beyond it, so the grid grows that way until it does not.
+		up, down := 0, 0
+		for arm != nil && ctx.Err() == nil {
+			next, ok := extendGrid(tried, arm.lr, up, down)
+			if !ok {
+				break
+			}
+			if next > arm.lr {
+				up++
+			} else {
+				down++
+			}
+			if !slices.Contains(run.LRExtended, next) {
+				run.LRExtended = append(run.LRExtended, next)
+			}
+			consider(next, raw)
+			tried = append(tried, next)
+			if r := results[len(results)-1]; better(r, arm) {
+				arm = r
+			}
 		}
-		if next > best.lr {
-			up++
-		} else {
-			down++
-		}
-		run.LRExtended = append(run.LRExtended, next)
-		consider(next)
 	}
 	run.TrainSeconds = time.Since(start).Seconds()
 	if best == nil {
@@ -436,6 +466,7 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		return nil, run
 	}
 	run.LR, run.History, run.TrainableParams = best.lr, best.hist, best.trainabl
+	run.Head = headName(best.raw)
 	run.ImgPerSec = imgPerSec(best.hist)
 	// Cut off: the chosen length reaches into the budget's last window
 	// while the run was not stopped: more epochs might have helped.
@@ -451,6 +482,7 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		announce(best.lr)
 		refitStart := time.Now()
 		tr := c.trialFor(j, sp.allL, nil, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, events)
+		tr.RawHead = best.raw
 		out, err := tr.Run(ctx)
 		if err != nil {
 			run.Status, run.Error = "failed", "refit: "+err.Error()

@@ -102,6 +102,9 @@ type Run struct {
 	// LRExtended are the rates tried beyond spec.lr_grid because the best
 	// rate sat at an edge of it; omitted when none.
 	LRExtended []float64 `json:"lr_extended,omitempty"`
+	// Head is how a new head on frozen features was trained, chosen on
+	// validation: "standardized" or "raw"; omitted for other strategies.
+	Head string `json:"head,omitempty"`
 	// PreciseBN: evaluations used BatchNorm statistics re-estimated over
 	// the run's training images instead of the running averages.
 	PreciseBN bool `json:"precise_bn,omitempty"`
@@ -135,6 +138,7 @@ type Refit struct {
 // LRTrial is one learning rate tried for a run.
 type LRTrial struct {
 	LR     float64 `json:"lr"`
+	Head   string  `json:"head,omitempty"` // standardized or raw, where both are tried
 	ValAcc float64 `json:"val_accuracy"`
 	Epochs int     `json:"epochs"`
 	Status string  `json:"status"`

@@ -160,6 +160,9 @@ type Trial struct {
 	PreciseBN bool
 	// MinShare of every phase runs before patience may end it.
 	MinShare float64
+	// RawHead trains a plan's new head on the features as they are, not
+	// standardised (Plan.StandardizeHead): the selection tries both.
+	RawHead bool
 }
 
 // TrialResult is a trained model and how it did.
@@ -188,7 +191,7 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	// A class map starts head rows from the source's, which expect raw
 	// features: standardising would undo that start.
-	if plan.StandardizeHead && tr.ClassMap == nil {
+	if plan.StandardizeHead && tr.ClassMap == nil && !tr.RawHead {
 		if err := m.StandardizeClassifier(); err != nil {
 			m.Free()
 			return nil, fmt.Errorf("%s: %w", tr.Strategy.Name, err)

@@ -58,6 +58,7 @@ def paired(a, b, n, rng, samples=2000):
 
 def main():
     rng = random.Random(1)
+    shortest = []
     print("| setting | shots | graft best | graft scratch | plain best | plain scratch | graft − plain (95% interval) | graft ≥ plain |")
     print("|---|---:|---|---:|---|---:|---|---|")
     for arg in sys.argv[1:]:
@@ -65,6 +66,10 @@ def main():
         res = json.load(open(os.path.join(d, "results.json")))
         plain = json.load(open(os.path.join(d, "plain.json")))
         n = sum(sum(r) for r in next(r for r in res["runs"] if r["status"] == "ok")["confusion"])
+        for r in res["runs"]:
+            if r["strategy"] == "scratch" and r.get("selection"):
+                ran = [t["epochs"] for t in r["lr_search"] if t["status"] == "ok"]
+                shortest.append((min(ran), r["selection"]["min_epochs"], name, r["shots"], r["seed"]))
         for shots in res["spec"]["shots"]:
             summ = [s for s in res["summary"] if s["shots"] == shots]
             best = max(summ, key=lambda s: s["mean_accuracy"])
@@ -82,6 +87,10 @@ def main():
                   f"| {100*scratch['mean_accuracy']:.1f} | {pbest['recipe']} {100*pbest['mean']:.1f} "
                   f"| {100*pscratch['mean']:.1f} | {100*diff:+.1f} ({100*lo:+.1f} to {100*hi:+.1f}) | {verdict} |"
                   if scratch and pscratch else f"| {name} | {shots} | incomplete |")
+    if shortest:
+        ran, floor, name, shots, seed = min(shortest)
+        print(f"\nShortest selection run of scratch: {ran} epochs ({name}, {shots} shots, seed {seed}); "
+              f"no run may stop before {floor}.")
 
 
 if __name__ == "__main__":
