@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,10 +339,12 @@ func TestTrainRefitsSmallSet(t *testing.T) {
 	if strings.Contains(errs, "choosing the epoch count") || !strings.Contains(errs, "chosen on validation") {
 		t.Errorf("resume should go straight to the refit:\n%s", errs)
 	}
-	w1, _ := os.ReadFile(ck + ".safetensors")
-	w2, _ := os.ReadFile(ck2 + ".safetensors")
-	if len(w1) == 0 || !bytes.Equal(w1, w2) {
-		t.Errorf("resumed refit's weights differ from the uninterrupted run's")
+	// Equal to float rounding: once in a full CI run the two differed in
+	// the last bits (libtorch's two-thread kernels may sum in another
+	// order), where a wrong refit — other epochs, other start — differs by
+	// far more than 1e-5.
+	if d := maxWeightDiff(t, ck, ck2); d > 1e-5 {
+		t.Errorf("resumed refit's weights differ from the uninterrupted run's by up to %g", d)
 	}
 	if rec2 := readTrainRecord(t, ck2); rec2.Refit.Epochs != want || rec2.Refit.Images != 72 {
 		t.Errorf("resumed record %+v", rec2.Refit)
@@ -433,4 +436,43 @@ func TestTrainAugmentPresets(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "none, default, affine") {
 		t.Errorf("--augment strong: exit %d, %q; want the presets listed", code, errs)
 	}
+}
+
+// maxWeightDiff is the largest absolute difference between two
+// checkpoints' weights, which must have the same names and shapes.
+func maxWeightDiff(t *testing.T, a, b string) float64 {
+	t.Helper()
+	sa, err := checkpoint.ReadSafetensors(a + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := checkpoint.ReadSafetensors(b + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sa.Names()) == 0 || len(sa.Names()) != len(sb.Names()) {
+		t.Fatalf("%s has %d tensors, %s %d", a, len(sa.Names()), b, len(sb.Names()))
+	}
+	var d float64
+	for _, n := range sa.Names() {
+		ta, err := sa.Tensor(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := sb.Tensor(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, erra := ta.Float32s()
+		fb, errb := tb.Float32s()
+		ta.Free()
+		tb.Free()
+		if erra != nil || errb != nil || len(fa) != len(fb) {
+			t.Fatalf("%s: %v %v, %d vs %d values", n, erra, errb, len(fa), len(fb))
+		}
+		for i := range fa {
+			d = max(d, math.Abs(float64(fa[i])-float64(fb[i])))
+		}
+	}
+	return d
 }
