@@ -23,7 +23,7 @@ type compareProgress struct {
 
 func newCompareProgress(w io.Writer, quiet bool, trials int) *compareProgress {
 	p := &compareProgress{w: w, quiet: quiet, trials: trials}
-	if !quiet {
+	if !quiet && isTerminal(w) {
 		p.bar = progressbar.NewOptions(trials,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetWidth(20),
@@ -59,11 +59,13 @@ func (p *compareProgress) Epoch(e fit.EpochStats) {
 }
 
 func (p *compareProgress) RunDone(i, n int, r experiment.Run) {
-	if p.bar == nil {
+	if p.quiet {
 		return
 	}
-	_ = p.bar.Add(1)
-	p.bar.Clear()
+	if p.bar != nil {
+		_ = p.bar.Add(1)
+		p.bar.Clear()
+	}
 	shots := "all"
 	if r.Shots > 0 {
 		shots = fmt.Sprint(r.Shots)
@@ -75,8 +77,12 @@ func (p *compareProgress) RunDone(i, n int, r experiment.Run) {
 	if r.CutOff {
 		note += "  cut off"
 	}
-	fmt.Fprintf(p.w, "\r%-22s shots=%-4s seed=%d  %-8s test %.1f%%  lr %g  %d epochs  %.1fs%s\n",
-		r.Strategy, shots, r.Seed, r.Status, 100*r.TestAccuracy, r.LR, r.Epochs, r.TrainSeconds, note)
+	cr := ""
+	if p.bar != nil {
+		cr = "\r" // over the bar's last frame
+	}
+	fmt.Fprintf(p.w, "%s%-22s shots=%-4s seed=%d  %-8s test %.1f%%  lr %g  %d epochs  %.1fs%s\n",
+		cr, r.Strategy, shots, r.Seed, r.Status, 100*r.TestAccuracy, r.LR, r.Epochs, r.TrainSeconds, note)
 }
 
 func (p *compareProgress) finish() {

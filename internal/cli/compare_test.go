@@ -109,3 +109,24 @@ func TestTransferTrainsOnEveryImage(t *testing.T) {
 		t.Errorf("--lr-grid without validation: exit %d, %s", code, errs)
 	}
 }
+
+// Written to a file or a pipe, progress is a line per epoch (train) or per
+// run (compare), with no progress-bar frames.
+func TestProgressWithoutTerminalIsLines(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train")
+	writeSet(t, train, 3, 8)
+	code, _, errs := run(t, "train", "--train", train, "--size", "16", "--epochs", "3", "--batch", "8", "--refit", "never", "--out", filepath.Join(dir, "m"))
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	epochs := 0
+	for _, l := range strings.Split(errs, "\n") {
+		if strings.HasPrefix(l, "epoch ") {
+			epochs++
+		}
+	}
+	if strings.Contains(errs, "\r") || epochs != 3 {
+		t.Errorf("train's progress off a terminal: want 3 epoch lines and no carriage return:\n%q", errs)
+	}
+}

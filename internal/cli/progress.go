@@ -3,11 +3,22 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/graftml/graft/fit"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
+
+// isTerminal reports whether w is a terminal: progress bars redraw
+// themselves with carriage returns, which a log file or a pipe keeps as
+// thousands of frames, so elsewhere only the line per epoch (or per run)
+// is written.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
 
 // trainProgress draws one progress bar per epoch (rate and ETA included) and
 // prints a summary line when the epoch ends.
@@ -16,14 +27,15 @@ type trainProgress struct {
 	quiet bool
 	bar   *progressbar.ProgressBar
 	epoch int
+	lines bool // not a terminal: epoch lines only, no bar
 }
 
 func newTrainProgress(w io.Writer, quiet bool) *trainProgress {
-	return &trainProgress{w: w, quiet: quiet}
+	return &trainProgress{w: w, quiet: quiet, lines: !isTerminal(w)}
 }
 
 func (p *trainProgress) Step(s fit.StepInfo) {
-	if p.quiet {
+	if p.quiet || p.lines {
 		return
 	}
 	if p.bar == nil || p.epoch != s.Epoch {
