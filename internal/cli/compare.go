@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -324,13 +324,42 @@ func commandLine(args []string) string {
 	return strings.Join(parts, " ")
 }
 
-// gitCommit is the commit of the working directory's repository, if any.
+// gitCommit is graft's own source commit, as the build recorded it (Go
+// stamps vcs.revision when building from a checkout), not that of the
+// directory the user happens to run graft in; "" when unknown.
 func gitCommit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return stampedCommit()
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return stampedCommit()
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// stampedCommit is the version scripts/setup.sh stamps (git describe
+// --always --dirty of graft's checkout), when there is one.
+func stampedCommit() string {
+	if Version == "dev" {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	return Version
 }
 
 // writeReports writes the report files and leaderboard.md, the tables as
