@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 func parseAll(t *testing.T, names ...string) []strategy.Strategy {
@@ -30,6 +31,7 @@ func parseAll(t *testing.T, names ...string) []strategy.Strategy {
 // The same strategy under two names trains the same function on the same
 // splits: the comparison must call it a tie, not crown one of them.
 func TestSameStrategyTwiceIsATie(t *testing.T) {
+	torchtest.NoLeaks(t)
 	dir := t.TempDir()
 	base := baseCheckpoint(t, dir)
 	stage := base.Shape().Stages[0].Name

@@ -14,6 +14,7 @@ import (
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 // bars makes a 3-class set of 12×12 grey images: a horizontal bar, a
@@ -129,6 +130,7 @@ func TestResumeEndsWhereUninterruptedWould(t *testing.T) {
 }
 
 func testResume(t *testing.T, precise bool) {
+	torchtest.NoLeaks(t)
 	dir := t.TempDir()
 	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, PreciseBN: precise, Phases: []Phase{
 		{Name: "head", Epochs: 2, StageLR: []float64{0, 0, 0, 1}},

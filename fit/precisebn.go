@@ -51,7 +51,7 @@ func recalibrateBN(ctx context.Context, m *nn.Model, src batchSource, from, epoc
 	var err error
 	torch.NoGrad(func() {
 		clone := func(t *torch.Tensor) *torch.Tensor {
-			c := t.Detach().Clone()
+			c := t.CloneDetached()
 			if e := c.Err(); e != nil && err == nil {
 				err = e
 			}

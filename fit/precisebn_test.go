@@ -11,6 +11,7 @@ import (
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 // batchNorms lists the model's BatchNorms in order.
@@ -145,6 +146,7 @@ func TestPreciseBN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			torchtest.NoLeaks(t)
 			run := func(precise bool) (*nn.Model, []bnState, []bnState, *Result) {
 				m := model(t, 2)
 				before := bnStates(t, m)

@@ -101,6 +101,13 @@ func (r *Resumer) restore(t *trainer) error {
 	if extra != nil {
 		bufs := map[string]*torch.Tensor{}
 		var best []*torch.Tensor
+		defer func() {
+			// The optimizer takes bufs over only when the run is mid-phase.
+			freeAll(bufs)
+			for _, b := range best {
+				b.Free()
+			}
+		}()
 		for _, n := range extra.Names() {
 			tt, err := extra.Tensor(n)
 			if err != nil {
@@ -124,15 +131,14 @@ func (r *Resumer) restore(t *trainer) error {
 					t.best[i], _ = extra.Tensor(n)
 				}
 			}
-			for _, b := range best {
-				b.Free()
-			}
 		}
 		if t.st.Phase < len(t.cfg.Phases) && t.st.PhaseEpoch > 0 {
 			if err := t.setupPhase(t.cfg.Phases[t.st.Phase]); err != nil {
 				return err
 			}
-			if err := t.opt.LoadState(optim.State{Buffers: bufs, Step: rec.OptStep, Steps: rec.OptSteps}); err != nil {
+			st := optim.State{Buffers: bufs, Step: rec.OptStep, Steps: rec.OptSteps}
+			bufs = nil // LoadState owns them now, on success or failure
+			if err := t.opt.LoadState(st); err != nil {
 				return err
 			}
 		}

@@ -139,6 +139,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.MaxFloat64, BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
 	defer t.freeBest()
 	defer freeAll(t.anchors)
+	defer func() {
+		if t.opt != nil {
+			t.opt.Free()
+		}
+	}()
 	if r.Cache == nil && !r.NoCache {
 		r.Cache = NewFeatureCache(DefaultCacheBytes)
 		t.r.Cache = r.Cache
@@ -501,7 +506,7 @@ func (t *trainer) snapshotAnchors() error {
 				if p.Buffer {
 					continue
 				}
-				c := p.T.Detach().Clone()
+				c := p.T.CloneDetached()
 				if err = c.Err(); err != nil {
 					return
 				}
@@ -608,7 +613,7 @@ func (t *trainer) saveBest() error {
 	var err error
 	torch.NoGrad(func() {
 		for _, p := range t.r.Model.Params() {
-			c := p.T.Detach().Clone()
+			c := p.T.CloneDetached()
 			if err = c.Err(); err != nil {
 				return
 			}

@@ -315,7 +315,7 @@ func snapshot(m *nn.Model) (func() error, error) {
 	torch.NoGrad(func() {
 		for i, p := range params {
 			grads[i] = !p.Buffer && p.T.RequiresGrad()
-			c := p.T.Detach().Clone()
+			c := p.T.CloneDetached()
 			if err = c.Err(); err != nil {
 				return
 			}

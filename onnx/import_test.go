@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 // testdata/tiny: a small CNN with every structure the importer cuts
@@ -26,6 +27,7 @@ func TestImportTiny(t *testing.T) {
 		{"model9.onnx", []string{"/pool/MaxPool", "/Concat", "/act/LeakyRelu"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
+			torchtest.NoLeaks(t)
 			m, info, err := Import(filepath.Join(tinyDir, tc.file), ImportOptions{})
 			if err != nil {
 				t.Fatal(err)

@@ -143,7 +143,9 @@ func checkAgainstPyTorch(t *testing.T, m *nn.Model, dir string) (logitsErr, loss
 	want := loadTensor(t, filepath.Join(dir, "logits.pb"))
 	defer want.Free()
 	var got *torch.Tensor
-	torch.NoGrad(func() { got = m.Forward(x, false) })
+	es := torch.NewScope() // frees the forward pass's intermediate stage outputs
+	defer es.Close()
+	torch.NoGrad(func() { got = m.Forward(es.Track(x.Alias()), false) })
 	if err := got.Err(); err != nil {
 		t.Fatalf("forward: %v", err)
 	}
@@ -166,7 +168,7 @@ func checkAgainstPyTorch(t *testing.T, m *nn.Model, dir string) (logitsErr, loss
 	}
 	wantLoss := loadTensor(t, filepath.Join(dir, "loss.pb"))
 	defer wantLoss.Free()
-	lossErr = relDiff(t, loss.Reshape(-1), wantLoss.Reshape(-1))
+	lossErr = relDiff(t, loss.Reshape(-1), s.Track(wantLoss.Reshape(-1)))
 	if lossErr > stepRtol {
 		t.Errorf("training loss differs from PyTorch's by %.3g (relative)", lossErr)
 	}

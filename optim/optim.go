@@ -243,9 +243,17 @@ func (o *Optimizer) State() State {
 }
 
 // LoadState restores state saved by State; its tensors pass to the
-// optimizer.
-func (o *Optimizer) LoadState(st State) error {
+// optimizer, which frees them if it fails.
+func (o *Optimizer) LoadState(st State) (err error) {
 	o.Free()
+	defer func() {
+		if err != nil {
+			for _, t := range st.Buffers {
+				t.Free()
+			}
+			o.state = map[string][]*torch.Tensor{}
+		}
+	}()
 	o.state = map[string][]*torch.Tensor{}
 	o.steps = map[string]int64{}
 	for k, v := range st.Steps {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -97,13 +98,17 @@ func ParseDevice(s string) (Device, error) {
 // when that step closes; a result with no scoped operand belongs to the
 // caller. A finalizer frees forgotten handles as a last resort only.
 //
+// A tensor is used by one goroutine at a time; a Scope may be shared: Track,
+// Keep, Close, Len and ops whose results join it may run concurrently.
+//
 // Errors are sticky: a failed op returns a tensor that carries the error, ops
 // on it return it unchanged, and Err reports it. Model code can therefore
 // chain ops and check once.
 type Tensor struct {
-	h     C.gs_tensor
-	err   error
-	scope *Scope
+	h      C.gs_tensor
+	err    error
+	scope  atomic.Pointer[Scope] // the owning scope; nil when the caller owns t
+	nbytes int64                 // size counted in Live's bytes; 0 when unknown
 }
 
 var errFreed = errors.New("use of a freed tensor")
@@ -139,30 +144,93 @@ func (t *Tensor) Free() {
 	}
 	C.gs_free(t.h)
 	t.h = nil
-	t.scope = nil
+	t.scope.Store(nil)
+	if trace.on.Load() {
+		traceFree(t, false)
+	}
+	live.tensors.Add(-1)
+	live.bytes.Add(-t.nbytes)
 }
 
 func finalize(t *Tensor) {
 	if t.h != nil {
 		C.gs_free(t.h)
 		t.h = nil
+		live.tensors.Add(-1)
+		live.bytes.Add(-t.nbytes)
+		live.finalized.Add(1)
+		live.finalizedBytes.Add(t.nbytes)
+		if trace.on.Load() {
+			traceFree(t, true)
+		}
 	}
 }
 
+// live counts the native handles graft holds, for leak tests.
+var live struct {
+	tensors, bytes            atomic.Int64
+	finalized, finalizedBytes atomic.Int64
+}
+
+// Live is the number of native tensor handles not yet freed, and the bytes
+// of those among them whose size is known without asking libtorch: tensors
+// made from Go data or a shape (FromFloat32, FromInt64, Full, Zeros, Ones,
+// Rand, Randn, Randperm). Results of ops count as tensors but not bytes,
+// since measuring each would cost a cgo call and views share storage; the
+// bytes are therefore a lower bound.
+func Live() (tensors, bytes int64) { return live.tensors.Load(), live.bytes.Load() }
+
+// Finalized is the number of handles the finalizer has freed, and their
+// bytes as Live counts them: tensors that became unreachable without Free or
+// a Scope's Close. Each is a leak in graft's terms, since Go's collector does
+// not see libtorch's memory and may run late. Leak checks add it to Live's
+// count (see torch/torchtest).
+func Finalized() (tensors, bytes int64) {
+	return live.finalized.Load(), live.finalizedBytes.Load()
+}
+
 // adopt wraps a fresh handle, registering it with s when s is not nil.
-func adopt(h C.gs_tensor, s *Scope) *Tensor {
-	t := &Tensor{h: h}
+func adopt(h C.gs_tensor, s *Scope) *Tensor { return adoptSized(h, s, 0) }
+
+// adoptSized is adopt for a tensor of a known size in bytes.
+func adoptSized(h C.gs_tensor, s *Scope, nbytes int64) *Tensor {
+	t := &Tensor{h: h, nbytes: nbytes}
+	live.tensors.Add(1)
+	live.bytes.Add(nbytes)
 	runtime.SetFinalizer(t, finalize)
+	if trace.on.Load() {
+		traceAdopt(t)
+	}
 	if s != nil {
 		s.add(t)
 	}
 	return t
 }
 
+// size is the bytes of n elements of dtype d; 0 for an unknown type.
+func (d DType) size(n int64) int64 {
+	switch d {
+	case Float64, Int64:
+		return 8 * n
+	case Float32, Int32:
+		return 4 * n
+	case Float16, BFloat16:
+		return 2 * n
+	case Uint8, Bool:
+		return n
+	}
+	return 0
+}
+
 func errTensor(err error) *Tensor { return &Tensor{err: err} }
 
 // Scope collects tensors so they can be freed together: one per training
 // step, for example. The zero value is not usable; call NewScope.
+//
+// A tensor's owner is an atomic pointer: Track swaps it, Keep and Close
+// claim the tensor back with a compare-and-swap, so a tensor kept by one
+// goroutine is never freed by a concurrent Close, and one tracked into
+// another scope is freed by that scope only. The mutex guards the list.
 type Scope struct {
 	mu sync.Mutex
 	ts []*Tensor
@@ -171,16 +239,19 @@ type Scope struct {
 // NewScope returns an empty scope.
 func NewScope() *Scope { return &Scope{ts: make([]*Tensor, 0, 64)} }
 
+// add makes s the owner of t; a tensor s already owns is not listed twice.
 func (s *Scope) add(t *Tensor) {
+	if t.scope.Swap(s) == s {
+		return
+	}
 	s.mu.Lock()
-	t.scope = s
 	s.ts = append(s.ts, t)
 	s.mu.Unlock()
 }
 
 // Track moves ownership of t (and its results from now on) to the scope.
 func (s *Scope) Track(t *Tensor) *Tensor {
-	if t != nil && t.h != nil && t.scope != s {
+	if t != nil && t.h != nil {
 		s.add(t)
 	}
 	return t
@@ -188,8 +259,8 @@ func (s *Scope) Track(t *Tensor) *Tensor {
 
 // Keep takes t out of the scope: the caller owns it again.
 func (s *Scope) Keep(t *Tensor) *Tensor {
-	if t != nil && t.scope == s {
-		t.scope = nil // Close skips tensors whose scope changed
+	if t != nil {
+		t.scope.CompareAndSwap(s, nil) // Close skips tensors whose scope changed
 	}
 	return t
 }
@@ -199,7 +270,7 @@ func (s *Scope) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, t := range s.ts {
-		if t.scope == s {
+		if t.scope.CompareAndSwap(s, nil) {
 			t.Free()
 		}
 		s.ts[i] = nil
@@ -213,7 +284,7 @@ func (s *Scope) Len() int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, t := range s.ts {
-		if t.scope == s {
+		if t.scope.Load() == s {
 			n++
 		}
 	}
@@ -223,8 +294,10 @@ func (s *Scope) Len() int {
 // scopeOf is the scope a result of op(ins...) joins.
 func scopeOf(ins []*Tensor) *Scope {
 	for _, t := range ins {
-		if t != nil && t.scope != nil {
-			return t.scope
+		if t != nil {
+			if s := t.scope.Load(); s != nil {
+				return s
+			}
 		}
 	}
 	return nil
@@ -291,7 +364,7 @@ func fromData(p unsafe.Pointer, n int, dtype DType, shape []int64, dev Device) *
 	if err := check("from_data", C.gs_from_data(p, C.int(dtype), cs, nd, dev.code(), &out)); err != nil {
 		return errTensor(err)
 	}
-	return adopt(out, nil)
+	return adoptSized(out, nil, dtype.size(int64(n)))
 }
 
 // FromFloat32 copies data into a new float32 tensor of the given shape.
@@ -322,7 +395,7 @@ func Full(shape []int64, v float64, dtype DType, dev Device) *Tensor {
 	if err := check("full", C.gs_full(cs, nd, C.double(v), C.int(dtype), dev.code(), &out)); err != nil {
 		return errTensor(err)
 	}
-	return adopt(out, nil)
+	return adoptSized(out, nil, dtype.size(numel(shape)))
 }
 
 // Zeros returns a float32 tensor of zeros.
@@ -346,7 +419,7 @@ func random(shape []int64, normal bool) *Tensor {
 	if err := check("rand", C.gs_rand(cs, nd, bint(normal), CPU.code(), &out)); err != nil {
 		return errTensor(err)
 	}
-	return adopt(out, nil)
+	return adoptSized(out, nil, Float32.size(numel(shape)))
 }
 
 // Randperm is a random permutation of 0..n-1 (int64).
@@ -355,7 +428,7 @@ func Randperm(n int64) *Tensor {
 	if err := check("randperm", C.gs_randperm(C.int64_t(n), CPU.code(), &out)); err != nil {
 		return errTensor(err)
 	}
-	return adopt(out, nil)
+	return adoptSized(out, nil, Int64.size(n))
 }
 
 // ZerosLike returns zeros shaped, typed, placed and laid out like t:
@@ -499,6 +572,15 @@ func (t *Tensor) Detach() *Tensor {
 	return call("detach", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error { return C.gs_detach(t.h, out) })
 }
 
+// CloneDetached copies the data out of the autograd graph: a snapshot of a
+// parameter or buffer, owned by the caller like t.Detach().Clone() but
+// without leaving the detached handle behind.
+func (t *Tensor) CloneDetached() *Tensor {
+	d := t.Detach()
+	defer d.Free()
+	return d.Clone() // joins t's scope, if any, as any op's result
+}
+
 // Alias is a second handle to the same tensor (same data, same graph),
 // owned separately.
 func (t *Tensor) Alias() *Tensor {
@@ -520,7 +602,7 @@ func (t *Tensor) String() string {
 func Failed(err error) *Tensor { return errTensor(err) }
 
 // Scope is the scope that owns t, or nil when the caller does.
-func (t *Tensor) Scope() *Scope { return t.scope }
+func (t *Tensor) Scope() *Scope { return t.scope.Load() }
 
 // MoveTo_ converts t in place to dev and, when channelsLast is set, the
 // NHWC layout (4-d tensors only). The handle and its autograd identity stay

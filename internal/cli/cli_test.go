@@ -20,6 +20,7 @@ import (
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 // run executes graft with args and returns exit code, stdout and stderr.
@@ -67,6 +68,7 @@ func trainBase(t *testing.T, src, out string, epochs int) string {
 }
 
 func TestTrainEvalPredict(t *testing.T) {
+	torchtest.NoLeaks(t)
 	dir := t.TempDir()
 	writeSet(t, filepath.Join(dir, "train"), 3, 24)
 	writeSet(t, filepath.Join(dir, "test"), 3, 6)
