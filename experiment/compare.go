@@ -3,7 +3,9 @@ package experiment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -116,7 +118,13 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	res := &Results{Schema: SchemaVersion, Command: c.Command, Spec: c.Spec, Env: c.Env}
 	resPath := filepath.Join(c.Out, "results.json")
 	done := map[string]Run{}
-	if prev, err := ReadResults(resPath); err == nil && sameSpec(prev.Spec, c.Spec) {
+	prev, err := readPrevious(resPath)
+	if err != nil {
+		return nil, err
+	}
+	// A results.json of another spec is another comparison: it is
+	// replaced, as the same command with other flags would be.
+	if prev != nil && sameSpec(prev.Spec, c.Spec) {
 		for _, r := range prev.Runs {
 			done[runKey(r.Strategy, r.Shots, r.Seed)] = r
 		}
@@ -459,7 +467,7 @@ func ReadResults(path string) (*Results, error) {
 	}
 	var r Results
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, &DamagedError{Path: path, Err: err}
 	}
 	switch r.Schema {
 	case SchemaVersion:
@@ -479,6 +487,34 @@ func ReadResults(path string) (*Results, error) {
 		return nil, fmt.Errorf("%s: schema %d, this graft reads 1 to %d; use a newer graft", path, r.Schema, SchemaVersion)
 	}
 	return &r, nil
+}
+
+// DamagedError is a file that exists but is not the JSON it should be:
+// cut short by a full disk or a crash outside graft, or edited by hand.
+type DamagedError struct {
+	Path string
+	Err  error
+}
+
+func (e *DamagedError) Error() string { return fmt.Sprintf("%s is damaged (%v)", e.Path, e.Err) }
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// readPrevious reads the results.json a comparison resumes from: nil when
+// there is none. One that is there but cannot be read is an error, never
+// taken for an empty one, since the first save would overwrite its runs.
+func readPrevious(path string) (*Results, error) {
+	prev, err := ReadResults(path)
+	var damaged *DamagedError
+	switch {
+	case err == nil:
+		return prev, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case errors.As(err, &damaged):
+		return nil, fmt.Errorf("%w: move it aside to start the comparison again, or restore it", err)
+	default:
+		return nil, fmt.Errorf("cannot resume the comparison: %w", err)
+	}
 }
 
 // sameSpec reports whether a saved comparison may be resumed.

@@ -13,7 +13,8 @@ import (
 
 // Write creates or replaces path with what fill writes. If fill fails, or
 // the process dies, the previous file (if any) is untouched and no
-// temporary file is left behind by a clean failure.
+// temporary file is left behind by a clean failure; a process killed while
+// writing leaves its .NAME.tmp-* file, which nothing reads.
 func Write(path string, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -44,6 +45,13 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// The rename is durable once the folder is synced: without it a power
+	// cut may bring back the previous version (never a part of one). Some
+	// file systems refuse to sync a folder; the file is written all the same.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
 	}
 	return nil
 }
