@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/graftml/graft/data"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzReadMeta feeds checkpoint sidecars (m.json) to ReadMeta.
@@ -34,9 +36,9 @@ func FuzzReadMeta(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			m, err := ReadMeta(path)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err == nil && (m.Format != Format || len(m.Classes) != 0 && len(m.Classes) != m.NumClasses) {
 				t.Fatalf("accepted format %q with %d names for %d classes", m.Format, len(m.Classes), m.NumClasses)
 			}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // safetensorsBytes builds a safetensors file from a JSON header and data.
@@ -39,9 +41,9 @@ func FuzzReadSafetensors(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			st, err := ReadSafetensors(path)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err != nil {
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzOpenCIFAR10 feeds a test batch and, when meta is not empty, a
@@ -26,9 +28,9 @@ func FuzzOpenCIFAR10(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		checkAlloc(t, len(b)+len(m), func() {
+		fuzzcheck.Alloc(t, len(b)+len(m), func() {
 			d, err := OpenCIFAR10(dir, false)
-			checkErrNames(t, err, dir)
+			fuzzcheck.ErrNames(t, err, dir)
 			if err != nil {
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzOpenGTSRB feeds a test-layout annotation file (GT-final_test.csv) to
@@ -22,9 +24,9 @@ func FuzzOpenGTSRB(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			d, err := OpenGTSRB(dir, true)
-			checkErrNames(t, err, dir)
+			fuzzcheck.ErrNames(t, err, dir)
 			if err != nil {
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzOpenIDX feeds an images file and a labels file to OpenIDX.
@@ -29,9 +31,9 @@ func FuzzOpenIDX(f *testing.F) {
 		if err := os.WriteFile(lp, labels, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(images)+len(labels), func() {
+		fuzzcheck.Alloc(t, len(images)+len(labels), func() {
 			d, err := OpenIDX(ip, lp, nil)
-			checkErrNames(t, err, ip, lp)
+			fuzzcheck.ErrNames(t, err, ip, lp)
 			if err != nil {
 				return
 			}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzLoadPNM feeds PGM/PPM files (P2, P3, P5, P6) to LoadImage. Inputs
@@ -37,9 +39,9 @@ func FuzzLoadPNM(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			im, err := LoadImage(path)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err != nil {
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzReadClassMap feeds class-map CSV files to ReadClassMap.
@@ -25,9 +27,9 @@ func FuzzReadClassMap(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			m, err := ReadClassMap(path, target, source)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err != nil {
 				return
 			}

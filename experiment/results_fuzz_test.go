@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/graftml/graft/fit"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // FuzzReadResults feeds results.json files to ReadResults.
@@ -37,9 +39,9 @@ func FuzzReadResults(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			r, err := ReadResults(path)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err == nil && r.Schema != SchemaVersion && r.Schema != 1 {
 				t.Fatalf("accepted schema %d", r.Schema)
 			}

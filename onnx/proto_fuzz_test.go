@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // pbBytes appends a length-delimited field.
@@ -99,9 +101,9 @@ func FuzzReadModel(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() {
+		fuzzcheck.Alloc(t, len(b), func() {
 			m, err := ReadModel(path)
-			checkErrNames(t, err, path)
+			fuzzcheck.ErrNames(t, err, path)
 			if err != nil {
 				return
 			}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/graftml/graft/internal/fuzzcheck"
 )
 
 // checkStateDict reads path with ReadStateDict and decodes every tensor
@@ -15,7 +17,7 @@ import (
 // decode to as many values as its shape says.
 func checkStateDict(t *testing.T, path string) {
 	sd, err := ReadStateDict(path)
-	checkErrNames(t, err, path)
+	fuzzcheck.ErrNames(t, err, path)
 	if err != nil {
 		return
 	}
@@ -55,7 +57,7 @@ func FuzzReadStateDict(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, len(b), func() { checkStateDict(t, path) })
+		fuzzcheck.Alloc(t, len(b), func() { checkStateDict(t, path) })
 	})
 }
 
@@ -113,6 +115,6 @@ func FuzzStateDictPickle(f *testing.F) {
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkAlloc(t, buf.Len(), func() { checkStateDict(t, path) })
+		fuzzcheck.Alloc(t, buf.Len(), func() { checkStateDict(t, path) })
 	})
 }
