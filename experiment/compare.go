@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/graftml/graft/data"
@@ -109,6 +110,13 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		return nil, fmt.Errorf("grouping: %w", err)
 	}
 	c.Spec.Groups = groups
+	c.Spec.Batch, c.Spec.Patience, c.Spec.ValFraction = c.Batch, c.Budget.Patience, c.ValFraction
+	c.Spec.TrainBN, c.Spec.ClassMap = c.TrainBN, c.ClassMap
+	c.Spec.Augment = ""
+	if c.Augment.Enabled() {
+		b, _ := json.Marshal(c.Augment)
+		c.Spec.Augment = string(b)
+	}
 	if c.Protocol == ProtocolRefit {
 		c.Spec.Folds = c.Folds
 	}
@@ -122,9 +130,13 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A results.json of another spec is another comparison: it is
-	// replaced, as the same command with other flags would be.
-	if prev != nil && sameSpec(prev.Spec, c.Spec) {
+	// A results.json of other settings is another comparison: resuming
+	// from it would mix runs made two ways, and replacing it would lose
+	// it, so the user chooses.
+	if prev != nil {
+		if diff := specDiff(prev.Spec, c.Spec); diff != "" {
+			return nil, fmt.Errorf("%s holds a comparison with other settings (%s): use another --out, or move it aside to start this one", resPath, diff)
+		}
 		for _, r := range prev.Runs {
 			done[runKey(r.Strategy, r.Shots, r.Seed)] = r
 		}
@@ -517,9 +529,38 @@ func readPrevious(path string) (*Results, error) {
 	}
 }
 
-// sameSpec reports whether a saved comparison may be resumed.
-func sameSpec(a, b Spec) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+// specDiff names the settings two specs differ in, with the saved value
+// and this run's ("batch: 32 there, 64 here"); "" when a saved comparison
+// may be resumed.
+func specDiff(saved, now Spec) string {
+	var a, b map[string]any
+	ja, _ := json.Marshal(saved)
+	jb, _ := json.Marshal(now)
+	_ = json.Unmarshal(ja, &a)
+	_ = json.Unmarshal(jb, &b)
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var diffs []string
+	for k := range keys {
+		va, _ := json.Marshal(a[k])
+		vb, _ := json.Marshal(b[k])
+		if string(va) != string(vb) {
+			diffs = append(diffs, fmt.Sprintf("%s: %s there, %s here", k, shorten(va), shorten(vb)))
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}
+
+// shorten keeps a value readable in a message.
+func shorten(v []byte) string {
+	if len(v) > 60 {
+		return string(v[:57]) + "…"
+	}
+	return string(v)
 }

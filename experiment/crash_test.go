@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/strategy"
 )
 
-// A comparison resumes from results.json: a missing one starts afresh, one
-// of another spec is replaced, and one that is there but cannot be read is
-// an error that names the file and the way out, and is left as it was.
+// A comparison resumes from results.json: a missing one starts afresh; one
+// of other settings, or one that is there but cannot be read, is an error
+// that names the file, the difference and the way out, and is left as it
+// was.
 func TestCompareRefusesDamagedResults(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{
@@ -46,7 +48,7 @@ func TestCompareRefusesDamagedResults(t *testing.T) {
 		want    string // "" when the comparison must run
 	}{
 		{"missing", nil, ""},
-		{"another spec", otherSpec, ""},
+		{"another spec", otherSpec, `holds a comparison with other settings (base: "another-base" there, "base" here): use another --out, or move it aside`},
 		{"truncated", good[:len(good)/2], "is damaged (unexpected end of JSON input): move it aside to start the comparison again, or restore it"},
 		{"empty", []byte{}, "is damaged (unexpected end of JSON input): move it aside"},
 		{"garbage", []byte("\x00\x00\x00\x00"), "is damaged (invalid character"},
@@ -83,5 +85,47 @@ func TestCompareRefusesDamagedResults(t *testing.T) {
 				t.Errorf("results.json changed after the refusal (%v)", rerr)
 			}
 		})
+	}
+}
+
+// Every setting a run depends on is in the resume key: changing one of
+// them between a run and its rerun is refused, naming it.
+func TestResumeRefusesChangedSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Base: baseCheckpoint(t, dir), Train: lines(30, 1, 1), Test: lines(12, 2, 1),
+		Strategies: parseAll(t, "probe"), Shots: []int{5}, Seeds: 1,
+		Budget: strategy.Budget{Epochs: 1, Patience: 2}, LRGrid: []float64{1e-2}, Batch: 8,
+		Out: filepath.Join(dir, "cmp"), Spec: Spec{Base: "base", Strategies: []string{"probe"}},
+	}
+	if _, err := Compare(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"batch", func(c *Config) { c.Batch = 16 }, "batch: 8 there, 16 here"},
+		{"patience", func(c *Config) { c.Budget.Patience = 3 }, "patience: 2 there, 3 here"},
+		{"validation fraction", func(c *Config) { c.ValFraction = 0.25 }, "val_fraction: 0.2 there, 0.25 here"},
+		{"BatchNorm mode", func(c *Config) { c.TrainBN = true }, "train_bn: null there, true here"},
+		{"augmentation", func(c *Config) { c.Augment = data.DefaultAugment() }, "augment: null there"},
+		{"class map", func(c *Config) { c.ClassMap = []int{0, 1, 2} }, "class_map: null there, [0,1,2] here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg
+			tc.change(&c)
+			_, err := Compare(context.Background(), c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("rerun with another %s: %v, want a refusal saying %q", tc.name, err, tc.want)
+			}
+		})
+	}
+	// The same settings resume: nothing is retrained.
+	again := cfg
+	again.Progress = failOnRun{t}
+	if _, err := Compare(context.Background(), again); err != nil {
+		t.Fatal(err)
 	}
 }

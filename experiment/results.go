@@ -64,6 +64,15 @@ type Spec struct {
 	// Groups names how images were grouped so that no group is on both
 	// sides of a split ("" none, "gtsrb-track", or a pattern).
 	Groups string `json:"groups,omitempty"`
+	// The remaining settings a run depends on: with them in the spec, a
+	// rerun that changed any of them is refused instead of resuming
+	// from runs made another way.
+	Batch       int           `json:"batch,omitempty"`
+	Patience    int           `json:"patience,omitempty"`
+	ValFraction float64       `json:"val_fraction,omitempty"`
+	TrainBN     bool          `json:"train_bn,omitempty"` // --bn train
+	Augment     string        `json:"augment,omitempty"`  // data.Augment as JSON; "" none
+	ClassMap    []int         `json:"class_map,omitempty"`
 }
 
 // Env records where the results were measured.

@@ -73,7 +73,13 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(stderr, "graft: interrupted; rerun the same command with --resume to continue where it stopped")
+			// Commands that resume by themselves (compare, demo) have no
+			// --resume to name; train does.
+			how := "rerun the same command"
+			if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Flags().Lookup("resume") != nil {
+				how += " with --resume"
+			}
+			fmt.Fprintf(stderr, "graft: interrupted; %s to continue where it stopped\n", how)
 			return 130
 		}
 		fmt.Fprintf(stderr, "graft: %v\n", err)
