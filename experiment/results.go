@@ -67,12 +67,12 @@ type Spec struct {
 	// The remaining settings a run depends on: with them in the spec, a
 	// rerun that changed any of them is refused instead of resuming
 	// from runs made another way.
-	Batch       int           `json:"batch,omitempty"`
-	Patience    int           `json:"patience,omitempty"`
-	ValFraction float64       `json:"val_fraction,omitempty"`
-	TrainBN     bool          `json:"train_bn,omitempty"` // --bn train
-	Augment     string        `json:"augment,omitempty"`  // data.Augment as JSON; "" none
-	ClassMap    []int         `json:"class_map,omitempty"`
+	Batch       int     `json:"batch,omitempty"`
+	Patience    int     `json:"patience,omitempty"`
+	ValFraction float64 `json:"val_fraction,omitempty"`
+	TrainBN     bool    `json:"train_bn,omitempty"` // --bn train
+	Augment     string  `json:"augment,omitempty"`  // data.Augment as JSON; "" none
+	ClassMap    []int   `json:"class_map,omitempty"`
 }
 
 // Env records where the results were measured.
