@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
@@ -122,12 +121,12 @@ func (c Config) trainLoader(ds data.Dataset, seed int) (*data.Loader, error) {
 		Seed: uint64(seed), Preprocess: c.Base.Meta.Preprocess, Augment: c.Augment, CacheDecoded: true})
 }
 
-// shortClasses reports, per shots setting, the classes with fewer images
-// than asked for (they give all they have unless ShotsStrict).
-func (c Config) shortClasses() ([]ShortClasses, error) {
-	counts := data.ClassCounts(c.Train)
+// ShortClassesOf lists, per shots setting, the classes of ds with images
+// but fewer than shots of them (those give all they have).
+func ShortClassesOf(ds data.Dataset, shots []int) []ShortClasses {
+	counts := data.ClassCounts(ds)
 	var out []ShortClasses
-	for _, k := range c.Shots {
+	for _, k := range shots {
 		if k == 0 {
 			continue
 		}
@@ -135,18 +134,25 @@ func (c Config) shortClasses() ([]ShortClasses, error) {
 		for cl, n := range counts {
 			if n > 0 && n < k {
 				sc.Count++
-				sc.Classes = append(sc.Classes, c.Train.Classes()[cl])
+				sc.Classes = append(sc.Classes, ds.Classes()[cl])
 				sc.Fewest = min(sc.Fewest, n)
 			}
 		}
-		if sc.Count == 0 {
-			continue
+		if sc.Count > 0 {
+			out = append(out, sc)
 		}
-		if c.ShotsStrict {
-			return nil, fmt.Errorf("%d shots: %d classes have fewer images (%q has %d); lower --shots or drop --shots-strict to let them give what they have",
-				k, sc.Count, sc.Classes[0], sc.Fewest)
-		}
-		out = append(out, sc)
+	}
+	return out
+}
+
+// shortClasses reports the short classes, or refuses them under
+// ShotsStrict.
+func (c Config) shortClasses() ([]ShortClasses, error) {
+	out := ShortClassesOf(c.Train, c.Shots)
+	if c.ShotsStrict && len(out) > 0 {
+		sc := out[0]
+		return nil, fmt.Errorf("%d shots: %d classes have fewer images (%q has %d); lower --shots or drop --shots-strict to let them give what they have",
+			sc.Shots, sc.Count, sc.Classes[0], sc.Fewest)
 	}
 	return out, nil
 }
@@ -254,8 +260,7 @@ func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test *da
 
 // evalConfig evaluates a model where and how its training left it.
 func (c Config) evalConfig() fit.Config {
-	return fit.Config{BatchSize: c.Batch, Device: c.Device,
-		ChannelsLast: c.Device == torch.CPU && arch.PrefersChannelsLast(c.Base.Meta.Arch)}
+	return fit.Config{BatchSize: c.Batch, Device: c.Device, ChannelsLast: c.Base.channelsLast(c.Device)}
 }
 
 // Transfer adapts the base to c.Train (every image; c.Shots is ignored)

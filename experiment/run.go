@@ -200,8 +200,7 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		PreciseBN: tr.PreciseBN, MinShare: tr.MinShare,
-		// The layout measured fastest for the architecture (BENCHMARKS.md).
-		ChannelsLast: tr.Device == torch.CPU && arch.PrefersChannelsLast(tr.Base.Meta.Arch),
+		ChannelsLast: tr.Base.channelsLast(tr.Device),
 		Optimizer:    optim.Config{Name: "adam", LR: tr.LR},
 		Schedule:     optim.Schedule{Name: "cosine", Warmup: 0.05},
 		Phases:       plan.Phases,
@@ -238,6 +237,13 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	}
 	out.Trainable = trainable
 	return out, nil
+}
+
+// channelsLast says whether models of this base train and evaluate NHWC
+// on dev: the layout measured fastest for the architecture on the CPU
+// (BENCHMARKS.md).
+func (b *Base) channelsLast(dev torch.Device) bool {
+	return dev == torch.CPU && arch.PrefersChannelsLast(b.Meta.Arch)
 }
 
 // Shape is the base model's stage outline (no weights), enough for plans

@@ -257,23 +257,15 @@ func describeProtocol(w io.Writer, cfg experiment.Config) {
 	if cfg.Spec.Groups != "" {
 		fmt.Fprintf(w, "grouping: %s — no group is on both sides of a split\n", cfg.Spec.Groups)
 	}
-	counts := data.ClassCounts(cfg.Train)
-	for _, k := range cfg.Shots {
-		var short []string
-		fewest := k
-		for c, n := range counts {
-			if n > 0 && n < k {
-				short = append(short, cfg.Train.Classes()[c])
-				fewest = min(fewest, n)
-			}
+	if cfg.ShotsStrict {
+		return
+	}
+	for _, sc := range experiment.ShortClassesOf(cfg.Train, cfg.Shots) {
+		names := strings.Join(sc.Classes[:min(5, sc.Count)], ", ")
+		if sc.Count > 5 {
+			names += ", …"
 		}
-		if len(short) > 0 && !cfg.ShotsStrict {
-			names := strings.Join(short[:min(5, len(short))], ", ")
-			if len(short) > 5 {
-				names += ", …"
-			}
-			fmt.Fprintf(w, "%d shots: %d classes have fewer images and give all they have (fewest %d): %s\n", k, len(short), fewest, names)
-		}
+		fmt.Fprintf(w, "%d shots: %d classes have fewer images and give all they have (fewest %d): %s\n", sc.Shots, sc.Count, sc.Fewest, names)
 	}
 }
 
