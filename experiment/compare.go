@@ -84,6 +84,24 @@ type job struct {
 	seed     int
 }
 
+// completeSpec records in the spec every setting a run depends on.
+func (c *Config) completeSpec() error {
+	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
+	_, groups, err := data.Grouping(c.Train, c.Group)
+	if err != nil {
+		return fmt.Errorf("grouping: %w", err)
+	}
+	c.Spec.Groups = groups
+	c.Spec.Batch, c.Spec.Patience, c.Spec.ValFraction = c.Batch, c.Budget.Patience, c.ValFraction
+	c.Spec.TrainBN, c.Spec.ClassMap = c.TrainBN, c.ClassMap
+	c.Spec.Augment = ""
+	if c.Augment.Enabled() {
+		b, _ := json.Marshal(c.Augment)
+		c.Spec.Augment = string(b)
+	}
+	return nil
+}
+
 // Compare runs the comparison, writing results.json after every run.
 func Compare(ctx context.Context, c Config) (*Results, error) {
 	if c.Seeds < 1 {
@@ -104,18 +122,8 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	if c.Folds <= 0 {
 		c.Folds = DefaultFolds
 	}
-	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
-	_, groups, err := data.Grouping(c.Train, c.Group)
-	if err != nil {
-		return nil, fmt.Errorf("grouping: %w", err)
-	}
-	c.Spec.Groups = groups
-	c.Spec.Batch, c.Spec.Patience, c.Spec.ValFraction = c.Batch, c.Budget.Patience, c.ValFraction
-	c.Spec.TrainBN, c.Spec.ClassMap = c.TrainBN, c.ClassMap
-	c.Spec.Augment = ""
-	if c.Augment.Enabled() {
-		b, _ := json.Marshal(c.Augment)
-		c.Spec.Augment = string(b)
+	if err := c.completeSpec(); err != nil {
+		return nil, err
 	}
 	if c.Protocol == ProtocolRefit {
 		c.Spec.Folds = c.Folds

@@ -241,7 +241,60 @@ type rateResult struct {
 	err      string
 	model    *nn.Model // holdout: the trained model, kept for the best rate
 	trainabl int64
-	secs     float64
+	// correct: per validation image over the folds, whether the fold's
+	// best-epoch model got it right (kept only when asked for).
+	correct []bool
+}
+
+// selectRate trains a job at one rate on every fold of the split and
+// scores it by the selection rule: the smoothed mean validation curve
+// and the length it supports. keepCorrect also records which validation
+// images each fold's best-epoch model got right.
+func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, raw bool, budget strategy.Budget, window int, events fit.Events, keepCorrect bool) *rateResult {
+	rr := &rateResult{lr: lr, raw: raw, status: "ok"}
+	var hists [][]fit.EpochStats
+	for _, f := range sp.folds {
+		tr := c.trialFor(j, f.train, f.val, f.key, sp.cache, lr, budget, sp.preciseBN, events)
+		tr.RawHead = raw
+		out, err := tr.Run(ctx)
+		if err != nil {
+			rr.status, rr.err = "failed", err.Error()
+			return rr
+		}
+		if out.Status != "ok" {
+			if out.Model != nil {
+				out.Model.Free()
+			}
+			rr.status = out.Status
+			return rr
+		}
+		hists = append(hists, out.Result.History)
+		rr.trainabl = out.Trainable
+		if rr.hist == nil {
+			rr.hist = out.Result.History
+		}
+		if c.Protocol == ProtocolHoldout {
+			rr.model = out.Model
+			rr.acc, rr.loss, rr.epochs, rr.ran = out.ValAcc, out.ValLoss, out.Result.BestEpoch, out.Result.Epochs
+			return rr
+		}
+		if keepCorrect {
+			var r Run
+			if err := c.test(ctx, out.Model, f.val, c.evalConfig(), &r); err != nil {
+				out.Model.Free()
+				rr.status, rr.err = "failed", "validation: "+err.Error()
+				return rr
+			}
+			for i := 0; i < f.val.Dataset().Len(); i++ {
+				rr.correct = append(rr.correct, bit(r.TestCorrect, i))
+			}
+		}
+		out.Model.Free()
+	}
+	cv := foldCurve(hists, budget.Epochs, window)
+	rr.ran = cv.ran
+	rr.epochs, rr.acc, rr.loss = cv.choose(sp.valImages)
+	return rr
 }
 
 // runOne adapts the base for one job and tests the model it gives.
@@ -347,39 +400,7 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 	var results []*rateResult
 	try := func(lr float64, raw bool) *rateResult {
 		announce(lr)
-		rr := &rateResult{lr: lr, raw: raw, status: "ok"}
-		var hists [][]fit.EpochStats
-		for _, f := range sp.folds {
-			tr := c.trialFor(j, f.train, f.val, f.key, sp.cache, lr, budget, sp.preciseBN, events)
-			tr.RawHead = raw
-			out, err := tr.Run(ctx)
-			if err != nil {
-				rr.status, rr.err = "failed", err.Error()
-				return rr
-			}
-			if out.Status != "ok" {
-				if out.Model != nil {
-					out.Model.Free()
-				}
-				rr.status = out.Status
-				return rr
-			}
-			hists = append(hists, out.Result.History)
-			rr.trainabl = out.Trainable
-			if rr.hist == nil {
-				rr.hist = out.Result.History
-			}
-			if c.Protocol == ProtocolHoldout {
-				rr.model = out.Model
-				rr.acc, rr.loss, rr.epochs, rr.ran = out.ValAcc, out.ValLoss, out.Result.BestEpoch, out.Result.Epochs
-				return rr
-			}
-			out.Model.Free()
-		}
-		cv := foldCurve(hists, budget.Epochs, window)
-		rr.ran = cv.ran
-		rr.epochs, rr.acc, rr.loss = cv.choose(sp.valImages)
-		return rr
+		return c.selectRate(ctx, j, sp, lr, raw, budget, window, events, false)
 	}
 	better := func(a, b *rateResult) bool { // a better than b
 		if b == nil || b.status != "ok" {

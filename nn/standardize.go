@@ -124,11 +124,13 @@ func foldIn(layers []Named) error {
 func fold(s *Standardize, l *Linear) error {
 	var err error
 	torch.NoGrad(func() {
+		// Every intermediate is tracked and freed with the scope.
+		sc := torch.NewScope()
+		defer sc.Close()
 		in := s.Mean.Numel()
-		inv := s.Var.AddScalar(s.Eps).Sqrt().Reciprocal()                // 1/σ, [in]
-		w := l.Weight.Mul(inv.Reshape(1, in))                            // [out, in]
-		shift := w.Matmul(s.Mean.Reshape(in, 1)).Reshape(int64(l.Out())) // W'·μ, [out]
-		defer func() { inv.Free(); w.Free(); shift.Free() }()
+		inv := sc.Track(sc.Track(sc.Track(s.Var.AddScalar(s.Eps)).Sqrt()).Reciprocal())                // 1/σ, [in]
+		w := sc.Track(l.Weight.Mul(sc.Track(inv.Reshape(1, in))))                                      // [out, in]
+		shift := sc.Track(sc.Track(w.Matmul(sc.Track(s.Mean.Reshape(in, 1)))).Reshape(int64(l.Out()))) // W'·μ, [out]
 		if err = l.Weight.CopyFrom_(w); err != nil {
 			return
 		}

@@ -1,0 +1,670 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/strategy"
+)
+
+// A race is successive halving (Jamieson & Talwalkar 2016; the rung
+// structure of Hyperband, Li et al. 2018) over strategy × learning rate,
+// run on the folds and with the selection rule a comparison uses, so that
+// a small share of a comparison's compute names the strategy the
+// comparison would name. Three rungs, each on fewer candidates with more
+// resource:
+//
+//   - rates: every strategy at every rate of the grid (extended at its
+//     edges as a comparison's is) for a sixth of the budget on the first
+//     seed's folds; each strategy keeps its best rate.
+//   - strategies: every strategy at its rate for the whole budget, on the
+//     same folds: the ranking, with which validation images each got
+//     right.
+//   - seeds: the best third (and any strategy tied with the best) on the
+//     comparison's further seeds, while the compute budget allows: other
+//     samples of the shots, the largest source of variance at a few
+//     images per class.
+//
+// Slow starters are not judged on a short run: the short rung only
+// chooses rates within a strategy; strategies are compared on the full
+// budget.
+const (
+	// RaceScreenShare is the rates rung's share of the budget.
+	RaceScreenShare = 1.0 / 6
+	// RaceKeep is the share of strategies the seeds rung continues.
+	RaceKeep = 1.0 / 3
+	// DefaultRaceBudget is the share of a full comparison's compute a race
+	// may spend, measurements included.
+	DefaultRaceBudget = 0.25
+)
+
+// RaceOptions set a race; the comparison it stands for is the Config.
+type RaceOptions struct {
+	Shots int
+	// Budget is the share of the estimated full comparison's compute the
+	// race may spend, Spent included (DefaultRaceBudget when 0).
+	Budget float64
+	// Spent is compute already spent on the same question (measurements),
+	// in seconds: it counts against the budget.
+	Spent float64
+	// Order scores each strategy without training (higher first): the
+	// order candidates are tried and, where the budget cuts, kept.
+	Order map[string]float64
+	// State is the race's file: every finished training is written to it,
+	// and a rerun with the same settings resumes from it. "" for none.
+	State string
+	// Log, when set, gets one line per training.
+	Log func(line string)
+}
+
+// RaceResult is race.json.
+type RaceResult struct {
+	Schema int  `json:"schema"`
+	Spec   Spec `json:"spec"` // the comparison raced (resume key with Budget)
+	Shots  int  `json:"shots"`
+	// Budget is the share of the full comparison allowed.
+	Budget       float64 `json:"budget"`
+	ScreenEpochs int     `json:"screen_epochs"`
+	// Trials are every training, in the order run.
+	Trials  []RaceTrial `json:"trials"`
+	Entries []RaceEntry `json:"entries"` // one per strategy, best first
+	// FullSeconds estimates the full comparison's training time (its rate
+	// search on every fold, every seed, and the refits) from what the race
+	// measured per strategy.
+	FullSeconds float64 `json:"full_seconds"`
+	Seconds     float64 `json:"seconds"` // the race's own training
+	Spent       float64 `json:"spent"`   // counted before the race
+	// BudgetCut: the budget stopped a rung short.
+	BudgetCut bool     `json:"budget_cut,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
+	// TiedWithBest lists the strategies whose paired interval against the
+	// best includes no difference.
+	TiedWithBest []string `json:"tied_with_best"`
+}
+
+// RaceTrial is one strategy at one rate on one seed's folds.
+type RaceTrial struct {
+	Rung     string  `json:"rung"` // rates, strategies, seeds
+	Strategy string  `json:"strategy"`
+	LR       float64 `json:"lr"`
+	Raw      bool    `json:"raw_head,omitempty"`
+	Budget   int     `json:"budget_epochs"`
+	Seed     int     `json:"seed"`
+	Status   string  `json:"status"`
+	// ValAcc is the smoothed mean validation accuracy at the chosen
+	// length (the comparison's selection score); Epochs that length.
+	ValAcc    float64 `json:"val_accuracy"`
+	Epochs    int     `json:"epochs"`
+	ValImages int     `json:"val_images"`
+	// Correct is which validation images (over the folds) the best-epoch
+	// models got right: the paired intervals resample it.
+	Correct []byte  `json:"correct,omitempty"`
+	Seconds float64 `json:"seconds"`
+	// EpochsRun over the folds: the cost per epoch is Seconds/EpochsRun.
+	EpochsRun int `json:"epochs_run"`
+}
+
+// RaceEntry is one strategy's standing.
+type RaceEntry struct {
+	Strategy string `json:"strategy"`
+	// Rung is the furthest rung it reached.
+	Rung   string  `json:"rung"`
+	LR     float64 `json:"lr"`
+	Head   string  `json:"head,omitempty"` // raw or standardized, for a new head on frozen features
+	Epochs int     `json:"epochs"`         // training length chosen (first seed)
+	// ValAcc is the predicted accuracy: the smoothed validation accuracy
+	// at the chosen length, averaged over the seeds run; Low/High its 95%
+	// interval (seeds, then validation images, resampled).
+	ValAcc    float64 `json:"val_accuracy"`
+	Low       float64 `json:"low"`
+	High      float64 `json:"high"`
+	Seeds     int     `json:"seeds"`
+	ValImages int     `json:"val_images"`
+	// Seconds is what the race spent on it; FullSeconds what a full
+	// comparison would (estimated): the cost a tie is broken by.
+	Seconds     float64 `json:"seconds"`
+	FullSeconds float64 `json:"full_seconds"`
+	Status      string  `json:"status"`
+	// Margin is the best's lead over it, with its paired 95% interval
+	// (nil for the best itself and for strategies not run on full budget).
+	Margin *Interval `json:"margin,omitempty"`
+}
+
+// Interval is a difference with its 95% interval, in accuracy (0–1).
+type Interval struct {
+	Diff float64 `json:"diff"`
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+}
+
+// Race runs the race for o.Shots images per class.
+func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
+	if len(c.LRGrid) == 0 {
+		c.LRGrid = DefaultLRGrid
+	}
+	if c.ValFraction == 0 {
+		c.ValFraction = 0.2
+	}
+	if c.Folds <= 0 {
+		c.Folds = DefaultFolds
+	}
+	if c.Seeds < 1 {
+		c.Seeds = 1
+	}
+	if o.Budget <= 0 {
+		o.Budget = DefaultRaceBudget
+	}
+	if o.Budget > 1 {
+		return nil, fmt.Errorf("budget %g: give a share of the full comparison, between 0 and 1", o.Budget)
+	}
+	if len(c.Strategies) == 0 {
+		return nil, fmt.Errorf("no strategies to race")
+	}
+	c.Protocol = ProtocolRefit
+	if err := c.completeSpec(); err != nil {
+		return nil, err
+	}
+	c.Spec.Folds = c.Folds
+	c.Spec.Shots, c.Spec.Seeds, c.Spec.Epochs, c.Spec.LRGrid = []int{o.Shots}, c.Seeds, c.Budget.Epochs, c.LRGrid
+	for _, s := range c.Strategies {
+		c.Spec.Strategies = append(c.Spec.Strategies, s.Name)
+	}
+	res := &RaceResult{Schema: 1, Spec: c.Spec, Shots: o.Shots, Budget: o.Budget, Spent: o.Spent,
+		ScreenEpochs: max(3, int(math.Ceil(RaceScreenShare*float64(c.Budget.Epochs))))}
+	done := map[string]RaceTrial{}
+	if o.State != "" {
+		prev, err := readRace(o.State)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			a, _ := json.Marshal(prev.Spec)
+			b, _ := json.Marshal(res.Spec)
+			if string(a) != string(b) || prev.Budget != res.Budget || prev.Shots != res.Shots {
+				return nil, fmt.Errorf("%s is from another race (%s); use another --out, or delete it to start over", o.State, raceDiff(prev, res))
+			}
+			for _, t := range prev.Trials {
+				done[t.key()] = t
+			}
+		}
+	}
+	r := &racer{c: c, o: o, res: res, done: done, splits: map[int]*split{}, full: map[string][]RaceTrial{}}
+	defer r.free()
+	if err := r.run(ctx); err != nil {
+		return res, err
+	}
+	r.rank()
+	return res, r.save()
+}
+
+type racer struct {
+	c      Config
+	o      RaceOptions
+	res    *RaceResult
+	done   map[string]RaceTrial
+	splits map[int]*split
+	full   map[string][]RaceTrial // full-budget trials per strategy that ran ok
+}
+
+func (t RaceTrial) key() string {
+	return fmt.Sprintf("%s|%g|%v|%d|%d", t.Strategy, t.LR, t.Raw, t.Budget, t.Seed)
+}
+
+func (r *racer) free() {
+	for _, sp := range r.splits {
+		sp.cache.Free()
+	}
+}
+
+func (r *racer) split(seed int) (*split, error) {
+	if sp, ok := r.splits[seed]; ok {
+		return sp, nil
+	}
+	sp, err := r.c.makeSplit(r.o.Shots, seed)
+	if err != nil {
+		return nil, err
+	}
+	r.splits[seed] = sp
+	return sp, nil
+}
+
+func (r *racer) save() error {
+	if r.o.State == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(r.res, "", " ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(r.o.State, append(b, '\n'))
+}
+
+// trial trains (or recalls) one strategy at one rate on one seed's folds.
+func (r *racer) trial(ctx context.Context, rung string, s strategy.Strategy, lr float64, raw bool, epochs, seed int, keep bool) (RaceTrial, error) {
+	t := RaceTrial{Rung: rung, Strategy: s.Name, LR: lr, Raw: raw, Budget: epochs, Seed: seed}
+	if prev, ok := r.done[t.key()]; ok {
+		r.res.Trials = append(r.res.Trials, prev)
+		r.res.Seconds += prev.Seconds
+		return prev, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return t, err
+	}
+	sp, err := r.split(seed)
+	if err != nil {
+		return t, err
+	}
+	budget := r.c.selectionBudget()
+	if epochs != budget.Epochs {
+		// A short rung runs its whole (short) schedule: patience would
+		// only cut what is already short.
+		budget = strategy.Budget{Epochs: epochs, Patience: epochs}
+	}
+	start := time.Now()
+	rr := r.c.selectRate(ctx, job{strategy: s, shots: r.o.Shots, seed: seed}, sp, lr, raw, budget, smoothWindow(budget.Epochs), nil, keep)
+	if err := ctx.Err(); err != nil {
+		return t, err
+	}
+	t.Seconds = time.Since(start).Seconds()
+	t.Status, t.ValImages = rr.status, sp.valImages
+	if rr.status == "failed" {
+		return t, fmt.Errorf("%s at rate %g: %s", s.Name, lr, rr.err)
+	}
+	if rr.status == "ok" {
+		t.ValAcc, t.Epochs = rr.acc, rr.epochs
+		t.Correct = correctBits(rr.correct)
+	}
+	// Epochs run over the folds, from the fold histories' lengths: the
+	// folds all run under one budget, the first's length stands for all.
+	t.EpochsRun = len(rr.hist) * len(sp.folds)
+	if t.EpochsRun == 0 {
+		t.EpochsRun = 1
+	}
+	r.res.Trials = append(r.res.Trials, t)
+	r.res.Seconds += t.Seconds
+	if r.o.Log != nil {
+		acc := "diverged"
+		if t.Status == "ok" {
+			acc = fmt.Sprintf("validation %.1f%% at %d epochs", 100*t.ValAcc, t.Epochs)
+		}
+		head := ""
+		if raw {
+			head = " (raw head)"
+		}
+		r.o.Log(fmt.Sprintf("%-8s %-16s lr %-7g%s seed %d, %d-epoch budget: %s, %.1fs", rung, s.Name, lr, head, seed, epochs, acc, t.Seconds))
+	}
+	return t, r.save()
+}
+
+// better orders trials by the selection score.
+func better(a, b RaceTrial) bool {
+	if b.Status != "ok" {
+		return a.Status == "ok"
+	}
+	return a.Status == "ok" && a.ValAcc > b.ValAcc
+}
+
+// standing is one strategy through the race.
+type standing struct {
+	s      strategy.Strategy
+	screen RaceTrial   // its best rate on the short budget
+	full   []RaceTrial // full budget, one per seed
+	rates  int         // rates the screen tried (a comparison tries as many)
+}
+
+func (r *racer) run(ctx context.Context) error {
+	c := r.c
+	strats := slices.Clone(c.Strategies)
+	if r.o.Order != nil {
+		sort.SliceStable(strats, func(i, j int) bool { return r.o.Order[strats[i].Name] > r.o.Order[strats[j].Name] })
+	}
+	full := c.Budget.Epochs
+	screen := min(r.res.ScreenEpochs, full)
+	var st []*standing
+	// Rung 1: rates, on the short budget.
+	for _, s := range strats {
+		heads := []bool{false}
+		if plan, err := s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+			heads = []bool{false, true}
+		}
+		sd := &standing{s: s}
+		for _, raw := range heads {
+			var arm RaceTrial
+			var tried []float64
+			for _, lr := range c.LRGrid {
+				t, err := r.trial(ctx, "rates", s, lr, raw, screen, 1, false)
+				if err != nil {
+					return err
+				}
+				tried = append(tried, lr)
+				if arm.Status == "" || better(t, arm) {
+					arm = t
+				}
+			}
+			up, down := 0, 0
+			for arm.Status == "ok" {
+				next, ok := extendGrid(tried, arm.LR, up, down)
+				if !ok {
+					break
+				}
+				if next > arm.LR {
+					up++
+				} else {
+					down++
+				}
+				t, err := r.trial(ctx, "rates", s, next, raw, screen, 1, false)
+				if err != nil {
+					return err
+				}
+				tried = append(tried, next)
+				if better(t, arm) {
+					arm = t
+				}
+			}
+			sd.rates += len(tried)
+			if sd.screen.Status == "" || better(arm, sd.screen) {
+				sd.screen = arm
+			}
+		}
+		st = append(st, sd)
+	}
+	// The full comparison's cost, from the short runs' cost per epoch:
+	// per seed, every rate tried on every fold for the whole budget, and
+	// a refit on every shot (about one fold's training on 1/(1−val) as
+	// many images).
+	sp1, err := r.split(1)
+	if err != nil {
+		return err
+	}
+	folds := len(sp1.folds)
+	perEpoch := func(sd *standing) float64 {
+		var secs float64
+		var ep int
+		for _, t := range r.res.Trials {
+			if t.Strategy == sd.s.Name {
+				secs += t.Seconds
+				ep += t.EpochsRun
+			}
+		}
+		return secs / float64(max(ep, 1)) // per fold-epoch
+	}
+	fullCost := func(sd *standing) float64 {
+		perRun := perEpoch(sd) * float64(full)
+		return float64(c.Seeds) * (perRun*float64(sd.rates*folds) + perRun/(1-c.ValFraction))
+	}
+	var fullTotal float64
+	for _, sd := range st {
+		fullTotal += fullCost(sd)
+	}
+	r.res.FullSeconds = fullTotal
+	allowed := r.o.Budget*fullTotal - r.o.Spent
+	fits := func(sd *standing) bool {
+		return r.res.Seconds+perEpoch(sd)*float64(full*folds) <= allowed
+	}
+	// Rung 2: strategies, on the full budget, best screen first.
+	order := slices.Clone(st)
+	sort.SliceStable(order, func(i, j int) bool { return better(order[i].screen, order[j].screen) })
+	ran := 0
+	for _, sd := range order {
+		if sd.screen.Status != "ok" {
+			continue
+		}
+		if ran >= 2 && !fits(sd) {
+			r.res.BudgetCut = true
+			r.res.Notes = append(r.res.Notes, fmt.Sprintf("%s was not run on the full budget: the budget (%.0f%% of the comparison) was spent", sd.s.Name, 100*r.o.Budget))
+			continue
+		}
+		t, err := r.trial(ctx, "strategies", sd.s, sd.screen.LR, sd.screen.Raw, full, 1, true)
+		if err != nil {
+			return err
+		}
+		sd.full = append(sd.full, t)
+		ran++
+	}
+	// Rung 3: seeds, for the best third and whatever ties with the best.
+	var alive []*standing
+	for _, sd := range order {
+		if len(sd.full) > 0 && sd.full[0].Status == "ok" {
+			alive = append(alive, sd)
+		}
+	}
+	sort.SliceStable(alive, func(i, j int) bool { return better(alive[i].full[0], alive[j].full[0]) })
+	keep := max(2, int(math.Ceil(RaceKeep*float64(len(alive)))))
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cont []*standing
+	for i, sd := range alive {
+		if i < keep || (i > 0 && tiedTrials(alive[0].full, sd.full, rng)) {
+			cont = append(cont, sd)
+		}
+	}
+	for seed := 2; seed <= c.Seeds; seed++ {
+		for _, sd := range cont {
+			if !fits(sd) {
+				r.res.BudgetCut = true
+				r.res.Notes = append(r.res.Notes, fmt.Sprintf("seed %d of %s was not run: the budget (%.0f%% of the comparison) was spent", seed, sd.s.Name, 100*r.o.Budget))
+				continue
+			}
+			t, err := r.trial(ctx, "seeds", sd.s, sd.screen.LR, sd.screen.Raw, full, seed, true)
+			if err != nil {
+				return err
+			}
+			sd.full = append(sd.full, t)
+		}
+	}
+	r.res.Entries = nil
+	for _, sd := range st {
+		e := RaceEntry{Strategy: sd.s.Name, Rung: "rates", LR: sd.screen.LR, Epochs: sd.screen.Epochs, ValAcc: sd.screen.ValAcc,
+			Status: sd.screen.Status, ValImages: sd.screen.ValImages, FullSeconds: fullCost(sd), Seeds: 1}
+		if sd.screen.Raw {
+			e.Head = "raw"
+		} else if len(c.Strategies) > 0 {
+			if plan, err := sd.s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+				e.Head = "standardized"
+			}
+		}
+		for _, t := range r.res.Trials {
+			if t.Strategy == sd.s.Name {
+				e.Seconds += t.Seconds
+			}
+		}
+		var ok []RaceTrial
+		for _, t := range sd.full {
+			if t.Status == "ok" {
+				ok = append(ok, t)
+			}
+		}
+		if len(sd.full) > 0 {
+			e.Rung, e.Status = "strategies", sd.full[0].Status
+			if len(sd.full) > 1 {
+				e.Rung = "seeds"
+			}
+			e.Epochs = sd.full[0].Epochs
+		}
+		if len(ok) > 0 {
+			e.Seeds, e.ValImages, e.ValAcc = len(ok), 0, 0
+			for _, t := range ok {
+				e.ValAcc += t.ValAcc / float64(len(ok))
+				e.ValImages += t.ValImages
+			}
+			e.Low, e.High = trialInterval(ok, rng)
+		} else {
+			e.Low, e.High = e.ValAcc, e.ValAcc
+		}
+		r.res.Entries = append(r.res.Entries, e)
+		r.full[e.Strategy] = ok
+	}
+	return nil
+}
+
+var rungOrder = map[string]int{"rates": 0, "strategies": 1, "seeds": 2}
+
+// rank orders the entries as successive halving does — by the furthest
+// rung reached, then by the score there — and measures the best's lead
+// over every other strategy that ran the full budget.
+func (r *racer) rank() {
+	es := r.res.Entries
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if (a.Status == "ok") != (b.Status == "ok") {
+			return a.Status == "ok"
+		}
+		if rungOrder[a.Rung] != rungOrder[b.Rung] {
+			return rungOrder[a.Rung] > rungOrder[b.Rung]
+		}
+		return a.ValAcc > b.ValAcc
+	})
+	r.res.TiedWithBest = nil
+	if len(es) == 0 || len(r.full[es[0].Strategy]) == 0 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	best := r.full[es[0].Strategy]
+	r.res.TiedWithBest = []string{es[0].Strategy}
+	for i := 1; i < len(es); i++ {
+		other := r.full[es[i].Strategy]
+		if len(other) == 0 {
+			continue
+		}
+		m, ok := pairedTrials(best, other, rng)
+		if !ok {
+			continue
+		}
+		es[i].Margin = &m
+		if m.Low <= 0 {
+			r.res.TiedWithBest = append(r.res.TiedWithBest, es[i].Strategy)
+		}
+	}
+}
+
+// pairedTrials is a's lead over b on the seeds both ran: the difference of
+// their selection scores, with the 95% interval of a two-level bootstrap
+// (seeds, then validation images, the same images for both) of the
+// difference in which images their best-epoch models got right, centred
+// on the scores' difference.
+func pairedTrials(a, b []RaceTrial, rng *rand.Rand) (Interval, bool) {
+	type pair struct {
+		wa, wb int // images only a, only b got right
+		n      int
+		score  float64
+	}
+	var ps []pair
+	for _, ta := range a {
+		for _, tb := range b {
+			if ta.Seed != tb.Seed || ta.ValImages != tb.ValImages || len(ta.Correct) != len(tb.Correct) || ta.ValImages == 0 {
+				continue
+			}
+			p := pair{n: ta.ValImages, score: ta.ValAcc - tb.ValAcc}
+			for i := 0; i < p.n && i/8 < len(ta.Correct); i++ {
+				x, y := bit(ta.Correct, i), bit(tb.Correct, i)
+				switch {
+				case x && !y:
+					p.wa++
+				case y && !x:
+					p.wb++
+				}
+			}
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return Interval{}, false
+	}
+	var diff, obs float64
+	for _, p := range ps {
+		diff += p.score / float64(len(ps))
+		obs += float64(p.wa-p.wb) / float64(p.n) / float64(len(ps))
+	}
+	lo, hi := percentiles(func() float64 {
+		var tot float64
+		for range ps {
+			p := ps[rng.IntN(len(ps))]
+			tot += (poisson(rng, p.wa) - poisson(rng, p.wb)) / float64(p.n)
+		}
+		return tot / float64(len(ps))
+	})
+	return Interval{Diff: diff, Low: diff + lo - obs, High: diff + hi - obs}, true
+}
+
+// tiedTrials says whether b's paired interval against a includes no
+// difference.
+func tiedTrials(a, b []RaceTrial, rng *rand.Rand) bool {
+	m, ok := pairedTrials(a, b, rng)
+	return ok && m.Low <= 0
+}
+
+// trialInterval is the 95% interval of a strategy's mean selection score
+// over its seeds: seeds, then validation images resampled, the spread of
+// the images it got right carried over to the score.
+func trialInterval(ts []RaceTrial, rng *rand.Rand) (lo, hi float64) {
+	type unit struct {
+		hits, n int
+		score   float64
+	}
+	var us []unit
+	var mean, obs float64
+	for _, t := range ts {
+		u := unit{n: t.ValImages, score: t.ValAcc}
+		for i := 0; i < u.n && i/8 < len(t.Correct); i++ {
+			if bit(t.Correct, i) {
+				u.hits++
+			}
+		}
+		if u.n == 0 {
+			continue
+		}
+		us = append(us, u)
+		mean += u.score
+		obs += float64(u.hits) / float64(u.n)
+	}
+	if len(us) == 0 {
+		return 0, 0
+	}
+	mean /= float64(len(us))
+	obs /= float64(len(us))
+	lo, hi = percentiles(func() float64 {
+		var tot float64
+		for range us {
+			u := us[rng.IntN(len(us))]
+			tot += poisson(rng, u.hits) / float64(u.n)
+		}
+		return tot / float64(len(us))
+	})
+	return math.Max(0, mean+lo-obs), math.Min(1, mean+hi-obs)
+}
+
+// readRace reads a previous race's state; nil when there is none.
+func readRace(path string) (*RaceResult, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r RaceResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, &DamagedError{Path: path, Err: fmt.Errorf("%w; delete it to start the race over", err)}
+	}
+	return &r, nil
+}
+
+// raceDiff names what differs between two races' settings.
+func raceDiff(a, b *RaceResult) string {
+	if d := specDiff(a.Spec, b.Spec); d != "" {
+		return d
+	}
+	if a.Shots != b.Shots {
+		return fmt.Sprintf("shots %d, now %d", a.Shots, b.Shots)
+	}
+	return fmt.Sprintf("budget %g, now %g", a.Budget, b.Budget)
+}

@@ -1,0 +1,119 @@
+package experiment
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch/torchtest"
+)
+
+// The race runs every strategy's rates on a short budget, the strategies
+// on the full one and the best on further seeds; it resumes from its
+// file without training, and refuses a file from other settings.
+func TestRace(t *testing.T) {
+	torchtest.NoLeaks(t)
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	cfg := Config{
+		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "freeze:1", "finetune", "freeze:stage1"),
+		Seeds: 2, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
+	}
+	state := filepath.Join(dir, "race.json")
+	var logged []string
+	res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1, State: state, Log: func(l string) { logged = append(logged, l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Entries) != 5 {
+		t.Fatalf("%d entries", len(res.Entries))
+	}
+	rungs := map[string]int{}
+	for _, tr := range res.Trials {
+		rungs[tr.Rung]++
+		if tr.Rung == "rates" && tr.Budget != 3 {
+			t.Errorf("screen budget %d, want 3 (a sixth of 6, at least 3)", tr.Budget)
+		}
+	}
+	// 5 strategies × 2 rates (+ the raw-head arm of the head-only ones,
+	// + extensions) on the short budget; 5 on the full one; the best
+	// third (at least 2) and their ties on seed 2.
+	if rungs["rates"] < 10 || rungs["strategies"] != 5 || rungs["seeds"] < 2 {
+		t.Errorf("trials per rung %v", rungs)
+	}
+	if len(logged) != len(res.Trials) {
+		t.Errorf("%d lines logged for %d trials", len(logged), len(res.Trials))
+	}
+	best := res.Entries[0]
+	if best.Rung != "seeds" || best.Seeds != 2 || best.Low > best.ValAcc || best.High < best.ValAcc || best.Margin != nil {
+		t.Errorf("best %+v", best)
+	}
+	if res.FullSeconds <= res.Seconds || res.Seconds <= 0 {
+		t.Errorf("race %.2fs of an estimated full comparison of %.2fs", res.Seconds, res.FullSeconds)
+	}
+	// freeze:1 and freeze:stage1 are one strategy: whichever ranks lower
+	// is tied with the other at exactly no difference, and with the best.
+	var twin []RaceEntry
+	for _, e := range res.Entries {
+		if strings.HasPrefix(e.Strategy, "freeze") {
+			twin = append(twin, e)
+		}
+	}
+	if twin[0].ValAcc != twin[1].ValAcc {
+		t.Errorf("twins scored %v and %v", twin[0].ValAcc, twin[1].ValAcc)
+	}
+	if !slices.Contains(res.TiedWithBest, res.Entries[0].Strategy) {
+		t.Errorf("tied %v lacks the best", res.TiedWithBest)
+	}
+	// Resuming trains nothing and gives the same result.
+	again, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1, State: state, Log: func(l string) { t.Errorf("trained again: %s", l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Entries[0].Strategy != best.Strategy || again.Entries[0].ValAcc != best.ValAcc {
+		t.Errorf("resumed best %+v, was %+v", again.Entries[0], best)
+	}
+	// Other settings are refused, naming the difference.
+	other := cfg
+	other.Batch = 4
+	if _, err := Race(context.Background(), other, RaceOptions{Shots: 20, Budget: 1, State: state}); err == nil || !strings.Contains(err.Error(), "batch") {
+		t.Errorf("other batch: %v", err)
+	}
+	// A damaged file is reported with the fix.
+	if err := os.WriteFile(state, []byte("{\"trials\": ["), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1, State: state}); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Errorf("damaged: %v", err)
+	}
+}
+
+// A small budget stops the race short and says so.
+func TestRaceBudget(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	cfg := Config{
+		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "finetune", "lpft"),
+		Seeds: 3, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
+	}
+	res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 0.02})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.BudgetCut || len(res.Notes) == 0 {
+		t.Errorf("budget not cut: %+v", res.Notes)
+	}
+	full := 0
+	for _, tr := range res.Trials {
+		if tr.Rung != "rates" {
+			full++
+		}
+	}
+	if full != 2 {
+		t.Errorf("%d full-budget trials under a spent budget, want the 2 a verdict needs", full)
+	}
+}
