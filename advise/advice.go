@@ -1,237 +1,404 @@
 // Package advise turns measurements of a pretrained model on a target data
-// set into advice: where the target sits in the four-case chart of
-// transfer learning (small or large × similar or different), and a ranking
-// of strategies with the predicted accuracy of each.
+// set, and a race of the strategies on a small budget, into advice: where
+// the target sits in the four-case chart of transfer learning (small or
+// large × similar or different), which strategy to use with which rate
+// and length, how sure that is, and what the chart's rule of thumb says
+// about it.
 //
-// Everything but one short run from scratch is measured without training:
-// one inference pass gives the pooled features of every stage, the source
-// classifier's outputs and the BatchNorm statistics (package features);
-// cross-validated linear probes and k-NN on those features estimate what a
-// frozen base reaches at each cut, transferability scores (LogME, H-score,
-// TransRate, LEEP, NCE) and distances to the source say the same from
-// other angles.
+// Two kinds of evidence, both measured:
 //
-// The ranking is a small model with four stated priors, not a fit to any
-// data set:
+//   - Without training (Measure): one inference pass gives the pooled
+//     features of every stage, the source classifier's outputs and the
+//     BatchNorm statistics (package features); cross-validated linear
+//     probes and k-NN on those features estimate what a frozen base
+//     reaches at each cut, transferability scores (LogME, H-score,
+//     TransRate, LEEP, NCE) and distances to the source say the same from
+//     other angles. They place the target in the chart, order the race's
+//     candidates, prune head-only cuts whose frozen features are
+//     measurably worse than another cut's, and explain the result.
+//   - By training (experiment.Race): successive halving over strategy ×
+//     learning rate on the folds and with the selection rule graft
+//     compare uses, within a share of the full comparison's compute. The
+//     ranking, the predicted accuracies with their intervals and the
+//     ties come from it alone: no prior decides a ranking.
 //
-//   - probe and truncate:K are predicted by the probe measured at their cut;
-//   - scratch is a fully plastic network starting from what a linear
-//     classifier finds in the raw pixels, learning at rate
-//     n/(n+ScratchHalfData) and paying the full overfitting cost — or what
-//     a short run from scratch measured, when that is more (MeasureScratch,
-//     the one thing advise trains);
-//   - the fine-tuning strategies start from the better of the frozen
-//     head's probe and scratch, and move by plasticity × (headroom × n/(n+HalfData) − OverfitCost ×
-//     HalfData/(n+HalfData)): more plastic strategies gain more where the
-//     frozen features leave error and data is plentiful, and lose more
-//     to overfitting where the features are already good and data is
-//     scarce. n is the images per class a strategy trains on.
-//
-// `graft advise --validate` measures how the ranking holds against graft
-// compare; docs/advise.md records it on several source→target pairs.
+// The chart is the explanation, not the decision: the story says whether
+// the measured recommendation is what the chart suggests for the
+// quadrant, and by how much it beats the chart's choice when it is not.
 package advise
 
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 
+	"github.com/graftml/graft/doctor"
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 )
 
-// The decision model's priors.
+// The chart's axes. They define the quadrant the story is told in; the
+// ranking does not use them.
 const (
-	// HalfData is the images per class at which fine-tuning recovers half
-	// of the error frozen features leave (and its overfitting cost halves):
-	// the size axis of the chart, "small" below it.
-	HalfData = 20.0
-	// ScratchHalfData is the same for training from scratch, which must
-	// learn its features from the target alone.
-	ScratchHalfData = 5 * HalfData
-	// OverfitCost is the accuracy a fully plastic fine-tune loses to
-	// overfitting with almost no data. It was 0.05 until the design pairs
-	// (docs/advise.md) showed fine-tuning gain 4 points over a 93% probe
-	// with 16 images per class where 0.05 predicted a loss: graft picks
-	// the learning rate and the best epoch on validation, which bounds what
-	// overfitting costs, and fine-tuning beats frozen features on nearly
-	// every small set Kornblith et al. (2019) measured.
-	OverfitCost = 0.02
+	// SmallData is the images per class (after the validation split)
+	// below which a target is "small": about where, in graft's own
+	// comparisons and Kornblith et al. (2019), fine-tuning stops losing
+	// to frozen features on similar data.
+	SmallData = 20.0
 	// SimilarQuality is the normalised probe accuracy of the frozen head
 	// ((acc − chance)/(1 − chance)) above which the source's features
-	// already describe the target: the similarity axis of the chart.
+	// already describe the target: "similar".
 	SimilarQuality = 0.8
 )
 
 // Advice is the answer, in the JSON shape graft advise --json prints.
 type Advice struct {
-	Quadrant     string        `json:"quadrant"` // e.g. "small-similar"
-	Chart        string        `json:"chart"`    // what the four-case chart says for it
-	Why          []string      `json:"why"`      // the numbers that put it there
-	Recommended  Recommended   `json:"recommended"`
+	Quadrant string `json:"quadrant"` // e.g. "small-similar"
+	// Chart is what the four-case chart says for the quadrant; Story
+	// relates it to what was measured, in one sentence.
+	Chart string   `json:"chart"`
+	Story string   `json:"story"`
+	Why   []string `json:"why"` // the numbers that put it in its quadrant
+	// Recommended is the race's best strategy or, where the best is tied
+	// with others, the cheapest of the tied set.
+	Recommended Recommended `json:"recommended"`
+	// Tie lists the strategies the race could not separate from its best
+	// (the best included); empty when the best is clear.
+	Tie []string `json:"tie"`
+	// Cautions are graft doctor's warnings that apply to the
+	// recommendation, word for word.
+	Cautions     []string      `json:"cautions,omitempty"`
 	Ranking      []Ranked      `json:"ranking"`
 	Measurements *Measurements `json:"measurements"`
+	// Compute is what advise spent, measurements included, and the share
+	// of the full comparison that is.
+	Compute Compute `json:"compute"`
 }
 
-// Recommended is the advised set-up.
+// Recommended is the advised set-up, as the race chose it.
 type Recommended struct {
 	Strategy string `json:"strategy"`
 	// Stage is where a freeze/truncate strategy cuts ("" for others).
 	Stage string `json:"stage"`
-	// LR is the head's Adam learning rate; BaseLR the pretrained stages'
-	// (0 when none train).
+	// LR is the Adam learning rate chosen (the head's; the strategy sets
+	// the pretrained stages' share of it), Epochs the training length on
+	// every image: graft transfer --lr LR --epochs EPOCHS --val-split 0.
 	LR     float64 `json:"lr"`
-	BaseLR float64 `json:"base_lr"`
-	// LRFrom says where the rates come from.
-	LRFrom string `json:"lr_from"`
+	Epochs int     `json:"epochs"`
+	Head   string  `json:"head,omitempty"`
+	// Why says how it was chosen.
+	Why string `json:"why"`
 }
 
-// Ranked is one strategy with its predicted test accuracy.
+// Ranked is one strategy as the race left it.
 type Ranked struct {
-	Strategy string  `json:"strategy"`
-	Score    float64 `json:"score"` // predicted accuracy, 0–1
-	Why      string  `json:"why"`
+	Strategy string `json:"strategy"`
+	// Score is the predicted accuracy (0–1): the smoothed validation
+	// accuracy where the race trained it; Low/High its 95% interval.
+	Score float64 `json:"score"`
+	Low   float64 `json:"low"`
+	High  float64 `json:"high"`
+	// Stage is how far it got: pruned (by a measurement, untrained),
+	// rates (short budget only), strategies (full budget, one seed),
+	// seeds (full budget, several seeds).
+	Stage string `json:"stage"`
+	Tied  bool   `json:"tied"`
+	// Margin is the best's lead over it with its paired interval.
+	Margin *experiment.Interval `json:"margin,omitempty"`
+	LR     float64              `json:"lr,omitempty"`
+	Epochs int                  `json:"epochs,omitempty"`
+	// RunSeconds is one full-budget selection of it (its cost in a tie).
+	RunSeconds float64 `json:"run_seconds,omitempty"`
+	Why        string  `json:"why"`
 }
 
-// plasticity is how far each fine-tuning strategy lets pretrained weights
-// move, from a probe's 0 to 1: the order fastai/Keras users know, from the
-// most conservative (head first, then a low rate) to the most plastic
-// (full rates at the top).
-var plasticity = map[string]float64{
-	"lpft":           0.25,
-	"l2sp":           0.4,
-	"gradual":        0.6,
-	"finetune":       0.85,
-	"discriminative": 0.9,
+// Compute is advise's spending against the comparison it stands in for.
+type Compute struct {
+	MeasureSeconds float64 `json:"measure_seconds"`
+	RaceSeconds    float64 `json:"race_seconds"`
+	// FullSeconds estimates graft compare's training on the same
+	// strategies, grid, folds and seeds.
+	FullSeconds float64 `json:"full_comparison_seconds"`
+	Share       float64 `json:"share"`
+	Budget      float64 `json:"budget"`
+	BudgetCut   bool    `json:"budget_cut,omitempty"`
 }
 
-// Advise ranks the candidate strategies for a base of the given stage
-// outline.
-func Advise(meas *Measurements, shape *nn.Model, candidates []strategy.Strategy) (*Advice, error) {
-	if len(meas.Stages) == 0 {
-		return nil, fmt.Errorf("no stages measured")
+// Pruned is a candidate the measurements ruled out before the race, and
+// the measurement that did.
+type Pruned struct {
+	Strategy string
+	Probe    float64 // the frozen-feature probe at its cut
+	Why      string
+}
+
+// Prune lists the head-only candidates (truncate:K; probe is the head's
+// cut) whose frozen features probe measurably worse than another
+// candidate cut's: more than two binomial standard errors (over the
+// images measured) below the best. A head trained on those features is
+// what the probe estimates, so the race would only confirm it.
+func Prune(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) []Pruned {
+	type cut struct {
+		s     strategy.Strategy
+		probe float64
 	}
+	var cuts []cut
+	for _, s := range cands {
+		switch s.Base {
+		case "probe":
+			cuts = append(cuts, cut{s, meas.Stages[len(meas.Stages)-1].Probe})
+		case "truncate":
+			k, err := s.Stages(shape)
+			if err != nil {
+				continue
+			}
+			cuts = append(cuts, cut{s, stageAt(meas.Stages, k).Probe})
+		}
+	}
+	if len(cuts) < 2 || meas.Sampled == 0 {
+		return nil
+	}
+	best := slices.MaxFunc(cuts, func(a, b cut) int {
+		return cmpFloat(a.probe, b.probe)
+	})
+	se := math.Sqrt(best.probe * (1 - best.probe) / float64(meas.Sampled))
+	var out []Pruned
+	for _, c := range cuts {
+		if c.probe < best.probe-2*se {
+			out = append(out, Pruned{Strategy: c.s.Name, Probe: c.probe,
+				Why: fmt.Sprintf("pruned: its frozen features probe at %.1f%%, %.1f points below %s's (more than two standard errors over %d images)",
+					100*c.probe, 100*(best.probe-c.probe), best.s.Name, meas.Sampled)})
+		}
+	}
+	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Order is the training-free score of each candidate the race tries first:
+// the probe at a head-only candidate's cut, the head's probe for the
+// fine-tuning strategies (what they start from), the raw pixels' probe for
+// scratch.
+func Order(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) map[string]float64 {
+	out := map[string]float64{}
+	head := meas.Stages[len(meas.Stages)-1].Probe
+	for _, s := range cands {
+		switch s.Base {
+		case "scratch":
+			out[s.Name] = meas.PixelProbe
+		case "truncate":
+			if k, err := s.Stages(shape); err == nil {
+				out[s.Name] = stageAt(meas.Stages, k).Probe
+			}
+		default:
+			out[s.Name] = head
+		}
+	}
+	return out
+}
+
+// chart is the four-case chart: its sentence per quadrant, and the
+// strategies that sentence means.
+var chart = map[string]struct {
+	sentence string
+	family   []string // strategy bases
+}{
+	"small-similar":   {"freeze the base and train a new head (probe, or lpft's probe-then-fine-tune)", []string{"probe", "lpft"}},
+	"small-different": {"keep only the early layers: truncate or freeze early stages and train the rest", []string{"truncate", "freeze"}},
+	"large-similar":   {"fine-tune, gently (a low rate, early stages frozen or held near their start)", []string{"finetune", "discriminative", "gradual", "lpft", "l2sp", "freeze"}},
+	"large-different": {"fine-tune everything, or train from scratch", []string{"finetune", "discriminative", "gradual", "scratch"}},
+}
+
+// Quadrant places measurements in the chart.
+func Quadrant(meas *Measurements) (quadrant string, why []string) {
 	head := meas.Stages[len(meas.Stages)-1]
 	n := meas.Target.TrainPerClass
 	chance := meas.Target.Chance()
-	r := n / (n + HalfData)
 	quality := (head.Probe - chance) / math.Max(1-chance, 1e-9)
-	small := n < HalfData
-	similar := quality >= SimilarQuality
-
-	a := &Advice{Measurements: meas}
-	a.Quadrant = map[bool]string{true: "small", false: "large"}[small] + "-" + map[bool]string{true: "similar", false: "different"}[similar]
-	a.Chart = map[string]string{
-		"small-similar":   "freeze the base and train a new head (probe)",
-		"small-different": "keep only the early layers: truncate or freeze early stages, train the rest",
-		"large-similar":   "fine-tune everything at a low learning rate",
-		"large-different": "fine-tune everything, or train from scratch",
-	}[a.Quadrant]
-	size := "small"
-	if !small {
-		size = "large"
+	size, sim := "large", "different"
+	if n < SmallData {
+		size = "small"
 	}
-	a.Why = append(a.Why, fmt.Sprintf("size: %s — %.0f training images per class (median %d less the %.0f%% validation split) against the %.0f at which fine-tuning recovers half of what frozen features miss",
-		size, n, meas.Target.Median, 100*(1-n/math.Max(float64(meas.Target.Median), 1e-9)), HalfData))
-	sim := "similar"
-	if !similar {
-		sim = "different"
+	if quality >= SimilarQuality {
+		sim = "similar"
 	}
-	a.Why = append(a.Why, fmt.Sprintf("similarity: %s — a linear probe on the frozen %s features reaches %.1f%% (chance %.1f%%), %.0f%% of the way to perfect; %.0f%% is the threshold",
+	why = append(why, fmt.Sprintf("size: %s — %.0f training images per class (after the validation split); the chart calls fewer than %.0f small", size, n, SmallData))
+	why = append(why, fmt.Sprintf("similarity: %s — a linear probe on the frozen %s features reaches %.1f%% (chance %.1f%%), %.0f%% of the way to perfect; %.0f%% is the chart's line",
 		sim, head.Name, 100*head.Probe, 100*chance, 100*quality, 100*SimilarQuality))
-	best := bestStage(meas.Stages)
-	if best.Name != head.Name {
-		a.Why = append(a.Why, fmt.Sprintf("depth: features peak before the head — %s probes at %.1f%% against %.1f%% at %s: the last stages are specific to the source",
+	if best := bestStage(meas.Stages); best.Name != head.Name {
+		why = append(why, fmt.Sprintf("depth: features peak before the head — %s probes at %.1f%% against %.1f%% at %s: the last stages are specific to the source",
 			best.Name, 100*best.Probe, 100*head.Probe, head.Name))
 	}
 	if shift := shiftWords(meas); shift != "" {
-		a.Why = append(a.Why, shift)
+		why = append(why, shift)
 	}
+	return size + "-" + sim, why
+}
 
-	for _, s := range candidates {
-		score, why, err := predict(s, meas, shape, r)
-		if err != nil {
-			return nil, err
+// Advise turns the measurements and the race into advice. pruned are the
+// candidates Prune removed before the race.
+func Advise(meas *Measurements, race *experiment.RaceResult, shape *nn.Model, pruned []Pruned) (*Advice, error) {
+	if len(meas.Stages) == 0 {
+		return nil, fmt.Errorf("no stages measured")
+	}
+	if race == nil || len(race.Entries) == 0 {
+		return nil, fmt.Errorf("the race ran no strategy")
+	}
+	a := &Advice{Measurements: meas, Tie: []string{}}
+	a.Quadrant, a.Why = Quadrant(meas)
+	a.Chart = chart[a.Quadrant].sentence
+	tied := map[string]bool{}
+	if len(race.TiedWithBest) > 1 {
+		for _, s := range race.TiedWithBest {
+			tied[s] = true
 		}
-		a.Ranking = append(a.Ranking, Ranked{Strategy: s.Name, Score: score, Why: why})
 	}
-	sort.SliceStable(a.Ranking, func(i, j int) bool { return a.Ranking[i].Score > a.Ranking[j].Score })
-	if len(a.Ranking) == 0 {
-		return nil, fmt.Errorf("no candidate strategies")
+	for _, e := range race.Entries {
+		rk := Ranked{Strategy: e.Strategy, Score: e.ValAcc, Low: e.Low, High: e.High, Stage: e.Rung, Tied: tied[e.Strategy],
+			Margin: e.Margin, LR: e.LR, Epochs: e.Epochs, RunSeconds: runSeconds(race, e.Strategy)}
+		if e.Status != "ok" {
+			rk.Score, rk.Low, rk.High, rk.Stage = 0, 0, 0, e.Status
+		}
+		rk.Why = rankWhy(e, meas, shape)
+		a.Ranking = append(a.Ranking, rk)
 	}
-	top, _ := strategy.Parse(a.Ranking[0].Strategy)
-	a.Recommended = recommend(top, shape)
+	for _, p := range pruned {
+		a.Ranking = append(a.Ranking, Ranked{Strategy: p.Strategy, Score: p.Probe, Low: p.Probe, High: p.Probe, Stage: "pruned", Why: p.Why})
+	}
+	best := a.Ranking[0]
+	if best.Stage != "strategies" && best.Stage != "seeds" {
+		return nil, fmt.Errorf("no strategy trained on the full budget: every one diverged or the budget was too small")
+	}
+	rec := best
+	if len(tied) > 1 {
+		for _, rk := range a.Ranking {
+			if rk.Tied {
+				a.Tie = append(a.Tie, rk.Strategy)
+				if rk.RunSeconds > 0 && rk.RunSeconds < rec.RunSeconds {
+					rec = rk
+				}
+			}
+		}
+	}
+	a.Recommended = recommend(rec, race, shape, a.Tie, best)
+	st, err := strategy.Parse(rec.Strategy)
+	if err != nil {
+		return nil, err
+	}
+	if c := doctor.TooFew(int(math.Round(meas.Target.TrainPerClass)), st); c != "" {
+		a.Cautions = append(a.Cautions, fmt.Sprintf("graft doctor: %s — measured here it still leads (the interval above says how firmly)", c))
+	}
+	a.Story = story(a)
+	a.Compute = Compute{MeasureSeconds: meas.Seconds, RaceSeconds: race.Seconds, FullSeconds: race.FullSeconds,
+		Budget: race.Budget, BudgetCut: race.BudgetCut}
+	if race.FullSeconds > 0 {
+		a.Compute.Share = (meas.Seconds + race.Seconds) / race.FullSeconds
+	}
 	return a, nil
 }
 
-// predict is the decision model for one strategy.
-func predict(s strategy.Strategy, meas *Measurements, shape *nn.Model, r float64) (float64, string, error) {
-	head := meas.Stages[len(meas.Stages)-1]
-	switch s.Base {
-	case "scratch":
-		score, why := scratch(meas)
-		return score, why, nil
-	case "probe":
-		return head.Probe, fmt.Sprintf("measured: linear probe on the frozen %s features, %.1f%%", head.Name, 100*head.Probe), nil
-	case "truncate":
-		k, err := s.Stages(shape)
-		if err != nil {
-			return 0, "", err
+// runSeconds is the race's first full-budget selection of a strategy.
+func runSeconds(race *experiment.RaceResult, name string) float64 {
+	for _, t := range race.Trials {
+		if t.Strategy == name && t.Rung == "strategies" {
+			return t.Seconds
 		}
-		st := stageAt(meas.Stages, k)
-		return st.Probe, fmt.Sprintf("measured: linear probe on %s's pooled output, %.1f%%", st.Name, 100*st.Probe), nil
 	}
-	p, ok := plasticity[s.Base]
-	if s.Base == "freeze" {
-		k, err := s.Stages(shape)
-		if err != nil {
-			return 0, "", err
-		}
-		body := len(shape.Stages) - 1
-		trained := float64(body-k) / float64(max(body, 1))
-		// Frozen early stages keep generic features while the top adapts.
-		p, ok = plasticity["finetune"]*(0.5+0.5*trained), true
-	}
-	if !ok {
-		return 0, "", fmt.Errorf("advise has no model for strategy %q", s.Base)
-	}
-	if s.L2SP && s.Base != "l2sp" {
-		p *= 0.7 // the penalty holds weights near their start
-	}
-	// Fine-tuning can learn whatever training from scratch learns, with
-	// a better start (He et al., "Rethinking ImageNet Pre-training"): it
-	// starts from the better of the frozen features and scratch.
-	start, from := head.Probe, "probe"
-	if sc, _ := scratch(meas); sc > start {
-		start, from = sc, "scratch"
-	}
-	headroom := 1 - start
-	gain := headroom * r
-	cost := OverfitCost * (1 - r)
-	score := start + p*(gain-cost)
-	verb := "gains"
-	if gain < cost {
-		verb = "loses"
-	}
-	return math.Max(0, math.Min(1, score)), fmt.Sprintf("%s %.1f%% + plasticity %.2f × (headroom %.1f%% × data %.2f − overfitting %.1f%%): %s %.1f points",
-		from, 100*start, p, 100*headroom, r, 100*cost, verb, 100*math.Abs(p*(gain-cost))), nil
+	return 0 // never trained on the full budget
 }
 
-// scratch predicts training from scratch: a fully plastic network whose
-// starting features are the raw pixels, learning at the slower
-// ScratchHalfData rate — or, when the short run from scratch measured
-// more, that measurement, a lower bound on the full run.
-func scratch(meas *Measurements) (float64, string) {
-	n := meas.Target.TrainPerClass
-	rs := n / (n + ScratchHalfData)
-	pix := meas.PixelProbe
-	gain, cost := (1-pix)*rs, OverfitCost*(1-rs)
-	score := math.Max(0, math.Min(1, pix+gain-cost))
-	why := fmt.Sprintf("raw pixels probe at %.1f%% + (headroom %.1f%% × data %.2f − overfitting %.1f%%)", 100*pix, 100*(1-pix), rs, 100*cost)
-	if run := meas.Scratch; run != nil && run.ValAccuracy > score {
-		return run.ValAccuracy, fmt.Sprintf("measured: %d epochs from scratch at lr %g reached %.1f%% on validation (a lower bound)", run.Epochs, run.LR, 100*run.ValAccuracy)
+func rankWhy(e experiment.RaceEntry, meas *Measurements, shape *nn.Model) string {
+	var parts []string
+	switch e.Rung {
+	case "rates":
+		parts = append(parts, fmt.Sprintf("stopped after the short budget: %.1f%% on validation at its best rate", 100*e.ValAcc))
+	default:
+		parts = append(parts, fmt.Sprintf("%.1f%% on validation [%.1f, %.1f] over %d seed(s), %d images", 100*e.ValAcc, 100*e.Low, 100*e.High, e.Seeds, e.ValImages))
 	}
-	return score, why
+	if e.Margin != nil {
+		parts = append(parts, fmt.Sprintf("%.1f points behind the best [%.1f, %.1f]", 100*e.Margin.Diff, 100*e.Margin.Low, 100*e.Margin.High))
+	}
+	if s, err := strategy.Parse(e.Strategy); err == nil {
+		switch s.Base {
+		case "probe":
+			parts = append(parts, fmt.Sprintf("frozen-feature probe %.1f%%", 100*meas.Stages[len(meas.Stages)-1].Probe))
+		case "truncate":
+			if k, err := s.Stages(shape); err == nil {
+				parts = append(parts, fmt.Sprintf("frozen-feature probe at its cut %.1f%%", 100*stageAt(meas.Stages, k).Probe))
+			}
+		case "scratch":
+			parts = append(parts, fmt.Sprintf("raw-pixel probe %.1f%%", 100*meas.PixelProbe))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// recommend is the set-up the race chose for rk.
+func recommend(rk Ranked, race *experiment.RaceResult, shape *nn.Model, tie []string, best Ranked) Recommended {
+	rec := Recommended{Strategy: rk.Strategy, LR: rk.LR, Epochs: rk.Epochs}
+	for _, e := range race.Entries {
+		if e.Strategy == rk.Strategy {
+			rec.Head = e.Head
+		}
+	}
+	if s, err := strategy.Parse(rk.Strategy); err == nil && (s.Base == "freeze" || s.Base == "truncate") {
+		if k, err := s.Stages(shape); err == nil && k > 0 && k <= len(shape.Stages) {
+			rec.Stage = shape.Stages[k-1].Name
+		}
+	}
+	switch {
+	case len(tie) > 1 && rk.Strategy != best.Strategy:
+		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the cheapest of them to train (%.1f s a selection run against %.1f s for %s)",
+			strings.Join(tie, ", "), rk.Strategy, rk.RunSeconds, best.RunSeconds, best.Strategy)
+	case len(tie) > 1:
+		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the best and the cheapest of them", strings.Join(tie, ", "), rk.Strategy)
+	default:
+		rec.Why = "best on validation, clear of the rest"
+	}
+	return rec
+}
+
+// story is the one sentence that ties the chart to the measurement: the
+// chart's suggestion for the quadrant, and whether the recommendation
+// agrees with it; where it does not, what the chart's own best choice
+// measured against it.
+func story(a *Advice) string {
+	rec := a.Recommended.Strategy
+	fam := chart[a.Quadrant].family
+	in := func(name string) bool {
+		s, err := strategy.Parse(name)
+		return err == nil && slices.Contains(fam, s.Base)
+	}
+	head := fmt.Sprintf("%s: the chart says %s", a.Quadrant, a.Chart)
+	if in(rec) {
+		return fmt.Sprintf("%s; measured, %s — the chart's own kind of choice — is recommended, so the two agree", head, rec)
+	}
+	// The chart's best choice as measured.
+	for _, rk := range a.Ranking {
+		if !in(rk.Strategy) {
+			continue
+		}
+		if slices.Contains(a.Tie, rk.Strategy) {
+			return fmt.Sprintf("%s; measured, its choice %s ties with the best, and %s, the cheapest of the tie, is recommended", head, rk.Strategy, rec)
+		}
+		if rk.Margin != nil {
+			return fmt.Sprintf("%s; measured, %s beats the chart's best choice, %s, by %.1f points (95%% interval %.1f to %.1f), so the measurement overrides the chart here",
+				head, a.Ranking[0].Strategy, rk.Strategy, 100*rk.Margin.Diff, 100*rk.Margin.Low, 100*rk.Margin.High)
+		}
+		return fmt.Sprintf("%s; measured, %s beats the chart's best choice, %s (%.1f%% against %.1f%% on validation), so the measurement overrides the chart here",
+			head, a.Ranking[0].Strategy, rk.Strategy, 100*a.Ranking[0].Score, 100*rk.Score)
+	}
+	return fmt.Sprintf("%s; none of the strategies it means was a candidate, and %s is recommended by measurement", head, rec)
 }
 
 // stageAt is the measured stage whose cut keeps k stages.
@@ -259,7 +426,7 @@ func bestStage(stages []Stage) Stage {
 func shiftWords(meas *Measurements) string {
 	first, last := meas.Stages[0], meas.Stages[len(meas.Stages)-1]
 	var parts []string
-	if first.FD != nil {
+	if first.FD != nil && last.FD != nil && first.MMD != nil && last.MMD != nil {
 		parts = append(parts, fmt.Sprintf("feature shift from the source (Fréchet/variance) %.2f at %s, %.2f at %s; MMD² %.3f → %.3f",
 			*first.FD, first.Name, *last.FD, last.Name, *first.MMD, *last.MMD))
 	}
@@ -275,43 +442,5 @@ func shiftWords(meas *Measurements) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	out := "shift: "
-	for i, p := range parts {
-		if i > 0 {
-			out += "; "
-		}
-		out += p
-	}
-	return out
-}
-
-// recommend gives the strategy's stage and learning rates. The rates are
-// the conventions graft's strategies were built around (Adam): a fresh
-// head on frozen features takes 1e-2, fine-tuning 1e-3 at the head with
-// pretrained stages at the strategy's fraction of it, scratch 3e-3;
-// graft lr-find measures them on the data.
-func recommend(s strategy.Strategy, shape *nn.Model) Recommended {
-	rec := Recommended{Strategy: s.Name, LRFrom: "rule; measure with graft lr-find --strategy " + lrfindStrategy(s)}
-	if k, err := s.Stages(shape); err == nil && (s.Base == "freeze" || s.Base == "truncate") && k > 0 && k <= len(shape.Stages) {
-		rec.Stage = shape.Stages[k-1].Name
-	}
-	switch s.Base {
-	case "probe", "truncate":
-		rec.LR = 1e-2
-	case "scratch":
-		rec.LR = scratchLR
-	default:
-		rec.LR, rec.BaseLR = 1e-3, 1e-4
-	}
-	return rec
-}
-
-// scratchLR is the rule's rate for training from scratch.
-const scratchLR = 3e-3
-
-func lrfindStrategy(s strategy.Strategy) string {
-	if s.Base == "probe" || s.Base == "truncate" {
-		return "probe"
-	}
-	return "finetune"
+	return "shift: " + strings.Join(parts, "; ")
 }

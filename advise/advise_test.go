@@ -2,14 +2,15 @@ package advise
 
 import (
 	"context"
+	"fmt"
+	"github.com/graftml/graft/doctor"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/graftml/graft/arch"
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/nn"
@@ -87,76 +88,123 @@ func measured(probes []float64, pixels float64, perClass int) *Measurements {
 	return m
 }
 
-func TestAdviseFourCases(t *testing.T) {
+// raced fabricates a race's result: strategy → (validation accuracy, run
+// seconds), best first; tied lists the strategies tied with the best.
+func raced(entries []experiment.RaceEntry, secs map[string]float64, tied ...string) *experiment.RaceResult {
+	r := &experiment.RaceResult{Budget: 0.25, FullSeconds: 100, Seconds: 10, Entries: entries, TiedWithBest: tied}
+	for _, e := range entries {
+		r.Trials = append(r.Trials, experiment.RaceTrial{Rung: "strategies", Strategy: e.Strategy, Seconds: secs[e.Strategy], Status: "ok"})
+	}
+	return r
+}
+
+func entry(name string, acc float64, lead float64) experiment.RaceEntry {
+	e := experiment.RaceEntry{Strategy: name, Rung: "strategies", LR: 1e-3, Epochs: 20, ValAcc: acc, Low: acc - 0.05, High: acc + 0.05, Seeds: 1, ValImages: 100, Status: "ok"}
+	if lead != 0 {
+		e.Margin = &experiment.Interval{Diff: lead, Low: lead - 0.02, High: lead + 0.02}
+	}
+	return e
+}
+
+// One story: in every quadrant, whether the race's winner is the chart's
+// kind of choice or not, and whether it ties, the quadrant, the chart's
+// sentence, the recommendation, the story and graft doctor's caution say
+// the same thing.
+func TestOneStory(t *testing.T) {
 	shape := outline()
-	cands, err := strategy.Expand("all", shape)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name      string
-		meas      *Measurements
-		quadrant  string
-		top       string
-		above     [2]string // first must rank above second
-		wantWhyIn string
+	quadrants := []struct {
+		name     string
+		meas     *Measurements
+		quadrant string
+		inChart  string // a strategy the chart means here
+		outChart string // one it does not
 	}{
-		{"good features, 5 per class", measured([]float64{0.4, 0.7, 0.95, 0.96}, 0.3, 5), "small-similar", "probe", [2]string{"lpft", "finetune"}, "similarity: similar"},
-		{"weak features, 500 per class", measured([]float64{0.3, 0.5, 0.6, 0.6}, 0.4, 500), "large-different", "discriminative", [2]string{"finetune", "probe"}, "size: large"},
-		{"good features, 500 per class", measured([]float64{0.4, 0.7, 0.9, 0.92}, 0.3, 500), "large-similar", "discriminative", [2]string{"finetune", "lpft"}, "similarity: similar"},
-		{"features peak mid-network, 5 per class", measured([]float64{0.5, 0.7, 0.55, 0.5}, 0.2, 5), "small-different", "truncate:2", [2]string{"truncate:2", "probe"}, "depth: features peak before the head"},
+		{"good features, 5 per class", measured([]float64{0.4, 0.7, 0.95, 0.96}, 0.3, 5), "small-similar", "probe", "finetune"},
+		{"features peak mid-network, 5 per class", measured([]float64{0.5, 0.7, 0.55, 0.5}, 0.2, 5), "small-different", "truncate:2", "scratch"},
+		{"good features, 500 per class", measured([]float64{0.4, 0.7, 0.9, 0.92}, 0.3, 500), "large-similar", "discriminative", "probe"},
+		{"weak features, 500 per class", measured([]float64{0.3, 0.5, 0.6, 0.6}, 0.4, 500), "large-different", "scratch", "lpft"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			a, err := Advise(tc.meas, shape, cands)
-			if err != nil {
-				t.Fatal(err)
+	for _, q := range quadrants {
+		for _, winner := range []string{q.inChart, q.outChart} {
+			for _, tie := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s wins/tie=%v", q.name, winner, tie), func(t *testing.T) {
+					other := q.outChart
+					if winner == q.outChart {
+						other = q.inChart
+					}
+					secs := map[string]float64{winner: 10, other: 5}
+					var race *experiment.RaceResult
+					if tie {
+						race = raced([]experiment.RaceEntry{entry(winner, 0.8, 0), entry(other, 0.79, 0.01)}, secs, winner, other)
+						race.Entries[1].Margin.Low = -0.01
+					} else {
+						race = raced([]experiment.RaceEntry{entry(winner, 0.8, 0), entry(other, 0.7, 0.1)}, secs, winner)
+					}
+					a, err := Advise(q.meas, race, shape, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a.Quadrant != q.quadrant || a.Chart != chart[q.quadrant].sentence {
+						t.Fatalf("quadrant %s (%q), want %s", a.Quadrant, a.Chart, q.quadrant)
+					}
+					rec := a.Recommended.Strategy
+					// The recommendation is the race's: the best, or the
+					// cheapest of a tie (here the other, at 5 s).
+					want := winner
+					if tie {
+						want = other
+						if strings.Join(a.Tie, ",") != winner+","+other {
+							t.Errorf("tie %v", a.Tie)
+						}
+					}
+					if rec != want {
+						t.Errorf("recommended %s, want %s", rec, want)
+					}
+					// The story names the chart's sentence and the
+					// recommendation, and says whether they agree.
+					if !strings.Contains(a.Story, a.Chart) || !strings.Contains(a.Story, rec) {
+						t.Errorf("story %q lacks the chart or %s", a.Story, rec)
+					}
+					s, _ := strategy.Parse(rec)
+					agrees := slices.Contains(chart[a.Quadrant].family, s.Base)
+					if agrees != strings.Contains(a.Story, "the two agree") {
+						t.Errorf("story %q: recommendation %s in the chart's kind: %v", a.Story, rec, agrees)
+					}
+					if !agrees && !tie && !strings.Contains(a.Story, "overrides the chart") {
+						t.Errorf("story %q does not say the measurement overrides the chart", a.Story)
+					}
+					// doctor's caution about the recommendation is carried
+					// word for word, and doctor's fix names no rival.
+					caution := doctor.TooFew(int(math.Round(q.meas.Target.TrainPerClass)), s)
+					if (caution != "") != (len(a.Cautions) == 1) || (caution != "" && !strings.Contains(a.Cautions[0], caution)) {
+						t.Errorf("doctor says %q, advice cautions %q", caution, a.Cautions)
+					}
+				})
 			}
-			if a.Quadrant != tc.quadrant {
-				t.Errorf("quadrant %s, want %s", a.Quadrant, tc.quadrant)
-			}
-			if a.Recommended.Strategy != tc.top || a.Ranking[0].Strategy != tc.top {
-				t.Errorf("recommended %s, want %s; ranking %v", a.Recommended.Strategy, tc.top, a.Ranking)
-			}
-			rank := map[string]int{}
-			for i, r := range a.Ranking {
-				rank[r.Strategy] = i
-			}
-			if rank[tc.above[0]] > rank[tc.above[1]] {
-				t.Errorf("%s ranked below %s: %v", tc.above[0], tc.above[1], a.Ranking)
-			}
-			if len(a.Ranking) != len(cands) {
-				t.Errorf("%d ranked of %d candidates", len(a.Ranking), len(cands))
-			}
-			if !strings.Contains(strings.Join(a.Why, "\n"), tc.wantWhyIn) {
-				t.Errorf("reasons lack %q:\n%s", tc.wantWhyIn, strings.Join(a.Why, "\n"))
-			}
-		})
+		}
 	}
 }
 
-func TestRecommendedRates(t *testing.T) {
+func TestPrune(t *testing.T) {
 	shape := outline()
-	for _, tc := range []struct {
-		s, stage   string
-		lr, baseLR float64
-	}{
-		{"probe", "", 1e-2, 0}, {"truncate:2", "stage2", 1e-2, 0}, {"freeze:1", "stage1", 1e-3, 1e-4}, {"scratch", "", 3e-3, 0},
-	} {
-		s, err := strategy.Parse(tc.s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := recommend(s, shape)
-		if r.Stage != tc.stage || r.LR != tc.lr || r.BaseLR != tc.baseLR {
-			t.Errorf("%s: %+v, want stage %q lr %g base %g", tc.s, r, tc.stage, tc.lr, tc.baseLR)
-		}
+	cands, err := strategy.Expand("probe,truncate:1,truncate:2,finetune", shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := measured([]float64{0.4, 0.7, 0.72, 0.71}, 0.3, 50)
+	m.Sampled = 500
+	p := Prune(m, shape, cands)
+	// stage1 probes 32 points below stage2, far beyond two standard
+	// errors over 500 images; stage2 and the head are within noise.
+	if len(p) != 1 || p[0].Strategy != "truncate:1" {
+		t.Errorf("pruned %+v, want truncate:1 alone", p)
 	}
 }
 
 func TestValidate(t *testing.T) {
-	a := &Advice{Recommended: Recommended{Strategy: "probe"}, Measurements: &Measurements{Seconds: 1},
-		Ranking: []Ranked{{"probe", 0.9, ""}, {"finetune", 0.8, ""}, {"scratch", 0.5, ""}}}
+	a := &Advice{Recommended: Recommended{Strategy: "probe"}, Compute: Compute{MeasureSeconds: 1, RaceSeconds: 1},
+		Tie:     []string{"probe", "finetune"},
+		Ranking: []Ranked{{Strategy: "probe", Score: 0.9}, {Strategy: "finetune", Score: 0.8}, {Strategy: "scratch", Score: 0.95, Stage: "rates"}}}
 	res := &experiment.Results{
 		Summary: []experiment.Summary{
 			{Strategy: "probe", Shots: 5, MeanAccuracy: 0.85, Runs: 1},
@@ -165,31 +213,40 @@ func TestValidate(t *testing.T) {
 			{Strategy: "probe", Shots: 20, MeanAccuracy: 0.99, Runs: 1}, // another setting: ignored
 		},
 		Runs: []experiment.Run{
-			{Strategy: "probe", Shots: 5, Seed: 1, TrainSeconds: 1, LR: 1e-2},
-			{Strategy: "finetune", Shots: 5, Seed: 1, TrainSeconds: 10, LR: 1e-3},
-			{Strategy: "scratch", Shots: 5, Seed: 1, TrainSeconds: 9, LR: 3e-3},
+			{Strategy: "probe", Shots: 5, Seed: 1, TrainSeconds: 1},
+			{Strategy: "finetune", Shots: 5, Seed: 1, TrainSeconds: 10},
+			{Strategy: "scratch", Shots: 5, Seed: 1, TrainSeconds: 9},
 			{Strategy: "probe", Shots: 20, Seed: 1, TrainSeconds: 100},
 		},
+		Winners: []experiment.Winner{{Shots: 5, Strategy: "finetune", Tied: []string{"probe"}}},
 	}
 	v, err := Validate(a, res, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Predicted order probe > finetune > scratch, measured finetune > probe
-	// > scratch: one discordant pair of three, τ = 1/3.
+	// The ranking's order is the prediction, whatever a strategy stopped
+	// early scored: probe > finetune > scratch against finetune > probe >
+	// scratch, one discordant pair of three, τ = 1/3.
 	if math.Abs(v.Tau-1.0/3) > 1e-12 {
 		t.Errorf("τ = %v, want 1/3", v.Tau)
 	}
 	if math.Abs(v.Regret-3) > 1e-9 || v.Best != "finetune" {
 		t.Errorf("regret %.2f points against %s, want 3 against finetune", v.Regret, v.Best)
 	}
-	if math.Abs(v.ComputeFraction-(1+1)/20.0) > 1e-12 {
-		t.Errorf("compute fraction %v, want (1 s advise + 1 s probe) / 20 s", v.ComputeFraction)
+	if math.Abs(v.BaselineRegret["finetune"]) > 1e-9 {
+		t.Errorf("baselines %v", v.BaselineRegret)
 	}
-	if v.Rows[1].MeasuredRank != 1 || v.Rows[1].ChosenLR != 1e-3 {
-		t.Errorf("finetune row %+v", v.Rows[1])
+	if math.Abs(v.ComputeFraction-2/20.0) > 1e-12 {
+		t.Errorf("compute fraction %v, want 2 s advise / 20 s", v.ComputeFraction)
 	}
-	if _, err := Validate(&Advice{Recommended: Recommended{Strategy: "lpft"}, Measurements: &Measurements{}, Ranking: []Ranked{{"lpft", 1, ""}}}, res, 5); err == nil {
+	if !v.TieAgrees {
+		t.Errorf("the comparison's tie %v and advise's %v agree", v.CompareTie, v.AdviseTie)
+	}
+	a.Tie = nil
+	if v, _ := Validate(a, res, 5); v.TieAgrees {
+		t.Error("a clear probe agrees with a comparison won by finetune")
+	}
+	if _, err := Validate(&Advice{Recommended: Recommended{Strategy: "lpft"}, Ranking: []Ranked{{Strategy: "lpft", Score: 1}}}, res, 5); err == nil {
 		t.Error("advice with no measured strategy validated")
 	}
 }
@@ -258,65 +315,5 @@ func TestMeasure(t *testing.T) {
 	}
 	if len(meas.Agreement) != 5 {
 		t.Errorf("agreement %+v", meas.Agreement)
-	}
-}
-
-func TestMeasureScratch(t *testing.T) {
-	torch.ManualSeed(3)
-	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "base")
-	err = checkpoint.Save(path, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil)
-	m.Free()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := experiment.LoadBase(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := MeasureScratch(context.Background(), base, bars(t, 60, 0.2), ScratchOptions{Epochs: 8, ValFraction: 0.2, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Bars a few pixels apart are learnt from scratch within a few epochs;
-	// chance is a third.
-	if run.Status != "ok" || run.Images != 48 || run.Epochs != 8 || run.LR != scratchLR || run.ValAccuracy < 0.6 || run.Seconds <= 0 {
-		t.Errorf("scratch run %+v", run)
-	}
-}
-
-// A short run from scratch that beats what the pixels predict replaces the
-// prediction; one that does not leaves it.
-func TestScratchRunLowerBound(t *testing.T) {
-	shape := outline()
-	cands, err := strategy.Expand("scratch,probe", shape)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		run      float64
-		measured bool
-	}{{0.9, true}, {0.05, false}} {
-		meas := measured([]float64{0.4, 0.6, 0.7, 0.7}, 0.3, 20)
-		meas.Scratch = &ScratchRun{Epochs: 10, LR: scratchLR, ValAccuracy: tc.run, Status: "ok", Seconds: 1}
-		a, err := Advise(meas, shape, cands)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got Ranked
-		for _, r := range a.Ranking {
-			if r.Strategy == "scratch" {
-				got = r
-			}
-		}
-		if isMeasured := strings.HasPrefix(got.Why, "measured"); isMeasured != tc.measured || (tc.measured && got.Score != tc.run) {
-			t.Errorf("run at %.2f: scratch predicted %.3f (%s)", tc.run, got.Score, got.Why)
-		}
-		if tc.measured && a.Ranking[0].Strategy != "scratch" {
-			t.Errorf("scratch measured at 90%% ranks below a 70%% probe: %v", a.Ranking)
-		}
 	}
 }

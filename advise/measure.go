@@ -104,18 +104,7 @@ type Measurements struct {
 	// Agreement is each score's Kendall tau with the linear probe over the
 	// candidate stages: how far the cheap scores rank cuts alike.
 	Agreement []Agreement `json:"agreement"`
-	// Scratch is the short run from scratch, when one was made
-	// (MeasureScratch); its time is not in Seconds.
-	Scratch *ScratchRun `json:"scratch_run,omitempty"`
-	Seconds float64     `json:"seconds"`
-}
-
-// TotalSeconds is the time every measurement took, the short run included.
-func (m *Measurements) TotalSeconds() float64 {
-	if m.Scratch != nil {
-		return m.Seconds + m.Scratch.Seconds
-	}
-	return m.Seconds
+	Seconds   float64     `json:"seconds"`
 }
 
 // Agreement is one score's ranking of stages against the probe's.

@@ -2,16 +2,21 @@ package advise
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/graftml/graft/experiment"
 )
 
-// Validation compares advice with what graft compare measured.
+// Baselines are the constant answers advice must beat: what a user who
+// skips advise would run.
+var Baselines = []string{"finetune", "discriminative"}
+
+// Validation compares advice with what graft compare measured on test.
 type Validation struct {
 	Shots int `json:"shots"`
-	// Tau is Kendall's τ-b between predicted and measured accuracies over
-	// the strategies compared.
+	// Tau is Kendall's τ-b between advise's ranking and the measured mean
+	// test accuracies over the strategies compared.
 	Tau float64 `json:"kendall_tau"`
 	// Regret is the best measured accuracy less the advised strategy's,
 	// in points.
@@ -20,25 +25,35 @@ type Validation struct {
 	AdvisedAccuracy float64 `json:"advised_accuracy"`
 	Best            string  `json:"best"`
 	BestAccuracy    float64 `json:"best_accuracy"`
-	// Compute: advise's own seconds plus training the advised strategy
-	// (its whole learning-rate search, every seed), against training every
-	// strategy the same way.
+	// CompareTie is the comparison's winner and the strategies it could
+	// not separate from it; AdviseTie advise's (empty when clear).
+	CompareTie []string `json:"compare_tie"`
+	AdviseTie  []string `json:"advise_tie"`
+	// TieAgrees: where the comparison reports a tie, advise reports one
+	// that contains the comparison's winner; where the comparison's
+	// winner is clear, advise recommends it or calls a tie containing it.
+	TieAgrees bool `json:"tie_agrees"`
+	// BaselineRegret is each constant answer's regret, in points.
+	BaselineRegret map[string]float64 `json:"baseline_regret_points"`
+	// Compute: advise's seconds (measurements and race) against the
+	// comparison's training seconds for the same shots.
 	AdviseSeconds   float64 `json:"advise_seconds"`
-	AdvisedSeconds  float64 `json:"advised_train_seconds"`
 	AllSeconds      float64 `json:"all_train_seconds"`
 	ComputeFraction float64 `json:"compute_fraction"`
-	Rows            []Row   `json:"rows"`
+	// EstimatedFraction is what advise estimated the share to be.
+	EstimatedFraction float64 `json:"estimated_fraction"`
+	Rows              []Row   `json:"rows"`
 }
 
 // Row is one strategy, predicted and measured.
 type Row struct {
 	Strategy      string  `json:"strategy"`
 	Predicted     float64 `json:"predicted"`
+	Stage         string  `json:"stage"` // how far the race took it
 	Measured      float64 `json:"measured"`
 	PredictedRank int     `json:"predicted_rank"`
 	MeasuredRank  int     `json:"measured_rank"`
 	TrainSeconds  float64 `json:"train_seconds"`
-	ChosenLR      float64 `json:"chosen_lr"` // compare's search, first seed
 }
 
 // Validate scores advice a against the results of a comparison of the
@@ -51,7 +66,6 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 		}
 	}
 	secs := map[string]float64{}
-	lr := map[string]float64{}
 	var all float64
 	for _, r := range res.Runs {
 		if r.Shots != shots {
@@ -59,20 +73,20 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 		}
 		secs[r.Strategy] += r.TrainSeconds
 		all += r.TrainSeconds
-		if r.Seed == 1 {
-			lr[r.Strategy] = r.LR
-		}
 	}
-	v := &Validation{Shots: shots, Advised: a.Recommended.Strategy, AdviseSeconds: a.Measurements.TotalSeconds(), AllSeconds: all}
+	v := &Validation{Shots: shots, Advised: a.Recommended.Strategy, AdviseSeconds: a.Compute.MeasureSeconds + a.Compute.RaceSeconds,
+		AllSeconds: all, EstimatedFraction: a.Compute.Share, AdviseTie: a.Tie, BaselineRegret: map[string]float64{}}
 	var pred, meas []float64
 	for i, rk := range a.Ranking {
 		m, ok := measured[rk.Strategy]
 		if !ok {
 			continue
 		}
-		v.Rows = append(v.Rows, Row{Strategy: rk.Strategy, Predicted: rk.Score, Measured: m, PredictedRank: i + 1,
-			TrainSeconds: secs[rk.Strategy], ChosenLR: lr[rk.Strategy]})
-		pred = append(pred, rk.Score)
+		v.Rows = append(v.Rows, Row{Strategy: rk.Strategy, Predicted: rk.Score, Stage: rk.Stage, Measured: m, TrainSeconds: secs[rk.Strategy]})
+		// The ranking's order is the prediction (a strategy stopped at an
+		// earlier rung ranks below every one that went further, whatever
+		// its score on the shorter budget).
+		pred = append(pred, float64(len(a.Ranking)-i))
 		meas = append(meas, m)
 	}
 	if len(v.Rows) < 2 {
@@ -86,7 +100,6 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 	for rank, i := range order {
 		v.Rows[i].MeasuredRank = rank + 1
 	}
-	// Predicted ranks among the strategies measured.
 	for i := range v.Rows {
 		v.Rows[i].PredictedRank = i + 1
 	}
@@ -99,9 +112,22 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 	v.AdvisedAccuracy = adv
 	v.Regret = 100 * (v.BestAccuracy - adv)
 	v.Tau = KendallTau(pred, meas)
-	v.AdvisedSeconds = secs[v.Advised]
+	for _, b := range Baselines {
+		if m, ok := measured[b]; ok {
+			v.BaselineRegret[b] = 100 * (v.BestAccuracy - m)
+		}
+	}
+	for _, w := range res.Winners {
+		if w.Shots == shots {
+			v.CompareTie = append([]string{w.Strategy}, w.Tied...)
+		}
+	}
+	if len(v.CompareTie) > 0 {
+		winner := v.CompareTie[0]
+		v.TieAgrees = slices.Contains(a.Tie, winner) || (len(v.CompareTie) == 1 && v.Advised == winner)
+	}
 	if all > 0 {
-		v.ComputeFraction = (v.AdviseSeconds + v.AdvisedSeconds) / all
+		v.ComputeFraction = v.AdviseSeconds / all
 	}
 	return v, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/strategy"
 )
 
 // ImbalanceRatio is the largest-to-smallest class ratio above which
@@ -442,6 +443,17 @@ func minPerClass(base string, l2sp bool) int {
 	return MinPerClassFinetune
 }
 
+// TooFew is the too-small caution for strategy st trained on perClass
+// images per class, "" when there are enough. graft advise repeats it
+// beside a recommendation it applies to.
+func TooFew(perClass int, st strategy.Strategy) string {
+	need := minPerClass(st.Base, st.L2SP)
+	if perClass >= need {
+		return ""
+	}
+	return fmt.Sprintf("%d training images per class are few for %s, which usually needs about %d", perClass, st.Name, need)
+}
+
 func checkTooSmall(_ context.Context, s *session) ([]Finding, error) {
 	counts := nonZero(data.ClassCounts(s.train))
 	per := make([]int, len(counts))
@@ -463,19 +475,16 @@ func checkTooSmall(_ context.Context, s *session) ([]Finding, error) {
 	for trainShare(collect) < need {
 		collect++
 	}
-	var fix string
-	switch s.strat.Base {
-	case "scratch":
-		fix = fmt.Sprintf("start from the base instead (probe or lpft), or collect at least %d images per class", collect)
-	case "probe", "truncate":
+	// The fix names no other strategy: which one wins on these images is
+	// a measurement (graft advise, graft compare), and advise repeats this
+	// caution beside its recommendation (TooFew), so the two never
+	// disagree.
+	fix := fmt.Sprintf("measure before trusting it: graft advise races %s against the strategies that move fewer weights on these images (graft compare gives the full verdict); or collect at least %d images per class", s.strat.Name, collect)
+	if s.strat.Base == "probe" || s.strat.Base == "truncate" {
 		fix = fmt.Sprintf("collect at least %d images per class, which leaves one to validate on", collect)
-	case "lpft":
-		fix = fmt.Sprintf("use probe, which trains only the head, or collect at least %d images per class", collect)
-	default:
-		fix = fmt.Sprintf("use probe or lpft (truncate:K when the target looks unlike the base's data), which move fewer weights, or collect at least %d images per class", collect)
 	}
 	return []Finding{{Check: "too-small",
-		What: fmt.Sprintf("%d training images per class are too few for %s", med, s.strat.Name),
+		What: TooFew(med, s.strat),
 		Evidence: fmt.Sprintf("after the %.0f%% validation split: %d images per class (median; smallest class %d), %d in all, for %s trainable parameters; %s needs about %d per class",
 			100*valFraction, med, slices.Min(per), total, count(params), s.strat.Base, need),
 		Fix: fix,

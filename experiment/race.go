@@ -175,6 +175,7 @@ func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
 		return nil, err
 	}
 	c.Spec.Folds = c.Folds
+	c.Spec.Test = "" // a race never tests
 	c.Spec.Shots, c.Spec.Seeds, c.Spec.Epochs, c.Spec.LRGrid = []int{o.Shots}, c.Seeds, c.Budget.Epochs, c.LRGrid
 	for _, s := range c.Strategies {
 		c.Spec.Strategies = append(c.Spec.Strategies, s.Name)

@@ -28,22 +28,27 @@ type AdviseOptions struct {
 	Source     string
 	Shots      int
 	MaxImages  int
-	Scratch    int // epochs of the short run from scratch; 0 skips it
 	Strategies string
+	Budget     float64
 	Validate   bool
+	Against    string
 	Test       string
 	Out        string
 	Seeds      int
 	Epochs     int
+	Patience   int
 	LRGrid     string
 	ValSplit   float64
+	Folds      int
+	Batch      int
+	Group      string
 	Threads    int
 	Device     string
 	Workers    int
 }
 
 // AdviseReport is graft advise --json: the advice, and with --validate
-// how it held.
+// or --against how it held.
 type AdviseReport struct {
 	*advise.Advice
 	Base string `json:"base"` // the base advised (the best of several)
@@ -57,8 +62,6 @@ type AdviseReport struct {
 type BaseScore struct {
 	Base      string   `json:"base"`
 	Arch      string   `json:"arch"`
-	Strategy  string   `json:"best_strategy"`
-	Predicted float64  `json:"predicted"`
 	Probe     float64  `json:"linear_probe_cv"`
 	KNN       float64  `json:"knn_loo"`
 	LogME     *float64 `json:"logme"`
@@ -68,25 +71,20 @@ type BaseScore struct {
 	NCE       float64  `json:"nce"`
 }
 
-// adviseBase measures one base on the target and advises.
-func adviseBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Advice, []strategy.Strategy, string, error) {
+// measureBase measures one base on the target without training.
+func measureBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Measurements, string, error) {
 	ck, err := checkpoint.Load(path)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("--base: %w", err)
+		return nil, "", fmt.Errorf("--base: %w", err)
 	}
 	defer ck.Model.Free()
 	if err := checkInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
 	if dev != torch.CPU {
 		if err := ck.Model.To(dev, false); err != nil {
-			return nil, nil, "", err
+			return nil, "", err
 		}
-	}
-	shape := (&experiment.Base{Meta: ck.Meta}).Shape()
-	cands, err := strategy.Expand(o.Strategies, shape)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("--strategies: %w", err)
 	}
 	if !g.quiet {
 		fmt.Fprintf(stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, ck.Meta.Arch, o.Train, target.Len(), len(target.Classes()))
@@ -94,34 +92,14 @@ func adviseBase(ctx context.Context, o AdviseOptions, path string, target, sourc
 	meas, err := advise.Measure(ctx, ck.Model, target, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev,
 		Preprocess: ck.Meta.Preprocess, Source: source, ValFraction: o.ValSplit})
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	if o.Scratch > 0 && slices.ContainsFunc(cands, func(s strategy.Strategy) bool { return s.Base == "scratch" }) {
-		base, err := experiment.LoadBase(path)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("--base: %w", err)
-		}
-		epochs := min(o.Scratch, o.Epochs)
-		if !g.quiet {
-			fmt.Fprintf(stderr, "training from scratch for %d epochs, the one training advise does…\n", epochs)
-		}
-		meas.Scratch, err = advise.MeasureScratch(ctx, base, target, advise.ScratchOptions{Epochs: epochs,
-			ValFraction: o.ValSplit, Seed: 1, MaxImages: o.MaxImages, Device: dev, Events: newTrainProgress(stderr, g.quiet)})
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	a, err := advise.Advise(meas, shape, cands)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return a, cands, ck.Meta.Arch, nil
+	return meas, ck.Meta.Arch, nil
 }
 
-func baseScore(path, arch string, a *advise.Advice) BaseScore {
-	m := a.Measurements
+func baseScore(path, arch string, m *advise.Measurements) BaseScore {
 	h := m.Stages[len(m.Stages)-1]
-	return BaseScore{Base: path, Arch: arch, Strategy: a.Ranking[0].Strategy, Predicted: a.Ranking[0].Score, Probe: h.Probe, KNN: h.KNN,
+	return BaseScore{Base: path, Arch: arch, Probe: h.Probe, KNN: h.KNN,
 		LogME: h.LogME, HScore: h.HScore, TransRate: h.TransRate, LEEP: m.LEEP, NCE: m.NCE}
 }
 
@@ -140,16 +118,16 @@ func baseAgreement(bases []BaseScore) []advise.Agreement {
 func writeBases(w io.Writer, rep AdviseReport) {
 	fmt.Fprintf(w, "candidate bases, scored on their head features:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE\tbest strategy\tpredicted")
+	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE")
 	for _, b := range rep.Bases {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), opt(b.LogME, "%.3f"), b.LEEP, b.NCE, b.Strategy, pct(b.Predicted))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), opt(b.LogME, "%.3f"), b.LEEP, b.NCE)
 	}
 	tw.Flush()
 	var agree []string
 	for _, a := range rep.BaseAgreement {
 		agree = append(agree, fmt.Sprintf("%s τ %+.2f", a.Score, a.Tau))
 	}
-	fmt.Fprintf(w, "scores against the probe over bases: %s\nadvising %s\n\n", strings.Join(agree, ", "), rep.Base)
+	fmt.Fprintf(w, "scores against the probe over bases: %s\nracing strategies on %s, the base whose frozen head probes best\n\n", strings.Join(agree, ", "), rep.Base)
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -157,23 +135,32 @@ func newAdviseCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "advise --base CKPT --train DATA [--source DATA] [flags]",
 		Short: "Measure a target against a base and advise a transfer strategy",
-		Long: `Measure how a pretrained base relates to a target data set, place it
-in the four-case chart (small or large × similar or different) with the
-numbers that put it there, and rank the strategies by predicted test
-accuracy.
+		Long: `Advise a transfer strategy for a target data set, by measurement, on a
+small share of what graft compare would spend.
 
-One inference pass over (a sample of) the target gives, at every stage:
-cross-validated linear-probe and k-NN accuracies on the frozen features,
-LogME, H-score and TransRate, and the shift from the source (BatchNorm
-statistics, or with --source the Fréchet distance and kernel MMD between
-feature distributions); the source classifier gives LEEP, NCE, confidence
-and entropy. The one training advise does is a short run from scratch
-(--scratch-epochs at one learning rate), because no frozen-feature score
-says how well the architecture learns this data on its own.
+First, without training: one inference pass over (a sample of) the
+target gives, at every stage, cross-validated linear-probe and k-NN
+accuracies on the frozen features, LogME, H-score and TransRate, and the
+shift from the source (BatchNorm statistics, or with --source the Fréchet
+distance and kernel MMD between feature distributions); the source
+classifier gives LEEP, NCE, confidence and entropy. These place the
+target in the four-case chart (small or large × similar or different),
+order the candidates and prune head-only cuts whose features are
+measurably worse than another's.
 
---validate then runs graft compare on the same data (--test, --out) and
-reports Kendall's tau between the predicted and measured rankings, the
-regret of the advised strategy, and the compute it saves.
+Then a race, on the validation folds graft compare would use and with its
+selection rule: every strategy at every learning rate of the grid for a
+sixth of the epochs (each keeps its best rate), every strategy at its rate
+for the whole budget, and the best third (and whatever ties with the best)
+on further seeds — while the compute stays within --budget of the full
+comparison's, measurements included. The best is recommended, with its
+rate and training length; where its paired interval cannot separate it
+from others, the advice is a tie and names the cheapest of the tied set.
+
+--validate runs graft compare on the same data (--test, --out) and scores
+the advice against it; --against scores it against a comparison already
+run (its results.json). With --out, advice.json and race.json are
+written there, and an interrupted advise resumes.
 
 DATA is ` + datasetHelp,
 		Example: `  graft advise --base be-src --train de-train/
@@ -185,24 +172,41 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required); several, comma-separated, are scored against each other")
+	f.StringVar(&o.Base, "base", "", "source checkpoint (required); several, comma-separated, are measured and the best-probing one raced")
 	f.StringVar(&o.Train, "train", "", "target training data (required)")
 	f.StringVar(&o.Source, "source", "", "a sample of the source data: distances between feature distributions")
-	f.IntVar(&o.Shots, "shots", 0, "measure (and validate) on k images per class, as graft compare --shots k samples them; 0 for all")
-	f.IntVar(&o.MaxImages, "max-images", 1000, "images measured at most (a random sample, every class kept)")
-	f.IntVar(&o.Scratch, "scratch-epochs", advise.DefaultScratchEpochs, "epochs of the short run from scratch, at one learning rate (0 skips it; scratch is then predicted from the pixels alone)")
+	f.IntVar(&o.Shots, "shots", 0, "advise for k images per class, sampled as graft compare --shots k samples them; 0 for all")
+	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
 	f.StringVar(&o.Strategies, "strategies", "all", "candidate strategies, comma-separated, or all")
+	f.Float64Var(&o.Budget, "budget", experiment.DefaultRaceBudget, "compute advise may spend, as a share of the full comparison's (measurements included)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
+	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
 	f.StringVar(&o.Test, "test", "", "test data for --validate")
-	f.StringVar(&o.Out, "out", "", "output folder for --validate (the comparison's report, advice.json)")
-	f.IntVar(&o.Seeds, "seeds", 1, "seeds for --validate")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run for --validate")
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates --validate searches for every strategy")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training images held out for validation")
+	f.StringVar(&o.Out, "out", "", "folder for advice.json and race.json (resumed when rerun), and --validate's comparison")
+	f.IntVar(&o.Seeds, "seeds", 3, "seeds of the comparison advise stands in for: the race's last rung runs the best on them")
+	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, as graft compare --epochs")
+	f.IntVar(&o.Patience, "patience", 5, "as graft compare --patience")
+	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates raced for every strategy (extended at an edge, as graft compare does)")
+	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training images per validation fold")
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged, as graft compare --folds")
+	f.IntVar(&o.Batch, "batch", 32, "batch size")
+	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split, as graft compare --group")
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
 	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
 	f.IntVar(&o.Workers, "workers", 1, "comparison runs side by side for --validate")
 	return cmd
+}
+
+// compareOptions is the comparison an advice stands in for.
+func (o AdviseOptions) compareOptions() CompareOptions {
+	shots := "all"
+	if o.Shots > 0 {
+		shots = fmt.Sprint(o.Shots)
+	}
+	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
+		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
+		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args,
+		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
 }
 
 func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr io.Writer) error {
@@ -214,11 +218,21 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return err
 		}
 	}
+	if o.Validate && o.Against != "" {
+		return fmt.Errorf("--validate runs a comparison and --against reads one: give one of them")
+	}
 	if o.Shots < 0 || o.MaxImages < 10 {
 		return fmt.Errorf("--shots must be 0 or more and --max-images at least 10")
 	}
-	if o.Scratch < 0 {
-		return fmt.Errorf("--scratch-epochs %d: give 0 to skip the run from scratch, or a number of epochs", o.Scratch)
+	if !(o.Budget > 0 && o.Budget <= 1) {
+		return fmt.Errorf("--budget %g: give a share of the full comparison in (0, 1], e.g. 0.25", o.Budget)
+	}
+	var against *experiment.Results
+	if o.Against != "" {
+		var err error
+		if against, err = experiment.ReadResults(o.Against); err != nil {
+			return fmt.Errorf("--against: %w", err)
+		}
 	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
@@ -231,7 +245,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	measured := train
 	if o.Shots > 0 {
 		// The sample graft compare's first seed draws.
-		if measured, err = data.KShot(train, o.Shots, 1); err != nil {
+		if measured, err = data.KShot(train, o.Shots, 1, data.AllowFewer()); err != nil {
 			return fmt.Errorf("--shots %d: %w", o.Shots, err)
 		}
 	}
@@ -241,33 +255,83 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return fmt.Errorf("--source: %w", err)
 		}
 	}
-	// Several bases: each is measured and advised; the one whose best
-	// strategy is predicted highest is advised (and validated).
+	// Several bases: each is measured; the one whose frozen head probes
+	// best is raced.
 	var bases []BaseScore
-	var adv *advise.Advice
-	var cands []strategy.Strategy
+	var meas *advise.Measurements
+	var spent float64
 	for _, path := range strings.Split(o.Base, ",") {
 		path = strings.TrimSpace(path)
-		a, c, arch, err := adviseBase(ctx, o, path, measured, source, dev, g, stderr)
+		m, arch, err := measureBase(ctx, o, path, measured, source, dev, g, stderr)
 		if err != nil {
 			return err
 		}
-		bases = append(bases, baseScore(path, arch, a))
-		if adv == nil || a.Ranking[0].Score > adv.Ranking[0].Score {
-			adv, cands, o.Base = a, c, path
+		spent += m.Seconds
+		bases = append(bases, baseScore(path, arch, m))
+		if meas == nil || bases[len(bases)-1].Probe > bases[slices.IndexFunc(bases, func(b BaseScore) bool { return b.Base == o.Base })].Probe {
+			meas, o.Base = m, path
 		}
+	}
+	meas.Seconds = spent
+	cfg, err := compareConfig(o.compareOptions(), dev)
+	if err != nil {
+		return err
+	}
+	shape := cfg.Base.Shape()
+	pruned := advise.Prune(meas, shape, cfg.Strategies)
+	raced := slices.DeleteFunc(slices.Clone(cfg.Strategies), func(s strategy.Strategy) bool {
+		return slices.ContainsFunc(pruned, func(p advise.Pruned) bool { return p.Strategy == s.Name })
+	})
+	rc := cfg
+	rc.Strategies = raced
+	ro := experiment.RaceOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Order: advise.Order(meas, shape, raced)}
+	if o.Out != "" {
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		ro.State = filepath.Join(o.Out, "race.json")
+	}
+	if !g.quiet {
+		fmt.Fprintf(stderr, "racing %d strategies (%d pruned by measurement) × %d rates, within %.0f%% of the full comparison's compute…\n",
+			len(raced), len(pruned), len(cfg.LRGrid), 100*o.Budget)
+		ro.Log = func(line string) { fmt.Fprintln(stderr, "  "+line) }
+	}
+	race, err := experiment.Race(ctx, rc, ro)
+	if err != nil {
+		if ctx.Err() != nil && ro.State != "" {
+			return fmt.Errorf("%w: the race so far is in %s; rerun the same command to resume", ctx.Err(), ro.State)
+		}
+		return err
+	}
+	adv, err := advise.Advise(meas, race, shape, pruned)
+	if err != nil {
+		return err
 	}
 	rep := AdviseReport{Advice: adv, Base: o.Base}
 	if len(bases) > 1 {
 		rep.Bases, rep.BaseAgreement = bases, baseAgreement(bases)
 	}
+	writeRep := func() error {
+		if o.Out == "" {
+			return nil
+		}
+		return safefile.Write(filepath.Join(o.Out, "advice.json"), func(w io.Writer) error { return writeJSON(w, rep) })
+	}
+	// The advice is written before validation, which may fail or be
+	// interrupted: what was measured is kept.
+	if err := writeRep(); err != nil {
+		return err
+	}
 	if o.Validate {
-		v, err := validateAdvice(ctx, o, adv, cands, g, dev, stderr)
-		if err != nil {
+		if against, err = compareRun(ctx, cfg, g, stderr); err != nil {
 			return err
 		}
-		rep.Validation = v
-		if err := safefile.Write(filepath.Join(o.Out, "advice.json"), func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
+	}
+	if against != nil {
+		if rep.Validation, err = advise.Validate(adv, against, o.Shots); err != nil {
+			return err
+		}
+		if err := writeRep(); err != nil {
 			return err
 		}
 	}
@@ -280,34 +344,11 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	writeAdvice(stdout, o, adv)
 	if rep.Validation != nil {
 		writeValidation(stdout, rep.Validation)
-		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
+		if o.Validate {
+			fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
+		}
 	}
 	return nil
-}
-
-// validateAdvice runs graft compare on the candidates and scores the advice.
-func validateAdvice(ctx context.Context, o AdviseOptions, adv *advise.Advice, cands []strategy.Strategy, g *globals, dev torch.Device, stderr io.Writer) (*advise.Validation, error) {
-	var names []string
-	for _, s := range cands {
-		names = append(names, s.Name)
-	}
-	shots := "all"
-	if o.Shots > 0 {
-		shots = fmt.Sprint(o.Shots)
-	}
-	co := CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: strings.Join(names, ","), Shots: shots,
-		Seeds: o.Seeds, Epochs: o.Epochs, Patience: 5, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: 32, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args,
-		Protocol: experiment.ProtocolRefit, Folds: experiment.DefaultFolds, Group: "auto"}
-	cfg, err := compareConfig(co, dev)
-	if err != nil {
-		return nil, err
-	}
-	res, err := compareRun(ctx, cfg, g, stderr)
-	if err != nil {
-		return nil, err
-	}
-	return advise.Validate(adv, res, o.Shots)
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
@@ -350,9 +391,6 @@ func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 		}
 	}
 	fmt.Fprintf(w, "scores against the probe over stages: %s\n", strings.Join(agree, ", "))
-	if r := m.Scratch; r != nil {
-		fmt.Fprintf(w, "from scratch: %d epochs at lr %g on %d images reached %s on validation (%s, %.1f s)\n", r.Epochs, r.LR, r.Images, pct(r.ValAccuracy), r.Status, r.Seconds)
-	}
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "four-case chart: %s — %s\n", a.Quadrant, a.Chart)
@@ -364,17 +402,32 @@ func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
 	if r.Stage != "" {
 		fmt.Fprintf(w, " (cut at %s)", r.Stage)
 	}
-	fmt.Fprintf(w, ", Adam lr %.0e", r.LR)
-	if r.BaseLR > 0 {
-		fmt.Fprintf(w, " (pretrained stages %.0e)", r.BaseLR)
+	fmt.Fprintf(w, ", Adam lr %g, %d epochs", r.LR, r.Epochs)
+	if r.Head == "raw" {
+		fmt.Fprintf(w, ", head on raw features")
 	}
-	fmt.Fprintf(w, " [%s]\n", r.LRFrom)
-	fmt.Fprintf(w, "\nranking by predicted test accuracy:\n")
+	fmt.Fprintf(w, " — %s\n", r.Why)
+	fmt.Fprintf(w, "%s\n", a.Story)
+	for _, c := range a.Cautions {
+		fmt.Fprintf(w, "caution: %s\n", c)
+	}
+	fmt.Fprintf(w, "\nranking by measurement (validation accuracy, 95%% interval):\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i, rk := range a.Ranking {
-		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\n", i+1, rk.Strategy, pct(rk.Score), rk.Why)
+		tie := ""
+		if rk.Tied {
+			tie = "tie"
+		}
+		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\t%s\t%s\n", i+1, rk.Strategy, pct(rk.Score), rk.Stage, tie, rk.Why)
 	}
 	tw.Flush()
+	cm := a.Compute
+	fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
+		cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
+	if cm.BudgetCut {
+		fmt.Fprintf(w, ", which stopped the race short")
+	}
+	fmt.Fprintln(w)
 }
 
 func writeValidation(w io.Writer, v *advise.Validation) {
@@ -385,10 +438,10 @@ func writeValidation(w io.Writer, v *advise.Validation) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, pct(r.Predicted), r.PredictedRank, pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points\n",
-		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret)
-	fmt.Fprintf(w, "compute: advise %.1f s + the advised strategy %.1f s = %.1f%% of running all (%.1f s)\n",
-		v.AdviseSeconds, v.AdvisedSeconds, 100*v.ComputeFraction, v.AllSeconds)
+	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always finetune %.1f, always discriminative %.1f)\n",
+		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, v.BaselineRegret["finetune"], v.BaselineRegret["discriminative"])
+	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
+	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
 }
 
 func shotsWords(k int) string {

@@ -179,12 +179,15 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if err != nil {
 		return none, err
 	}
-	test, err := openDataset(o.Test, false)
-	if err != nil {
-		return none, fmt.Errorf("--test: %w", err)
-	}
-	if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
-		return none, err
+	// No test set is a race (graft advise): it never tests.
+	var test data.Dataset
+	if o.Test != "" {
+		if test, err = openDataset(o.Test, false); err != nil {
+			return none, fmt.Errorf("--test: %w", err)
+		}
+		if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
+			return none, err
+		}
 	}
 	shape := base.Shape()
 	strats, err := strategy.Expand(o.Strategies, shape)
