@@ -388,15 +388,18 @@ func story(a *Advice) string {
 		if !in(rk.Strategy) {
 			continue
 		}
-		if slices.Contains(a.Tie, rk.Strategy) {
+		switch {
+		case slices.Contains(a.Tie, rk.Strategy):
 			return fmt.Sprintf("%s; measured, its choice %s ties with the best, and %s, the cheapest of the tie, is recommended", head, rk.Strategy, rec)
+		case rk.Margin != nil && rk.Margin.Low > 0:
+			return fmt.Sprintf("%s; measured, %s is recommended: the chart's best choice, %s, finished %.1f points behind the best (95%% interval %.1f to %.1f), so the measurement overrides the chart here",
+				head, rec, rk.Strategy, 100*rk.Margin.Diff, 100*rk.Margin.Low, 100*rk.Margin.High)
+		case rk.Margin != nil:
+			return fmt.Sprintf("%s; measured, %s is recommended: the chart's best choice, %s, finished %.1f points behind the best on one sample of the shots (95%% interval %.1f to %.1f, too wide to confirm) and the race's halving stopped it there",
+				head, rec, rk.Strategy, 100*rk.Margin.Diff, 100*rk.Margin.Low, 100*rk.Margin.High)
 		}
-		if rk.Margin != nil {
-			return fmt.Sprintf("%s; measured, %s beats the chart's best choice, %s, by %.1f points (95%% interval %.1f to %.1f), so the measurement overrides the chart here",
-				head, a.Ranking[0].Strategy, rk.Strategy, 100*rk.Margin.Diff, 100*rk.Margin.Low, 100*rk.Margin.High)
-		}
-		return fmt.Sprintf("%s; measured, %s beats the chart's best choice, %s (%.1f%% against %.1f%% on validation), so the measurement overrides the chart here",
-			head, a.Ranking[0].Strategy, rk.Strategy, 100*a.Ranking[0].Score, 100*rk.Score)
+		return fmt.Sprintf("%s; measured, %s is recommended: the chart's best choice, %s, stopped at the race's %s rung (%.1f%% against the best's %.1f%% on validation)",
+			head, rec, rk.Strategy, rk.Stage, 100*rk.Score, 100*a.Ranking[0].Score)
 	}
 	return fmt.Sprintf("%s; none of the strategies it means was a candidate, and %s is recommended by measurement", head, rec)
 }

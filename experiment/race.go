@@ -30,10 +30,17 @@ import (
 //   - strategies: every strategy at its rate for the whole budget, on the
 //     same folds: the ranking, with which validation images each got
 //     right.
-//   - seeds: the best third (and any strategy tied with the best) on the
-//     comparison's further seeds, while the compute budget allows: other
-//     samples of the shots, the largest source of variance at a few
-//     images per class.
+//   - seeds: the best third on the comparison's further seeds, while the
+//     compute budget allows: other samples of the shots, the largest
+//     source of variance at a few images per class.
+//
+// The tie is decided among the strategies of the last rung, on the seeds
+// they all ran: the halving already judged the others worse, and a tie is
+// settled in favour of its cheapest member, which should be one the race
+// found strong.
+//
+// The strategies rung also runs a strategy's runner-up rate when the short
+// run could not separate it from the best.
 //
 // Slow starters are not judged on a short run: the short rung only
 // chooses rates within a strategy; strategies are compared on the full
@@ -87,8 +94,8 @@ type RaceResult struct {
 	// BudgetCut: the budget stopped a rung short.
 	BudgetCut bool     `json:"budget_cut,omitempty"`
 	Notes     []string `json:"notes,omitempty"`
-	// TiedWithBest lists the strategies whose paired interval against the
-	// best includes no difference.
+	// TiedWithBest lists the best and the strategies of the last rung
+	// whose paired interval against it includes no difference.
 	TiedWithBest []string `json:"tied_with_best"`
 }
 
@@ -319,7 +326,8 @@ func better(a, b RaceTrial) bool {
 type standing struct {
 	s      strategy.Strategy
 	screen RaceTrial   // its best rate on the short budget
-	full   []RaceTrial // full budget, one per seed
+	second RaceTrial   // the runner-up rate, when the short run cannot separate it from the best
+	full   []RaceTrial // full budget, one per seed (the first is seed 1's chosen rate)
 	rates  int         // rates the screen tried (a comparison tries as many)
 }
 
@@ -339,6 +347,7 @@ func (r *racer) run(ctx context.Context) error {
 			heads = []bool{false, true}
 		}
 		sd := &standing{s: s}
+		var all []RaceTrial
 		for _, raw := range heads {
 			var arm RaceTrial
 			var tried []float64
@@ -347,6 +356,7 @@ func (r *racer) run(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
+				all = append(all, t)
 				tried = append(tried, lr)
 				if arm.Status == "" || better(t, arm) {
 					arm = t
@@ -367,14 +377,25 @@ func (r *racer) run(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
+				all = append(all, t)
 				tried = append(tried, next)
 				if better(t, arm) {
 					arm = t
 				}
 			}
 			sd.rates += len(tried)
-			if sd.screen.Status == "" || better(arm, sd.screen) {
-				sd.screen = arm
+		}
+		// The short run's best rate, and its runner-up when within one
+		// binomial standard error of it: a short run is a noisy judge of
+		// rates, and biased towards those that learn fast (Wu et al.,
+		// "Understanding short-horizon bias", 2018), so a rate it cannot
+		// separate from the best also gets the full budget.
+		sort.SliceStable(all, func(i, j int) bool { return better(all[i], all[j]) })
+		sd.screen = all[0]
+		if len(all) > 1 && all[1].Status == "ok" && all[0].Status == "ok" {
+			p, n := all[0].ValAcc, float64(max(all[0].ValImages, 1))
+			if all[1].ValAcc >= p-math.Sqrt(p*(1-p)/n) {
+				sd.second = all[1]
 			}
 		}
 		st = append(st, sd)
@@ -388,31 +409,46 @@ func (r *racer) run(ctx context.Context) error {
 		return err
 	}
 	folds := len(sp1.folds)
+	// Cost per fold-epoch: from the full-budget runs once there are any
+	// (short runs carry a larger share of fixed costs), else the short.
 	perEpoch := func(sd *standing) float64 {
-		var secs float64
-		var ep int
+		var secs, fsecs float64
+		var ep, fep int
 		for _, t := range r.res.Trials {
-			if t.Strategy == sd.s.Name {
-				secs += t.Seconds
-				ep += t.EpochsRun
+			if t.Strategy != sd.s.Name {
+				continue
+			}
+			secs += t.Seconds
+			ep += t.EpochsRun
+			if t.Rung != "rates" {
+				fsecs += t.Seconds
+				fep += t.EpochsRun
 			}
 		}
-		return secs / float64(max(ep, 1)) // per fold-epoch
+		if fep > 0 {
+			return fsecs / float64(fep)
+		}
+		return secs / float64(max(ep, 1))
 	}
 	fullCost := func(sd *standing) float64 {
 		perRun := perEpoch(sd) * float64(full)
 		return float64(c.Seeds) * (perRun*float64(sd.rates*folds) + perRun/(1-c.ValFraction))
 	}
-	var fullTotal float64
-	for _, sd := range st {
-		fullTotal += fullCost(sd)
+	// Re-estimated as full-budget runs measure their cost.
+	allowed := func() float64 {
+		var total float64
+		for _, sd := range st {
+			total += fullCost(sd)
+		}
+		r.res.FullSeconds = total
+		return r.o.Budget*total - r.o.Spent
 	}
-	r.res.FullSeconds = fullTotal
-	allowed := r.o.Budget*fullTotal - r.o.Spent
 	fits := func(sd *standing) bool {
-		return r.res.Seconds+perEpoch(sd)*float64(full*folds) <= allowed
+		return r.res.Seconds+perEpoch(sd)*float64(full*folds) <= allowed()
 	}
-	// Rung 2: strategies, on the full budget, best screen first.
+	// Rung 2: strategies, on the full budget, best screen first; then the
+	// runner-up rates, while the budget allows. A strategy keeps the
+	// better of its two.
 	order := slices.Clone(st)
 	sort.SliceStable(order, func(i, j int) bool { return better(order[i].screen, order[j].screen) })
 	ran := 0
@@ -432,7 +468,24 @@ func (r *racer) run(ctx context.Context) error {
 		sd.full = append(sd.full, t)
 		ran++
 	}
-	// Rung 3: seeds, for the best third and whatever ties with the best.
+	for _, sd := range order {
+		if len(sd.full) == 0 || sd.second.Status != "ok" {
+			continue
+		}
+		if !fits(sd) {
+			r.res.BudgetCut = true
+			r.res.Notes = append(r.res.Notes, fmt.Sprintf("%s's runner-up rate %g was not run on the full budget: the budget was spent", sd.s.Name, sd.second.LR))
+			continue
+		}
+		t, err := r.trial(ctx, "strategies", sd.s, sd.second.LR, sd.second.Raw, full, 1, true)
+		if err != nil {
+			return err
+		}
+		if better(t, sd.full[0]) {
+			sd.full[0] = t
+		}
+	}
+	// Rung 3: seeds, for the best third.
 	var alive []*standing
 	for _, sd := range order {
 		if len(sd.full) > 0 && sd.full[0].Status == "ok" {
@@ -441,13 +494,7 @@ func (r *racer) run(ctx context.Context) error {
 	}
 	sort.SliceStable(alive, func(i, j int) bool { return better(alive[i].full[0], alive[j].full[0]) })
 	keep := max(2, int(math.Ceil(RaceKeep*float64(len(alive)))))
-	rng := rand.New(rand.NewPCG(1, 2))
-	var cont []*standing
-	for i, sd := range alive {
-		if i < keep || (i > 0 && tiedTrials(alive[0].full, sd.full, rng)) {
-			cont = append(cont, sd)
-		}
-	}
+	cont := alive[:min(keep, len(alive))]
 	for seed := 2; seed <= c.Seeds; seed++ {
 		for _, sd := range cont {
 			if !fits(sd) {
@@ -455,23 +502,26 @@ func (r *racer) run(ctx context.Context) error {
 				r.res.Notes = append(r.res.Notes, fmt.Sprintf("seed %d of %s was not run: the budget (%.0f%% of the comparison) was spent", seed, sd.s.Name, 100*r.o.Budget))
 				continue
 			}
-			t, err := r.trial(ctx, "seeds", sd.s, sd.screen.LR, sd.screen.Raw, full, seed, true)
+			t, err := r.trial(ctx, "seeds", sd.s, sd.full[0].LR, sd.full[0].Raw, full, seed, true)
 			if err != nil {
 				return err
 			}
 			sd.full = append(sd.full, t)
 		}
 	}
+	allowed() // the final estimate of the full comparison
 	r.res.Entries = nil
 	for _, sd := range st {
-		e := RaceEntry{Strategy: sd.s.Name, Rung: "rates", LR: sd.screen.LR, Epochs: sd.screen.Epochs, ValAcc: sd.screen.ValAcc,
+		chosen := sd.screen
+		if len(sd.full) > 0 {
+			chosen = sd.full[0]
+		}
+		e := RaceEntry{Strategy: sd.s.Name, Rung: "rates", LR: chosen.LR, Epochs: sd.screen.Epochs, ValAcc: sd.screen.ValAcc,
 			Status: sd.screen.Status, ValImages: sd.screen.ValImages, FullSeconds: fullCost(sd), Seeds: 1}
-		if sd.screen.Raw {
+		if chosen.Raw {
 			e.Head = "raw"
-		} else if len(c.Strategies) > 0 {
-			if plan, err := sd.s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
-				e.Head = "standardized"
-			}
+		} else if plan, err := sd.s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+			e.Head = "standardized"
 		}
 		for _, t := range r.res.Trials {
 			if t.Strategy == sd.s.Name {
@@ -497,7 +547,7 @@ func (r *racer) run(ctx context.Context) error {
 				e.ValAcc += t.ValAcc / float64(len(ok))
 				e.ValImages += t.ValImages
 			}
-			e.Low, e.High = trialInterval(ok, rng)
+			e.Low, e.High = trialInterval(ok, rand.New(rand.NewPCG(1, 2)))
 		} else {
 			e.Low, e.High = e.ValAcc, e.ValAcc
 		}
@@ -541,17 +591,19 @@ func (r *racer) rank() {
 			continue
 		}
 		es[i].Margin = &m
-		if m.Low <= 0 {
+		if m.Low <= 0 && es[i].Rung == es[0].Rung {
 			r.res.TiedWithBest = append(r.res.TiedWithBest, es[i].Strategy)
 		}
 	}
 }
 
 // pairedTrials is a's lead over b on the seeds both ran: the difference of
-// their selection scores, with the 95% interval of a two-level bootstrap
-// (seeds, then validation images, the same images for both) of the
-// difference in which images their best-epoch models got right, centred
-// on the scores' difference.
+// their selection scores, with the 95% interval of a bootstrap of the
+// validation images (the same images for both) of the difference in which
+// images their best-epoch models got right, centred on the scores'
+// difference. The seeds are not resampled: they are the comparison's own
+// samples of the shots, which the advice is about, and three are too few
+// to resample.
 func pairedTrials(a, b []RaceTrial, rng *rand.Rand) (Interval, bool) {
 	type pair struct {
 		wa, wb int // images only a, only b got right
@@ -587,8 +639,7 @@ func pairedTrials(a, b []RaceTrial, rng *rand.Rand) (Interval, bool) {
 	}
 	lo, hi := percentiles(func() float64 {
 		var tot float64
-		for range ps {
-			p := ps[rng.IntN(len(ps))]
+		for _, p := range ps {
 			tot += (poisson(rng, p.wa) - poisson(rng, p.wb)) / float64(p.n)
 		}
 		return tot / float64(len(ps))
@@ -604,8 +655,8 @@ func tiedTrials(a, b []RaceTrial, rng *rand.Rand) bool {
 }
 
 // trialInterval is the 95% interval of a strategy's mean selection score
-// over its seeds: seeds, then validation images resampled, the spread of
-// the images it got right carried over to the score.
+// over its seeds: validation images resampled within each seed, the
+// spread of the images it got right carried over to the score.
 func trialInterval(ts []RaceTrial, rng *rand.Rand) (lo, hi float64) {
 	type unit struct {
 		hits, n int
@@ -634,9 +685,13 @@ func trialInterval(ts []RaceTrial, rng *rand.Rand) (lo, hi float64) {
 	obs /= float64(len(us))
 	lo, hi = percentiles(func() float64 {
 		var tot float64
-		for range us {
-			u := us[rng.IntN(len(us))]
-			tot += poisson(rng, u.hits) / float64(u.n)
+		for _, u := range us {
+			// Hits and misses both drawn: the resampled set's size
+			// varies as a bootstrap sample's share of images does.
+			h, m := poisson(rng, u.hits), poisson(rng, u.n-u.hits)
+			if h+m > 0 {
+				tot += h / (h + m)
+			}
 		}
 		return tot / float64(len(us))
 	})

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,16 +41,17 @@ func TestRace(t *testing.T) {
 		}
 	}
 	// 5 strategies × 2 rates (+ the raw-head arm of the head-only ones,
-	// + extensions) on the short budget; 5 on the full one; the best
-	// third (at least 2) and their ties on seed 2.
-	if rungs["rates"] < 10 || rungs["strategies"] != 5 || rungs["seeds"] < 2 {
+	// + extensions) on the short budget; 5 on the full one, and runner-up
+	// rates the short runs could not separate; the best third (at least 2)
+	// and their ties on seed 2.
+	if rungs["rates"] < 10 || rungs["strategies"] < 5 || rungs["strategies"] > 10 || rungs["seeds"] < 2 {
 		t.Errorf("trials per rung %v", rungs)
 	}
 	if len(logged) != len(res.Trials) {
 		t.Errorf("%d lines logged for %d trials", len(logged), len(res.Trials))
 	}
 	best := res.Entries[0]
-	if best.Rung != "seeds" || best.Seeds != 2 || best.Low > best.ValAcc || best.High < best.ValAcc || best.Margin != nil {
+	if best.Rung != "seeds" || best.Seeds < 2 || best.Low > best.ValAcc || best.High < best.ValAcc || best.Margin != nil {
 		t.Errorf("best %+v", best)
 	}
 	if res.FullSeconds <= res.Seconds || res.Seconds <= 0 {
@@ -63,7 +65,7 @@ func TestRace(t *testing.T) {
 			twin = append(twin, e)
 		}
 	}
-	if twin[0].ValAcc != twin[1].ValAcc {
+	if math.Abs(twin[0].ValAcc-twin[1].ValAcc) > 1e-12 {
 		t.Errorf("twins scored %v and %v", twin[0].ValAcc, twin[1].ValAcc)
 	}
 	if !slices.Contains(res.TiedWithBest, res.Entries[0].Strategy) {

@@ -96,7 +96,14 @@ func meanInterval(runs map[int]Run, n int, rng *rand.Rand) (lo, hi float64, ok b
 	lo, hi = percentiles(func() float64 {
 		var tot float64
 		for range hits {
-			tot += poisson(rng, hits[rng.IntN(len(hits))]) / float64(n)
+			// Hits and misses both drawn: Poisson(hits)/n alone would
+			// give the variance of a count, not of a share, and widen
+			// the interval by 1/√(1−accuracy).
+			h := hits[rng.IntN(len(hits))]
+			x, y := poisson(rng, h), poisson(rng, n-h)
+			if x+y > 0 {
+				tot += x / (x + y)
+			}
 		}
 		return tot / float64(len(hits))
 	})
