@@ -119,3 +119,39 @@ func TestRaceBudget(t *testing.T) {
 		t.Errorf("%d full-budget trials under a spent budget, want the 2 a verdict needs", full)
 	}
 }
+
+// The race trains on the comparison's folds under its selection rule: a
+// strategy's full-budget run on the first seed scores exactly what the
+// comparison's selection scored at that rate.
+func TestRaceMatchesCompareSelection(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	cfg := Config{
+		Base: base, Train: lines(90, 1, 1), Test: lines(30, 2, 1), Strategies: parseAll(t, "finetune", "probe"),
+		Shots: []int{20}, Seeds: 1, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{3e-3}, Batch: 8,
+		Out: filepath.Join(dir, "cmp"),
+	}
+	res, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	race, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Runs {
+		var got *RaceTrial
+		for i, tr := range race.Trials {
+			if tr.Strategy == r.Strategy && tr.Rung == "strategies" && tr.Seed == 1 && tr.LR == r.LR && (tr.Raw == (r.Head == "raw")) {
+				got = &race.Trials[i]
+			}
+		}
+		if got == nil {
+			t.Errorf("%s: the race has no full-budget run at %g (head %q)", r.Strategy, r.LR, r.Head)
+			continue
+		}
+		if got.ValAcc != r.Selection.ValAcc || got.Epochs != r.Selection.Epochs {
+			t.Errorf("%s: race %.4f at %d epochs, comparison's selection %.4f at %d", r.Strategy, got.ValAcc, got.Epochs, r.Selection.ValAcc, r.Selection.Epochs)
+		}
+	}
+}

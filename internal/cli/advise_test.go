@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +131,56 @@ func TestAdviseValidateWithClassGaps(t *testing.T) {
 	var adv map[string]any
 	if err := json.Unmarshal(b, &adv); err != nil {
 		t.Fatalf("advice.json: %v", err)
+	}
+}
+
+// Degenerate targets — one class, images with no variance — end in advice
+// or a clear error, never a panic, and no NaN or Inf reaches the JSON.
+func TestAdviseDegenerateTargets(t *testing.T) {
+	dir := t.TempDir()
+	writeSet(t, filepath.Join(dir, "src"), 3, 12)
+	ck := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model"), 1)
+	one := filepath.Join(dir, "one")
+	writeSet(t, one, 1, 10)
+	flat := filepath.Join(dir, "flat")
+	for c := 0; c < 2; c++ {
+		cd := filepath.Join(flat, fmt.Sprintf("class%d", c))
+		if err := os.MkdirAll(cd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 8; i++ {
+			im := image.NewGray(image.Rect(0, 0, 16, 16)) // all black
+			f, err := os.Create(filepath.Join(cd, fmt.Sprintf("%d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, im); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+	}
+	for _, train := range []string{one, flat} {
+		out := filepath.Join(dir, "advice-"+filepath.Base(train))
+		code, stdout, errs := run(t, "advise", "--base", ck, "--train", train, "--strategies", "probe,finetune", "--epochs", "2",
+			"--lr-grid", "1e-3", "--seeds", "1", "--threads", "1", "--json", "--quiet", "--out", out)
+		if strings.Contains(errs, "panic") || strings.Contains(errs, "unsupported value") {
+			t.Fatalf("%s: exit %d: %s", filepath.Base(train), code, errs)
+		}
+		if code != 0 {
+			t.Logf("%s: %s", filepath.Base(train), errs)
+			// A clear error names what is wrong.
+			if !strings.Contains(errs, "class") && !strings.Contains(errs, "fold") && !strings.Contains(errs, "validation") {
+				t.Errorf("%s: exit %d with an unclear error: %s", filepath.Base(train), code, errs)
+			}
+			continue
+		}
+		var rep map[string]any
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Errorf("%s: %v\n%s", filepath.Base(train), err, stdout)
+		}
+		if _, err := os.Stat(filepath.Join(out, "advice.json")); err != nil {
+			t.Errorf("%s: no advice.json", filepath.Base(train))
+		}
 	}
 }

@@ -1,0 +1,54 @@
+"""The validation table of docs/advise.md from advise_validation.sh's folder:
+one row per setting from its advice.json, then the done-when criteria of
+the advise issue judged on the unrounded values."""
+import json
+import pathlib
+import sys
+
+NAMES = {"fm04-59": "FM 0–4 → 5–9", "fm59-04": "FM 5–9 → 0–4", "be-de": "signs be → de (near)", "be-se": "signs be → se (far)"}
+
+out = pathlib.Path(sys.argv[1])
+rows = []
+for name in NAMES:
+    for k in (5, 10, 20):
+        f = out / name / f"advise-{k}" / "advice.json"
+        if not f.exists():
+            continue
+        a = json.loads(f.read_text())
+        v = a.get("validation")
+        if v:
+            rows.append((name, k, a, v))
+
+def tie(names):
+    return "{" + ", ".join(names) + "}" if len(names) > 1 else (names[0] if names else "–")
+
+print("| setting | shots | quadrant | advised (tie) | compare's best (tie) | regret | always finetune | always discriminative | τ | ties agree | compute |")
+print("|---|---:|---|---|---|---:|---:|---:|---:|---|---:|")
+for name, k, a, v in rows:
+    adv = v["advised"] + (f" of {tie(v['advise_tie'])}" if len(v["advise_tie"]) > 1 else "")
+    best = tie(v["compare_tie"])
+    print(f"| {NAMES[name]} | {k} | {a['quadrant']} | {adv} ({100*v['advised_accuracy']:.1f}%) | {best} ({100*v['best_accuracy']:.1f}%) | "
+          f"{v['regret_points']:.1f} | {v['baseline_regret_points'].get('finetune', float('nan')):.1f} | "
+          f"{v['baseline_regret_points'].get('discriminative', float('nan')):.1f} | {v['kendall_tau']:.2f} | "
+          f"{'yes' if v['tie_agrees'] else 'no'} | {100*v['compute_fraction']:.0f}% |")
+n = len(rows)
+if not n:
+    sys.exit("no validated advice found under " + str(out))
+reg = [v["regret_points"] for *_, v in rows]
+mean = lambda xs: sum(xs) / len(xs)
+base = {b: mean([v["baseline_regret_points"][b] for *_, v in rows]) for b in ("finetune", "discriminative")}
+le1 = sum(r <= 1 for r in reg)
+tau7 = sum(v["kendall_tau"] >= 0.7 for *_, v in rows)
+comp = max(v["compute_fraction"] for *_, v in rows)
+ties = [v for *_, v in rows if len(v["compare_tie"]) > 1]
+tie_ok = sum(v["tie_agrees"] for v in ties)
+print()
+print(f"settings: {n}")
+print(f"regret ≤ 1 point: {le1}/{n} (want ≥ {(2*n+2)//3}); ≤ 2 points: {sum(r <= 2 for r in reg)}/{n} (want all); max {max(reg):.1f}")
+print(f"mean regret: advise {mean(reg):.2f}, always finetune {base['finetune']:.2f}, always discriminative {base['discriminative']:.2f}")
+print(f"τ ≥ 0.7: {tau7}/{n} (want ≥ {(n+1)//2}); compute at most {100*comp:.0f}% (want ≤ 25%)")
+print(f"where the comparison tied ({len(ties)} settings), advise's tie contains its winner: {tie_ok}/{len(ties)}")
+winners = {}
+for name, k, a, v in rows:
+    winners.setdefault(v["compare_tie"][0], set()).add(v["advised"])
+print("comparison's winner → advised: " + "; ".join(f"{w} → {', '.join(sorted(s))}" for w, s in sorted(winners.items())))
