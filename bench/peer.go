@@ -84,6 +84,7 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 }
 
 // writePeer puts the embedded script in a temporary file for Python to run.
+// It is scratch, not an output, so it bypasses safefile.
 func writePeer() (string, error) {
 	f, err := os.CreateTemp("", "graft-peer-*.py")
 	if err != nil {

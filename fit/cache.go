@@ -166,6 +166,8 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 					return
 				}
 				// Memory is full: move what there is to disk and go on there.
+				// A scratch file, not an output: it is deleted when the cache
+				// drops it, so it needs none of safefile's atomic replace.
 				if spill, err = os.CreateTemp(c.DiskDir, "graft-features-*.f32"); err != nil {
 					return
 				}

@@ -90,6 +90,8 @@ func LoadPretrained(m *nn.Model, path string, opts WeightsOptions) (checkpoint.L
 		seen[out] = name
 		ts = append(ts, checkpoint.Tensor{Name: out, T: t})
 	}
+	// A scratch file to read back, not an output: nothing else sees it and
+	// it is removed on return, so it bypasses safefile.
 	tmp, err := os.CreateTemp("", "graft-weights-*.safetensors")
 	if err != nil {
 		return checkpoint.LoadReport{}, err

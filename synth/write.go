@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/graftml/graft/internal/safefile"
 )
 
 // WriteTree writes s as an image-folder tree under dir: one folder per class
@@ -34,14 +36,14 @@ func WriteTree(ctx context.Context, s *Set, dir string, progress func(done, tota
 	if err := WriteClassesCSV(&buf, s.classes); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "classes.csv"), buf.Bytes()); err != nil {
+	if err := writeSetFile(filepath.Join(dir, "classes.csv"), buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := WriteClassMapCSV(&buf); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "classmap.csv"), buf.Bytes()); err != nil {
+	if err := writeSetFile(filepath.Join(dir, "classmap.csv"), buf.Bytes()); err != nil {
 		return err
 	}
 	return writeImages(ctx, s, dir, progress)
@@ -88,7 +90,7 @@ func writeImages(ctx context.Context, s *Set, dir string, progress func(done, to
 				}
 				k := s.Label(i)
 				path := filepath.Join(dir, s.classes[k].Dir(), fmt.Sprintf("%06d.png", s.SampleIndex(i)))
-				if err := writeAtomic(path, enc.Bytes()); err != nil {
+				if err := writeSetFile(path, enc.Bytes()); err != nil {
 					fail(err)
 					return
 				}
@@ -114,35 +116,13 @@ func WritePNG(path string, img image.Image) error {
 	if err := png.Encode(&buf, img); err != nil {
 		return fmt.Errorf("encode %q: %w", path, err)
 	}
-	return writeAtomic(path, buf.Bytes())
+	return safefile.WriteBytes(path, buf.Bytes())
 }
 
-// writeAtomic writes b to a temporary file next to path and renames it into
-// place, so readers see either no file or the whole file. It does not fsync:
-// a data set can be regenerated from its seed, and syncing every one of
-// thousands of small files would dominate the run time.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	tmp := f.Name()
-	// CreateTemp makes owner-only files; data sets are for sharing.
-	werr := f.Chmod(0o644)
-	if werr == nil {
-		_, werr = f.Write(b)
-	}
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %q: %w", path, werr)
-	}
-	return nil
+// writeSetFile writes one file of a data set through safefile without
+// fsync: a data set can be regenerated from its seed, and syncing every one
+// of thousands of small files would dominate the run time. Readers still
+// see the whole file or none.
+func writeSetFile(path string, b []byte) error {
+	return safefile.WriteBytesNoSync(path, b)
 }

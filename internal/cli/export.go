@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 
+	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -48,6 +50,9 @@ checkpoint's preprocessing and class names go into the file's metadata.`,
 func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
 	if o.ONNX == "" {
 		return fmt.Errorf("--onnx is required: the file to write")
+	}
+	if err := safefile.CheckDir(filepath.Dir(o.ONNX)); err != nil {
+		return fmt.Errorf("--onnx: %w", err)
 	}
 	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,5 +45,85 @@ func TestUnwritable(t *testing.T) {
 	}
 	if err := CheckDir(filepath.Join(file, "sub")); err == nil || !strings.Contains(err.Error(), "plain") {
 		t.Errorf("CheckDir err = %v", err)
+	}
+}
+
+// A write that fails at any step, for the two failures a user can fix,
+// says which file and what to do, leaves the previous version and leaves
+// no temporary file.
+func TestInjectedFaults(t *testing.T) {
+	for _, op := range []string{OpCreate, OpWrite, OpSync, OpRename} {
+		for _, c := range []struct {
+			errno syscall.Errno
+			fix   string
+		}{
+			{syscall.ENOSPC, "free disk space"},
+			{syscall.EACCES, "check the folder's permissions"},
+		} {
+			t.Run(op+"/"+c.errno.Error(), func(t *testing.T) {
+				dir := t.TempDir()
+				p := filepath.Join(dir, "results.json")
+				if err := WriteBytes(p, []byte("old")); err != nil {
+					t.Fatal(err)
+				}
+				var calls []string
+				restore := InjectFault(func(o, path string) error {
+					calls = append(calls, o)
+					if o == op && path == p {
+						return c.errno
+					}
+					return nil
+				})
+				defer restore()
+				err := Write(p, func(w io.Writer) error {
+					_, err := io.WriteString(w, "new content")
+					return err
+				})
+				restore()
+				if !errors.Is(err, c.errno) {
+					t.Fatalf("err = %v, want %v (hook saw %v)", err, c.errno, calls)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, p) || !strings.Contains(msg, c.fix) || strings.Contains(msg, ".tmp-") {
+					t.Errorf("message %q should name %s and say %q, and not name the temporary file", msg, p, c.fix)
+				}
+				if b, _ := os.ReadFile(p); string(b) != "old" {
+					t.Errorf("failed write changed the file to %q", b)
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+					t.Errorf("files left: %v", entries)
+				}
+			})
+		}
+	}
+}
+
+func TestInjectedFaultsNoSyncAndCheckDir(t *testing.T) {
+	dir := t.TempDir()
+	var ops []string
+	restore := InjectFault(func(op, path string) error {
+		ops = append(ops, op)
+		if path == dir {
+			return syscall.EACCES
+		}
+		return nil
+	})
+	defer restore()
+	if err := WriteBytesNoSync(filepath.Join(dir, "a.png"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ops, ",") != "create,write,rename" {
+		t.Errorf("WriteBytesNoSync steps %v, want create, write, rename", ops)
+	}
+	err := CheckDir(dir)
+	if !errors.Is(err, syscall.EACCES) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "check the folder's permissions") {
+		t.Errorf("CheckDir err = %v", err)
+	}
+	restore()
+	if err := CheckDir(dir); err != nil {
+		t.Errorf("after restore: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
 	}
 }
