@@ -109,8 +109,11 @@ type Ranked struct {
 	Margin *experiment.Interval `json:"margin,omitempty"`
 	LR     float64              `json:"lr,omitempty"`
 	Epochs int                  `json:"epochs,omitempty"`
-	// RunSeconds is one full-budget selection of it (its cost in a tie).
+	// RunSeconds is one full-budget selection run of it; Trainable the
+	// weights it trains. Trainable × Epochs is the work a tie is settled
+	// by (seconds vary from run to run; the advice should not).
 	RunSeconds float64 `json:"run_seconds,omitempty"`
+	Trainable  int64   `json:"trainable,omitempty"`
 	Why        string  `json:"why"`
 }
 
@@ -265,7 +268,7 @@ func Advise(meas *Measurements, race *experiment.RaceResult, shape *nn.Model, pr
 	}
 	for _, e := range race.Entries {
 		rk := Ranked{Strategy: e.Strategy, Score: e.ValAcc, Low: e.Low, High: e.High, Stage: e.Rung, Tied: tied[e.Strategy],
-			Margin: e.Margin, LR: e.LR, Epochs: e.Epochs, RunSeconds: runSeconds(race, e.Strategy)}
+			Margin: e.Margin, LR: e.LR, Epochs: e.Epochs, RunSeconds: runSeconds(race, e.Strategy), Trainable: e.Trainable}
 		if e.Status != "ok" {
 			rk.Score, rk.Low, rk.High, rk.Stage = 0, 0, 0, e.Status
 		}
@@ -284,7 +287,7 @@ func Advise(meas *Measurements, race *experiment.RaceResult, shape *nn.Model, pr
 		for _, rk := range a.Ranking {
 			if rk.Tied {
 				a.Tie = append(a.Tie, rk.Strategy)
-				if rk.RunSeconds > 0 && rk.RunSeconds < rec.RunSeconds {
+				if cheaper(rk, rec) {
 					rec = rk
 				}
 			}
@@ -305,6 +308,16 @@ func Advise(meas *Measurements, race *experiment.RaceResult, shape *nn.Model, pr
 		a.Compute.Share = (meas.Seconds + race.Seconds) / race.FullSeconds
 	}
 	return a, nil
+}
+
+// cheaper says whether a costs less training than b: fewer weights ×
+// epochs, then fewer seconds.
+func cheaper(a, b Ranked) bool {
+	wa, wb := float64(a.Trainable)*float64(a.Epochs), float64(b.Trainable)*float64(b.Epochs)
+	if wa != wb {
+		return wa < wb
+	}
+	return a.RunSeconds > 0 && a.RunSeconds < b.RunSeconds
 }
 
 // runSeconds is the race's first full-budget selection of a strategy.
@@ -358,8 +371,8 @@ func recommend(rk Ranked, race *experiment.RaceResult, shape *nn.Model, tie []st
 	}
 	switch {
 	case len(tie) > 1 && rk.Strategy != best.Strategy:
-		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the cheapest of them to train (%.1f s a selection run against %.1f s for %s)",
-			strings.Join(tie, ", "), rk.Strategy, rk.RunSeconds, best.RunSeconds, best.Strategy)
+		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the cheapest of them to train (%s weights for %d epochs, %.1f s a selection run; %s trains %s for %d, %.1f s)",
+			strings.Join(tie, ", "), rk.Strategy, count(rk.Trainable), rk.Epochs, rk.RunSeconds, best.Strategy, count(best.Trainable), best.Epochs, best.RunSeconds)
 	case len(tie) > 1:
 		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the best and the cheapest of them", strings.Join(tie, ", "), rk.Strategy)
 	default:
@@ -402,6 +415,17 @@ func story(a *Advice) string {
 			head, rec, rk.Strategy, rk.Stage, 100*rk.Score, 100*a.Ranking[0].Score)
 	}
 	return fmt.Sprintf("%s; none of the strategies it means was a candidate, and %s is recommended by measurement", head, rec)
+}
+
+// count writes a number of weights the way people read them.
+func count(n int64) string {
+	switch {
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
 }
 
 // stageAt is the measured stage whose cut keeps k stages.

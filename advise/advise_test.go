@@ -133,12 +133,16 @@ func TestOneStory(t *testing.T) {
 						other = q.inChart
 					}
 					secs := map[string]float64{winner: 10, other: 5}
+					// other is the cheaper: fewer weights for as many epochs.
 					var race *experiment.RaceResult
 					if tie {
 						race = raced([]experiment.RaceEntry{entry(winner, 0.8, 0), entry(other, 0.79, 0.01)}, secs, winner, other)
 						race.Entries[1].Margin.Low = -0.01
 					} else {
 						race = raced([]experiment.RaceEntry{entry(winner, 0.8, 0), entry(other, 0.7, 0.1)}, secs, winner)
+					}
+					for i := range race.Entries {
+						race.Entries[i].Trainable = int64(1000 * secs[race.Entries[i].Strategy])
 					}
 					a, err := Advise(q.meas, race, shape, nil)
 					if err != nil {

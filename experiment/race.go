@@ -30,7 +30,7 @@ import (
 //   - strategies: every strategy at its rate for the whole budget, on the
 //     same folds: the ranking, with which validation images each got
 //     right.
-//   - seeds: the best third on the comparison's further seeds, while the
+//   - seeds: the better half on the comparison's further seeds, while the
 //     compute budget allows: other samples of the shots, the largest
 //     source of variance at a few images per class.
 //
@@ -48,8 +48,9 @@ import (
 const (
 	// RaceScreenShare is the rates rung's share of the budget.
 	RaceScreenShare = 1.0 / 6
-	// RaceKeep is the share of strategies the seeds rung continues.
-	RaceKeep = 1.0 / 3
+	// RaceKeep is the share of strategies the seeds rung continues: the
+	// better half, as successive halving has it.
+	RaceKeep = 1.0 / 2
 	// DefaultRaceBudget is the share of a full comparison's compute a race
 	// may spend, measurements included.
 	DefaultRaceBudget = 0.25
@@ -111,8 +112,11 @@ type RaceTrial struct {
 	// ValAcc is the smoothed mean validation accuracy at the chosen
 	// length (the comparison's selection score); Epochs that length.
 	ValAcc    float64 `json:"val_accuracy"`
+	ValLoss   float64 `json:"val_loss"`
 	Epochs    int     `json:"epochs"`
 	ValImages int     `json:"val_images"`
+	// Trainable is the weights it trains (the last phase's).
+	Trainable int64 `json:"trainable"`
 	// Correct is which validation images (over the folds) the best-epoch
 	// models got right: the paired intervals resample it.
 	Correct []byte  `json:"correct,omitempty"`
@@ -141,7 +145,10 @@ type RaceEntry struct {
 	// comparison would (estimated): the cost a tie is broken by.
 	Seconds     float64 `json:"seconds"`
 	FullSeconds float64 `json:"full_seconds"`
-	Status      string  `json:"status"`
+	// Trainable is the weights it trains: with Epochs, the training work
+	// a tie is settled by (deterministic, unlike seconds).
+	Trainable int64  `json:"trainable"`
+	Status    string `json:"status"`
 	// Margin is the best's lead over it, with its paired 95% interval
 	// (nil for the best itself and for strategies not run on full budget).
 	Margin *Interval `json:"margin,omitempty"`
@@ -284,12 +291,12 @@ func (r *racer) trial(ctx context.Context, rung string, s strategy.Strategy, lr 
 		return t, err
 	}
 	t.Seconds = time.Since(start).Seconds()
-	t.Status, t.ValImages = rr.status, sp.valImages
+	t.Status, t.ValImages, t.Trainable = rr.status, sp.valImages, rr.trainabl
 	if rr.status == "failed" {
 		return t, fmt.Errorf("%s at rate %g: %s", s.Name, lr, rr.err)
 	}
 	if rr.status == "ok" {
-		t.ValAcc, t.Epochs = rr.acc, rr.epochs
+		t.ValAcc, t.ValLoss, t.Epochs = rr.acc, rr.loss, rr.epochs
 		t.Correct = correctBits(rr.correct)
 	}
 	// Epochs run over the folds, from the fold histories' lengths: the
@@ -319,7 +326,9 @@ func better(a, b RaceTrial) bool {
 	if b.Status != "ok" {
 		return a.Status == "ok"
 	}
-	return a.Status == "ok" && a.ValAcc > b.ValAcc
+	// As a comparison's selection does: accuracy, then the lower loss,
+	// which separates what a few validation images count as equal.
+	return a.Status == "ok" && (a.ValAcc > b.ValAcc || (a.ValAcc == b.ValAcc && a.ValLoss < b.ValLoss))
 }
 
 // standing is one strategy through the race.
@@ -494,6 +503,9 @@ func (r *racer) run(ctx context.Context) error {
 	}
 	sort.SliceStable(alive, func(i, j int) bool { return better(alive[i].full[0], alive[j].full[0]) })
 	keep := max(2, int(math.Ceil(RaceKeep*float64(len(alive)))))
+	if len(alive) > 2 {
+		keep = min(keep, len(alive)-1) // a halving halves
+	}
 	cont := alive[:min(keep, len(alive))]
 	for seed := 2; seed <= c.Seeds; seed++ {
 		for _, sd := range cont {
@@ -539,7 +551,7 @@ func (r *racer) run(ctx context.Context) error {
 			if len(sd.full) > 1 {
 				e.Rung = "seeds"
 			}
-			e.Epochs = sd.full[0].Epochs
+			e.Epochs, e.Trainable = sd.full[0].Epochs, sd.full[0].Trainable
 		}
 		if len(ok) > 0 {
 			e.Seeds, e.ValImages, e.ValAcc = len(ok), 0, 0

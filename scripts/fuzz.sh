@@ -6,6 +6,9 @@
 # docs/fuzzing.md lists the targets and the last campaign's numbers.
 #
 #   scripts/fuzz.sh [SECONDS]
+#   FUZZ_TARGETS='^Fuzz(Read|Open)' scripts/fuzz.sh 600   # only the matching targets
+#
+# Two campaigns over disjoint FUZZ_TARGETS can run side by side on two cores.
 #
 # Go runs at nice 19 with one fuzzing worker (FUZZ_PARALLEL overrides it),
 # so a campaign can share the machine. Each new input is minimized in at
@@ -31,6 +34,9 @@ mapfile -t targets < <(find . -name '*_fuzz_test.go' -not -path './build/*' | so
 		sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(f \*testing\.F\).*/\1/p' "$file" |
 			while read -r name; do printf '%s\t%s\n' "$(dirname "${file#./}")" "$name"; done
 	done)
+if [[ -n ${FUZZ_TARGETS:-} ]]; then
+	mapfile -t targets < <(printf '%s\n' "${targets[@]}" | awk -F'\t' -v re="$FUZZ_TARGETS" '$2 ~ re')
+fi
 if ((${#targets[@]} == 0)); then
 	echo "fuzz.sh: no fuzz targets found" >&2
 	exit 1
