@@ -126,8 +126,12 @@ func TestOneStory(t *testing.T) {
 	}
 	for _, q := range quadrants {
 		for _, winner := range []string{q.inChart, q.outChart} {
-			for _, tie := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/%s wins/tie=%v", q.name, winner, tie), func(t *testing.T) {
+			for _, tc := range []struct {
+				tie    bool
+				policy string
+			}{{false, TieBest}, {true, TieBest}, {true, TieCheapest}} {
+				tie := tc.tie
+				t.Run(fmt.Sprintf("%s/%s wins/tie=%v/%s", q.name, winner, tie, tc.policy), func(t *testing.T) {
 					other := q.outChart
 					if winner == q.outChart {
 						other = q.inChart
@@ -144,7 +148,7 @@ func TestOneStory(t *testing.T) {
 					for i := range race.Entries {
 						race.Entries[i].Trainable = int64(1000 * secs[race.Entries[i].Strategy])
 					}
-					a, err := Advise(q.meas, race, shape, nil)
+					a, err := Advise(q.meas, race, shape, nil, tc.policy)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -152,11 +156,13 @@ func TestOneStory(t *testing.T) {
 						t.Fatalf("quadrant %s (%q), want %s", a.Quadrant, a.Chart, q.quadrant)
 					}
 					rec := a.Recommended.Strategy
-					// The recommendation is the race's: the best, or the
-					// cheapest of a tie (here the other, at 5 s).
+					// The recommendation is the race's: the best, or under
+					// TieCheapest the cheapest of a tie (here the other).
 					want := winner
-					if tie {
+					if tie && tc.policy == TieCheapest {
 						want = other
+					}
+					if tie {
 						if strings.Join(a.Tie, ",") != winner+","+other {
 							t.Errorf("tie %v", a.Tie)
 						}

@@ -439,9 +439,26 @@ func (r *racer) run(ctx context.Context) error {
 		}
 		return secs / float64(max(ep, 1))
 	}
+	// One selection run (every fold, the whole budget): what the
+	// strategy's full-budget runs took, early stops included, once there
+	// are any; before, the short runs' cost per epoch times the budget.
+	runCost := func(sd *standing) float64 {
+		var secs float64
+		n := 0
+		for _, t := range r.res.Trials {
+			if t.Strategy == sd.s.Name && t.Rung != "rates" {
+				secs += t.Seconds
+				n++
+			}
+		}
+		if n > 0 {
+			return secs / float64(n)
+		}
+		return perEpoch(sd) * float64(full*folds)
+	}
 	fullCost := func(sd *standing) float64 {
-		perRun := perEpoch(sd) * float64(full)
-		return float64(c.Seeds) * (perRun*float64(sd.rates*folds) + perRun/(1-c.ValFraction))
+		perRun := runCost(sd)
+		return float64(c.Seeds) * (perRun*float64(sd.rates) + perRun/float64(folds)/(1-c.ValFraction))
 	}
 	// Re-estimated as full-budget runs measure their cost.
 	allowed := func() float64 {
@@ -453,7 +470,7 @@ func (r *racer) run(ctx context.Context) error {
 		return r.o.Budget*total - r.o.Spent
 	}
 	fits := func(sd *standing) bool {
-		return r.res.Seconds+perEpoch(sd)*float64(full*folds) <= allowed()
+		return r.res.Seconds+runCost(sd) <= allowed()
 	}
 	// Rung 2: strategies, on the full budget, best screen first; then the
 	// runner-up rates, while the budget allows. A strategy keeps the

@@ -30,6 +30,7 @@ type AdviseOptions struct {
 	MaxImages  int
 	Strategies string
 	Budget     float64
+	Ties       string
 	Validate   bool
 	Against    string
 	Test       string
@@ -155,7 +156,9 @@ for the whole budget, and the best third (and whatever ties with the best)
 on further seeds — while the compute stays within --budget of the full
 comparison's, measurements included. The best is recommended, with its
 rate and training length; where its paired interval cannot separate it
-from others, the advice is a tie and names the cheapest of the tied set.
+from others, the advice is a tie: it names the tied set, recommends the
+best on validation and names the cheapest member beside it (--ties
+cheapest recommends the cheapest instead).
 
 --validate runs graft compare on the same data (--test, --out) and scores
 the advice against it; --against scores it against a comparison already
@@ -179,6 +182,7 @@ DATA is ` + datasetHelp,
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
 	f.StringVar(&o.Strategies, "strategies", "all", "candidate strategies, comma-separated, or all")
 	f.Float64Var(&o.Budget, "budget", experiment.DefaultRaceBudget, "compute advise may spend, as a share of the full comparison's (measurements included)")
+	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
 	f.StringVar(&o.Test, "test", "", "test data for --validate")
@@ -223,6 +227,9 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	if o.Shots < 0 || o.MaxImages < 10 {
 		return fmt.Errorf("--shots must be 0 or more and --max-images at least 10")
+	}
+	if o.Ties != advise.TieBest && o.Ties != advise.TieCheapest {
+		return fmt.Errorf("--ties %q: choose %s or %s", o.Ties, advise.TieBest, advise.TieCheapest)
 	}
 	if !(o.Budget > 0 && o.Budget <= 1) {
 		return fmt.Errorf("--budget %g: give a share of the full comparison in (0, 1], e.g. 0.25", o.Budget)
@@ -303,7 +310,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		}
 		return err
 	}
-	adv, err := advise.Advise(meas, race, shape, pruned)
+	adv, err := advise.Advise(meas, race, shape, pruned, o.Ties)
 	if err != nil {
 		return err
 	}
