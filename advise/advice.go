@@ -28,6 +28,7 @@
 package advise
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -164,7 +165,7 @@ func Prune(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) []Pru
 		return nil
 	}
 	best := slices.MaxFunc(cuts, func(a, b cut) int {
-		return cmpFloat(a.probe, b.probe)
+		return cmp.Compare(a.probe, b.probe)
 	})
 	se := math.Sqrt(best.probe * (1 - best.probe) / float64(meas.Sampled))
 	var out []Pruned
@@ -176,16 +177,6 @@ func Prune(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) []Pru
 		}
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Order is the training-free score of each candidate the race tries first:
@@ -392,10 +383,10 @@ func recommend(rk Ranked, race *experiment.RaceResult, shape *nn.Model, tie []st
 	switch {
 	case len(tie) > 1 && rk.Strategy != best.Strategy:
 		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the cheapest of them to train (%s weights for %d epochs, %.1f s a selection run; %s, the best on validation, trains %s for %d, %.1f s)",
-			strings.Join(tie, ", "), rk.Strategy, count(rk.Trainable), rk.Epochs, rk.RunSeconds, best.Strategy, count(best.Trainable), best.Epochs, best.RunSeconds)
+			strings.Join(tie, ", "), rk.Strategy, doctor.Count(rk.Trainable), rk.Epochs, rk.RunSeconds, best.Strategy, doctor.Count(best.Trainable), best.Epochs, best.RunSeconds)
 	case len(tie) > 1 && cheapest.Strategy != rk.Strategy:
 		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the best on validation, and %s the cheapest of them (%s weights for %d epochs against %s for %d), an equal choice by this measurement (--ties cheapest recommends it)",
-			strings.Join(tie, ", "), rk.Strategy, cheapest.Strategy, count(cheapest.Trainable), cheapest.Epochs, count(rk.Trainable), rk.Epochs)
+			strings.Join(tie, ", "), rk.Strategy, cheapest.Strategy, doctor.Count(cheapest.Trainable), cheapest.Epochs, doctor.Count(rk.Trainable), rk.Epochs)
 	case len(tie) > 1:
 		rec.Why = fmt.Sprintf("tie: %s cannot be separated on validation; %s is the best and the cheapest of them", strings.Join(tie, ", "), rk.Strategy)
 	default:
@@ -438,17 +429,6 @@ func story(a *Advice) string {
 			head, rec, rk.Strategy, rk.Stage, 100*rk.Score, 100*a.Ranking[0].Score)
 	}
 	return fmt.Sprintf("%s; none of the strategies it means was a candidate, and %s is recommended by measurement", head, rec)
-}
-
-// count writes a number of weights the way people read them.
-func count(n int64) string {
-	switch {
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
 }
 
 // stageAt is the measured stage whose cut keeps k stages.

@@ -486,13 +486,13 @@ func checkTooSmall(_ context.Context, s *session) ([]Finding, error) {
 	return []Finding{{Check: "too-small",
 		What: TooFew(med, s.strat),
 		Evidence: fmt.Sprintf("after the %.0f%% validation split: %d images per class (median; smallest class %d), %d in all, for %s trainable parameters; %s needs about %d per class",
-			100*valFraction, med, slices.Min(per), total, count(params), s.strat.Base, need),
+			100*valFraction, med, slices.Min(per), total, Count(params), s.strat.Base, need),
 		Fix: fix,
 	}}, nil
 }
 
-// count writes a parameter count the way people read them.
-func count(n int64) string {
+// Count writes a parameter count the way people read them.
+func Count(n int64) string {
 	switch {
 	case n >= 1e6:
 		return fmt.Sprintf("%.1fM", float64(n)/1e6)
