@@ -511,7 +511,7 @@ func (r *racer) run(ctx context.Context) error {
 			sd.full[0] = t
 		}
 	}
-	// Rung 3: seeds, for the best third.
+	// Rung 3: seeds, for the better half.
 	var alive []*standing
 	for _, sd := range order {
 		if len(sd.full) > 0 && sd.full[0].Status == "ok" {

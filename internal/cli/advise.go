@@ -152,8 +152,8 @@ measurably worse than another's.
 Then a race, on the validation folds graft compare would use and with its
 selection rule: every strategy at every learning rate of the grid for a
 sixth of the epochs (each keeps its best rate), every strategy at its rate
-for the whole budget, and the best third (and whatever ties with the best)
-on further seeds — while the compute stays within --budget of the full
+for the whole budget (and its runner-up rate where the short run could not
+separate the two), and the better half on further seeds — while the compute stays within --budget of the full
 comparison's, measurements included. The best is recommended, with its
 rate and training length; where its paired interval cannot separate it
 from others, the advice is a tie: it names the tied set, recommends the
