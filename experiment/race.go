@@ -34,13 +34,13 @@ import (
 //     compute budget allows: other samples of the shots, the largest
 //     source of variance at a few images per class.
 //
-// The tie is decided among the strategies of the last rung, on the seeds
-// they all ran: the halving already judged the others worse, and a tie is
-// settled in favour of its cheapest member, which should be one the race
-// found strong.
-//
 // The strategies rung also runs a strategy's runner-up rate when the short
 // run could not separate it from the best.
+//
+// The tie is decided among the strategies of the last rung, on the seeds
+// they all ran: the halving already judged the others worse, and where
+// advice settles a tie by cost (advise.TieCheapest) the cheap member
+// should be one the race found strong.
 //
 // Slow starters are not judged on a short run: the short rung only
 // chooses rates within a strategy; strategies are compared on the full
