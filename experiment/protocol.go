@@ -297,6 +297,20 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 	return rr
 }
 
+// headArms are the heads a strategy's selection tries: a new head on
+// frozen features trains on standardised features by default (fast to
+// converge where features share a large mean), but on a few images that
+// speed can overfit where the raw features' slower head does not; both
+// are cheap on cached features, so the selection tries both (raw = true)
+// and keeps what validation prefers. Other strategies, and heads started
+// from a class map (which expect raw features), have one.
+func (c Config) headArms(s strategy.Strategy) []bool {
+	if plan, err := s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
 // runOne adapts the base for one job and tests the model it gives.
 // progressMu serialises progress reports from concurrent workers.
 func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test *data.Loader, progressMu *sync.Mutex) Run {
@@ -408,15 +422,7 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		}
 		return a.status == "ok" && (a.acc > b.acc || (a.acc == b.acc && a.loss < b.loss))
 	}
-	// A new head on frozen features trains on standardised features by
-	// default (fast to converge where features share a large mean), but
-	// on a few images that speed can overfit where the raw features'
-	// slower head does not: both are cheap on cached features, so the
-	// selection tries both and keeps what validation prefers.
-	heads := []bool{false}
-	if plan, err := j.strategy.Plan(c.Base.Shape(), budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
-		heads = []bool{false, true}
-	}
+	heads := c.headArms(j.strategy)
 	headName := func(raw bool) string {
 		if len(heads) == 1 {
 			return ""
@@ -446,39 +452,22 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 	}
 	for _, raw := range heads {
 		var arm *rateResult // the best of this head's rates
-		var tried []float64
-		for _, lr := range c.LRGrid {
-			if ctx.Err() != nil {
-				break
+		// The search stops at an interruption (ctx's error); what was
+		// measured until then stands.
+		searchRates(c.LRGrid, func(lr float64) (bool, error) {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			if !slices.Contains(c.LRGrid, lr) && !slices.Contains(run.LRExtended, lr) {
+				run.LRExtended = append(run.LRExtended, lr)
 			}
 			consider(lr, raw)
-			tried = append(tried, lr)
 			if r := results[len(results)-1]; better(r, arm) {
 				arm = r
+				return true, nil
 			}
-		}
-		// Grids that bracket: a best rate at an edge says the best may
-		// lie beyond it, so the grid grows that way until it does not.
-		up, down := 0, 0
-		for arm != nil && ctx.Err() == nil {
-			next, ok := extendGrid(tried, arm.lr, up, down)
-			if !ok {
-				break
-			}
-			if next > arm.lr {
-				up++
-			} else {
-				down++
-			}
-			if !slices.Contains(run.LRExtended, next) {
-				run.LRExtended = append(run.LRExtended, next)
-			}
-			consider(next, raw)
-			tried = append(tried, next)
-			if r := results[len(results)-1]; better(r, arm) {
-				arm = r
-			}
-		}
+			return false, nil
+		})
 	}
 	run.TrainSeconds = time.Since(start).Seconds()
 	if best == nil {

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -196,6 +197,40 @@ func TestSelection(t *testing.T) {
 		next, ok := extendGrid(c.tried, c.best, c.up, c.down)
 		if ok != c.ok || math.Abs(next-c.next) > 1e-12 {
 			t.Errorf("extendGrid(%v, %g) = %g, %v; want %g, %v", c.tried, c.best, next, ok, c.next, c.ok)
+		}
+	}
+	// searchRates: the grid, then steps past the edge the best sits at
+	// while it stays there; an error ends the search.
+	for _, c := range []struct {
+		name  string
+		score map[float64]float64 // validation accuracy by rate; missing: diverged
+		fail  float64             // the rate whose try fails (0: none)
+		want  []float64
+	}{
+		{"best inside", map[float64]float64{1e-2: 0.5, 1e-3: 0.7, 1e-4: 0.6}, 0, []float64{1e-2, 1e-3, 1e-4}},
+		{"best at the top, twice", map[float64]float64{1e-2: 0.5, 1e-3: 0.4, 1e-1: 0.6, 1: 0.7}, 0, []float64{1e-2, 1e-3, 1e-1, 1}},
+		{"best at the bottom, then inside", map[float64]float64{1e-2: 0.5, 1e-3: 0.6, 1e-4: 0.5}, 0, []float64{1e-2, 1e-3, 1e-4}},
+		{"all diverge: no extension", map[float64]float64{}, 0, []float64{1e-2, 1e-3}},
+		{"a failure stops it", map[float64]float64{1e-2: 0.5, 1e-3: 0.6}, 1e-3, []float64{1e-2, 1e-3}},
+	} {
+		grid := []float64{1e-2, 1e-3}
+		if c.name == "best inside" {
+			grid = []float64{1e-2, 1e-3, 1e-4}
+		}
+		best := -1.0
+		tried, err := searchRates(grid, func(lr float64) (bool, error) {
+			if lr == c.fail {
+				return false, errors.New("boom")
+			}
+			acc, ok := c.score[lr]
+			if ok && acc > best {
+				best = acc
+				return true, nil
+			}
+			return false, nil
+		})
+		if (err != nil) != (c.fail != 0) || !slices.EqualFunc(tried, c.want, func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }) {
+			t.Errorf("%s: tried %v (err %v), want %v", c.name, tried, err, c.want)
 		}
 	}
 	for _, c := range []struct{ val, k, max, want int }{

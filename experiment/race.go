@@ -351,46 +351,24 @@ func (r *racer) run(ctx context.Context) error {
 	var st []*standing
 	// Rung 1: rates, on the short budget.
 	for _, s := range strats {
-		heads := []bool{false}
-		if plan, err := s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
-			heads = []bool{false, true}
-		}
 		sd := &standing{s: s}
 		var all []RaceTrial
-		for _, raw := range heads {
+		for _, raw := range c.headArms(s) {
 			var arm RaceTrial
-			var tried []float64
-			for _, lr := range c.LRGrid {
+			tried, err := searchRates(c.LRGrid, func(lr float64) (bool, error) {
 				t, err := r.trial(ctx, "rates", s, lr, raw, screen, 1, false)
 				if err != nil {
-					return err
+					return false, err
 				}
 				all = append(all, t)
-				tried = append(tried, lr)
 				if arm.Status == "" || better(t, arm) {
 					arm = t
+					return t.Status == "ok", nil
 				}
-			}
-			up, down := 0, 0
-			for arm.Status == "ok" {
-				next, ok := extendGrid(tried, arm.LR, up, down)
-				if !ok {
-					break
-				}
-				if next > arm.LR {
-					up++
-				} else {
-					down++
-				}
-				t, err := r.trial(ctx, "rates", s, next, raw, screen, 1, false)
-				if err != nil {
-					return err
-				}
-				all = append(all, t)
-				tried = append(tried, next)
-				if better(t, arm) {
-					arm = t
-				}
+				return false, nil
+			})
+			if err != nil {
+				return err
 			}
 			sd.rates += len(tried)
 		}
@@ -461,14 +439,14 @@ func (r *racer) run(ctx context.Context) error {
 		return float64(c.Seeds) * (perRun*float64(sd.rates) + perRun/float64(folds)/(1-c.ValFraction))
 	}
 	// Re-estimated as full-budget runs measure their cost.
-	allowed := func() float64 {
+	fullEstimate := func() float64 {
 		var total float64
 		for _, sd := range st {
 			total += fullCost(sd)
 		}
-		r.res.FullSeconds = total
-		return r.o.Budget*total - r.o.Spent
+		return total
 	}
+	allowed := func() float64 { return r.o.Budget*fullEstimate() - r.o.Spent }
 	fits := func(sd *standing) bool {
 		return r.res.Seconds+runCost(sd) <= allowed()
 	}
@@ -538,7 +516,7 @@ func (r *racer) run(ctx context.Context) error {
 			sd.full = append(sd.full, t)
 		}
 	}
-	allowed() // the final estimate of the full comparison
+	r.res.FullSeconds = fullEstimate()
 	r.res.Entries = nil
 	for _, sd := range st {
 		chosen := sd.screen
@@ -549,7 +527,7 @@ func (r *racer) run(ctx context.Context) error {
 			Status: sd.screen.Status, ValImages: sd.screen.ValImages, FullSeconds: fullCost(sd), Seeds: 1}
 		if chosen.Raw {
 			e.Head = "raw"
-		} else if plan, err := sd.s.Plan(c.Base.Shape(), c.Budget); err == nil && plan.StandardizeHead && c.ClassMap == nil {
+		} else if len(c.headArms(sd.s)) > 1 {
 			e.Head = "standardized"
 		}
 		for _, t := range r.res.Trials {

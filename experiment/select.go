@@ -168,6 +168,46 @@ func extendGrid(tried []float64, best float64, up, down int) (next float64, ok b
 	return 0, false
 }
 
+// searchRates tries every rate of grid and then, while the best so far sits
+// at an edge of what was tried, one step past it (extendGrid): grids that
+// bracket. try trains one rate and says whether it is now the best and
+// trained ok; a try that fails ends the search with its error. The rates
+// tried are returned in order.
+func searchRates(grid []float64, try func(lr float64) (best bool, err error)) ([]float64, error) {
+	var tried []float64
+	var best float64
+	found := false
+	step := func(lr float64) error {
+		b, err := try(lr)
+		tried = append(tried, lr)
+		if b && err == nil {
+			best, found = lr, true
+		}
+		return err
+	}
+	for _, lr := range grid {
+		if err := step(lr); err != nil {
+			return tried, err
+		}
+	}
+	up, down := 0, 0
+	for found {
+		next, ok := extendGrid(tried, best, up, down)
+		if !ok {
+			break
+		}
+		if next > best {
+			up++
+		} else {
+			down++
+		}
+		if err := step(next); err != nil {
+			return tried, err
+		}
+	}
+	return tried, nil
+}
+
 // roundRate keeps extended rates to one significant digit, as grids are
 // written (3e-2, not 0.033333).
 func roundRate(x float64) float64 {

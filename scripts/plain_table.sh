@@ -18,14 +18,7 @@ epochs=50
 strategies=scratch,probe,freeze:2,finetune
 mkdir -p "$out"
 
-[ -f "$out/fm04-src.json" ] || $g pretrain --arch smallcnn --train 'fashion-mnist?classes=0-4' --epochs 5 --seed 1 --out "$out/fm04-src" --quiet
-[ -f "$out/fm59-src.json" ] || $g pretrain --arch smallcnn --train 'fashion-mnist?classes=5-9' --epochs 5 --seed 1 --out "$out/fm59-src" --quiet
-[ -d "$out/be" ] || $g synth --country be --classes shared --per-class 100 --size 32 --seed 1 --difficulty 1 --out "$out/be" -q
-for c in de se; do
-  [ -d "$out/$c-train" ] || $g synth --country $c --classes shared --per-class 25 --size 32 --seed 2 --difficulty 1 --out "$out/$c-train" -q
-  [ -d "$out/$c-test" ] || $g synth --country $c --classes shared --per-class 20 --size 32 --seed 3 --difficulty 1 --out "$out/$c-test" -q
-done
-[ -f "$out/be-src.json" ] || $g pretrain --arch smallcnn --train "$out/be" --epochs 15 --lr 3e-3 --seed 1 --out "$out/be-src" --quiet
+source scripts/transfer_sources.sh
 
 row() { # name base train test
   local name=$1 base=$2 train=$3 test=$4

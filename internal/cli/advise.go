@@ -265,6 +265,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	// Several bases: each is measured; the one whose frozen head probes
 	// best is raced.
 	var bases []BaseScore
+	var best BaseScore
 	var meas *advise.Measurements
 	var spent float64
 	for _, path := range strings.Split(o.Base, ",") {
@@ -275,8 +276,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		}
 		spent += m.Seconds
 		bases = append(bases, baseScore(path, arch, m))
-		if meas == nil || bases[len(bases)-1].Probe > bases[slices.IndexFunc(bases, func(b BaseScore) bool { return b.Base == o.Base })].Probe {
-			meas, o.Base = m, path
+		if meas == nil || bases[len(bases)-1].Probe > best.Probe {
+			meas, o.Base, best = m, path, bases[len(bases)-1]
 		}
 	}
 	meas.Seconds = spent
