@@ -223,9 +223,12 @@ func TestValidate(t *testing.T) {
 			{Strategy: "probe", Shots: 20, MeanAccuracy: 0.99, Runs: 1}, // another setting: ignored
 		},
 		Runs: []experiment.Run{
-			{Strategy: "probe", Shots: 5, Seed: 1, TrainSeconds: 1},
-			{Strategy: "finetune", Shots: 5, Seed: 1, TrainSeconds: 10},
-			{Strategy: "scratch", Shots: 5, Seed: 1, TrainSeconds: 9},
+			{Strategy: "probe", Shots: 5, Seed: 1, TrainSeconds: 1, Status: "ok",
+				LRSearch: []experiment.LRTrial{{LR: 1e-2, ValAcc: 0.7, Status: "ok"}, {LR: 1e-3, ValAcc: 0.9, Status: "ok"}}},
+			{Strategy: "finetune", Shots: 5, Seed: 1, TrainSeconds: 10, Status: "ok",
+				LRSearch: []experiment.LRTrial{{LR: 1e-2, ValAcc: 0.95, Status: "diverged"}, {LR: 1e-3, ValAcc: 0.8, Status: "ok"}}},
+			{Strategy: "scratch", Shots: 5, Seed: 1, TrainSeconds: 9, Status: "ok",
+				LRSearch: []experiment.LRTrial{{LR: 1e-2, ValAcc: 0.5, Status: "ok"}}},
 			{Strategy: "probe", Shots: 20, Seed: 1, TrainSeconds: 100},
 		},
 		Winners: []experiment.Winner{{Shots: 5, Strategy: "finetune", Tied: []string{"probe"}}},
@@ -251,6 +254,12 @@ func TestValidate(t *testing.T) {
 	}
 	if !v.TieAgrees {
 		t.Errorf("the comparison's tie %v and advise's %v agree", v.CompareTie, v.AdviseTie)
+	}
+	// The floor: the comparison's own validation picks probe (0.9 at its
+	// best rate; finetune's 0.95 diverged), 3 points behind finetune on
+	// test; its ranking probe > finetune > scratch has τ 1/3 as above.
+	if v.ValidationChoice != "probe" || math.Abs(v.ValidationChoiceRegret-3) > 1e-9 || math.Abs(v.ValidationTau-1.0/3) > 1e-12 {
+		t.Errorf("validation floor %s, %.2f points, τ %v; want probe, 3, 1/3", v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
 	}
 	a.Tie = nil
 	if v, _ := Validate(a, res, 5); v.TieAgrees {

@@ -42,6 +42,15 @@ type Validation struct {
 	ComputeFraction float64 `json:"compute_fraction"`
 	// EstimatedFraction is what advise estimated the share to be.
 	EstimatedFraction float64 `json:"estimated_fraction"`
+	// The floor: what the comparison itself would pick without its test
+	// set — the best mean selection score (every rate and seed, its whole
+	// compute) — with that choice's regret and its ranking's τ-b against
+	// test. No advice from the same validation images can be expected to
+	// do better; where the floor misses, the validation images cannot
+	// see what the test set sees.
+	ValidationChoice       string  `json:"validation_choice"`
+	ValidationChoiceRegret float64 `json:"validation_choice_regret_points"`
+	ValidationTau          float64 `json:"validation_kendall_tau"`
 	Rows              []Row   `json:"rows"`
 }
 
@@ -126,8 +135,52 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 		winner := v.CompareTie[0]
 		v.TieAgrees = slices.Contains(a.Tie, winner) || (len(v.CompareTie) == 1 && v.Advised == winner)
 	}
+	v.validationFloor(res, shots, measured)
 	if all > 0 {
 		v.ComputeFraction = v.AdviseSeconds / all
 	}
 	return v, nil
+}
+
+// validationFloor fills the comparison's own validation choice: each
+// strategy's selection score (its best rate's validation accuracy) averaged
+// over the seeds.
+func (v *Validation) validationFloor(res *experiment.Results, shots int, measured map[string]float64) {
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, r := range res.Runs {
+		if r.Shots != shots || r.Status != "ok" {
+			continue
+		}
+		best, ok := -1.0, false
+		for _, t := range r.LRSearch {
+			if t.Status == "ok" && t.ValAcc > best {
+				best, ok = t.ValAcc, true
+			}
+		}
+		if ok {
+			sum[r.Strategy] += best
+			n[r.Strategy]++
+		}
+	}
+	var names []string
+	for s := range sum {
+		if _, ok := measured[s]; ok {
+			names = append(names, s)
+		}
+	}
+	if len(names) < 2 {
+		return
+	}
+	sort.Strings(names)
+	var val, test []float64
+	for _, s := range names {
+		m := sum[s] / float64(n[s])
+		val = append(val, m)
+		test = append(test, measured[s])
+		if v.ValidationChoice == "" || m > sum[v.ValidationChoice]/float64(n[v.ValidationChoice]) {
+			v.ValidationChoice = s
+		}
+	}
+	v.ValidationChoiceRegret = 100 * (v.BestAccuracy - measured[v.ValidationChoice])
+	v.ValidationTau = KendallTau(val, test)
 }

@@ -30,9 +30,11 @@ import (
 //   - strategies: every strategy at its rate for the whole budget, on the
 //     same folds: the ranking, with which validation images each got
 //     right.
-//   - seeds: the better half on the comparison's further seeds, while the
-//     compute budget allows: other samples of the shots, the largest
-//     source of variance at a few images per class.
+//   - seeds: the comparison's further seeds, one at a time, for every
+//     strategy the leader cannot yet be said to beat (a race: the
+//     statistically beaten leave), while the compute budget allows:
+//     other samples of the shots, the largest source of variance at a
+//     few images per class.
 //
 // The strategies rung also runs a strategy's runner-up rate when the short
 // run could not separate it from the best.
@@ -48,9 +50,6 @@ import (
 const (
 	// RaceScreenShare is the rates rung's share of the budget.
 	RaceScreenShare = 1.0 / 6
-	// RaceKeep is the share of strategies the seeds rung continues: the
-	// better half, as successive halving has it.
-	RaceKeep = 1.0 / 2
 	// DefaultRaceBudget is the share of a full comparison's compute a race
 	// may spend, measurements included.
 	DefaultRaceBudget = 0.25
@@ -331,6 +330,42 @@ func better(a, b RaceTrial) bool {
 	return a.Status == "ok" && (a.ValAcc > b.ValAcc || (a.ValAcc == b.ValAcc && a.ValLoss < b.ValLoss))
 }
 
+// survivors are the strategies the leader (the best mean selection score
+// over the seeds each ran) cannot be said to beat — its paired lead over
+// them includes no difference — best first; the leader and the runner-up
+// always, so that a verdict between two exists.
+func (r *racer) survivors(alive []*standing, rng *rand.Rand) []*standing {
+	ok := func(sd *standing) []RaceTrial {
+		var ts []RaceTrial
+		for _, t := range sd.full {
+			if t.Status == "ok" {
+				ts = append(ts, t)
+			}
+		}
+		return ts
+	}
+	mean := func(sd *standing) float64 {
+		ts := ok(sd)
+		var m float64
+		for _, t := range ts {
+			m += t.ValAcc / float64(len(ts))
+		}
+		return m
+	}
+	sorted := slices.Clone(alive)
+	sort.SliceStable(sorted, func(i, j int) bool { return mean(sorted[i]) > mean(sorted[j]) })
+	if len(sorted) <= 2 {
+		return sorted
+	}
+	keep := sorted[:2:2]
+	for _, sd := range sorted[2:] {
+		if tiedTrials(ok(sorted[0]), ok(sd), rng) {
+			keep = append(keep, sd)
+		}
+	}
+	return keep
+}
+
 // standing is one strategy through the race.
 type standing struct {
 	s      strategy.Strategy
@@ -489,21 +524,24 @@ func (r *racer) run(ctx context.Context) error {
 			sd.full[0] = t
 		}
 	}
-	// Rung 3: seeds, for the better half.
+	// Rung 3: seeds. A race in the sense of Maron & Moore's Hoeffding
+	// races (1994) and Birattari's F-race (2002): a strategy leaves only
+	// when the leader's paired lead over it excludes no difference, on the
+	// seeds both ran; the rest run the next seed. Halving by rank instead
+	// drops strategies that a few images per class cannot separate from
+	// the leader — at five images per class the seed-1 order of the top
+	// six is noise — and the cheap ones (a head on cached features) cost
+	// next to nothing to keep.
 	var alive []*standing
 	for _, sd := range order {
 		if len(sd.full) > 0 && sd.full[0].Status == "ok" {
 			alive = append(alive, sd)
 		}
 	}
-	sort.SliceStable(alive, func(i, j int) bool { return better(alive[i].full[0], alive[j].full[0]) })
-	keep := max(2, int(math.Ceil(RaceKeep*float64(len(alive)))))
-	if len(alive) > 2 {
-		keep = min(keep, len(alive)-1) // a halving halves
-	}
-	cont := alive[:min(keep, len(alive))]
+	rng := rand.New(rand.NewPCG(5, 6))
 	for seed := 2; seed <= c.Seeds; seed++ {
-		for _, sd := range cont {
+		alive = r.survivors(alive, rng)
+		for _, sd := range alive {
 			if !fits(sd) {
 				r.res.BudgetCut = true
 				r.res.Notes = append(r.res.Notes, fmt.Sprintf("seed %d of %s was not run: the budget (%.0f%% of the comparison) was spent", seed, sd.s.Name, 100*r.o.Budget))

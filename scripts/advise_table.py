@@ -22,15 +22,16 @@ for name in NAMES:
 def tie(names):
     return "{" + ", ".join(names) + "}" if len(names) > 1 else (names[0] if names else "–")
 
-print("| setting | shots | quadrant | advised (tie) | compare's best (tie) | regret | always finetune | always discriminative | τ | ties agree | compute |")
-print("|---|---:|---|---|---|---:|---:|---:|---:|---|---:|")
+print("| setting | shots | quadrant | advised (tie) | compare's best (tie) | regret | always finetune | always discriminative | τ | ties agree | compute | floor: compare's validation choice | its regret | its τ |")
+print("|---|---:|---|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|")
 for name, k, a, v in rows:
     adv = v["advised"] + (f" of {tie(v['advise_tie'])}" if len(v["advise_tie"]) > 1 else "")
     best = tie(v["compare_tie"])
     print(f"| {NAMES[name]} | {k} | {a['quadrant']} | {adv} ({100*v['advised_accuracy']:.1f}%) | {best} ({100*v['best_accuracy']:.1f}%) | "
           f"{v['regret_points']:.1f} | {v['baseline_regret_points'].get('finetune', float('nan')):.1f} | "
           f"{v['baseline_regret_points'].get('discriminative', float('nan')):.1f} | {v['kendall_tau']:.2f} | "
-          f"{'yes' if v['tie_agrees'] else 'no'} | {100*v['compute_fraction']:.0f}% |")
+          f"{'yes' if v['tie_agrees'] else 'no'} | {100*v['compute_fraction']:.0f}% | "
+          f"{v.get('validation_choice', '–')} | {v.get('validation_choice_regret_points', float('nan')):.1f} | {v.get('validation_kendall_tau', float('nan')):.2f} |")
 n = len(rows)
 if not n:
     sys.exit("no validated advice found under " + str(out))
@@ -47,6 +48,9 @@ print(f"settings: {n}")
 print(f"regret ≤ 1 point: {le1}/{n} (want ≥ {(2*n+2)//3}); ≤ 2 points: {sum(r <= 2 for r in reg)}/{n} (want all); max {max(reg):.1f}")
 print(f"mean regret: advise {mean(reg):.2f}, always finetune {base['finetune']:.2f}, always discriminative {base['discriminative']:.2f}")
 print(f"τ ≥ 0.7: {tau7}/{n} (want ≥ {(n+1)//2}); compute at most {100*comp:.0f}% (want ≤ 25%)")
+freg = [v.get("validation_choice_regret_points", float("nan")) for *_, v in rows]
+print(f"floor (the comparison's own validation choice, all its compute): regret ≤ 1 on {sum(r <= 1 for r in freg)}/{n}, ≤ 2 on {sum(r <= 2 for r in freg)}/{n}, "
+      f"mean {mean(freg):.2f}; τ ≥ 0.7 on {sum(v.get('validation_kendall_tau', 0) >= 0.7 for *_, v in rows)}/{n}")
 print(f"where the comparison tied ({len(ties)} settings), advise's tie contains its winner: {tie_ok}/{len(ties)}")
 winners = {}
 for name, k, a, v in rows:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the validation table in docs/advise.md: graft advise against
 # graft compare (its default protocol: refit, 3 seeds, the default grid,
-# 30 epochs) on twelve settings that do not saturate —
+# 30 epochs) on ten settings that do not saturate —
 #   Fashion-MNIST 0–4 → 5–9 and 5–9 → 0–4 (5 classes),
 #   synthetic signs at --difficulty 1, 40 shared classes, "be" → a near
 #   country ("de") and a far one ("se"),

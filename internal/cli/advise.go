@@ -153,7 +153,7 @@ Then a race, on the validation folds graft compare would use and with its
 selection rule: every strategy at every learning rate of the grid for a
 sixth of the epochs (each keeps its best rate), every strategy at its rate
 for the whole budget (and its runner-up rate where the short run could not
-separate the two), and the better half on further seeds — while the compute stays within --budget of the full
+separate the two), and, on further seeds, every strategy the leader cannot yet be said to beat — while the compute stays within --budget of the full
 comparison's, measurements included. The best is recommended, with its
 rate and training length; where its paired interval cannot separate it
 from others, the advice is a tie: it names the tied set, recommends the
@@ -449,6 +449,10 @@ func writeValidation(w io.Writer, v *advise.Validation) {
 	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always finetune %.1f, always discriminative %.1f)\n",
 		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, v.BaselineRegret["finetune"], v.BaselineRegret["discriminative"])
 	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
+	if v.ValidationChoice != "" {
+		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",
+			v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
+	}
 	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
 }
 
