@@ -330,63 +330,6 @@ func (c Config) evalConfig() fit.Config {
 	return fit.Config{BatchSize: c.Batch, Device: c.Device, ChannelsLast: c.Base.channelsLast(c.Device)}
 }
 
-// Transfer adapts the base to c.Train (every image; c.Shots is ignored)
-// with one strategy under c's protocol, and returns the model — the one
-// graft transfer saves — with its record. With a single rate in c.LRGrid
-// only the training length is chosen; c.Protocol "none" trains on every
-// image for the full budget with no validation at all.
-func Transfer(ctx context.Context, c Config, s strategy.Strategy, seed int) (*nn.Model, Run, error) {
-	if c.Protocol == "" {
-		c.Protocol = ProtocolRefit
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = 0.2
-	}
-	if c.Folds <= 0 {
-		c.Folds = DefaultFolds
-	}
-	j := job{strategy: s, shots: 0, seed: seed}
-	if c.Protocol == "none" {
-		// The plain recipe: every image, a fixed schedule, nothing held out.
-		l, err := c.trainLoader(c.Train, seed)
-		if err != nil {
-			return nil, Run{}, err
-		}
-		lr := c.LRGrid[0]
-		tr := c.trialFor(j, l, nil, "all", nil, lr, strategy.Budget{Epochs: c.Budget.Epochs}, c.Train.Len() <= PreciseBNImages, c.Progress)
-		out, err := tr.Run(ctx)
-		if err != nil {
-			return nil, Run{}, err
-		}
-		run := Run{Strategy: s.Name, Seed: seed, Status: out.Status, LR: lr, Epochs: out.Result.Epochs, History: out.Result.History,
-			TrainableParams: out.Trainable, Refit: &Refit{Images: c.Train.Len(), Epochs: out.Result.Epochs, LR: lr, Seconds: out.Result.Seconds}}
-		if out.Status != "ok" {
-			if out.Model != nil {
-				out.Model.Free()
-			}
-			return nil, run, fmt.Errorf("%s diverged at rate %g: lower the learning rate", s.Name, lr)
-		}
-		return out.Model, run, nil
-	}
-	sp, err := c.makeSplit(0, seed)
-	if err != nil {
-		return nil, Run{}, err
-	}
-	defer sp.cache.Free()
-	var mu sync.Mutex
-	m, run := c.adapt(ctx, 1, 1, j, sp, &mu)
-	if m == nil {
-		if err := ctx.Err(); err != nil {
-			return nil, run, err
-		}
-		if run.Error != "" {
-			return nil, run, fmt.Errorf("%s: %s", s.Name, run.Error)
-		}
-		return nil, run, fmt.Errorf("%s diverged at every rate tried (%v): lower the learning rate", s.Name, c.LRGrid)
-	}
-	return m, run, nil
-}
-
 // adapt chooses a job's rate and length on the split's folds (extending
 // the grid when the best rate sits at its edge), then — under the refit
 // protocol — trains on every shot with them and returns that model; under

@@ -16,6 +16,9 @@ const (
 	// stopping and tests the best-validation-epoch weights: schema 1's
 	// only protocol, kept for comparison.
 	ProtocolHoldout = "holdout"
+	// ProtocolNone trains on every image for the whole budget with no
+	// validation at all: the plain recipe (graft transfer --val-split 0).
+	ProtocolNone = "none"
 )
 
 // Results is results.json: every run of a comparison and their summary.

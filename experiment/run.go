@@ -178,24 +178,10 @@ type TrialResult struct {
 // Run trains one trial. A diverging run is a result (status "diverged"),
 // not an error.
 func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
-	plan, err := tr.Strategy.Plan(tr.Base.Shape(), tr.Budget)
+	m, plan, err := Start(tr.Base, tr.Strategy, tr.Budget, StartOptions{Classes: tr.Classes, Seed: tr.Seed,
+		ClassMap: tr.ClassMap, TrainBN: tr.TrainBN, RawHead: tr.RawHead})
 	if err != nil {
 		return nil, err
-	}
-	m, err := tr.Base.Model(tr.Strategy, plan, tr.Classes, tr.Seed, tr.ClassMap)
-	if err != nil {
-		return nil, err
-	}
-	for i := range plan.Phases {
-		plan.Phases[i].TrainBN = tr.TrainBN
-	}
-	// A class map starts head rows from the source's, which expect raw
-	// features: standardising would undo that start.
-	if plan.StandardizeHead && tr.ClassMap == nil && !tr.RawHead {
-		if err := m.StandardizeClassifier(); err != nil {
-			m.Free()
-			return nil, fmt.Errorf("%s: %w", tr.Strategy.Name, err)
-		}
 	}
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,

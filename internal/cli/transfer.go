@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -128,12 +127,12 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	protocol := o.Protocol
 	if o.ValSplit == 0 {
-		protocol = "none"
+		protocol = experiment.ProtocolNone
 	}
 	switch {
-	case protocol != experiment.ProtocolRefit && protocol != experiment.ProtocolHoldout && protocol != "none":
+	case protocol != experiment.ProtocolRefit && protocol != experiment.ProtocolHoldout && protocol != experiment.ProtocolNone:
 		return fmt.Errorf("--protocol %q: choose refit, holdout or none", o.Protocol)
-	case protocol != "none" && !(o.ValSplit > 0 && o.ValSplit < 1):
+	case protocol != experiment.ProtocolNone && !(o.ValSplit > 0 && o.ValSplit < 1):
 		return fmt.Errorf("--val-split %g: want a fraction in (0,1), or 0 for no validation", o.ValSplit)
 	case o.Epochs < 1:
 		return fmt.Errorf("--epochs must be at least 1, got %d", o.Epochs)
@@ -145,7 +144,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		if grid, err = parseFloats(o.LRGrid, "--lr-grid"); err != nil {
 			return err
 		}
-		if protocol == "none" {
+		if protocol == experiment.ProtocolNone {
 			return fmt.Errorf("--lr-grid needs validation to choose from; give --lr with --val-split 0")
 		}
 	}
@@ -160,22 +159,13 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
 		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: transferProgress{newTrainProgress(stderr, g.quiet)}}
-	model, run, err := experiment.Transfer(ctx, cfg, s, int(o.Seed))
+	ad, err := experiment.Adapt(ctx, cfg, s, 0, int(o.Seed))
 	if err != nil {
 		return err
 	}
+	model, run := ad.Model, ad.Run
 	defer model.Free()
-	meta := checkpoint.Meta{Classes: train.Classes(), Preprocess: pre}
-	if plan, _ := s.Plan(base.Shape(), cfg.Budget); plan.CutAfter > 0 {
-		k := plan.CutAfter - 1
-		meta.CutAfter = &k
-	}
-	if base.Meta.CutAfter != nil && meta.CutAfter == nil {
-		meta.CutAfter = base.Meta.CutAfter
-	}
-	rec, _ := json.Marshal(map[string]any{"strategy": s.Name, "base": o.Base, "protocol": protocol, "run": run})
-	meta.Training = rec
-	if err := checkpoint.Save(o.Out, model, meta, nil); err != nil {
+	if err := checkpoint.Save(o.Out, model, ad.Meta, nil); err != nil {
 		return err
 	}
 	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "protocol": protocol, "lr": run.LR, "epochs": run.Epochs,
