@@ -431,7 +431,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	return nil
 }
 
-func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
+func setupTrain(o TrainOptions, dev torch.Device) (su *trainSetup, err error) {
 	trainDS, err := openTrainSet(o.Train, o.Workers)
 	if err != nil {
 		return nil, err
@@ -442,63 +442,20 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		return nil, fmt.Errorf("--train %s: %w", o.Train, err)
 	}
 
-	var m *nn.Model
-	var pre data.Preprocess
-	torch.ManualSeed(o.Seed)
-	if o.From != "" {
-		ck, err := checkpoint.Load(o.From)
-		if err != nil {
-			return nil, fmt.Errorf("--from: %w", err)
-		}
-		if o.archSet && o.Arch != ck.Meta.Arch {
-			ck.Model.Free()
-			return nil, fmt.Errorf("--arch %s conflicts with --from %s, which is a %s: drop --arch to fine-tune it, or drop --from to train a %s from scratch", o.Arch, o.From, ck.Meta.Arch, o.Arch)
-		}
-		m, pre = ck.Model, ck.Meta.Preprocess
-		// The base model's preprocessing travels with it; a pipeline that
-		// disagrees is refused before training rather than silently
-		// feeding the network inputs unlike those it learnt from.
-		if err := preprocessConflict(o, pre, o.From); err != nil {
-			m.Free()
-			return nil, err
-		}
-		if o.Size != 0 {
-			pre.Size, pre.Height, pre.Width = o.Size, 0, 0
-		}
-		if m.NumClasses != len(classes) || !slices.Equal(ck.Meta.Classes, classes) {
-			if err := m.ResetClassifier(len(classes)); err != nil {
-				m.Free()
-				return nil, err
-			}
-		}
-	} else {
-		spec, err := arch.Lookup(o.Arch)
-		if err != nil {
-			return nil, fmt.Errorf("--arch: %w", err)
-		}
-		ch := o.Channels
-		if ch == 0 {
-			ch = c
-		}
-		size := o.Size
-		if size == 0 {
-			size = spec.InputSize
-		}
-		norm := o.Norm
-		if norm == "" {
-			norm = spec.Norm
-		}
-		pre = data.Preprocess{Size: size, Channels: ch, Norm: norm, Resize: o.Resize}
-		if m, err = arch.New(o.Arch, arch.Config{NumClasses: len(classes), InChannels: ch}); err != nil {
-			return nil, err
-		}
+	m, pre, err := trainModel(o, classes, c)
+	if err != nil {
+		return nil, err
 	}
+	// Every later failure frees the model here, once.
+	defer func() {
+		if err != nil {
+			m.Free()
+		}
+	}()
 	if err := pre.Validate(); err != nil {
-		m.Free()
 		return nil, fmt.Errorf("preprocessing: %w", err)
 	}
 	if err := checkInputSize(m, pre); err != nil {
-		m.Free()
 		return nil, err
 	}
 
@@ -507,7 +464,6 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 	}
 	aug, err := data.AugmentPreset(o.Augment)
 	if err != nil {
-		m.Free()
 		return nil, fmt.Errorf("--augment: %w", err)
 	}
 
@@ -515,21 +471,17 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 	switch {
 	case o.Val != "":
 		if valDS, err = openDataset(o.Val, false); err != nil {
-			m.Free()
 			return nil, fmt.Errorf("--val: %w", err)
 		}
 		if err := sameClasses(classes, valDS.Classes(), "--val "+o.Val); err != nil {
-			m.Free()
 			return nil, err
 		}
 	case o.ValSplit > 0:
 		if o.ValSplit >= 1 {
-			m.Free()
 			return nil, fmt.Errorf("--val-split must be in [0,1), got %v", o.ValSplit)
 		}
 		tr, va, err := data.StratifiedSplit(trainDS, o.ValSplit, o.Seed)
 		if err != nil {
-			m.Free()
 			return nil, fmt.Errorf("--val-split: %w", err)
 		}
 		trainDS, valDS = tr, va
@@ -548,7 +500,6 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		cfg.Optimizer.Momentum, cfg.Optimizer.Nesterov = 0, false
 	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
-		m.Free()
 		return nil, err
 	}
 	trainL, err := data.NewLoader(trainDS, data.LoaderConfig{
@@ -556,18 +507,74 @@ func setupTrain(o TrainOptions, dev torch.Device) (*trainSetup, error) {
 		Workers: o.Workers, Preprocess: pre, Augment: aug, CacheDecoded: fitsInCache(trainDS.Len(), pre),
 	})
 	if err != nil {
-		m.Free()
 		return nil, fmt.Errorf("--train: %w", err)
 	}
-	su := &trainSetup{model: m, classes: classes, pre: pre, train: trainL, cfg: cfg, images: images}
+	su = &trainSetup{model: m, classes: classes, pre: pre, train: trainL, cfg: cfg, images: images}
 	if valDS != nil {
 		if su.val, err = data.NewLoader(valDS, data.LoaderConfig{BatchSize: o.Batch, Workers: o.Workers, Preprocess: pre,
 			CacheDecoded: fitsInCache(valDS.Len(), pre)}); err != nil {
-			m.Free()
 			return nil, fmt.Errorf("--val: %w", err)
 		}
 	}
 	return su, nil
+}
+
+// trainModel is the model train starts from: --from's checkpoint (with a
+// new head when the classes differ) or a fresh --arch, with the
+// preprocessing it takes.
+func trainModel(o TrainOptions, classes []string, channels int) (*nn.Model, data.Preprocess, error) {
+	torch.ManualSeed(o.Seed)
+	if o.From != "" {
+		ck, err := checkpoint.Load(o.From)
+		if err != nil {
+			return nil, data.Preprocess{}, fmt.Errorf("--from: %w", err)
+		}
+		m, pre := ck.Model, ck.Meta.Preprocess
+		fail := func(err error) (*nn.Model, data.Preprocess, error) {
+			m.Free()
+			return nil, data.Preprocess{}, err
+		}
+		if o.archSet && o.Arch != ck.Meta.Arch {
+			return fail(fmt.Errorf("--arch %s conflicts with --from %s, which is a %s: drop --arch to fine-tune it, or drop --from to train a %s from scratch", o.Arch, o.From, ck.Meta.Arch, o.Arch))
+		}
+		// The base model's preprocessing travels with it; a pipeline that
+		// disagrees is refused before training rather than silently
+		// feeding the network inputs unlike those it learnt from.
+		if err := preprocessConflict(o, pre, o.From); err != nil {
+			return fail(err)
+		}
+		if o.Size != 0 {
+			pre.Size, pre.Height, pre.Width = o.Size, 0, 0
+		}
+		if m.NumClasses != len(classes) || !slices.Equal(ck.Meta.Classes, classes) {
+			if err := m.ResetClassifier(len(classes)); err != nil {
+				return fail(err)
+			}
+		}
+		return m, pre, nil
+	}
+	spec, err := arch.Lookup(o.Arch)
+	if err != nil {
+		return nil, data.Preprocess{}, fmt.Errorf("--arch: %w", err)
+	}
+	ch := o.Channels
+	if ch == 0 {
+		ch = channels
+	}
+	size := o.Size
+	if size == 0 {
+		size = spec.InputSize
+	}
+	norm := o.Norm
+	if norm == "" {
+		norm = spec.Norm
+	}
+	pre := data.Preprocess{Size: size, Channels: ch, Norm: norm, Resize: o.Resize}
+	m, err := arch.New(o.Arch, arch.Config{NumClasses: len(classes), InChannels: ch})
+	if err != nil {
+		return nil, pre, err
+	}
+	return m, pre, nil
 }
 
 // fitsInCache decides whether decoded images are kept in memory: up to
