@@ -80,6 +80,9 @@ type Optimizer struct {
 	step   int64
 	state  map[string][]*torch.Tensor // per parameter name: momentum / exp_avg, exp_avg_sq
 	steps  map[string]int64           // per parameter: updates made, for Adam's bias correction
+	// unfused steps one ATen call per operation (the fused step's
+	// reference, for tests).
+	unfused bool
 }
 
 // New makes an optimizer over groups. Groups with LR 0 take cfg.LR.
@@ -117,21 +120,90 @@ func (o *Optimizer) ZeroGrad() error {
 	return nil
 }
 
-// Step applies one update to every parameter that has a gradient.
+// Step applies one update to every parameter that has a gradient: one
+// fused native call per group (torch.AdamStep, torch.SGDStep), which walks
+// each parameter's memory once instead of seven times.
 func (o *Optimizer) Step() (err error) {
 	o.step++
 	torch.NoGrad(func() {
 		for _, g := range o.groups {
-			lr := g.LR * o.scale
-			for _, p := range g.Params {
-				if err = o.update(p, lr, g.WeightDecay); err != nil {
-					err = fmt.Errorf("%s step, %s: %w", o.cfg.Name, p.Name, err)
-					return
-				}
+			if o.unfused {
+				err = o.stepUnfused(g)
+			} else {
+				err = o.stepGroup(g)
+			}
+			if err != nil {
+				return
 			}
 		}
 	})
 	return err
+}
+
+// stepGroup updates one group's parameters that have a gradient.
+func (o *Optimizer) stepGroup(g Group) error {
+	lr := g.LR * o.scale
+	c := o.cfg
+	var ps, gs []*torch.Tensor
+	var live []nn.Param
+	defer func() {
+		for _, t := range gs {
+			t.Free()
+		}
+	}()
+	for _, p := range g.Params {
+		gr, err := p.T.Grad()
+		if err != nil {
+			return fmt.Errorf("%s step, %s: %w", c.Name, p.Name, err)
+		}
+		if gr == nil {
+			continue // no gradient: the parameter did not take part
+		}
+		ps, gs, live = append(ps, p.T), append(gs, gr), append(live, p)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	var err error
+	switch c.Name {
+	case "sgd":
+		var bufs []*torch.Tensor
+		var fresh []bool
+		if c.Momentum != 0 {
+			for _, p := range live {
+				bs, f := o.buffers(p, 1)
+				bufs, fresh = append(bufs, bs[0]), append(fresh, f)
+			}
+		}
+		err = torch.SGDStep(ps, gs, bufs, fresh, lr, c.Momentum, g.WeightDecay, c.Nesterov)
+	default: // adam, adamw
+		ms, vs := make([]*torch.Tensor, len(live)), make([]*torch.Tensor, len(live))
+		bc1, bc2 := make([]float64, len(live)), make([]float64, len(live))
+		for i, p := range live {
+			bs, _ := o.buffers(p, 2)
+			ms[i], vs[i] = bs[0], bs[1]
+			o.steps[p.Name]++
+			t := float64(o.steps[p.Name])
+			bc1[i], bc2[i] = 1-math.Pow(c.Beta1, t), 1-math.Pow(c.Beta2, t)
+		}
+		err = torch.AdamStep(ps, gs, ms, vs, bc1, bc2, lr, c.Beta1, c.Beta2, c.Eps, g.WeightDecay, c.Name == "adamw")
+	}
+	if err != nil {
+		return fmt.Errorf("%s step, group %s: %w", c.Name, g.Name, err)
+	}
+	return nil
+}
+
+// stepUnfused is the same update written as one ATen call per operation
+// and parameter: the reference the fused step is tested against.
+func (o *Optimizer) stepUnfused(g Group) error {
+	lr := g.LR * o.scale
+	for _, p := range g.Params {
+		if err := o.update(p, lr, g.WeightDecay); err != nil {
+			return fmt.Errorf("%s step, %s: %w", o.cfg.Name, p.Name, err)
+		}
+	}
+	return nil
 }
 
 // buffers returns p's state tensors, creating zeroed ones (fresh=true) on

@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"unsafe"
 )
 
 func unary(name string, op C.int, x *Tensor) *Tensor {
@@ -476,3 +477,88 @@ func (t *Tensor) ReluInPlace() *Tensor { return unary("relu_", C.GS_RELU_, t) }
 
 // Relu6InPlace is Relu6 written over its input.
 func (t *Tensor) Relu6InPlace() *Tensor { return unary("relu6_", C.GS_RELU6_, t) }
+
+// handles lists ts's handles for a C array; nil tensors give NULL. They
+// are C pointers only, so the slice may be passed to C.
+func handles(name string, ts []*Tensor) ([]C.gs_tensor, error) {
+	hs := make([]C.gs_tensor, len(ts)+1) // never empty: &hs[0] is valid
+	for i, t := range ts {
+		if t == nil {
+			continue
+		}
+		if err := t.usable(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		hs[i] = t.h
+	}
+	return hs, nil
+}
+
+// AdamStep is one Adam (decoupled false: weight decay as L2 on the
+// gradient) or AdamW (decoupled: p *= 1-lr·wd first) update of every
+// parameter ps[i] from its gradient gs[i] and moments ms[i], vs[i], with
+// bias corrections bc1[i] = 1-β1^t and bc2[i] = 1-β2^t (t per parameter:
+// a parameter may start late). One native call for the group and, for
+// CPU float32 tensors of one layout, one pass over each parameter's
+// memory; the result equals the unfused ATen sequence to rounding.
+func AdamStep(ps, gs, ms, vs []*Tensor, bc1, bc2 []float64, lr, beta1, beta2, eps, wd float64, decoupled bool) error {
+	n := len(ps)
+	if len(gs) != n || len(ms) != n || len(vs) != n || len(bc1) != n || len(bc2) != n {
+		return fmt.Errorf("adam step: %d parameters, %d gradients, %d/%d moments, %d/%d corrections", n, len(gs), len(ms), len(vs), len(bc1), len(bc2))
+	}
+	if n == 0 {
+		return nil
+	}
+	var all [4][]C.gs_tensor
+	for i, ts := range [][]*Tensor{ps, gs, ms, vs} {
+		hs, err := handles("adam step", ts)
+		if err != nil {
+			return err
+		}
+		all[i] = hs
+	}
+	err := check("adam step", C.gs_adam_step(&all[0][0], &all[1][0], &all[2][0], &all[3][0],
+		(*C.double)(unsafe.Pointer(&bc1[0])), (*C.double)(unsafe.Pointer(&bc2[0])), C.int(n),
+		C.double(lr), C.double(beta1), C.double(beta2), C.double(eps), C.double(wd), bint(decoupled)))
+	runtime.KeepAlive(ps)
+	runtime.KeepAlive(gs)
+	runtime.KeepAlive(ms)
+	runtime.KeepAlive(vs)
+	return err
+}
+
+// SGDStep is one SGD update of every parameter ps[i] from its gradient
+// gs[i]: weight decay as L2, then momentum into bufs[i] (fresh[i]: the
+// buffer takes the gradient as its first value, as PyTorch's does), then
+// Nesterov's look-ahead. bufs may be nil when momentum is 0. One native
+// call for the group, as AdamStep.
+func SGDStep(ps, gs, bufs []*Tensor, fresh []bool, lr, momentum, wd float64, nesterov bool) error {
+	n := len(ps)
+	if len(gs) != n || (momentum != 0 && (len(bufs) != n || len(fresh) != n)) {
+		return fmt.Errorf("sgd step: %d parameters, %d gradients, %d buffers", n, len(gs), len(bufs))
+	}
+	if n == 0 {
+		return nil
+	}
+	hp, err := handles("sgd step", ps)
+	if err != nil {
+		return err
+	}
+	hg, err := handles("sgd step", gs)
+	if err != nil {
+		return err
+	}
+	hb, err := handles("sgd step", bufs)
+	if err != nil {
+		return err
+	}
+	fr := make([]C.int, n)
+	for i := range fresh {
+		fr[i] = bint(fresh[i])
+	}
+	err = check("sgd step", C.gs_sgd_step(&hp[0], &hg[0], &hb[0], &fr[0], C.int(n), C.double(lr), C.double(momentum), C.double(wd), bint(nesterov)))
+	runtime.KeepAlive(ps)
+	runtime.KeepAlive(gs)
+	runtime.KeepAlive(bufs)
+	return err
+}

@@ -15,6 +15,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -562,3 +563,117 @@ gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tenso
 }
 
 }  // extern "C"
+
+// ---- fused optimizer steps ----
+//
+// The unfused step is seven ATen calls per parameter (lerp, mul, addcmul,
+// sqrt into a new tensor, mul, add, addcdiv), each a pass over memory and a
+// cgo crossing from Go. Here one call covers a group and one pass covers a
+// parameter. The arithmetic follows ATen's kernels in order and in float, so
+// the two paths agree to rounding.
+
+namespace {
+
+// dense says the optimizer may walk ts as flat float arrays in step: CPU,
+// float32, the same sizes and strides, no gaps or overlaps (channels-last
+// weights included).
+bool dense(std::initializer_list<const at::Tensor *> ts) {
+  const at::Tensor &a = **ts.begin();
+  if (!a.device().is_cpu() || a.scalar_type() != at::kFloat || !a.is_non_overlapping_and_dense()) return false;
+  for (const at::Tensor *t : ts) {
+    if (!t->defined() || !t->device().is_cpu() || t->scalar_type() != at::kFloat || t->sizes() != a.sizes() ||
+        t->strides() != a.strides() || t->storage_offset() != 0 || a.storage_offset() != 0)
+      return false;
+  }
+  return true;
+}
+
+// ATen's lerp for a scalar weight (ATen/native/Lerp.h).
+inline float lerp(float a, float b, float w) { return std::abs(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1 - w); }
+
+constexpr int64_t kGrain = 1 << 15;
+
+}  // namespace
+
+gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *ms, const gs_tensor *vs,
+                      const double *bc1, const double *bc2, int n, double lr, double beta1, double beta2,
+                      double eps, double wd, int decoupled) {
+  GS_TRY
+  at::NoGradGuard ng;
+  for (int i = 0; i < n; i++) {
+    at::Tensor &p = T(ps[i]);
+    const at::Tensor &g = T(gs[i]);
+    at::Tensor &m = T(ms[i]);
+    at::Tensor &v = T(vs[i]);
+    const double step = -lr / bc1[i], inv = 1 / std::sqrt(bc2[i]);
+    if (!dense({&p, &g, &m, &v})) {
+      at::Tensor grad = g;
+      if (wd != 0) {
+        if (decoupled) p.mul_(1 - lr * wd);
+        else grad = g.add(p, wd);
+      }
+      m.lerp_(grad, 1 - beta1);
+      v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+      at::Tensor denom = v.sqrt().mul_(inv).add_(eps);
+      p.addcdiv_(m, denom, step);
+      continue;
+    }
+    float *pp = p.data_ptr<float>(), *mp = m.data_ptr<float>(), *vp = v.data_ptr<float>();
+    const float *gp = g.data_ptr<float>();
+    const float w1 = static_cast<float>(1 - beta1), b2 = static_cast<float>(beta2), c2 = static_cast<float>(1 - beta2),
+                fi = static_cast<float>(inv), fe = static_cast<float>(eps), fs = static_cast<float>(step),
+                fwd = static_cast<float>(wd), keep = static_cast<float>(1 - lr * wd);
+    const bool l2 = wd != 0 && !decoupled, dec = wd != 0 && decoupled;
+    at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; k++) {
+        float pk = pp[k];
+        if (dec) pk = pk * keep;
+        const float gk = l2 ? gp[k] + fwd * pk : gp[k];
+        const float mk = lerp(mp[k], gk, w1);
+        const float vk = vp[k] * b2 + c2 * gk * gk;
+        mp[k] = mk;
+        vp[k] = vk;
+        pp[k] = pk + fs * (mk / (std::sqrt(vk) * fi + fe));
+      }
+    });
+  }
+  GS_END
+}
+
+gs_error gs_sgd_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *bufs, const int *fresh, int n,
+                     double lr, double momentum, double wd, int nesterov) {
+  GS_TRY
+  at::NoGradGuard ng;
+  for (int i = 0; i < n; i++) {
+    at::Tensor &p = T(ps[i]);
+    const at::Tensor &g = T(gs[i]);
+    at::Tensor *b = momentum != 0 ? &T(bufs[i]) : nullptr;
+    if (!(b ? dense({&p, &g, b}) : dense({&p, &g}))) {
+      at::Tensor d = wd != 0 ? g.add(p, wd) : g;
+      if (b) {
+        if (fresh[i]) b->copy_(d);
+        else b->mul_(momentum).add_(d);
+        d = nesterov ? d.add(*b, momentum) : *b;
+      }
+      p.add_(d, -lr);
+      continue;
+    }
+    float *pp = p.data_ptr<float>(), *bp = b ? b->data_ptr<float>() : nullptr;
+    const float *gp = g.data_ptr<float>();
+    const float fwd = static_cast<float>(wd), fm = static_cast<float>(momentum), flr = static_cast<float>(-lr);
+    const bool first = b && fresh[i], nest = nesterov != 0;
+    at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; k++) {
+        float d = fwd != 0 ? gp[k] + fwd * pp[k] : gp[k];
+        if (bp) {
+          const float bk = first ? d : bp[k] * fm + d;
+          bp[k] = bk;
+          d = nest ? d + fm * bk : bk;
+        }
+        pp[k] = pp[k] + flr * d;
+      }
+    });
+  }
+  GS_END
+}
+

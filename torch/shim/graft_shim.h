@@ -136,6 +136,23 @@ gs_error gs_clamp(gs_tensor x, double lo, double hi, gs_tensor *out);
 gs_error gs_where(gs_tensor cond, gs_tensor a, gs_tensor b, gs_tensor *out);
 gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tensor *out);
 
+/* ---- fused optimizer steps: one call per parameter group, one pass over
+ * each parameter's memory where the tensors allow it (CPU float32, the same
+ * dense layout), ATen's ops in the same order otherwise ---- */
+
+/* Adam (decoupled = 0: L2 added to the gradient) or AdamW (decoupled = 1:
+ * p *= 1 - lr*wd first), for n parameters with their gradients, first and
+ * second moments and bias corrections bc1[i] = 1 - beta1^t_i,
+ * bc2[i] = 1 - beta2^t_i. Gradients are not modified. */
+gs_error gs_adam_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *m, const gs_tensor *v,
+                      const double *bc1, const double *bc2, int n, double lr, double beta1, double beta2,
+                      double eps, double wd, int decoupled);
+/* SGD with optional weight decay, momentum (buf; fresh[i] != 0 takes the
+ * gradient as the buffer's first value, as PyTorch does) and Nesterov. buf
+ * may be NULL when momentum is 0. Gradients are not modified. */
+gs_error gs_sgd_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *buf, const int *fresh, int n,
+                     double lr, double momentum, double wd, int nesterov);
+
 #ifdef __cplusplus
 }
 #endif
