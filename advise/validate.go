@@ -6,11 +6,12 @@ import (
 	"sort"
 
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/strategy"
 )
 
 // Baselines are the constant answers advice must beat: what a user who
 // skips advise would run.
-var Baselines = []string{"finetune", "discriminative"}
+var Baselines = []string{strategy.Finetune.Name, strategy.Discriminative.Name}
 
 // Validation compares advice with what graft compare measured on test.
 type Validation struct {

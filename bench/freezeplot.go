@@ -5,6 +5,7 @@ import (
 	"image/color"
 
 	"github.com/graftml/graft/report"
+	"github.com/graftml/graft/strategy"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -15,7 +16,7 @@ import (
 // and without the feature cache, as SVG and PNG.
 func FreezeCurve(r *FreezeReport) (svg, png []byte, err error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("freeze:K — seconds per epoch (%s, %d px, %d images)", r.Model, r.Size, r.Images)
+	p.Title.Text = fmt.Sprintf("%s — seconds per epoch (%s, %d px, %d images)", strategy.Freeze.Usage(), r.Model, r.Size, r.Images)
 	p.X.Label.Text = "K: stages frozen (from the input)"
 	p.Y.Label.Text = "seconds per epoch"
 	p.Y.Min = 0

@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/features"
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
 
@@ -354,9 +355,9 @@ func checkBatchNorm(ctx context.Context, s *session) ([]Finding, error) {
 	if first < 0 {
 		return nil, nil
 	}
-	from := "finetune or lpft (every stage trains)"
+	from := fmt.Sprintf("%s or %s (every stage trains)", strategy.Finetune.Name, strategy.LPFT.Name)
 	if first > 0 {
-		from = fmt.Sprintf("freeze:%d (stages from %s on train)", first, set.Stages[first].Name)
+		from = fmt.Sprintf("%s (stages from %s on train)", strategy.Freeze.At(first).Name, set.Stages[first].Name)
 	}
 	return []Finding{{Check: "batchnorm",
 		What: fmt.Sprintf("frozen BatchNorm statistics are far from the target's in %s", strings.Join(shifted, ", ")),
@@ -404,7 +405,7 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 		return nil, err
 	}
 	which := lrfind.Finetune
-	if s.strat.Base == "probe" || s.strat.Base == "truncate" {
+	if s.strat.Def().HeadOnly {
 		which = lrfind.Probe
 	}
 	batch, dropLast := experiment.FewShotBatch(rangeBatch, s.train.Len())

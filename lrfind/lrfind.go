@@ -16,13 +16,14 @@ import (
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
 
 // Strategies say which parameters train during the test.
-const (
-	Finetune = "finetune" // every stage
-	Probe    = "probe"    // the head only
+var (
+	Finetune = strategy.Finetune.Name // every stage
+	Probe    = strategy.Probe.Name    // the head only
 )
 
 // Config tunes a range test. Zero fields take the defaults noted.

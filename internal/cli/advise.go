@@ -446,8 +446,8 @@ func writeValidation(w io.Writer, v *advise.Validation) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, pct(r.Predicted), r.PredictedRank, pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always finetune %.1f, always discriminative %.1f)\n",
-		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, v.BaselineRegret["finetune"], v.BaselineRegret["discriminative"])
+	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always %s %.1f, always %s %.1f)\n",
+		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, strategy.Finetune.Name, v.BaselineRegret[strategy.Finetune.Name], strategy.Discriminative.Name, v.BaselineRegret[strategy.Discriminative.Name])
 	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
 	if v.ValidationChoice != "" {
 		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",

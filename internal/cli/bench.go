@@ -12,6 +12,7 @@ import (
 
 	"github.com/graftml/graft/bench"
 	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -404,7 +405,7 @@ func benchFreezing(ctx context.Context, opt BenchOptions, stdout, stderr io.Writ
 		rep.Epochs, rep.Cached, rep.Uncached, rep.Speedup, rep.SamePredictions, rep.MaxLogitDiff)
 	fmt.Fprintf(stdout, "%-9s %-8s %12s %14s %16s\n", "strategy", "frozen", "trainable", "epoch s cached", "epoch s no cache")
 	for _, p := range rep.Freeze {
-		fmt.Fprintf(stdout, "freeze:%-2d %-8s %12d %14.2f %16.2f\n", p.K, p.Frozen, p.Trainable, p.EpochSeconds, p.NoCacheEpochS)
+		fmt.Fprintf(stdout, "%-9s %-8s %12d %14.2f %16.2f\n", strategy.Freeze.At(p.K).Name, p.Frozen, p.Trainable, p.EpochSeconds, p.NoCacheEpochS)
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	// Four strategies, one shots setting, three seeds: enough for a verdict
 	// with its interval (and a tie where the data cannot separate two)
 	// within the demo's ten minutes on 2 cores.
-	names := []string{"scratch", "probe", "freeze:2", "finetune"}
+	names := []string{strategy.Scratch.Name, strategy.Probe.Name, strategy.Freeze.At(2).Name, strategy.Finetune.Name}
 	var strats []strategy.Strategy
 	for _, n := range names {
 		s, err := strategy.Parse(n)

@@ -95,7 +95,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		return err
 	}
 	if o.Strategy != lrfind.Finetune && o.Strategy != lrfind.Probe {
-		return fmt.Errorf("--strategy %q: choose finetune or probe", o.Strategy)
+		return fmt.Errorf("--strategy %q: choose %s or %s", o.Strategy, lrfind.Finetune, lrfind.Probe)
 	}
 	plotBase := strings.TrimSuffix(strings.TrimSuffix(o.Plot, ".svg"), ".png")
 	if o.Plot != "" {
