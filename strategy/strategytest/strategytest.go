@@ -11,9 +11,9 @@
 //     budget used exactly, no empty phase, a rate per stage, the head
 //     trained in every phase, and a Plan whose fields are what the traits
 //     say;
-//   - a short real training through package experiment (experiment.Transfer
-//     under the refit protocol: a selection fold, then a refit on every
-//     image) from a tiny random smallcnn checkpoint to a target with a
+//   - a short real training through graft's one executor
+//     (experiment.Adapt, which transfer and compare run) under the refit
+//     protocol: a selection fold, then a refit on every image, from a tiny random smallcnn checkpoint to a target with a
 //     different class count: finite losses, and a model with the target's
 //     classes;
 //   - graft advise: ordering, pruning, and the advice and story for a race
@@ -331,11 +331,15 @@ func (e *env) checkTraining(t *testing.T, d *strategy.Def, s strategy.Strategy) 
 	train := lines(6, 1)
 	c := experiment.Config{Base: e.base, Train: train, LRGrid: []float64{3e-3}, ValFraction: 0.5, Folds: 1,
 		Budget: strategy.Budget{Epochs: 2, Patience: 2}, Batch: 8}
-	m, run, err := experiment.Transfer(ctx, c, s, 1)
+	ad, err := experiment.Adapt(ctx, c, s, 0, 1)
 	if err != nil {
-		t.Fatalf("transfer: %v (run %+v)", err, run)
+		t.Fatalf("adapt: %v", err)
 	}
+	m, run := ad.Model, ad.Run
 	defer m.Free()
+	if ad.Meta.CutAfter != nil != d.Cuts {
+		t.Errorf("checkpoint metadata cut %v; the strategy cuts: %v", ad.Meta.CutAfter, d.Cuts)
+	}
 	if run.Status != "ok" || run.Refit == nil || run.Refit.Images != train.Len() || len(run.History) == 0 || run.TrainableParams == 0 {
 		t.Errorf("run %+v: want ok, a refit on all %d images, a history and trainable weights", run, train.Len())
 	}
