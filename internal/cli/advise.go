@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -45,7 +44,7 @@ type AdviseOptions struct {
 	Group      string
 	Threads    int
 	Device     string
-	Workers    int
+	Parallel   int
 }
 
 // AdviseReport is graft advise --json: the advice, and with --validate
@@ -165,7 +164,7 @@ the advice against it; --against scores it against a comparison already
 run (its results.json). With --out, advice.json and race.json are
 written there, and an interrupted advise resumes.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft advise --base be-src --train de-train/
   graft advise --base fm-src --train 'fashion-mnist?classes=5-9' --shots 10 --json
   graft advise --base be-src --train se-train/ --shots 20 --validate --test se-test/ --out se-advise`,
@@ -175,29 +174,29 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required); several, comma-separated, are measured and the best-probing one raced")
-	f.StringVar(&o.Train, "train", "", "target training data (required)")
-	f.StringVar(&o.Source, "source", "", "a sample of the source data: distances between feature distributions")
-	f.IntVar(&o.Shots, "shots", 0, "advise for k images per class, sampled as graft compare --shots k samples them; 0 for all")
+	f.StringVar(&o.Base, "base", "", withNote("base", "several, comma-separated, are measured and the best-probing one raced"))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Source, "source-data", "", "a sample of the source data: distances between feature distributions")
+	shotsFlag(f, &o.Shots, "sampled as graft compare --shots samples them")
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
-	f.StringVar(&o.Strategies, "strategies", "all", "candidate strategies, comma-separated, or all")
+	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", "the candidates"))
 	f.Float64Var(&o.Budget, "budget", experiment.DefaultRaceBudget, "compute advise may spend, as a share of the full comparison's (measurements included)")
 	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
-	f.StringVar(&o.Test, "test", "", "test data for --validate")
-	f.StringVar(&o.Out, "out", "", "folder for advice.json and race.json (resumed when rerun), and --validate's comparison")
-	f.IntVar(&o.Seeds, "seeds", 3, "seeds of the comparison advise stands in for: the race's last rung runs the best on them")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, as graft compare --epochs")
-	f.IntVar(&o.Patience, "patience", 5, "as graft compare --patience")
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates raced for every strategy (extended at an edge, as graft compare does)")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training images per validation fold")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged, as graft compare --folds")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split, as graft compare --group")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.IntVar(&o.Workers, "workers", 1, "comparison runs side by side for --validate")
+	f.StringVar(&o.Test, "test", "", withNote("test", "for --validate"))
+	f.StringVar(&o.Out, "out", "", withNote("out", "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison"))
+	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", "those of the comparison advise stands in for: the race's last rung runs the best on them"))
+	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "as graft compare --epochs"))
+	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "as graft compare --patience"))
+	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "raced, as graft compare searches them"))
+	valSplitFlag(f, &o.ValSplit, "per validation fold")
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "as graft compare --folds"))
+	batchFlag(f, &o.Batch)
+	f.StringVar(&o.Group, "group", "auto", withNote("group", "as graft compare --group"))
+	threadsFlag(f, &o.Threads)
+	deviceFlag(f, &o.Device)
+	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", "comparison runs of --validate"))
 	return cmd
 }
 
@@ -209,7 +208,7 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 	}
 	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
 		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args,
+		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Parallel: o.Parallel, Args: os.Args,
 		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
 }
 
@@ -225,8 +224,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if o.Validate && o.Against != "" {
 		return fmt.Errorf("--validate runs a comparison and --against reads one: give one of them")
 	}
-	if o.Shots < 0 || o.MaxImages < 10 {
-		return fmt.Errorf("--shots must be 0 or more and --max-images at least 10")
+	if err := atLeast("--max-images", o.MaxImages, 10); err != nil {
+		return err
 	}
 	if o.Ties != advise.TieBest && o.Ties != advise.TieCheapest {
 		return fmt.Errorf("--ties %q: choose %s or %s", o.Ties, advise.TieBest, advise.TieCheapest)
@@ -249,6 +248,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", train)
 	measured := train
 	if o.Shots > 0 {
 		// The sample graft compare's first seed draws.
@@ -258,8 +258,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	var source data.Dataset
 	if o.Source != "" {
-		if source, err = openDataset(o.Source, false); err != nil {
-			return fmt.Errorf("--source: %w", err)
+		if source, err = openTest("--source-data", o.Source); err != nil {
+			return err
 		}
 	}
 	// Several bases: each is measured; the one whose frozen head probes

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -81,16 +82,16 @@ taken on an otherwise idle machine.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opt.Threads, "threads", opt.Threads, "intra-op threads, for graft and PyTorch alike")
-	f.IntVar(&opt.Warmup, "warmup", opt.Warmup, "untimed steps before timing, per case and mode")
-	f.IntVar(&opt.Steps, "steps", opt.Steps, "timed steps per case and mode")
+	f.IntVar(&opt.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
+	f.IntVar(&opt.Warmup, "warmup-steps", opt.Warmup, "untimed steps before timing, per case and mode")
+	f.IntVar(&opt.Steps, "steps", opt.Steps, withNote("steps", "timed, per case and mode"))
 	f.StringSliceVar(&opt.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
-	f.BoolVar(&opt.ChannelsLast, "channels-last", false, "graft lays weights and inputs out NHWC for every model (default: each architecture's faster layout, as graft train uses)")
+	f.BoolVar(&opt.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
 	f.BoolVar(&opt.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
 	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
 	f.BoolVar(&opt.RSS, "rss", false, "also check that RSS stays flat over a long training run")
-	f.StringVar(&opt.Plot, "plot", "", "with --freezing: write the freeze:K curve to PLOT.svg and PLOT.png")
+	f.StringVar(&opt.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
 	f.BoolVar(&opt.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&opt.RSSSteps, "rss-steps", opt.RSSSteps, "training steps of the --rss run")
 	f.StringVar(&opt.Python, "python", opt.Python, "Python interpreter with torch and torchvision for the peer")
@@ -110,7 +111,7 @@ func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) e
 		return benchFreezing(ctx, opt, stdout, stderr)
 	}
 	if opt.Warmup < 0 {
-		return fmt.Errorf("--warmup %d: use 0 or more steps", opt.Warmup)
+		return fmt.Errorf("--warmup-steps %d: must be at least 0", opt.Warmup)
 	}
 	if opt.RSS && opt.RSSSteps < 2 {
 		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", opt.RSSSteps, bench.RSSRefStep)
@@ -233,13 +234,20 @@ func benchRSS(ctx context.Context, opt BenchOptions, stderr io.Writer) (bench.RS
 	return rep, err
 }
 
-// benchBar is a progress bar on stderr, or nothing with --quiet. It stays
-// with --json: the JSON goes to stdout, and a run takes minutes.
-type benchBar struct{ pb *progressbar.ProgressBar }
+// benchBar is a progress bar on a terminal, a line per measurement on a
+// file or pipe, or nothing with --quiet. It stays with --json: the JSON
+// goes to stdout, and a run takes minutes.
+type benchBar struct {
+	pb    *progressbar.ProgressBar
+	lines io.Writer // not a terminal: one line per measurement
+}
 
 func newBenchBar(opt BenchOptions, n int, stderr io.Writer) benchBar {
 	if opt.Quiet || n <= 0 {
 		return benchBar{}
+	}
+	if !isTerminal(stderr) {
+		return benchBar{lines: stderr}
 	}
 	return benchBar{pb: progressbar.NewOptions(n,
 		progressbar.OptionSetWriter(stderr),
@@ -255,6 +263,9 @@ func newBenchBar(opt BenchOptions, n int, stderr io.Writer) benchBar {
 // The progress bar's errors are write errors on stderr, which nothing can
 // report; they are dropped.
 func (b benchBar) describe(s string) {
+	if b.lines != nil {
+		fmt.Fprintf(b.lines, "measuring %s\n", s)
+	}
 	if b.pb != nil {
 		b.pb.Describe(fmt.Sprintf("%-16s", s))
 		_ = b.pb.RenderBlank()
