@@ -53,22 +53,9 @@ type AdviseReport struct {
 	*advise.Advice
 	Base string `json:"base"` // the base advised (the best of several)
 	// Bases, when several were given: each one's scores at its head.
-	Bases         []BaseScore        `json:"bases,omitempty"`
+	Bases         []advise.BaseScore `json:"bases,omitempty"`
 	BaseAgreement []advise.Agreement `json:"base_agreement,omitempty"`
 	Validation    *advise.Validation `json:"validation,omitempty"`
-}
-
-// BaseScore is one candidate base, scored at its head.
-type BaseScore struct {
-	Base      string   `json:"base"`
-	Arch      string   `json:"arch"`
-	Probe     float64  `json:"linear_probe_cv"`
-	KNN       float64  `json:"knn_loo"`
-	LogME     *float64 `json:"logme"`
-	HScore    *float64 `json:"hscore"`
-	TransRate *float64 `json:"transrate"`
-	LEEP      float64  `json:"leep"`
-	NCE       float64  `json:"nce"`
 }
 
 // measureBase measures one base on the target without training.
@@ -95,39 +82,6 @@ func measureBase(ctx context.Context, o AdviseOptions, path string, target, sour
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return meas, ck.Meta.Arch, nil
-}
-
-func baseScore(path, arch string, m *advise.Measurements) BaseScore {
-	h := m.Stages[len(m.Stages)-1]
-	return BaseScore{Base: path, Arch: arch, Probe: h.Probe, KNN: h.KNN,
-		LogME: h.LogME, HScore: h.HScore, TransRate: h.TransRate, LEEP: m.LEEP, NCE: m.NCE}
-}
-
-// baseAgreement is each score's Kendall tau with the probe over the bases.
-func baseAgreement(bases []BaseScore) []advise.Agreement {
-	return advise.Agree(bases, func(b BaseScore) string { return b.Base }, func(b BaseScore) float64 { return b.Probe }, []advise.Scorer[BaseScore]{
-		{Name: "knn", Get: func(b BaseScore) float64 { return b.KNN }},
-		{Name: "logme", Get: func(b BaseScore) float64 { return advise.Value(b.LogME) }},
-		{Name: "hscore", Get: func(b BaseScore) float64 { return advise.Value(b.HScore) }},
-		{Name: "transrate", Get: func(b BaseScore) float64 { return advise.Value(b.TransRate) }},
-		{Name: "leep", Get: func(b BaseScore) float64 { return b.LEEP }},
-		{Name: "nce", Get: func(b BaseScore) float64 { return b.NCE }},
-	})
-}
-
-func writeBases(w io.Writer, rep AdviseReport) {
-	fmt.Fprintf(w, "candidate bases, scored on their head features:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE")
-	for _, b := range rep.Bases {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), opt(b.LogME, "%.3f"), b.LEEP, b.NCE)
-	}
-	tw.Flush()
-	var agree []string
-	for _, a := range rep.BaseAgreement {
-		agree = append(agree, fmt.Sprintf("%s τ %+.2f", a.Score, a.Tau))
-	}
-	fmt.Fprintf(w, "scores against the probe over bases: %s\nracing strategies on %s, the base whose frozen head probes best\n\n", strings.Join(agree, ", "), rep.Base)
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -264,8 +218,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	// Several bases: each is measured; the one whose frozen head probes
 	// best is raced.
-	var bases []BaseScore
-	var best BaseScore
+	var bases []advise.BaseScore
+	var best advise.BaseScore
 	var meas *advise.Measurements
 	var spent float64
 	for _, path := range strings.Split(o.Base, ",") {
@@ -275,7 +229,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return err
 		}
 		spent += m.Seconds
-		bases = append(bases, baseScore(path, arch, m))
+		bases = append(bases, advise.ScoreBase(path, arch, m))
 		if meas == nil || bases[len(bases)-1].Probe > best.Probe {
 			meas, o.Base, best = m, path, bases[len(bases)-1]
 		}
@@ -317,7 +271,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	rep := AdviseReport{Advice: adv, Base: o.Base}
 	if len(bases) > 1 {
-		rep.Bases, rep.BaseAgreement = bases, baseAgreement(bases)
+		rep.Bases, rep.BaseAgreement = bases, advise.AgreeBases(bases)
 	}
 	writeRep := func() error {
 		if o.Out == "" {
@@ -347,9 +301,9 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		return writeJSON(stdout, rep)
 	}
 	if len(bases) > 1 {
-		writeBases(stdout, rep)
+		advise.WriteBases(stdout, rep.Bases, rep.BaseAgreement, rep.Base)
 	}
-	writeAdvice(stdout, o, adv)
+	advise.Write(stdout, o.Train, adv)
 	if rep.Validation != nil {
 		writeValidation(stdout, rep.Validation)
 		if o.Validate {
@@ -359,84 +313,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	return nil
 }
 
-func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
-
-// opt formats a measurement that may be missing.
-func opt(v *float64, format string) string {
-	if v == nil {
-		return "–"
-	}
-	return fmt.Sprintf(format, *v)
-}
-
-func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
-	m := a.Measurements
-	t := m.Target
-	fmt.Fprintf(w, "target %s: %d images, %d classes, %d–%d per class (median %d, imbalance %.1f×); measured on %d, in %.1f s\n\n",
-		o.Train, t.Images, t.Classes, t.Min, t.Max, t.Median, t.Imbalance, m.Sampled, m.Seconds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tcut\tdim\tprobe\tk-NN\tLogME\tH-score\tTransRate\tBN shift\tFréchet\tMMD²\t")
-	for _, s := range m.Stages {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Cut, s.Dim, pct(s.Probe), pct(s.KNN),
-			opt(s.LogME, "%.3f"), opt(s.HScore, "%.2f"), opt(s.TransRate, "%.2f"), opt(s.BNShift, "%.2f"), opt(s.FD, "%.2f"), opt(s.MMD, "%.3f"))
-	}
-	fmt.Fprintf(tw, "pixels\t\t\t%s\t%s\t\t\t\t\t\t\t\n", pct(m.PixelProbe), pct(m.PixelKNN))
-	tw.Flush()
-	for _, s := range m.Stages {
-		for _, n := range s.Notes {
-			fmt.Fprintf(w, "%s: %s\n", s.Name, n)
-		}
-	}
-	fmt.Fprintf(w, "probe: 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
-	if m.SourceClasses > 0 {
-		fmt.Fprintf(w, "source classifier (%d classes) on target images: confidence %s, normalised entropy %.2f, LEEP %.3f, NCE %.3f\n",
-			m.SourceClasses, pct(m.SourceConfidence), m.SourceEntropy, m.LEEP, m.NCE)
-	}
-	var agree []string
-	for _, ag := range m.Agreement {
-		if ag.Score != "linear_probe" {
-			agree = append(agree, fmt.Sprintf("%s τ %+.2f (best %s)", ag.Score, ag.Tau, ag.Best))
-		}
-	}
-	fmt.Fprintf(w, "scores against the probe over stages: %s\n", strings.Join(agree, ", "))
-	fmt.Fprintln(w)
-
-	fmt.Fprintf(w, "four-case chart: %s — %s\n", a.Quadrant, a.Chart)
-	for _, why := range a.Why {
-		fmt.Fprintf(w, "  %s\n", why)
-	}
-	r := a.Recommended
-	fmt.Fprintf(w, "\nrecommended: %s", r.Strategy)
-	if r.Stage != "" {
-		fmt.Fprintf(w, " (cut at %s)", r.Stage)
-	}
-	fmt.Fprintf(w, ", Adam lr %g, %d epochs", r.LR, r.Epochs)
-	if r.Head == "raw" {
-		fmt.Fprintf(w, ", head on raw features")
-	}
-	fmt.Fprintf(w, " — %s\n", r.Why)
-	fmt.Fprintf(w, "%s\n", a.Story)
-	for _, c := range a.Cautions {
-		fmt.Fprintf(w, "caution: %s\n", c)
-	}
-	fmt.Fprintf(w, "\nranking by measurement (validation accuracy, 95%% interval):\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for i, rk := range a.Ranking {
-		tie := ""
-		if rk.Tied {
-			tie = "tie"
-		}
-		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\t%s\t%s\n", i+1, rk.Strategy, pct(rk.Score), rk.Stage, tie, rk.Why)
-	}
-	tw.Flush()
-	cm := a.Compute
-	fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
-		cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
-	if cm.BudgetCut {
-		fmt.Fprintf(w, ", which stopped the race short")
-	}
-	fmt.Fprintln(w)
-}
+// pct is advise.Pct, for writeValidation.
+func pct(v float64) string { return advise.Pct(v) }
 
 func writeValidation(w io.Writer, v *advise.Validation) {
 	fmt.Fprintf(w, "\nvalidation against graft compare (%s):\n", shotsWords(v.Shots))
