@@ -52,7 +52,7 @@ type Validation struct {
 	ValidationChoice       string  `json:"validation_choice"`
 	ValidationChoiceRegret float64 `json:"validation_choice_regret_points"`
 	ValidationTau          float64 `json:"validation_kendall_tau"`
-	Rows              []Row   `json:"rows"`
+	Rows                   []Row   `json:"rows"`
 }
 
 // Row is one strategy, predicted and measured.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"image/color"
 
-	"github.com/graftml/graft/report"
+	"github.com/graftml/graft/figure"
 	"github.com/graftml/graft/strategy"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -52,5 +52,5 @@ func FreezeCurve(r *FreezeReport) (svg, png []byte, err error) {
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return report.Render(p, 7*vg.Inch, 4*vg.Inch, 110)
+	return figure.Standalone(p)
 }

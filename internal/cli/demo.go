@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/graftml/graft/arch"
@@ -52,10 +51,10 @@ About 6–7 minutes on 2 cores (measured: 385 s).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "demo-out", "output folder")
+	f.StringVar(&o.Out, "out", "demo-out", withNote("out", "the folder to write"))
 	f.StringVar(&o.Source, "source", "be", "country to pretrain on")
 	f.StringVar(&o.Target, "target", "se", "country to transfer to (se: yellow fills, a far target; de: a near one)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 

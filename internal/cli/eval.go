@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -30,7 +30,7 @@ func newEvalCmd(g *globals) *cobra.Command {
 		Short: "Score a checkpoint: accuracy, per-class accuracy, confusion matrix",
 		Long: `Evaluate a checkpoint on labelled data, preprocessed as the checkpoint says.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft eval fmnist --data fashion-mnist
   graft eval adapted.json --data signs-test/ --json`,
 		Args: cobra.ExactArgs(1),
@@ -41,10 +41,10 @@ DATA is ` + datasetHelp,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
-	f.IntVar(&o.Batch, "batch", 128, "batch size")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	batchFlag(f, &o.Batch)
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -70,7 +70,10 @@ type ClassScore struct {
 
 func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) error {
 	if o.Data == "" {
-		return fmt.Errorf("--data is required: %s", datasetHelp)
+		return fmt.Errorf("--data is required: %s", data.SpecHelp)
+	}
+	if err := atLeast("--batch", o.Batch, 1); err != nil {
+		return err
 	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
@@ -81,7 +84,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 		return err
 	}
 	defer ck.Model.Free()
-	ds, err := openDataset(o.Data, false)
+	ds, err := data.Open(o.Data, data.TestPart)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}

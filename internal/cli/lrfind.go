@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -53,7 +52,7 @@ diverges. The checkpoint is not changed.
 If the data's classes differ from the checkpoint's, the classifier is
 replaced by a fresh one first, as graft transfer does.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft lr-find --base fmnist.json --train signs/ --plot lr
   graft lr-find --base be.json --train de-train/ --strategy probe --json`,
 		Args: cobra.NoArgs,
@@ -62,22 +61,22 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "checkpoint to test (required)")
-	f.StringVar(&o.Train, "train", "", "training data (required)")
-	f.StringVar(&o.Strategy, "strategy", lrfind.Finetune, "which weights train: finetune (all) or probe (the head only)")
+	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Strategy, "strategy", lrfind.Finetune, withNote("strategy", "which weights train: finetune (all) or probe (the head only)"))
 	f.Float64Var(&o.Start, "start", 1e-7, "first learning rate")
 	f.Float64Var(&o.End, "end", 10, "last learning rate")
-	f.IntVar(&o.Steps, "steps", 100, "mini-batches, one learning rate each")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.StringVar(&o.Optimizer, "optimizer", "adam", "sgd, adam or adamw")
-	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
-	f.Float64Var(&o.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam, decoupled for adamw)")
-	f.StringVar(&o.Augment, "augment", "none", "augmentation: none or default")
-	f.StringVar(&o.Plot, "plot", "", "write the loss curve to OUT.svg and OUT.png")
-	f.Uint64Var(&o.Seed, "seed", 0, "random seed (batch order, dropout, a replaced classifier)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	f.IntVar(&o.Steps, "steps", 100, withNote("steps", "mini-batches, one learning rate each"))
+	batchFlag(f, &o.Batch)
+	f.StringVar(&o.Optimizer, "optimizer", "adam", withNote("optimizer", ""))
+	f.Float64Var(&o.Momentum, "momentum", 0.9, withNote("momentum", ""))
+	f.Float64Var(&o.WeightDecay, "weight-decay", 0, withNote("weight-decay", ""))
+	f.StringVar(&o.Augment, "augment", "none", withNote("augment", ""))
+	f.StringVar(&o.Plot, "plot", "", withNote("plot", "the loss curve"))
+	seedFlag(f, &o.Seed, "batch order, dropout, a replaced classifier")
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -107,6 +106,9 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if strings.EqualFold(o.Optimizer, "sgd") {
 		opt.Momentum = o.Momentum
 	}
+	if err := atLeast("--batch", o.Batch, 1); err != nil {
+		return err
+	}
 	cfg := lrfind.Config{Start: o.Start, End: o.End, Steps: o.Steps, Optimizer: opt, Strategy: o.Strategy, Seed: o.Seed}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return err
@@ -123,6 +125,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", ds)
 	classes := ds.Classes()
 	ck, err := checkpoint.Load(o.Base)
 	if err != nil {
@@ -168,6 +171,8 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		}
 		fmt.Fprintf(stderr, "lr-find on %s%s with %s, %s, %.2g → %.2g over %d steps of %d images\n",
 			o.Base, note, o.Train, o.Strategy, o.Start, o.End, o.Steps, o.Batch)
+	}
+	if !g.quiet && isTerminal(stderr) {
 		bar = progressbar.NewOptions(o.Steps,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetWidth(24),

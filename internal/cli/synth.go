@@ -64,11 +64,11 @@ sign followed by harder variants, labelled, to compare styles by eye.`,
 	f.StringVar(&opt.Country, "country", opt.Country, "sign style: "+strings.Join(synth.CountryCodes(), ", "))
 	f.StringVar(&opt.Classes, "classes", opt.Classes, `comma-separated class names or IDs, "all", or "shared" (the classes every country has)`)
 	f.IntVar(&opt.PerClass, "per-class", 0, "images per class (default 100; variants per class with --sheet, default 4)")
-	f.IntVar(&opt.Size, "size", 0, "image width and height in pixels (default 32; 64 with --sheet)")
-	f.Uint64Var(&opt.Seed, "seed", opt.Seed, "random seed")
+	f.IntVar(&opt.Size, "size", 0, withNote("size", "of the images written (default 32; 64 with --sheet)"))
+	seedFlag(f, &opt.Seed, "")
 	f.Float64Var(&opt.Shift, "shift", opt.Shift, "style from the base country (0) to the chosen country's (1)")
 	f.Float64Var(&opt.Difficulty, "difficulty", opt.Difficulty, "nuisances from none (0) to hard (1)")
-	f.StringVar(&opt.Out, "out", "", "output folder (required)")
+	f.StringVar(&opt.Out, "out", "", withNote("out", "the folder to write (required)"))
 	f.BoolVar(&opt.Sheet, "sheet", false, "write a contact sheet of every class instead of a data set")
 	return cmd
 }
