@@ -140,8 +140,8 @@ func (p Problem) String() string {
 // AnnotationError is one bad annotation: the file, where in it, what kind
 // of problem and a message that says what is wrong and how to fix it.
 type AnnotationError struct {
-	File    string  // the annotation file (or the image, for an unreadable one)
-	At      string  // "line 12", "annotation id 7", "image id 3"; empty for the whole file
+	File    string // the annotation file (or the image, for an unreadable one)
+	At      string // "line 12", "annotation id 7", "image id 3"; empty for the whole file
 	Problem Problem
 	Msg     string
 }
