@@ -89,18 +89,18 @@ DIR/scenes-COUNTRY.png, the first scenes with their boxes drawn.`,
 
 // synthResult is what --json prints.
 type synthResult struct {
-	Out         string  `json:"out"`
-	Country     string  `json:"country"`
-	Classes     int     `json:"classes"`
-	Images      int     `json:"images,omitempty"`
-	Sheet       string  `json:"sheet,omitempty"`
-	Size        int     `json:"size"`
-	Seed        uint64  `json:"seed"`
-	Shift       float64 `json:"shift"`
-	Difficulty  float64 `json:"difficulty"`
-	SceneSize   string  `json:"scene_size,omitempty"`
-	Boxes       int     `json:"boxes,omitempty"`
-	Annotations string  `json:"annotations,omitempty"`
+	Out        string  `json:"out"`
+	Country    string  `json:"country"`
+	Classes    int     `json:"classes"`
+	Images     int     `json:"images,omitempty"`
+	Sheet      string  `json:"sheet,omitempty"`
+	Size       int     `json:"size"`
+	Seed       uint64  `json:"seed"`
+	Shift      float64 `json:"shift"`
+	Difficulty float64 `json:"difficulty"`
+	SceneSize  string  `json:"scene_size,omitempty"`
+	Boxes      int     `json:"boxes,omitempty"`
+	COCO       string  `json:"annotations,omitempty"`
 }
 
 func runSynth(ctx context.Context, opt SynthOptions, stdout io.Writer) error {
@@ -135,7 +135,7 @@ func runSynth(ctx context.Context, opt SynthOptions, stdout io.Writer) error {
 			res.Images, country.Code, res.SceneSize, opt.Difficulty, res.Sheet)
 	case opt.Scenes:
 		_, err = fmt.Fprintf(stdout, "wrote %d scenes with %d signs of %d classes (%s, %s, seed %d, shift %g, difficulty %g) to %s; open them as coco:%s\n",
-			res.Images, res.Boxes, res.Classes, country.Code, res.SceneSize, opt.Seed, opt.Shift, opt.Difficulty, opt.Out, res.Annotations)
+			res.Images, res.Boxes, res.Classes, country.Code, res.SceneSize, opt.Seed, opt.Shift, opt.Difficulty, opt.Out, res.COCO)
 	case opt.Sheet:
 		_, err = fmt.Fprintf(stdout, "wrote contact sheet of %d classes (%s, shift %g, difficulty %g) to %s\n",
 			res.Classes, country.Code, opt.Shift, opt.Difficulty, res.Sheet)
@@ -263,6 +263,6 @@ func synthScenes(ctx context.Context, opt SynthOptions, country synth.Country, r
 	for i := range scenes.Len() {
 		res.Boxes += len(scenes.Boxes(i))
 	}
-	res.Annotations = filepath.Join(opt.Out, synth.SceneAnnotations)
+	res.COCO = filepath.Join(opt.Out, synth.SceneAnnotations)
 	return nil
 }

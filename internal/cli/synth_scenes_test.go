@@ -23,7 +23,7 @@ func TestSynthScenesWritesCOCOThatDataReads(t *testing.T) {
 	if res.Images != 4 || res.Classes != 3 || res.Boxes < 4 || res.SceneSize != "128x96" {
 		t.Errorf("result %+v, want 4 scenes of 3 classes with at least a sign each", res)
 	}
-	d, err := data.OpenCOCO(res.Annotations, data.DetectionOptions{})
+	d, err := data.OpenCOCO(res.COCO, data.DetectionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
