@@ -154,7 +154,7 @@ func (e *AnnotationError) Error() string {
 }
 
 // skipHint ends every skippable error, so the user learns the way out.
-const skipHint = "or skip bad annotations (DetectionOptions.Skip) to drop it and count it"
+const skipHint = "or add ?skip to the data set (e.g. coco:annotations.json?skip) to drop it and count it"
 
 // Skipped counts the annotations DetectionOptions.Skip dropped, by kind,
 // and keeps the first of each kind to show where to look.

@@ -44,6 +44,9 @@ func Open(spec string, part Part) (Dataset, error) {
 		return sub, nil
 	}
 	kind, arg, _ := strings.Cut(spec, ":")
+	if IsDetectionSpec(spec) {
+		return nil, fmt.Errorf("%s is a detection data set (boxes, not one class per image); this command takes a classification set: %s", spec, SpecHelp)
+	}
 	switch kind {
 	case "fashion-mnist":
 		if arg == "" {
