@@ -65,8 +65,8 @@ func (b Box) check() error {
 	if b.X2 < b.X1 || b.Y2 < b.Y1 {
 		return fmt.Errorf("box %v has x2 < x1 or y2 < y1; boxes are (x1, y1, x2, y2) corners: convert COCO's [x, y, w, h] with BoxXYWH", b)
 	}
-	if math.IsInf(b.Area(), 0) {
-		return fmt.Errorf("box %v is too large: its area overflows float64", b)
+	if w, h := b.X2-b.X1, b.Y2-b.Y1; math.IsInf(w, 0) || math.IsInf(h, 0) || math.IsInf(w*h, 0) {
+		return fmt.Errorf("box %v is too large: its size overflows float64", b)
 	}
 	return nil
 }

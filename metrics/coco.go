@@ -158,30 +158,38 @@ type cocoEvaluator struct {
 
 	iou     []float64 // [d*G+g]
 	ignore  []bool    // per ground truth, for the area range being matched
+	outside []bool    // per detection, for the area range being matched
 	order   []int     // ground truths, non-ignored first
 	matched []bool
-	scored  []cocoDet
+	scored  []cocoDet // the class's detections, image by image
+	keys    []rankKey // their ranking
+	ranked  []cocoDet // scored in ranked order
 	rc, pr  []float64
 }
 
 // cocoDet is one detection's outcome at every IoU threshold and area range:
 // bit t of tp is set when it is a true positive at threshold t, bit t of ig
-// when it is ignored there; neither means false positive.
+// when it is ignored there; neither means false positive. rank is its
+// position among its image's detections, for the detection limits.
 type cocoDet struct {
-	ranked
+	rank   int32
 	tp, ig [numAreas]uint16
 }
 
 func (e *cocoEvaluator) class(c classGroups) cocoClassEval {
 	var out cocoClassEval
-	e.scored = e.scored[:0]
-	for i, im := range c.images {
+	e.scored, e.keys = e.scored[:0], e.keys[:0]
+	for _, im := range c.images {
 		out.gts += len(im.gts)
 		dets := im.dets[:min(len(im.dets), maxDets)]
 		out.dets += len(dets)
-		e.matchImage(int32(i), im.gts, dets, &out.npig)
+		e.matchImage(im.gts, dets, &out.npig)
 	}
-	slices.SortFunc(e.scored, func(a, b cocoDet) int { return compareRanked(a.ranked, b.ranked) })
+	sortRanked(e.keys)
+	e.ranked = slices.Grow(e.ranked[:0], len(e.keys))
+	for _, k := range e.keys {
+		e.ranked = append(e.ranked, e.scored[k.pos])
+	}
 
 	for a := range numAreas {
 		if out.npig[a] == 0 {
@@ -193,7 +201,7 @@ func (e *cocoEvaluator) class(c classGroups) cocoClassEval {
 			e.rc, e.pr = e.rc[:0], e.pr[:0]
 			var tp, fp float64
 			var tpAt [len(cocoDets)]float64
-			for _, d := range e.scored {
+			for _, d := range e.ranked {
 				if d.ig[a]&bit != 0 {
 					continue
 				}
@@ -241,23 +249,28 @@ func interpolate(q *[numRecall]float64, rc, pr []float64) {
 }
 
 // matchImage is evaluateImg for one image and class over every area range
-// and threshold; it adds the image's detections to e.scored and its
-// in-range ground truths to npig.
-func (e *cocoEvaluator) matchImage(image int32, gts, dets []int32, npig *[numAreas]int) {
+// and threshold; it adds the image's detections to e.scored and e.keys and
+// its in-range ground truths to npig.
+func (e *cocoEvaluator) matchImage(gts, dets []int32, npig *[numAreas]int) {
 	G, D := len(gts), len(dets)
 	e.iou = slices.Grow(e.iou[:0], D*G)[:D*G]
+	maxIoU := 0.0 // no threshold above it can match anything
 	for d, di := range dets {
 		for g, gi := range gts {
-			e.iou[d*G+g] = e.dets[di].Box.IoU(e.gts[gi].Box)
+			v := e.dets[di].Box.IoU(e.gts[gi].Box)
+			e.iou[d*G+g] = v
+			maxIoU = max(maxIoU, v)
 		}
 	}
 	start := len(e.scored)
 	for d, di := range dets {
-		e.scored = append(e.scored, cocoDet{ranked: ranked{score: e.dets[di].Score, image: image, rank: int32(d)}})
+		e.keys = append(e.keys, rankKey{key: scoreKey(e.dets[di].Score), pos: int32(len(e.scored))})
+		e.scored = append(e.scored, cocoDet{rank: int32(d)})
 	}
 	out := e.scored[start:]
 
 	e.ignore = slices.Grow(e.ignore[:0], G)[:G]
+	e.outside = slices.Grow(e.outside[:0], D)[:D]
 	e.matched = slices.Grow(e.matched[:0], G)[:G]
 	for a, rng := range cocoArea {
 		outside := func(area float64) bool { return area < rng[0] || area > rng[1] }
@@ -274,10 +287,22 @@ func (e *cocoEvaluator) matchImage(image int32, gts, dets []int32, npig *[numAre
 				e.order = append(e.order, g)
 			}
 		}
+		for d, di := range dets {
+			e.outside[d] = outside(e.dets[di].Box.Area())
+		}
 		for t, thr := range cocoIoU {
 			bit := uint16(1) << t
+			if thr > maxIoU {
+				// Nothing matches: ignore the detections outside the range.
+				for d := range dets {
+					if e.outside[d] {
+						out[d].ig[a] |= bit
+					}
+				}
+				continue
+			}
 			clear(e.matched)
-			for d, di := range dets {
+			for d := range dets {
 				best, m := thr, -1
 				for _, g := range e.order {
 					if e.matched[g] {
@@ -292,7 +317,7 @@ func (e *cocoEvaluator) matchImage(image int32, gts, dets []int32, npig *[numAre
 				}
 				switch {
 				case m == -1:
-					if outside(e.dets[di].Box.Area()) {
+					if e.outside[d] {
 						out[d].ig[a] |= bit
 					}
 				case e.ignore[m]:

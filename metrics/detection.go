@@ -87,8 +87,10 @@ func group(gts []GroundTruth, dets []Detection) ([]classGroups, error) {
 		gtOf[i] = id(key{g.Class, g.Image})
 	}
 	detOf := make([]int32, len(dets))
+	detKey := make([]uint64, len(dets))
 	for i, d := range dets {
 		detOf[i] = id(key{d.Class, d.Image})
+		detKey[i] = scoreKey(d.Score)
 	}
 	gtStart, gtFlat := layout(len(keys), gtOf)
 	detStart, detFlat := layout(len(keys), detOf)
@@ -111,7 +113,7 @@ func group(gts []GroundTruth, dets []Detection) ([]classGroups, error) {
 		}
 		ds := detFlat[detStart[k]:detStart[k+1]]
 		slices.SortStableFunc(ds, func(a, b int32) int {
-			return cmp.Compare(dets[b].Score, dets[a].Score)
+			return cmp.Compare(detKey[a], detKey[b])
 		})
 		c := &out[len(out)-1]
 		c.images = append(c.images, imageGroup{
@@ -142,25 +144,39 @@ func layout(groups int, of []int32) (start, flat []int32) {
 	return start, flat
 }
 
-// ranked is one detection that counts for a precision–recall curve, with
-// the keys that order it among all images' detections of its class.
-type ranked struct {
-	score float64
-	image int32 // position of its image among the class's images
-	rank  int32 // position among its image's detections, by score
+// rankKey orders one class's detections across its images. Detections are
+// gathered image by image (ascending id), each image's in its own ranked
+// order; pos is that gathering position, so sorting by (key, pos) is the
+// stable sort by score, highest first, of the images' ranked lists
+// concatenated by ascending image id — pycocotools' accumulate.
+type rankKey struct {
+	key uint64 // scoreKey
+	pos int32
 }
 
-// compareRanked orders detections as pycocotools' accumulate does: a stable
-// sort by score, highest first, of the images' ranked lists concatenated by
-// ascending image id.
-func compareRanked(a, b ranked) int {
-	if c := cmp.Compare(b.score, a.score); c != 0 {
-		return c
+// scoreKey maps a score to a number whose ascending order is the scores'
+// descending order, so ranking compares integers. -0 and +0 compare equal
+// as floats and so get one key.
+func scoreKey(score float64) uint64 {
+	if score == 0 {
+		score = 0
 	}
-	if c := cmp.Compare(a.image, b.image); c != 0 {
-		return c
+	b := math.Float64bits(score)
+	if b>>63 != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
 	}
-	return cmp.Compare(a.rank, b.rank)
+	return ^b
+}
+
+func sortRanked(ks []rankKey) {
+	slices.SortFunc(ks, func(a, b rankKey) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
 }
 
 // numpyMean is np.mean of a float64 vector to the last bit, or -1 for an

@@ -74,7 +74,8 @@ type PRCurve struct {
 // it is difficult; at or below 0.5 it is a false positive. There is no limit
 // on detections per image. Ties in score rank as in EvaluateCOCO: by
 // ascending image id, then by input order. A class whose ground truths are
-// all difficult or absent gets AP -1 (voc_eval would divide by zero).
+// all difficult or absent gets AP -1 (voc_eval would divide by zero). AP
+// is at most 1: voc_ap's eleven elevenths sum to 1+2⁻⁵², reported here as 1.
 //
 // An invalid box or a NaN score is an error wrapping ErrInvalidInput that
 // names the ground truth's or detection's index.
@@ -86,11 +87,12 @@ func EvaluateVOC(gts []GroundTruth, dets []Detection) (*VOCResult, error) {
 	res := &VOCResult{}
 	var ap07, ap []float64
 	var scored []vocDet
+	var keys []rankKey
 	var matched []bool
 	for _, c := range classes {
 		vc := VOCClass{Class: c.class, AP07: -1, AP: -1}
-		scored = scored[:0]
-		for i, im := range c.images {
+		scored, keys = scored[:0], keys[:0]
+		for _, im := range c.images {
 			for _, gi := range im.gts {
 				if !gts[gi].Difficult {
 					vc.GroundTruths++
@@ -99,8 +101,9 @@ func EvaluateVOC(gts []GroundTruth, dets []Detection) (*VOCResult, error) {
 			vc.Detections += len(im.dets)
 			matched = slices.Grow(matched[:0], len(im.gts))[:len(im.gts)]
 			clear(matched)
-			for r, di := range im.dets {
-				d := vocDet{ranked: ranked{score: dets[di].Score, image: int32(i), rank: int32(r)}}
+			for _, di := range im.dets {
+				d := vocDet{score: dets[di].Score}
+				keys = append(keys, rankKey{key: scoreKey(d.score), pos: int32(len(scored))})
 				ovmax, jmax := math.Inf(-1), -1
 				for j, gi := range im.gts {
 					if ov := dets[di].Box.IoU(gts[gi].Box); ov > ovmax {
@@ -119,7 +122,7 @@ func EvaluateVOC(gts []GroundTruth, dets []Detection) (*VOCResult, error) {
 				scored = append(scored, d)
 			}
 		}
-		slices.SortFunc(scored, func(a, b vocDet) int { return compareRanked(a.ranked, b.ranked) })
+		sortRanked(keys)
 
 		if vc.GroundTruths == 0 {
 			// Recall would be 0/0: no curve, and no AP to average.
@@ -127,7 +130,8 @@ func EvaluateVOC(gts []GroundTruth, dets []Detection) (*VOCResult, error) {
 			continue
 		}
 		var tp, fp float64
-		for _, d := range scored {
+		for _, k := range keys {
+			d := scored[k.pos]
 			if d.ignored {
 				continue
 			}
@@ -154,7 +158,7 @@ func EvaluateVOC(gts []GroundTruth, dets []Detection) (*VOCResult, error) {
 // vocDet is one detection's outcome: true positive, ignored (matched a
 // difficult object) or, neither, false positive.
 type vocDet struct {
-	ranked
+	score       float64
 	tp, ignored bool
 }
 
@@ -172,7 +176,9 @@ func vocAP07(rec, prec []float64) float64 {
 		}
 		ap += p / 11
 	}
-	return ap
+	// Eleven elevenths sum to 1+2⁻⁵²; voc_ap reports that, a number
+	// above 1. This clamp is the one place graft departs from it.
+	return min(ap, 1)
 }
 
 // vocAP is voc_ap's all-point form: precision made non-increasing from the
@@ -192,5 +198,6 @@ func vocAP(rec, prec []float64) float64 {
 			terms = append(terms, (mrec[i+1]-mrec[i])*mpre[i+1])
 		}
 	}
-	return numpySum(terms)
+	// Rounded recall steps can add up past 1 by an ulp: clamp, as AP07.
+	return min(numpySum(terms), 1)
 }
