@@ -127,7 +127,7 @@ func checkBad(t *testing.T, tc badCase, open func(DetectionOptions) (*Detection,
 			t.Errorf("error %q does not contain %q", err, w)
 		}
 	}
-	if !strings.Contains(err.Error(), "skip bad annotations") {
+	if !strings.Contains(err.Error(), "add ?skip") {
 		t.Errorf("error %q does not say how to skip", err)
 	}
 	d, err := open(DetectionOptions{Skip: true})
