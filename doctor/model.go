@@ -404,9 +404,14 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	which := lrfind.Finetune
+	// The range test trains what the strategy trains at the start: the
+	// head alone for a head-only strategy, otherwise every stage alike.
+	which := strategy.Finetune.Name
+	var rates []float64
 	if s.strat.Def().HeadOnly {
-		which = lrfind.Probe
+		which = strategy.Probe.Name
+		rates = make([]float64, len(m.Stages))
+		rates[len(rates)-1] = 1
 	}
 	batch, dropLast := experiment.FewShotBatch(rangeBatch, s.train.Len())
 	l, err := data.NewLoader(s.train, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: s.plan.Seed,
@@ -417,7 +422,7 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 	// lrfind's own divergence stop (a multiple of the minimum) would end
 	// a memorised curve at a loss near zero; doctor's rule reads the
 	// whole curve, and the test still stops on a non-finite loss.
-	cfg := lrfind.Config{Start: rangeStart, End: rangeEnd, Steps: rangeSteps, Strategy: which, Beta: rangeBeta,
+	cfg := lrfind.Config{Start: rangeStart, End: rangeEnd, Steps: rangeSteps, StageLR: rates, Beta: rangeBeta,
 		DivThreshold: 1e6, Device: s.plan.Device, Seed: s.plan.Seed}
 	res, err := lrfind.Run(ctx, m, l, cfg)
 	if err != nil {
