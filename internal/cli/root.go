@@ -12,13 +12,11 @@ import (
 	"os/signal"
 
 	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
-
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
-var Version = "dev"
 
 // globals are the flags every subcommand shares.
 type globals struct {
@@ -40,7 +38,7 @@ feature extractor or train from scratch?" by running the candidates on your
 data and measuring them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       buildinfo.Version(),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
