@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/graftml/graft/data"
@@ -148,13 +149,28 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 	if err != nil {
 		return nil, info, err
 	}
+	// A graft export records its stages: cut and name them the same way
+	// unless --stages says otherwise.
+	rec, recPicks, recErr := p.recordedStages(m, cuts, head)
 	var picks []int
-	if len(opts.Stages) > 0 {
+	switch {
+	case len(opts.Stages) > 0:
 		if picks, err = p.userStages(opts.Stages, cuts, head); err != nil {
 			return nil, info, err
 		}
-	} else {
+	case rec != nil && recErr == nil:
+		picks = recPicks
+	default:
+		if recErr != nil {
+			info.Warnings = append(info.Warnings, fmt.Sprintf("the stages the file records (%s) do not fit its graph (%v); stages were picked by resolution instead", metaStages, recErr))
+		}
 		picks = p.autoStages(cuts, head, shape[2])
+	}
+	var stageNames []string
+	if rec != nil && recErr == nil && slices.Equal(picks, recPicks) {
+		for _, s := range rec {
+			stageNames = append(stageNames, s.Name)
+		}
 	}
 	picks = append(picks, head)
 	arch := opts.Arch
@@ -164,6 +180,11 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 	model, err := p.build(arch, cuts, picks, cls, shape)
 	if err != nil {
 		return nil, info, err
+	}
+	if len(stageNames) == len(model.Stages) {
+		for i, st := range model.Stages {
+			st.Name = stageNames[i]
+		}
 	}
 	ok = true
 	for _, k := range picks {
@@ -189,6 +210,45 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 		info.Warnings = append(info.Warnings, "the graph does not say how inputs are normalised; assuming ImageNet mean/std (torchvision's convention), override with --norm/--mean/--std")
 	}
 	return model, info, nil
+}
+
+// recordedStages reads the stages a graft export recorded and resolves
+// their ends to cuts (the picks, without the head); nil when the file
+// records none. An error says why the record does not fit the graph.
+func (p *program) recordedStages(m *Model, cuts []cut, head int) ([]stageMeta, []int, error) {
+	b := m.Metadata[metaStages]
+	if b == "" {
+		return nil, nil, nil
+	}
+	var rec []stageMeta
+	if err := json.Unmarshal([]byte(b), &rec); err != nil {
+		return nil, nil, err
+	}
+	if len(rec) < 2 {
+		return nil, nil, fmt.Errorf("%d stages; a model has at least a body and a head", len(rec))
+	}
+	seen := map[string]bool{}
+	var ends []string
+	for i, s := range rec {
+		if s.Name == "" || seen[s.Name] {
+			return nil, nil, fmt.Errorf("stage %d is named %q: names must be distinct and not empty", i, s.Name)
+		}
+		seen[s.Name] = true
+		if i < len(rec)-1 {
+			ends = append(ends, s.End)
+		}
+	}
+	if rec[len(rec)-1].Name != "head" {
+		return nil, nil, fmt.Errorf("the last stage is %q, not head", rec[len(rec)-1].Name)
+	}
+	picks, err := p.userStages(ends, cuts, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(picks)+2 != len(rec) {
+		return nil, nil, fmt.Errorf("%d stages recorded, the graph's head starts elsewhere", len(rec))
+	}
+	return rec, picks, nil
 }
 
 // nodeRef is how --stages refers to a node: its name, or its first output.

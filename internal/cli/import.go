@@ -47,7 +47,8 @@ predict and export accept.
 MODEL is either
   an ONNX image classifier (.onnx): its graph becomes a trainable model whose
     parameters keep the ONNX initializer names, cut into stages (stem,
-    stage1…N, head) at resolution changes, with a replaceable classifier;
+    stage1…N, head) at resolution changes — or as a graft export records
+    them, with their names and class names — with a replaceable classifier;
     the checkpoint keeps the graph beside the weights (CKPT.graph.onnx);
   or weights for a built-in architecture (--arch): a PyTorch state_dict as
     torch.save writes it (.pth, .pt, .bin) or a .safetensors file, under
