@@ -27,6 +27,9 @@ type ImportOptions struct {
 	Stages []string
 	// Arch names the model; the default is "onnx:" and the file's base name.
 	Arch string
+	// NormGiven says the caller sets the input normalisation itself
+	// (--norm, --mean/--std): no note that ImageNet's was assumed.
+	NormGiven bool
 }
 
 // StageSummary describes one stage of an imported model.
@@ -206,7 +209,7 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 			info.Classes = nil
 		}
 	}
-	if model.InChannels == 3 && info.Preprocess.Norm == data.NormImageNet && metaNorm(m) == "" && m.Metadata[metaPreprocess] == "" {
+	if !opts.NormGiven && model.InChannels == 3 && info.Preprocess.Norm == data.NormImageNet && metaNorm(m) == "" && m.Metadata[metaPreprocess] == "" {
 		info.Warnings = append(info.Warnings, "the graph does not say how inputs are normalised; assuming ImageNet mean/std (torchvision's convention), override with --norm/--mean/--std")
 	}
 	return model, info, nil
