@@ -66,6 +66,11 @@ type Info struct {
 	Cuts       []string        `json:"cuts"`
 	Stages     []StageSummary  `json:"stages"`
 	Preprocess data.Preprocess `json:"preprocess"`
+	// Normalization says what normalises the graph's features:
+	// "batchnorm", "other" (instance, layer or group normalisation),
+	// "folded" (BatchNorm folded into the convolutions by the exporter)
+	// or "none"; "" for a graph without convolutions.
+	Normalization string `json:"normalization,omitempty"`
 	// Classes are the class names a graft export recorded, if any.
 	Classes  []string `json:"classes,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -209,10 +214,60 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 			info.Classes = nil
 		}
 	}
+	var note string
+	info.Normalization, note = normalization(m)
+	if note != "" {
+		info.Warnings = append(info.Warnings, note)
+	}
 	if !opts.NormGiven && model.InChannels == 3 && info.Preprocess.Norm == data.NormImageNet && metaNorm(m) == "" && m.Metadata[metaPreprocess] == "" {
 		info.Warnings = append(info.Warnings, "the graph does not say how inputs are normalised; assuming ImageNet mean/std (torchvision's convention), override with --norm/--mean/--std")
 	}
 	return model, info, nil
+}
+
+// keepBatchNorm is how to export a PyTorch model with its BatchNorm.
+const keepBatchNorm = "torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)"
+
+// normalization tells how a graph normalises its features, and notes what
+// a graph without normalisation layers means for training. PyTorch's
+// torch.onnx.export in eval mode folds each BatchNorm into the convolution
+// before it by default: exact for inference — frozen features are the
+// original's — but the graph that trains is then a network without
+// BatchNorm, and its convolutions' weights get generated names
+// ("onnx::Conv_35") instead of the module's.
+func normalization(m *Model) (kind, note string) {
+	convs, biased, generated := 0, 0, 0
+	norms := map[string]int{}
+	for _, n := range m.Graph.Nodes {
+		switch n.OpType {
+		case "Conv":
+			convs++
+			if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+				biased++
+			}
+			if len(n.Inputs) > 1 && strings.HasPrefix(n.Inputs[1], "onnx::") {
+				generated++
+			}
+		case "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization":
+			norms[n.OpType]++
+		}
+	}
+	switch {
+	case norms["BatchNormalization"] > 0:
+		return "batchnorm", ""
+	case len(norms) > 0:
+		return "other", ""
+	case convs == 0:
+		return "", ""
+	}
+	const means = "fine-tuning trains this network without BatchNorm (it may need lower rates and train less stably), and scratch from it may fail to train; " +
+		"frozen features (probe, freeze) are unaffected"
+	if biased == convs && generated > 0 {
+		return "folded", fmt.Sprintf("BatchNorm was folded into the convolutions: %d biased convolutions with generated weight names (onnx::Conv_…) and no BatchNormalization, as torch.onnx.export does in eval mode by default. "+
+			"So %s. To keep BatchNorm, export with %s", convs, means, keepBatchNorm)
+	}
+	return "none", fmt.Sprintf("the graph has no normalisation layers (%d convolutions, no BatchNormalization): the network has none (as VGG and SqueezeNet), or its exporter folded BatchNorm into the convolutions. "+
+		"Without them %s. If the original has BatchNorm, export it with %s", convs, means, keepBatchNorm)
 }
 
 // recordedStages reads the stages a graft export recorded and resolves
