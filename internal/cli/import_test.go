@@ -62,7 +62,7 @@ func TestImportUnnamedClasses(t *testing.T) {
 	three := filepath.Join(dir, "three")
 	namedSet(t, three, names[:3], 2)
 	code, _, errs = run(t, "eval", ck, "--data", three, "--threads", "1")
-	if code == 0 || !strings.Contains(errs, "5 unnamed classes") || !strings.Contains(errs, "has 3") || !strings.Contains(errs, "--labels") {
+	if code == 0 || !strings.Contains(errs, "5 classes without names") || !strings.Contains(errs, "has 3 classes") || !strings.Contains(errs, "--labels") {
 		t.Errorf("eval of a 5-class unnamed model on 3 classes: exit %d: %s", code, errs)
 	}
 
