@@ -24,6 +24,7 @@ import (
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
@@ -56,9 +57,14 @@ type Meta struct {
 	// Training is the trainer's own record (configuration, epoch, history),
 	// opaque to this package.
 	Training json.RawMessage `json:"training,omitempty"`
-	Graft    string          `json:"graft_version,omitempty"`
-	Torch    string          `json:"libtorch_version,omitempty"`
-	Created  string          `json:"created,omitempty"`
+	// Provenance, filled in by Save: which graft (version, and its own
+	// source commit from the build) wrote the checkpoint, with which
+	// libtorch, when, and the command line it was given.
+	Graft   string   `json:"graft_version,omitempty"`
+	Commit  string   `json:"graft_commit,omitempty"`
+	Torch   string   `json:"libtorch_version,omitempty"`
+	Created string   `json:"created,omitempty"`
+	Command []string `json:"command,omitempty"`
 }
 
 // GraphCodec rebuilds and saves models that are not built-in architectures:
@@ -159,8 +165,10 @@ func SaveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs Gra
 		}
 		meta.State = filepath.Base(stPath)
 	}
+	meta.Graft, meta.Commit = buildinfo.Version(), buildinfo.Commit()
 	meta.Torch = torch.Version()
 	meta.Created = time.Now().UTC().Format(time.RFC3339)
+	meta.Command = buildinfo.Command()
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err

@@ -32,6 +32,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if ck.Meta.Arch != "smallcnn" || ck.Meta.Preprocess.Size != 32 || len(ck.Meta.Stages) != 4 {
 		t.Errorf("meta = %+v", ck.Meta)
 	}
+	// Provenance: which graft wrote it, with what, and how it was run.
+	if ck.Meta.Graft == "" || ck.Meta.Torch == "" || ck.Meta.Created == "" || len(ck.Meta.Command) == 0 {
+		t.Errorf("provenance missing: graft %q, libtorch %q, created %q, command %q", ck.Meta.Graft, ck.Meta.Torch, ck.Meta.Created, ck.Meta.Command)
+	}
 	want, got := m.Params(), ck.Model.Params()
 	for i := range want {
 		a, _ := want[i].T.Float32s()

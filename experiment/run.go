@@ -63,6 +63,11 @@ func (b *Base) build(s strategy.Strategy, p strategy.Plan, nClasses int, classMa
 			m.Free()
 			return nil, err
 		}
+	} else if _, err := m.ResetParameters(); err != nil {
+		// A built-in architecture is fresh from arch.New (and has no
+		// Resetter); an imported graph's layers are drawn here.
+		m.Free()
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	if p.CutAfter > 0 {
 		err = m.Truncate(p.CutAfter-1, nClasses)

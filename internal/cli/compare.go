@@ -6,13 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
@@ -239,8 +239,8 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
 		Spec: spec, Command: commandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
-		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
-			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
+		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
+			Commit: buildinfo.Commit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
 	return cfg, nil
 }
@@ -313,44 +313,6 @@ func commandLine(args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
-}
-
-// gitCommit is graft's own source commit, as the build recorded it (Go
-// stamps vcs.revision when building from a checkout), not that of the
-// directory the user happens to run graft in; "" when unknown.
-func gitCommit() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return stampedCommit()
-	}
-	rev, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev == "" {
-		return stampedCommit()
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return rev
-}
-
-// stampedCommit is the version scripts/setup.sh stamps (git describe
-// --always --dirty of graft's checkout), when there is one.
-func stampedCommit() string {
-	if Version == "dev" {
-		return ""
-	}
-	return Version
 }
 
 // writeReports writes the report files and leaderboard.md, the tables as

@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/report"
@@ -118,8 +119,8 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 		Base: base, Train: tgtTrain, Test: tgtTest, Strategies: strats, Shots: shots, Seeds: seeds,
 		Budget: strategy.Budget{Epochs: epochs, Patience: 5}, LRGrid: grid, Batch: 32, Out: cmpOut, Spec: spec,
 		Command: "graft demo --out " + o.Out + " --source " + o.Source + " --target " + o.Target,
-		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: "cpu", Threads: torch.NumThreads(),
-			Commit: gitCommit(), Started: start.UTC().Format(time.RFC3339)},
+		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: "cpu", Threads: torch.NumThreads(),
+			Commit: buildinfo.Commit(), Started: start.UTC().Format(time.RFC3339)},
 		// Two runs side by side: small models on small batches use two
 		// cores better that way than with one run on two threads, and the
 		// results do not depend on it.

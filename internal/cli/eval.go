@@ -94,7 +94,17 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 			return err
 		}
 	}
-	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, ck.Meta.Classes, cfg, o.Workers)
+	classes := ck.Meta.Classes
+	// An import without --labels has unnamed classes: they are the data's,
+	// in its order, when the counts agree.
+	// (Data whose folders are named class0… is checked as named data is.)
+	if n := unnamedCount(classes, ck.Model.NumClasses); n >= 0 && unnamedCount(ds.Classes(), 0) < 0 {
+		if len(ds.Classes()) != n {
+			return fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", o.Checkpoint, n, n-1, o.Data, len(ds.Classes()), n)
+		}
+		classes = ds.Classes()
+	}
+	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, classes, cfg, o.Workers)
 	if err != nil {
 		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
 	}
