@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -27,7 +28,7 @@ type Base struct {
 
 // LoadBase reads a source checkpoint.
 func LoadBase(path string) (*Base, error) {
-	ck, err := checkpoint.Load(path)
+	ck, err := onnx.Checkpoints.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed ui
 }
 
 func (b *Base) build(s strategy.Strategy, p strategy.Plan, nClasses int, classMap []int) (*nn.Model, error) {
-	m, err := checkpoint.Build(b.Path, b.Meta)
+	m, err := onnx.Checkpoints.Build(b.Path, b.Meta)
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,9 @@
 // writes, and the legacy one) without Python, and LoadPretrained loads
 // them, or safetensors files, into built-in architectures under
 // torchvision or timm names. Export writes a built-in architecture, or an
-// imported graph with its current weights, as ONNX. SaveCheckpoint and
-// LoadCheckpoint keep an imported model's graph beside its weights
-// (CKPT.graph.onnx).
+// imported graph with its current weights, as ONNX. Checkpoints (a
+// checkpoint.Store) keeps an imported model's graph beside its weights
+// (CKPT.graph.onnx) and reads every graft checkpoint back.
 //
 // The ONNX protobuf messages are decoded and encoded by hand with
 // google.golang.org/protobuf/encoding/protowire (proto.go, encode.go):

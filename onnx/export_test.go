@@ -194,7 +194,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	ck := filepath.Join(dir, "ck", "tiny")
 	os.MkdirAll(filepath.Dir(ck), 0o755)
 	meta := checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: info.Preprocess}
-	if err := SaveCheckpoint(ck, m, meta); err != nil {
+	if err := Checkpoints.Save(ck, m, meta, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"tiny.json", "tiny.safetensors", "tiny.graph.onnx"} {
@@ -211,7 +211,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 			t.Errorf("the graph file holds weights too")
 		}
 	}
-	loaded, err := LoadCheckpoint(ck)
+	loaded, err := Checkpoints.Load(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	// A missing graph file is a clear error; a truncated model refuses to
 	// export.
 	os.Remove(GraphPath(ck))
-	if _, err := LoadCheckpoint(ck); err == nil || !strings.Contains(err.Error(), "graph") {
+	if _, err := Checkpoints.Load(ck); err == nil || !strings.Contains(err.Error(), "graph") {
 		t.Errorf("load without the graph: %v", err)
 	}
 	if err := back.Truncate(1, 4); err != nil {
@@ -300,10 +300,10 @@ func TestExportedStagesSurvive(t *testing.T) {
 		t.Fatalf("imported stages\n%s\nwant\n%s", got, want)
 	}
 	ck := filepath.Join(dir, "ck")
-	if err := SaveCheckpoint(ck, imp, checkpoint.Meta{Preprocess: info.Preprocess}); err != nil {
+	if err := Checkpoints.Save(ck, imp, checkpoint.Meta{Preprocess: info.Preprocess}, nil); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := LoadCheckpoint(ck)
+	loaded, err := Checkpoints.Load(ck)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,6 @@ func TestScratchLearnsOnImportedGraph(t *testing.T) {
 		t.Skip("trains two small networks (a few seconds)")
 	}
 	// Loading an imported checkpoint needs its graph codec (cli.Main sets it).
-	checkpoint.Graphs = onnx.Graphs{}
 	train, val := stripes(160, 1), stripes(80, 2)
 	scratch, err := strategy.Parse("scratch")
 	if err != nil {
@@ -73,7 +72,7 @@ func TestScratchLearnsOnImportedGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 			ck := filepath.Join(t.TempDir(), "base")
-			err = onnx.SaveCheckpoint(ck, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: info.Preprocess})
+			err = onnx.Checkpoints.Save(ck, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: info.Preprocess}, nil)
 			m.Free()
 			if err != nil {
 				t.Fatal(err)

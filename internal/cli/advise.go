@@ -11,10 +11,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/graftml/graft/advise"
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -60,7 +60,7 @@ type AdviseReport struct {
 
 // measureBase measures one base on the target without training.
 func measureBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Measurements, string, error) {
-	ck, err := checkpoint.Load(path)
+	ck, err := onnx.Checkpoints.Load(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("--base: %w", err)
 	}

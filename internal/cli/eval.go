@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -79,7 +79,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}

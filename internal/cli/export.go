@@ -59,7 +59,7 @@ func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
 	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
 		return err
 	}
-	ck, err := onnx.LoadCheckpoint(o.Checkpoint)
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	if unnamed {
 		classes = unnamedClasses(m.NumClasses)
 	}
-	if err := onnx.SaveCheckpoint(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
 	}
 	if g.json {
@@ -339,7 +339,7 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	if unnamed {
 		classes = unnamedClasses(n)
 	}
-	if err := checkpoint.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
 	}
 	if g.json {

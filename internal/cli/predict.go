@@ -10,9 +10,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -71,7 +71,7 @@ func runPredict(ctx context.Context, o PredictOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/internal/buildinfo"
-	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -64,7 +62,6 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	torch.TuneAllocator(1 << 30)
 	// Imported ONNX models keep their graph beside their weights; this
 	// lets every command load and save them like built-ins.
-	checkpoint.Graphs = onnx.Graphs{}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root := newRoot(stdout, stderr)

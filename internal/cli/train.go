@@ -21,6 +21,7 @@ import (
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -353,7 +354,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 			say("refit: off, %s\n", rr.Reason)
 		}
 		announce(su)
-		res := &fit.Resumer{Path: resumeBase + ".resume", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+		res := &fit.Resumer{Path: resumeBase + ".resume", Store: onnx.Checkpoints, Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
 			Fingerprint: fingerprint, Continue: o.Resume}
 		if result, err = train(su, res); err != nil {
 			return err
@@ -384,7 +385,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 		say("refit: %s chosen on validation, retraining on all %s images\n", plural(sel.Epochs, "epoch"), thousands(su.images))
 		announce(su)
 		rsum := sha256.Sum256(fmt.Appendf(nil, "%s refit %d", fingerprint, sel.Epochs))
-		res := &fit.Resumer{Path: resumeBase + ".resume-refit", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+		res := &fit.Resumer{Path: resumeBase + ".resume-refit", Store: onnx.Checkpoints, Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
 			Fingerprint: hex.EncodeToString(rsum[:]), Continue: o.Resume}
 		if result, err = train(su, res); err != nil {
 			return err
@@ -398,7 +399,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	meta := checkpoint.Meta{Classes: su.classes, Preprocess: su.pre}
 	rec, _ := json.Marshal(map[string]any{"options": o, "config": su.cfg, "result": result, "refit": rr})
 	meta.Training = rec
-	if err := checkpoint.Save(o.Out, su.model, meta, nil); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, su.model, meta, nil); err != nil {
 		return err
 	}
 	os.Remove(selPath)
@@ -526,7 +527,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (su *trainSetup, err error) {
 func trainModel(o TrainOptions, classes []string, channels int) (*nn.Model, data.Preprocess, error) {
 	torch.ManualSeed(o.Seed)
 	if o.From != "" {
-		ck, err := checkpoint.Load(o.From)
+		ck, err := onnx.Checkpoints.Load(o.From)
 		if err != nil {
 			return nil, data.Preprocess{}, fmt.Errorf("--from: %w", err)
 		}

@@ -6,11 +6,11 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
 )
@@ -163,7 +163,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	model, run := ad.Model, ad.Run
 	defer model.Free()
-	if err := checkpoint.Save(o.Out, model, ad.Meta, nil); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, model, ad.Meta, nil); err != nil {
 		return err
 	}
 	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "protocol": protocol, "lr": run.LR, "epochs": run.Epochs,
