@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
@@ -149,7 +151,11 @@ func writePB(t *testing.T, path string, x *torch.Tensor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, constProto("x", c).encode(), 0o644); err != nil {
+	b, err := proto.Marshal(constProto("x", c).toProto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
