@@ -12,7 +12,7 @@ test:
 
 # graft against PyTorch, side by side; figures go to BENCHMARKS.md by hand.
 bench: build
-	build/bin/graft bench --rss
+	build/bin/graft bench --rss --threads 2
 
 shim:
 	$(MAKE) -C torch/shim

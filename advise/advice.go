@@ -150,10 +150,10 @@ func Prune(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) []Pru
 	}
 	var cuts []cut
 	for _, s := range cands {
-		switch s.Base {
-		case "probe":
+		switch d := s.Def(); {
+		case d.HeadOnly && !d.Cuts:
 			cuts = append(cuts, cut{s, meas.Stages[len(meas.Stages)-1].Probe})
-		case "truncate":
+		case d.HeadOnly:
 			k, err := s.Stages(shape)
 			if err != nil {
 				continue
@@ -187,10 +187,10 @@ func Order(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) map[s
 	out := map[string]float64{}
 	head := meas.Stages[len(meas.Stages)-1].Probe
 	for _, s := range cands {
-		switch s.Base {
-		case "scratch":
+		switch d := s.Def(); {
+		case d.Scratch:
 			out[s.Name] = meas.PixelProbe
-		case "truncate":
+		case d.Cuts:
 			if k, err := s.Stages(shape); err == nil {
 				out[s.Name] = stageAt(meas.Stages, k).Probe
 			}
@@ -202,15 +202,15 @@ func Order(meas *Measurements, shape *nn.Model, cands []strategy.Strategy) map[s
 }
 
 // chart is the four-case chart: its sentence per quadrant, and the
-// strategies that sentence means.
+// strategies that sentence means (those of its family, strategy.Def.Families).
 var chart = map[string]struct {
 	sentence string
-	family   []string // strategy bases
+	family   strategy.Family
 }{
-	"small-similar":   {"freeze the base and train a new head (probe, or lpft's probe-then-fine-tune)", []string{"probe", "lpft"}},
-	"small-different": {"keep only the early layers: truncate or freeze early stages and train the rest", []string{"truncate", "freeze"}},
-	"large-similar":   {"fine-tune, gently (a low rate, early stages frozen or held near their start)", []string{"finetune", "discriminative", "gradual", "lpft", "l2sp", "freeze"}},
-	"large-different": {"fine-tune everything, or train from scratch", []string{"finetune", "discriminative", "gradual", "scratch"}},
+	"small-similar":   {"freeze the base and train a new head (probe, or lpft's probe-then-fine-tune)", strategy.FrozenFeatures},
+	"small-different": {"keep only the early layers: truncate or freeze early stages and train the rest", strategy.EarlyLayers},
+	"large-similar":   {"fine-tune, gently (a low rate, early stages frozen or held near their start)", strategy.GentleFinetune},
+	"large-different": {"fine-tune everything, or train from scratch", strategy.TrainEverything},
 }
 
 // Quadrant places measurements in the chart.
@@ -353,14 +353,14 @@ func rankWhy(e experiment.RaceEntry, meas *Measurements, shape *nn.Model) string
 		parts = append(parts, fmt.Sprintf("%.1f points behind the best [%.1f, %.1f]", 100*e.Margin.Diff, 100*e.Margin.Low, 100*e.Margin.High))
 	}
 	if s, err := strategy.Parse(e.Strategy); err == nil {
-		switch s.Base {
-		case "probe":
+		switch d := s.Def(); {
+		case d.HeadOnly && !d.Cuts:
 			parts = append(parts, fmt.Sprintf("frozen-feature probe %.1f%%", 100*meas.Stages[len(meas.Stages)-1].Probe))
-		case "truncate":
+		case d.HeadOnly:
 			if k, err := s.Stages(shape); err == nil {
 				parts = append(parts, fmt.Sprintf("frozen-feature probe at its cut %.1f%%", 100*stageAt(meas.Stages, k).Probe))
 			}
-		case "scratch":
+		case d.Scratch:
 			parts = append(parts, fmt.Sprintf("raw-pixel probe %.1f%%", 100*meas.PixelProbe))
 		}
 	}
@@ -375,7 +375,7 @@ func recommend(rk Ranked, race *experiment.RaceResult, shape *nn.Model, tie []st
 			rec.Head = e.Head
 		}
 	}
-	if s, err := strategy.Parse(rk.Strategy); err == nil && (s.Base == "freeze" || s.Base == "truncate") {
+	if s, err := strategy.Parse(rk.Strategy); err == nil && s.Def().HasArg {
 		if k, err := s.Stages(shape); err == nil && k > 0 && k <= len(shape.Stages) {
 			rec.Stage = shape.Stages[k-1].Name
 		}
@@ -404,7 +404,7 @@ func story(a *Advice) string {
 	fam := chart[a.Quadrant].family
 	in := func(name string) bool {
 		s, err := strategy.Parse(name)
-		return err == nil && slices.Contains(fam, s.Base)
+		return err == nil && s.Def().Families&fam != 0
 	}
 	head := fmt.Sprintf("%s: the chart says %s", a.Quadrant, a.Chart)
 	if in(rec) {

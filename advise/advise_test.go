@@ -176,7 +176,7 @@ func TestOneStory(t *testing.T) {
 						t.Errorf("story %q lacks the chart or %s", a.Story, rec)
 					}
 					s, _ := strategy.Parse(rec)
-					agrees := slices.Contains(chart[a.Quadrant].family, s.Base)
+					agrees := s.Def().Families&chart[a.Quadrant].family != 0
 					if agrees != strings.Contains(a.Story, "the two agree") {
 						t.Errorf("story %q: recommendation %s in the chart's kind: %v", a.Story, rec, agrees)
 					}
@@ -191,6 +191,28 @@ func TestOneStory(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// The chart's sentences mean these strategies: each quadrant's family,
+// read from the strategies' traits.
+func TestChartFamilies(t *testing.T) {
+	want := map[string][]string{
+		"small-similar":   {"probe", "lpft"},
+		"small-different": {"freeze", "truncate"},
+		"large-similar":   {"freeze", "finetune", "lpft", "gradual", "discriminative", "l2sp"},
+		"large-different": {"scratch", "finetune", "gradual", "discriminative"},
+	}
+	for q, w := range want {
+		var got []string
+		for _, d := range strategy.Registry {
+			if d.Families&chart[q].family != 0 {
+				got = append(got, d.Name)
+			}
+		}
+		if !slices.Equal(got, w) {
+			t.Errorf("%s: the chart means %v, want %v", q, got, w)
 		}
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"sort"
 
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/strategy"
 )
 
 // Baselines are the constant answers advice must beat: what a user who
 // skips advise would run.
-var Baselines = []string{"finetune", "discriminative"}
+var Baselines = []string{strategy.Finetune.Name, strategy.Discriminative.Name}
 
 // Validation compares advice with what graft compare measured on test.
 type Validation struct {
@@ -51,7 +52,7 @@ type Validation struct {
 	ValidationChoice       string  `json:"validation_choice"`
 	ValidationChoiceRegret float64 `json:"validation_choice_regret_points"`
 	ValidationTau          float64 `json:"validation_kendall_tau"`
-	Rows              []Row   `json:"rows"`
+	Rows                   []Row   `json:"rows"`
 }
 
 // Row is one strategy, predicted and measured.

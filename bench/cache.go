@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -107,8 +106,7 @@ func MeasureFreezing(ctx context.Context, o FreezeOptions) (*FreezeReport, error
 		if err != nil {
 			return 0, nil, err
 		}
-		s, _ := strategy.Parse("probe")
-		plan, err := s.Plan(m, strategy.Budget{Epochs: o.Epochs})
+		plan, err := strategy.Probe.Strategy().Plan(m, strategy.Budget{Epochs: o.Epochs})
 		if err != nil {
 			return 0, nil, err
 		}
@@ -173,7 +171,7 @@ func MeasureFreezing(ctx context.Context, o FreezeOptions) (*FreezeReport, error
 			}
 			const epochs = 2
 			cfg := fit.Config{Seed: 1, BatchSize: 32, ChannelsLast: true, Optimizer: optim.Config{Name: "adam", LR: 1e-3},
-				Phases: []fit.Phase{{Name: fmt.Sprintf("freeze:%d", k), Epochs: epochs, StageLR: rates}}}
+				Phases: []fit.Phase{{Name: strategy.Freeze.At(k).Name, Epochs: epochs, StageLR: rates}}}
 			res, err := fit.Train(ctx, fit.Run{Model: m, Train: tl, Config: cfg, NoCache: noCache})
 			_, trainable := m.CountParams()
 			m.Free()

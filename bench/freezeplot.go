@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"image/color"
 
-	"github.com/graftml/graft/report"
+	"github.com/graftml/graft/figure"
+	"github.com/graftml/graft/strategy"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -15,7 +16,7 @@ import (
 // and without the feature cache, as SVG and PNG.
 func FreezeCurve(r *FreezeReport) (svg, png []byte, err error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("freeze:K — seconds per epoch (%s, %d px, %d images)", r.Model, r.Size, r.Images)
+	p.Title.Text = fmt.Sprintf("%s — seconds per epoch (%s, %d px, %d images)", strategy.Freeze.Usage(), r.Model, r.Size, r.Images)
 	p.X.Label.Text = "K: stages frozen (from the input)"
 	p.Y.Label.Text = "seconds per epoch"
 	p.Y.Min = 0
@@ -51,5 +52,5 @@ func FreezeCurve(r *FreezeReport) (svg, png []byte, err error) {
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return report.Render(p, 7*vg.Inch, 4*vg.Inch, 110)
+	return figure.Standalone(p)
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
@@ -56,9 +57,14 @@ type Meta struct {
 	// Training is the trainer's own record (configuration, epoch, history),
 	// opaque to this package.
 	Training json.RawMessage `json:"training,omitempty"`
-	Graft    string          `json:"graft_version,omitempty"`
-	Torch    string          `json:"libtorch_version,omitempty"`
-	Created  string          `json:"created,omitempty"`
+	// Provenance, filled in by Save: which graft (version, and its own
+	// source commit from the build) wrote the checkpoint, with which
+	// libtorch, when, and the command line it was given.
+	Graft   string   `json:"graft_version,omitempty"`
+	Commit  string   `json:"graft_commit,omitempty"`
+	Torch   string   `json:"libtorch_version,omitempty"`
+	Created string   `json:"created,omitempty"`
+	Command []string `json:"command,omitempty"`
 }
 
 // GraphCodec rebuilds and saves models that are not built-in architectures:
@@ -72,21 +78,29 @@ type GraphCodec interface {
 	Save(path string, m *nn.Model) error
 }
 
-// Graphs is the GraphCodec in use. Package onnx implements it, but depends
-// on this package, so the program wires them together: graft's CLI sets it
-// at start. Without it, imported checkpoints cannot be loaded or saved.
-var Graphs GraphCodec
+// Store loads, builds and saves checkpoints: built-in architectures
+// always, imported graphs (Arch "onnx:…") through Graphs. There is no
+// package-level default to install: the zero Store handles built-ins and
+// refuses an imported graph with the fix (onnx.Checkpoints, the Store with
+// the ONNX codec, reads and writes every graft checkpoint). Load, Build and
+// Save are the zero Store's.
+type Store struct {
+	Graphs GraphCodec
+}
 
 // Build makes the model a checkpoint's sidecar describes, with fresh
 // weights: a built-in architecture (truncated as recorded) or an imported
 // graph.
-func Build(path string, meta Meta) (*nn.Model, error) { return buildWith(path, meta, Graphs) }
+func Build(path string, meta Meta) (*nn.Model, error) { return Store{}.Build(path, meta) }
+
+// Build is the package's Build with s's codec.
+func (s Store) Build(path string, meta Meta) (*nn.Model, error) { return buildWith(path, meta, s.Graphs) }
 
 func buildWith(path string, meta Meta, graphs GraphCodec) (*nn.Model, error) {
 	_, sPath := Paths(path)
 	if strings.HasPrefix(meta.Arch, "onnx:") {
 		if graphs == nil {
-			return nil, fmt.Errorf("checkpoint %s holds an imported %s, which this program cannot rebuild", sPath, meta.Arch)
+			return nil, fmt.Errorf("checkpoint %s holds an imported %s: load it with onnx.Checkpoints (a checkpoint.Store with the ONNX codec), not the built-ins-only checkpoint.Load", sPath, meta.Arch)
 		}
 		return graphs.Build(path, meta)
 	}
@@ -118,13 +132,21 @@ func Paths(p string) (weights, sidecar string) {
 
 // Save writes model m with meta to path (see Paths). meta's Arch, classes,
 // stages and file fields are filled in from m. optState, when not nil, is
-// saved beside for resuming.
+// saved beside for resuming. An imported graph needs a Store with its
+// codec (onnx.Checkpoints), which writes the graph file beside.
 func Save(path string, m *nn.Model, meta Meta, optState []Tensor) error {
-	return SaveWith(path, m, meta, optState, Graphs)
+	return Store{}.Save(path, m, meta, optState)
 }
 
-// SaveWith is Save with an explicit GraphCodec (nil: built-ins only).
-func SaveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs GraphCodec) error {
+// Save is the package's Save with s's codec.
+func (s Store) Save(path string, m *nn.Model, meta Meta, optState []Tensor) error {
+	return saveWith(path, m, meta, optState, s.Graphs)
+}
+
+func saveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs GraphCodec) error {
+	if graphs == nil && strings.HasPrefix(m.Arch, "onnx:") {
+		return fmt.Errorf("save %s: the model is an imported %s, whose graph must be saved beside its weights: save it with onnx.Checkpoints", path, m.Arch)
+	}
 	wPath, sPath := Paths(path)
 	if graphs != nil {
 		if err := graphs.Save(path, m); err != nil {
@@ -159,8 +181,10 @@ func SaveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs Gra
 		}
 		meta.State = filepath.Base(stPath)
 	}
+	meta.Graft, meta.Commit = buildinfo.Version(), buildinfo.Commit()
 	meta.Torch = torch.Version()
 	meta.Created = time.Now().UTC().Format(time.RFC3339)
+	meta.Command = buildinfo.Command()
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
@@ -202,11 +226,12 @@ type Checkpoint struct {
 }
 
 // Load rebuilds the model a checkpoint describes and loads its weights
-// strictly.
-func Load(path string) (*Checkpoint, error) { return LoadWith(path, Graphs) }
+// strictly; a built-in architecture only (Store).
+func Load(path string) (*Checkpoint, error) { return Store{}.Load(path) }
 
-// LoadWith is Load with an explicit GraphCodec (nil: built-ins only).
-func LoadWith(path string, graphs GraphCodec) (*Checkpoint, error) {
+// Load is the package's Load with s's codec.
+func (s Store) Load(path string) (*Checkpoint, error) {
+	graphs := s.Graphs
 	meta, err := ReadMeta(path)
 	if err != nil {
 		return nil, err

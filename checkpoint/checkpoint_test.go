@@ -8,6 +8,7 @@ import (
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
 )
 
@@ -31,6 +32,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	defer ck.Model.Free()
 	if ck.Meta.Arch != "smallcnn" || ck.Meta.Preprocess.Size != 32 || len(ck.Meta.Stages) != 4 {
 		t.Errorf("meta = %+v", ck.Meta)
+	}
+	// Provenance: which graft wrote it, with what, and how it was run.
+	if ck.Meta.Graft == "" || ck.Meta.Torch == "" || ck.Meta.Created == "" || len(ck.Meta.Command) == 0 {
+		t.Errorf("provenance missing: graft %q, libtorch %q, created %q, command %q", ck.Meta.Graft, ck.Meta.Torch, ck.Meta.Created, ck.Meta.Command)
 	}
 	want, got := m.Params(), ck.Model.Params()
 	for i := range want {
@@ -103,4 +108,45 @@ func TestLoadErrors(t *testing.T) {
 	if err != nil || len(rep.Skipped) != 2 {
 		t.Errorf("drop-classifier load: %+v, %v", rep, err)
 	}
+}
+
+// graphCodec stands in for onnx.Graphs: it records what the Store asked
+// of it and builds a smallcnn.
+type graphCodec struct{ saved, built int }
+
+func (g *graphCodec) Build(path string, meta Meta) (*nn.Model, error) {
+	g.built++
+	return arch.New("smallcnn", arch.Config{NumClasses: meta.NumClasses, InChannels: 3})
+}
+
+func (g *graphCodec) Save(path string, m *nn.Model) error { g.saved++; return nil }
+
+// TestStoreNeedsItsCodecForImportedGraphs: no package default is
+// installed anywhere; the zero Store refuses an imported graph with the
+// fix, and a Store with a codec saves and rebuilds it through the codec.
+func TestStoreNeedsItsCodecForImportedGraphs(t *testing.T) {
+	dir := t.TempDir()
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 2, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	m.Arch = "onnx:tiny"
+	path := filepath.Join(dir, "imported")
+	if err := Save(path, m, Meta{}, nil); err == nil || !strings.Contains(err.Error(), "onnx.Checkpoints") {
+		t.Fatalf("the zero Store saved an imported graph without its graph file: %v", err)
+	}
+	codec := &graphCodec{}
+	s := Store{Graphs: codec}
+	if err := s.Save(path, m, Meta{}, nil); err != nil || codec.saved != 1 {
+		t.Fatalf("save with a codec: %v (graph files written: %d)", err, codec.saved)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "onnx.Checkpoints") {
+		t.Fatalf("the zero Store loaded an imported graph: %v", err)
+	}
+	ck, err := s.Load(path)
+	if err != nil || codec.built != 1 {
+		t.Fatalf("load with a codec: %v (built %d)", err, codec.built)
+	}
+	ck.Model.Free()
 }

@@ -11,6 +11,24 @@
 //   - InMemory: images already in memory (synthetic data, tests);
 //   - Subset: a view of another Dataset (KShot, StratifiedSplit).
 //
+// Open reads a DATA spec, the one grammar every graft command takes (see
+// SpecHelp): a folder, fashion-mnist[:DIR], cifar10:DIR, gtsrb:DIR or
+// idx:IMAGES,LABELS, with ?classes=LIST to keep some classes. OpenTraining
+// adds what training needs: two classes at least, every image of a folder
+// decoded once up front.
+//
+// Class naming in folders: named folders are classes in lexical order.
+// Numbered folders (00, 01, …) are labelled by their number, so that a
+// model's class k stays folder k across data sets that lack some classes;
+// a classes.csv beside them (id,name,…, as graft synth writes) names them,
+// so that predictions say "stop" rather than "08". Numbers missing from the
+// sequence (00, 01, 08) are kept as classes with no image — the model gets
+// nine outputs, six never trained towards — because refusing would break
+// every subset of a numbered set, and renumbering would break the class
+// IDs shared with the source set; Gaps lists them so that the commands say
+// so on the terminal, with the fix (renumber the folders from 0 without
+// gaps, or give every class an image).
+//
 // Images are CHW float32 in [0,1]. A Preprocess (size, channels, resize
 // mode, normalisation) fits them to a model's input and travels with the
 // model; an Augment describes random training distortions. A Loader

@@ -21,6 +21,7 @@ const maxNumericClass = 9999
 type Folder struct {
 	root    string
 	classes []string
+	gaps    []string // numbered classes with no folder; see OpenFolder
 	paths   []string
 	labels  []int
 }
@@ -42,8 +43,12 @@ func isImageName(name string) bool {
 //
 // If every class folder is named by an integer (GTSRB's 00000, 00001, …) the
 // label is that integer, so labels survive missing classes: folders 0, 1 and
-// 3 give labels 0, 1, 3 and four classes, "2" having no samples. Otherwise
-// folders are sorted by name and numbered from 0.
+// 3 give labels 0, 1, 3 and four classes, "2" having no samples (Gaps lists
+// them, for the caller to say so). A classes.csv in root with id and name
+// columns (graft synth writes one) then names the numbered classes: the row
+// whose id is a folder's number gives that class its name. Otherwise
+// folders are sorted by name and numbered from 0, and classes.csv is not
+// read.
 func OpenFolder(root string) (*Folder, error) {
 	const fix = "pass the folder that holds one subfolder per class"
 	st, err := os.Stat(root)
@@ -84,10 +89,28 @@ func OpenFolder(root string) (*Folder, error) {
 		return nil, fmt.Errorf("image folder %s has no class folders%s; put each class's images in its own subfolder, e.g. %s",
 			root, hint, filepath.Join(root, "cat", "1.png"))
 	}
-	classes, labelOf := classNames(names)
+	classes, labelOf, numeric := classNames(names)
+	var gaps []int
+	if numeric {
+		present := map[int]bool{}
+		for _, l := range labelOf {
+			present[l] = true
+		}
+		for i := range classes {
+			if !present[i] {
+				gaps = append(gaps, i)
+			}
+		}
+		if err := nameClasses(filepath.Join(root, classesCSV), classes); err != nil {
+			return nil, err
+		}
+	}
 	// Samples are listed in label order so Source order matches Classes.
 	slices.SortStableFunc(names, func(a, b string) int { return labelOf[a] - labelOf[b] })
 	f := &Folder{root: root, classes: classes}
+	for _, g := range gaps {
+		f.gaps = append(f.gaps, classes[g])
+	}
 	for _, name := range names {
 		dir := filepath.Join(root, name)
 		paths, err := listImages(dir)
@@ -114,9 +137,10 @@ func OpenFolder(root string) (*Folder, error) {
 }
 
 // classNames orders class folders and maps each to its label; see OpenFolder.
-// names arrive sorted lexically from os.ReadDir.
-func classNames(names []string) ([]string, map[string]int) {
-	labelOf := make(map[string]int, len(names))
+// names arrive sorted lexically from os.ReadDir. numeric says the labels
+// are the folders' numbers.
+func classNames(names []string) (classes []string, labelOf map[string]int, numeric bool) {
+	labelOf = make(map[string]int, len(names))
 	numeric, width, top := true, len(names[0]), -1
 	seen := map[int]bool{}
 	for _, n := range names {
@@ -137,9 +161,9 @@ func classNames(names []string) ([]string, map[string]int) {
 		for i, n := range names {
 			labelOf[n] = i
 		}
-		return names, labelOf
+		return names, labelOf, false
 	}
-	classes := make([]string, top+1)
+	classes = make([]string, top+1)
 	for i := range classes {
 		// Gaps take the zero-padded form the present folders use.
 		classes[i] = fmt.Sprintf("%0*d", width, i)
@@ -149,7 +173,7 @@ func classNames(names []string) ([]string, map[string]int) {
 		classes[v] = n
 		labelOf[n] = v
 	}
-	return classes, labelOf
+	return classes, labelOf, true
 }
 
 // listImages walks dir recursively in lexical order.

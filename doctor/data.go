@@ -41,30 +41,6 @@ const nearCandidates = 5
 // from the training images.
 const valFraction = 0.2
 
-// Too-small thresholds: training images per class (median over classes,
-// after the validation split) below which a strategy is likely to
-// overfit.
-const (
-	// MinPerClassScratch: a network from random initialisation has to
-	// learn every filter from the target; below about a hundred images
-	// per class it memorises them (CIFAR-10 has 5,000).
-	MinPerClassScratch = 100
-	// MinPerClassFinetune: fine-tuning pretrained stages moves up to
-	// millions of weights on a handful of images; below about ten per
-	// class a linear probe on the frozen features is usually as good and
-	// far less likely to overfit, and a validation split of one or two
-	// images a class cannot tell which of the two is happening.
-	MinPerClassFinetune = 10
-	// MinPerClassRegularised: lpft and L2-SP keep fine-tuning near the
-	// pretrained weights, which is what they are for, so they hold up on
-	// about half as many.
-	MinPerClassRegularised = 5
-	// MinPerClassHead: a new head on frozen features learns from a few
-	// shots, but with a single training image per class nothing is left
-	// to choose a rate or an epoch on.
-	MinPerClassHead = 2
-)
-
 func checkLabels(_ context.Context, s *session) ([]Finding, error) {
 	return Labels(s.plan.Train, s.plan.Test), nil
 }
@@ -430,24 +406,11 @@ func trainShare(n int) int {
 	return n - min(max(int(math.Round(float64(n)*valFraction)), 1), n-1)
 }
 
-// minPerClass is the too-small threshold for a strategy.
-func minPerClass(base string, l2sp bool) int {
-	switch {
-	case base == "scratch":
-		return MinPerClassScratch
-	case base == "probe" || base == "truncate":
-		return MinPerClassHead
-	case base == "lpft" || l2sp:
-		return MinPerClassRegularised
-	}
-	return MinPerClassFinetune
-}
-
 // TooFew is the too-small caution for strategy st trained on perClass
 // images per class, "" when there are enough. graft advise repeats it
 // beside a recommendation it applies to.
 func TooFew(perClass int, st strategy.Strategy) string {
-	need := minPerClass(st.Base, st.L2SP)
+	need := st.MinPerClass()
 	if perClass >= need {
 		return ""
 	}
@@ -462,7 +425,7 @@ func checkTooSmall(_ context.Context, s *session) ([]Finding, error) {
 		per[i] = trainShare(n)
 		total += per[i]
 	}
-	need := minPerClass(s.strat.Base, s.strat.L2SP)
+	need := s.strat.MinPerClass()
 	med := median(per)
 	if med >= need {
 		return nil, nil
@@ -480,7 +443,7 @@ func checkTooSmall(_ context.Context, s *session) ([]Finding, error) {
 	// caution beside its recommendation (TooFew), so the two never
 	// disagree.
 	fix := fmt.Sprintf("measure before trusting it: graft advise races %s against the strategies that move fewer weights on these images (graft compare gives the full verdict); or collect at least %d images per class", s.strat.Name, collect)
-	if s.strat.Base == "probe" || s.strat.Base == "truncate" {
+	if s.strat.Def().HeadOnly {
 		fix = fmt.Sprintf("collect at least %d images per class, which leaves one to validate on", collect)
 	}
 	return []Finding{{Check: "too-small",

@@ -76,7 +76,7 @@ var budget = strategy.Budget{Epochs: 30, Patience: 5}
 // WithDefaults fills zero fields.
 func (p Plan) WithDefaults() Plan {
 	if p.Strategy == "" {
-		p.Strategy = "finetune"
+		p.Strategy = strategy.Finetune.Name
 	}
 	if p.LR == 0 {
 		p.LR = 1e-3
@@ -291,7 +291,7 @@ func (s *session) model(st strategy.Strategy, sp strategy.Plan) (*nn.Model, erro
 // measured is the base with its pretrained weights, for measuring.
 func (s *session) measured() (*nn.Model, error) {
 	if s.plain == nil {
-		m, err := s.model(strategy.Strategy{Name: "probe", Base: "probe"}, strategy.Plan{})
+		m, err := s.model(strategy.Probe.Strategy(), strategy.Plan{})
 		if err != nil {
 			return nil, err
 		}
@@ -349,7 +349,7 @@ func needsBase(s *session) string {
 		return why
 	}
 	if s.splan.Scratch {
-		return "scratch uses none of the base's weights"
+		return s.strat.Name + " uses none of the base's weights"
 	}
 	return ""
 }

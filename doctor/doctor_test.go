@@ -132,7 +132,7 @@ func base(t *testing.T, ds data.Dataset, o baseOpts) string {
 	}
 	path := filepath.Join(t.TempDir(), "base")
 	meta := checkpoint.Meta{Classes: []string{"v", "w", "x", "y", "z"}, Preprocess: o.recorded}
-	if err := checkpoint.SaveWith(path, m, meta, nil, nil); err != nil {
+	if err := checkpoint.Save(path, m, meta, nil); err != nil {
 		t.Fatal(err)
 	}
 	return path

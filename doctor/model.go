@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/features"
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
 
@@ -354,9 +355,9 @@ func checkBatchNorm(ctx context.Context, s *session) ([]Finding, error) {
 	if first < 0 {
 		return nil, nil
 	}
-	from := "finetune or lpft (every stage trains)"
+	from := fmt.Sprintf("%s or %s (every stage trains)", strategy.Finetune.Name, strategy.LPFT.Name)
 	if first > 0 {
-		from = fmt.Sprintf("freeze:%d (stages from %s on train)", first, set.Stages[first].Name)
+		from = fmt.Sprintf("%s (stages from %s on train)", strategy.Freeze.At(first).Name, set.Stages[first].Name)
 	}
 	return []Finding{{Check: "batchnorm",
 		What: fmt.Sprintf("frozen BatchNorm statistics are far from the target's in %s", strings.Join(shifted, ", ")),
@@ -403,9 +404,14 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	which := lrfind.Finetune
-	if s.strat.Base == "probe" || s.strat.Base == "truncate" {
-		which = lrfind.Probe
+	// The range test trains what the strategy trains at the start: the
+	// head alone for a head-only strategy, otherwise every stage alike.
+	which := strategy.Finetune.Name
+	var rates []float64
+	if s.strat.Def().HeadOnly {
+		which = strategy.Probe.Name
+		rates = make([]float64, len(m.Stages))
+		rates[len(rates)-1] = 1
 	}
 	batch, dropLast := experiment.FewShotBatch(rangeBatch, s.train.Len())
 	l, err := data.NewLoader(s.train, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: s.plan.Seed,
@@ -416,7 +422,7 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 	// lrfind's own divergence stop (a multiple of the minimum) would end
 	// a memorised curve at a loss near zero; doctor's rule reads the
 	// whole curve, and the test still stops on a non-finite loss.
-	cfg := lrfind.Config{Start: rangeStart, End: rangeEnd, Steps: rangeSteps, Strategy: which, Beta: rangeBeta,
+	cfg := lrfind.Config{Start: rangeStart, End: rangeEnd, Steps: rangeSteps, StageLR: rates, Beta: rangeBeta,
 		DivThreshold: 1e6, Device: s.plan.Device, Seed: s.plan.Seed}
 	res, err := lrfind.Run(ctx, m, l, cfg)
 	if err != nil {

@@ -558,11 +558,29 @@ func specDiff(saved, now Spec) string {
 		va, _ := json.Marshal(a[k])
 		vb, _ := json.Marshal(b[k])
 		if string(va) != string(vb) {
-			diffs = append(diffs, fmt.Sprintf("%s: %s there, %s here", k, shorten(va), shorten(vb)))
+			diffs = append(diffs, fmt.Sprintf("%s: %s there, %s here", k, shorten(unsetAs(va, b[k])), shorten(unsetAs(vb, a[k]))))
 		}
 	}
 	sort.Strings(diffs)
 	return strings.Join(diffs, "; ")
+}
+
+// unsetAs shows a setting a spec leaves out (omitempty: the zero value)
+// as that zero value, of the other side's type: "train_bn: false there,
+// true here" rather than null.
+func unsetAs(v []byte, other any) []byte {
+	if string(v) != "null" {
+		return v
+	}
+	switch other.(type) {
+	case bool:
+		return []byte("false")
+	case float64:
+		return []byte("0")
+	case string:
+		return []byte(`""`)
+	}
+	return []byte("none")
 }
 
 // shorten keeps a value readable in a message.

@@ -109,9 +109,9 @@ func TestResumeRefusesChangedSettings(t *testing.T) {
 		{"batch", func(c *Config) { c.Batch = 16 }, "batch: 8 there, 16 here"},
 		{"patience", func(c *Config) { c.Budget.Patience = 3 }, "patience: 2 there, 3 here"},
 		{"validation fraction", func(c *Config) { c.ValFraction = 0.25 }, "val_fraction: 0.2 there, 0.25 here"},
-		{"BatchNorm mode", func(c *Config) { c.TrainBN = true }, "train_bn: null there, true here"},
-		{"augmentation", func(c *Config) { c.Augment = data.DefaultAugment() }, "augment: null there"},
-		{"class map", func(c *Config) { c.ClassMap = []int{0, 1, 2} }, "class_map: null there, [0,1,2] here"},
+		{"BatchNorm mode", func(c *Config) { c.TrainBN = true }, "train_bn: false there, true here"},
+		{"augmentation", func(c *Config) { c.Augment = data.DefaultAugment() }, "augment: \"\" there"},
+		{"class map", func(c *Config) { c.ClassMap = []int{0, 1, 2} }, "class_map: none there, [0,1,2] here"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cfg

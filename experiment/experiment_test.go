@@ -70,13 +70,12 @@ func baseCheckpoint(t *testing.T, dir string) *Base {
 func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	base := baseCheckpoint(t, dir)
-	var strategies []strategy.Strategy
-	for _, n := range []string{"scratch", "probe", "freeze:1", "truncate:2", "finetune", "lpft", "gradual", "discriminative", "l2sp"} {
-		s, err := strategy.Parse(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		strategies = append(strategies, s)
+	// Every registered strategy (the strategytest suite trains each
+	// through Transfer; this is the comparison, its parallel runs and its
+	// resume).
+	strategies, err := strategy.Expand("all", base.Shape())
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg := Config{
 		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
@@ -88,8 +87,8 @@ func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Runs) != 18 {
-		t.Fatalf("%d runs, want 9 strategies × 2 shots", len(res.Runs))
+	if len(res.Runs) != 2*len(strategies) {
+		t.Fatalf("%d runs, want %d strategies × 2 shots", len(res.Runs), len(strategies))
 	}
 	for _, r := range res.Runs {
 		if r.Status != "ok" {
@@ -100,7 +99,7 @@ func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
 			t.Errorf("%s/%d: %+v", r.Strategy, r.Shots, r)
 		}
 	}
-	if len(res.Summary) != 18 || len(res.Winners) != 2 {
+	if len(res.Summary) != 2*len(strategies) || len(res.Winners) != 2 {
 		t.Errorf("summary %d rows, winners %d", len(res.Summary), len(res.Winners))
 	}
 	// Side by side, the runs give the same results in the same order.
@@ -122,7 +121,7 @@ func TestCompareRunsEveryStrategyAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again.Runs) != 18 || again.Runs[3].TestAccuracy != res.Runs[3].TestAccuracy {
+	if len(again.Runs) != 2*len(strategies) || again.Runs[3].TestAccuracy != res.Runs[3].TestAccuracy {
 		t.Error("resumed comparison differs")
 	}
 }

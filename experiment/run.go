@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -27,7 +28,7 @@ type Base struct {
 
 // LoadBase reads a source checkpoint.
 func LoadBase(path string) (*Base, error) {
-	ck, err := checkpoint.Load(path)
+	ck, err := onnx.Checkpoints.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed ui
 }
 
 func (b *Base) build(s strategy.Strategy, p strategy.Plan, nClasses int, classMap []int) (*nn.Model, error) {
-	m, err := checkpoint.Build(b.Path, b.Meta)
+	m, err := onnx.Checkpoints.Build(b.Path, b.Meta)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +64,11 @@ func (b *Base) build(s strategy.Strategy, p strategy.Plan, nClasses int, classMa
 			m.Free()
 			return nil, err
 		}
+	} else if _, err := m.ResetParameters(); err != nil {
+		// A built-in architecture is fresh from arch.New (and has no
+		// Resetter); an imported graph's layers are drawn here.
+		m.Free()
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	if p.CutAfter > 0 {
 		err = m.Truncate(p.CutAfter-1, nClasses)

@@ -19,6 +19,9 @@ type Resumer struct {
 	Path string
 	// Meta is stored in the checkpoint (classes, preprocessing).
 	Meta checkpoint.Meta
+	// Store saves the state: the zero Store saves built-in architectures
+	// and refuses an imported graph; onnx.Checkpoints saves both.
+	Store checkpoint.Store
 	// Fingerprint identifies the run's settings and data; a saved state
 	// with another fingerprint is refused rather than silently mixed in.
 	Fingerprint string
@@ -60,7 +63,7 @@ func (r *Resumer) save(t *trainer) error {
 	}
 	meta := r.Meta
 	meta.Training = b
-	if err := checkpoint.Save(r.Path, t.r.Model, meta, extra); err != nil {
+	if err := r.Store.Save(r.Path, t.r.Model, meta, extra); err != nil {
 		return fmt.Errorf("save resumable state: %w", err)
 	}
 	return nil

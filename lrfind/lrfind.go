@@ -19,12 +19,6 @@ import (
 	"github.com/graftml/graft/torch"
 )
 
-// Strategies say which parameters train during the test.
-const (
-	Finetune = "finetune" // every stage
-	Probe    = "probe"    // the head only
-)
-
 // Config tunes a range test. Zero fields take the defaults noted.
 type Config struct {
 	Start float64 // first learning rate (default 1e-7)
@@ -32,8 +26,10 @@ type Config struct {
 	Steps int     // mini-batches, one rate each (default 100)
 	// Optimizer is the update rule; its LR is ignored (default Adam).
 	Optimizer optim.Config
-	// Strategy is Finetune (default) or Probe.
-	Strategy string
+	// StageLR is each stage's rate relative to the head's, as a
+	// strategy's plan gives it (0: the stage is frozen); nil trains every
+	// stage at the same rate. The rates recorded are the head's.
+	StageLR []float64
 	// Beta is the loss smoothing factor (default 0.98, as fastai).
 	Beta float64
 	// DivThreshold stops the test once the smoothed loss exceeds this
@@ -76,9 +72,6 @@ func (c Config) WithDefaults() Config {
 	if c.Optimizer.Name == "" {
 		c.Optimizer.Name = "adam"
 	}
-	if c.Strategy == "" {
-		c.Strategy = Finetune
-	}
 	if c.Beta == 0 {
 		c.Beta = 0.98
 	}
@@ -99,8 +92,10 @@ func (c Config) Validate() error {
 	if c.Steps < 2 {
 		return fmt.Errorf("steps must be at least 2, got %d", c.Steps)
 	}
-	if c.Strategy != Finetune && c.Strategy != Probe {
-		return fmt.Errorf("unknown strategy %q: choose %s or %s", c.Strategy, Finetune, Probe)
+	for i, r := range c.StageLR {
+		if !(r >= 0) || math.IsInf(r, 0) {
+			return fmt.Errorf("stage %d's relative rate is %v; rates are 0 (frozen) or positive", i, r)
+		}
 	}
 	if !(c.Beta > 0 && c.Beta < 1) {
 		return fmt.Errorf("smoothing beta must be in (0,1), got %v", c.Beta)
@@ -251,10 +246,16 @@ func suggest(lrs, losses []float64) (steep, minOver10 float64) {
 // setup chooses the trainable parameters and builds the optimizer, one
 // group per trainable stage.
 func setup(m *nn.Model, cfg Config) (*optim.Optimizer, error) {
-	last := len(m.Stages) - 1
+	if cfg.StageLR != nil && len(cfg.StageLR) != len(m.Stages) {
+		return nil, fmt.Errorf("%d stage rates for a model of %d stages", len(cfg.StageLR), len(m.Stages))
+	}
 	var groups []optim.Group
 	for i, s := range m.Stages {
-		on := cfg.Strategy == Finetune || i == last
+		mult := 1.0
+		if cfg.StageLR != nil {
+			mult = cfg.StageLR[i]
+		}
+		on := mult > 0
 		if err := m.SetTrainable(i, on, false); err != nil {
 			return nil, err
 		}
@@ -267,7 +268,10 @@ func setup(m *nn.Model, cfg Config) (*optim.Optimizer, error) {
 				ps = append(ps, p)
 			}
 		}
-		groups = append(groups, optim.Group{Name: s.Name, Params: ps, LR: cfg.Start, WeightDecay: cfg.Optimizer.WeightDecay})
+		groups = append(groups, optim.Group{Name: s.Name, Params: ps, LR: cfg.Start * mult, WeightDecay: cfg.Optimizer.WeightDecay})
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("no stage trains: every relative rate is 0")
 	}
 	oc := cfg.Optimizer
 	oc.LR = cfg.Start

@@ -188,7 +188,9 @@ func TestProbeTrainsHeadOnly(t *testing.T) {
 	m := model(t)
 	l := bars(t, 24)
 	before, flags := weights(t, m), trainable(m)
-	cfg := Config{Start: 1e-4, End: 1, Steps: 6, Strategy: Probe}
+	head := make([]float64, len(m.Stages))
+	head[len(head)-1] = 1 // a probe's plan: the head only
+	cfg := Config{Start: 1e-4, End: 1, Steps: 6, StageLR: head}
 	r, err := Run(context.Background(), m, l, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +212,9 @@ func TestBadConfig(t *testing.T) {
 		{Start: 1e-3, End: 1e-3},
 		{Start: -1, End: 1},
 		{Start: 1e-5, End: 1, Steps: 1},
-		{Strategy: "lpft"},
+		{StageLR: []float64{-1}},
+		{StageLR: []float64{1}}, // one rate for a model of several stages
+		{StageLR: make([]float64, len(m.Stages))}, // nothing trains
 		{Optimizer: optimName("rmsprop")},
 	} {
 		if _, err := Run(context.Background(), m, l, c); err == nil {

@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/graftml/graft/report"
+	"github.com/graftml/graft/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -90,7 +90,7 @@ func Plot(r *Result, title string) (svg, png []byte, err error) {
 	}
 	p.Legend.Top = true
 
-	return report.Render(p, 7*vg.Inch, 4*vg.Inch, 110)
+	return figure.Standalone(p)
 }
 
 func clip(xy plotter.XYs, lo, hi float64) plotter.XYs {

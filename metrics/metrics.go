@@ -1,5 +1,3 @@
-// Package metrics scores classifiers: accuracy, per-class accuracy and
-// F1, and the confusion matrix.
 package metrics
 
 // Confusion counts predictions: M[true][predicted].

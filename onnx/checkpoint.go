@@ -29,9 +29,14 @@ const (
 	metaCuts      = "graft.stage_cuts" // node references, one per line
 )
 
-// Graphs is the checkpoint.GraphCodec for imported graphs; graft's CLI
-// installs it as checkpoint.Graphs.
+// Graphs is the checkpoint.GraphCodec for imported graphs.
 type Graphs struct{}
+
+// Checkpoints reads and writes every graft checkpoint: built-in
+// architectures, and imported graphs with their graph file beside the
+// weights. It is a value, not a setting: nothing has to be installed
+// before an imported checkpoint loads.
+var Checkpoints = checkpoint.Store{Graphs: Graphs{}}
 
 // Build rebuilds an imported checkpoint's model (BuildFromGraph).
 func (Graphs) Build(path string, meta checkpoint.Meta) (*nn.Model, error) {
@@ -49,12 +54,6 @@ func IsImported(arch string) bool { return strings.HasPrefix(arch, "onnx:") }
 func GraphPath(ckpt string) string {
 	w, _ := checkpoint.Paths(ckpt)
 	return strings.TrimSuffix(w, ".safetensors") + ".graph.onnx"
-}
-
-// SaveCheckpoint saves a model as a graft checkpoint (weights, sidecar)
-// plus, for an imported model, its graph file.
-func SaveCheckpoint(path string, m *nn.Model, meta checkpoint.Meta) error {
-	return checkpoint.SaveWith(path, m, meta, nil, Graphs{})
 }
 
 // SaveGraph writes the graph file of checkpoint path when m is an imported
@@ -94,12 +93,6 @@ func (p *program) graphFile() *Model {
 	m.Metadata[metaSize] = fmt.Sprintf("%dx%d", p.inH, p.inW)
 	m.Metadata[metaCuts] = strings.Join(p.cutRefs, "\n")
 	return &m
-}
-
-// LoadCheckpoint loads any graft checkpoint: an imported graph's through
-// BuildFromGraph, a built-in architecture's as checkpoint.Load does.
-func LoadCheckpoint(path string) (*checkpoint.Checkpoint, error) {
-	return checkpoint.LoadWith(path, Graphs{})
 }
 
 // BuildFromGraph rebuilds the model of an imported checkpoint from its

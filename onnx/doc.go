@@ -20,17 +20,15 @@
 // writes, and the legacy one) without Python, and LoadPretrained loads
 // them, or safetensors files, into built-in architectures under
 // torchvision or timm names. Export writes a built-in architecture, or an
-// imported graph with its current weights, as ONNX. SaveCheckpoint and
-// LoadCheckpoint keep an imported model's graph beside its weights
-// (CKPT.graph.onnx).
+// imported graph with its current weights, as ONNX. Checkpoints (a
+// checkpoint.Store) keeps an imported model's graph beside its weights
+// (CKPT.graph.onnx) and reads every graft checkpoint back.
 //
-// The ONNX protobuf messages are decoded and encoded by hand with
-// google.golang.org/protobuf/encoding/protowire (proto.go, encode.go):
-// there is no protoc on graft's build machines, no maintained Go module
-// ships generated ONNX protos (onnx-go's are internal to it and built on
-// the retired gogo runtime), graft needs a dozen messages, and a hand
-// decoder lets a malformed file fail with an error that names the
-// message and field.
+// ONNX files are decoded and encoded through the Go types protoc
+// generates from onnx.proto (package onnxpb, committed, so builds need no
+// protoc; onnxpb's doc has the command), converted to and from this
+// package's Model (proto.go, encode.go), which also does the checking.
+// Encode writes the bytes ONNX's own serializer writes for the same model.
 //
 // Known limits: 1-d and 2-d convolution and pooling only; doubles keep
 // full precision, other dtypes follow libtorch's; a frozen stage's

@@ -1,241 +1,170 @@
 package onnx
 
 import (
-	"math"
+	"fmt"
 	"sort"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/graftml/graft/onnx/onnxpb"
 )
 
-// Encoding mirrors proto.go: the same messages and field numbers, written
-// in field-number order as protoc would, attributes sorted by name so the
-// same model always gives the same bytes.
+// Encoding mirrors proto.go: the model is converted to onnxpb's generated
+// messages and marshalled, with opsets, metadata, attributes and external
+// data entries sorted so that the same model always gives the same bytes.
+// Data slices are shared with the model, not copied.
 
 // Encode serializes the model.
 func (m *Model) Encode() []byte {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(m.IRVersion))
-	if m.ProducerName != "" {
-		b = appendString(b, 2, m.ProducerName)
-	}
-	if m.ProducerVersion != "" {
-		b = appendString(b, 3, m.ProducerVersion)
+	pb := &onnxpb.ModelProto{
+		IrVersion:       proto.Int64(m.IRVersion),
+		ProducerName:    optString(m.ProducerName),
+		ProducerVersion: optString(m.ProducerVersion),
+		MetadataProps:   stringEntries(m.Metadata),
 	}
 	if m.Graph != nil {
-		b = appendMessage(b, 7, m.Graph.encode())
+		pb.Graph = m.Graph.toProto()
 	}
-	doms := make([]string, 0, len(m.Opsets))
-	for d := range m.Opsets {
-		doms = append(doms, d)
+	for _, d := range sortedKeys(m.Opsets) {
+		pb.OpsetImport = append(pb.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: optString(d), Version: proto.Int64(m.Opsets[d])})
 	}
-	sort.Strings(doms)
-	for _, d := range doms {
-		var o []byte
-		if d != "" {
-			o = appendString(o, 1, d)
-		}
-		o = protowire.AppendTag(o, 2, protowire.VarintType)
-		o = protowire.AppendVarint(o, uint64(m.Opsets[d]))
-		b = appendMessage(b, 8, o)
+	// onnx.proto (proto2) has no required fields and no proto3 strings to
+	// validate, the only things that make Marshal fail.
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(pb)
+	if err != nil {
+		panic(fmt.Sprintf("onnx: marshal ModelProto: %v", err))
 	}
-	keys := make([]string, 0, len(m.Metadata))
-	for k := range m.Metadata {
+	return b
+}
+
+// optString is s as an optional field: absent when empty.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		var e []byte
-		e = appendString(e, 1, k)
-		e = appendString(e, 2, m.Metadata[k])
-		b = appendMessage(b, 14, e)
+	return keys
+}
+
+func stringEntries(m map[string]string) []*onnxpb.StringStringEntryProto {
+	var out []*onnxpb.StringStringEntryProto
+	for _, k := range sortedKeys(m) {
+		out = append(out, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(m[k])})
 	}
-	return b
+	return out
 }
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func appendMessage(b []byte, num protowire.Number, msg []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, msg)
-}
-
-func appendVarint(b []byte, num protowire.Number, v int64) []byte {
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(v))
-}
-
-func appendPackedInts(b []byte, num protowire.Number, xs []int64) []byte {
-	if len(xs) == 0 {
-		return b
-	}
-	var p []byte
-	for _, x := range xs {
-		p = protowire.AppendVarint(p, uint64(x))
-	}
-	return appendMessage(b, num, p)
-}
-
-func appendPackedFloats(b []byte, num protowire.Number, xs []float32) []byte {
-	if len(xs) == 0 {
-		return b
-	}
-	var p []byte
-	for _, x := range xs {
-		p = protowire.AppendFixed32(p, math.Float32bits(x))
-	}
-	return appendMessage(b, num, p)
-}
-
-func (g *Graph) encode() []byte {
-	var b []byte
+func (g *Graph) toProto() *onnxpb.GraphProto {
+	pb := &onnxpb.GraphProto{Name: optString(g.Name)}
 	for _, n := range g.Nodes {
-		b = appendMessage(b, 1, n.encode())
-	}
-	if g.Name != "" {
-		b = appendString(b, 2, g.Name)
+		pb.Node = append(pb.Node, n.toProto())
 	}
 	for _, t := range g.Initializer {
-		b = appendMessage(b, 5, t.encode())
+		pb.Initializer = append(pb.Initializer, t.toProto())
 	}
 	for _, v := range g.Inputs {
-		b = appendMessage(b, 11, v.encode())
+		pb.Input = append(pb.Input, v.toProto())
 	}
 	for _, v := range g.Outputs {
-		b = appendMessage(b, 12, v.encode())
+		pb.Output = append(pb.Output, v.toProto())
 	}
 	for _, v := range g.ValueInfo {
-		b = appendMessage(b, 13, v.encode())
+		pb.ValueInfo = append(pb.ValueInfo, v.toProto())
 	}
-	return b
+	return pb
 }
 
-func (n *Node) encode() []byte {
-	var b []byte
-	for _, in := range n.Inputs {
-		b = appendString(b, 1, in)
+func (n *Node) toProto() *onnxpb.NodeProto {
+	pb := &onnxpb.NodeProto{
+		Input:  n.Inputs,
+		Output: n.Outputs,
+		Name:   optString(n.Name),
+		OpType: proto.String(n.OpType),
+		Domain: optString(n.Domain),
 	}
-	for _, o := range n.Outputs {
-		b = appendString(b, 2, o)
+	for _, k := range sortedKeys(n.Attrs) {
+		pb.Attribute = append(pb.Attribute, n.Attrs[k].toProto())
 	}
-	if n.Name != "" {
-		b = appendString(b, 3, n.Name)
-	}
-	b = appendString(b, 4, n.OpType)
-	names := make([]string, 0, len(n.Attrs))
-	for k := range n.Attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		b = appendMessage(b, 5, n.Attrs[k].encode())
-	}
-	if n.Domain != "" {
-		b = appendString(b, 7, n.Domain)
-	}
-	return b
+	return pb
 }
 
-func (a *Attribute) encode() []byte {
-	var b []byte
-	b = appendString(b, 1, a.Name)
+// toProto writes the value field the attribute's type names; subgraphs
+// are not kept (see Attribute), so a graph attribute keeps only its type.
+func (a *Attribute) toProto() *onnxpb.AttributeProto {
+	pb := &onnxpb.AttributeProto{Name: proto.String(a.Name), Type: onnxpb.AttributeProto_AttributeType(a.Type).Enum()}
 	switch a.Type {
 	case attrFloat:
-		b = protowire.AppendTag(b, 2, protowire.Fixed32Type)
-		b = protowire.AppendFixed32(b, math.Float32bits(a.F))
+		pb.F = proto.Float32(a.F)
 	case attrInt:
-		b = appendVarint(b, 3, a.I)
+		pb.I = proto.Int64(a.I)
 	case attrString:
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
-		b = protowire.AppendBytes(b, a.S)
+		pb.S = a.S
+		if pb.S == nil {
+			pb.S = []byte{}
+		}
 	case attrTensor:
 		if a.T != nil {
-			b = appendMessage(b, 5, a.T.encode())
+			pb.T = a.T.toProto()
 		}
 	case attrFloats:
-		b = appendPackedFloats(b, 7, a.Floats)
+		pb.Floats = a.Floats
 	case attrInts:
-		b = appendPackedInts(b, 8, a.Ints)
+		pb.Ints = a.Ints
 	case attrStrings:
-		for _, s := range a.Strings {
-			b = protowire.AppendTag(b, 9, protowire.BytesType)
-			b = protowire.AppendBytes(b, s)
-		}
+		pb.Strings = a.Strings
 	}
-	b = appendVarint(b, 20, a.Type)
-	return b
+	return pb
 }
 
-func (t *TensorProto) encode() []byte {
-	var b []byte
-	b = appendPackedInts(b, 1, t.Dims)
-	b = appendVarint(b, 2, int64(t.DataType))
-	b = appendPackedFloats(b, 4, t.FloatData)
-	if len(t.Int32Data) > 0 {
-		xs := make([]int64, len(t.Int32Data))
-		for i, v := range t.Int32Data {
-			xs[i] = int64(v)
-		}
-		b = appendPackedInts(b, 5, xs)
-	}
-	b = appendPackedInts(b, 7, t.Int64Data)
-	if t.Name != "" {
-		b = appendString(b, 8, t.Name)
-	}
-	if t.RawData != nil {
-		b = protowire.AppendTag(b, 9, protowire.BytesType)
-		b = protowire.AppendBytes(b, t.RawData)
-	}
-	if len(t.Double) > 0 {
-		var p []byte
-		for _, x := range t.Double {
-			p = protowire.AppendFixed64(p, math.Float64bits(x))
-		}
-		b = appendMessage(b, 10, p)
+func (t *TensorProto) toProto() *onnxpb.TensorProto {
+	pb := &onnxpb.TensorProto{
+		Dims:       t.Dims,
+		DataType:   proto.Int32(t.DataType),
+		FloatData:  t.FloatData,
+		Int32Data:  t.Int32Data,
+		StringData: t.Strings,
+		Int64Data:  t.Int64Data,
+		Name:       optString(t.Name),
+		RawData:    t.RawData,
+		DoubleData: t.Double,
+		Uint64Data: t.Uint64,
 	}
 	if t.External != nil {
-		keys := make([]string, 0, len(t.External))
-		for k := range t.External {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			var e []byte
-			e = appendString(e, 1, k)
-			e = appendString(e, 2, t.External[k])
-			b = appendMessage(b, 13, e)
-		}
-		b = appendVarint(b, 14, 1)
+		pb.ExternalData = stringEntries(t.External)
+		pb.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
 	}
-	return b
+	return pb
 }
 
-func (v *ValueInfo) encode() []byte {
-	var b []byte
-	b = appendString(b, 1, v.Name)
+// toProto writes a tensor type when the value has an element type; a
+// dimension is its size, its parameter name, or left unknown.
+func (v *ValueInfo) toProto() *onnxpb.ValueInfoProto {
+	pb := &onnxpb.ValueInfoProto{Name: proto.String(v.Name)}
 	if v.ElemType == 0 {
-		return b
+		return pb
 	}
-	var tt []byte
-	tt = appendVarint(tt, 1, int64(v.ElemType))
+	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(v.ElemType)}
 	if v.HasShape {
-		var shape []byte
+		tt.Shape = &onnxpb.TensorShapeProto{}
 		for i, d := range v.Dims {
-			var dim []byte
+			dim := &onnxpb.TensorShapeProto_Dimension{}
 			switch {
 			case d >= 0:
-				dim = appendVarint(dim, 1, d)
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}
 			case i < len(v.Params) && v.Params[i] != "":
-				dim = appendString(dim, 2, v.Params[i])
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: v.Params[i]}
 			}
-			shape = appendMessage(shape, 1, dim)
+			tt.Shape.Dim = append(tt.Shape.Dim, dim)
 		}
-		tt = appendMessage(tt, 2, shape)
 	}
-	var typ []byte
-	typ = appendMessage(typ, 1, tt)
-	return appendMessage(b, 2, typ)
+	pb.Type = &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}
+	return pb
 }

@@ -44,6 +44,7 @@ func Export(m *nn.Model, opts ExportOptions) (*Model, error) {
 			return nil, fmt.Errorf("export %s: %w", m.Arch, err)
 		}
 		setMetadata(out, opts)
+		setStages(out, m, p.cutRefs)
 		return out, nil
 	}
 	e := &exporter{opset: opts.Opset, names: map[*torch.Tensor]string{}}
@@ -68,6 +69,7 @@ func Export(m *nn.Model, opts ExportOptions) (*Model, error) {
 		Metadata: map[string]string{"graft.arch": m.Arch},
 	}
 	setMetadata(om, opts)
+	setStages(om, m, e.stageEnds)
 	return om, nil
 }
 
@@ -75,7 +77,36 @@ func Export(m *nn.Model, opts ExportOptions) (*Model, error) {
 const (
 	metaPreprocess = "graft.preprocess" // data.Preprocess as JSON
 	metaClasses    = "graft.classes"    // class names as a JSON list
+	metaStages     = "graft.stages"     // []stageMeta as JSON
 )
+
+// stageMeta is one stage as an export records it: its name and the value
+// (or node) it ends with; the last stage, the head, ends with the graph.
+// An import of the export cuts and names its stages the same way, so that
+// freeze:2 or --stages mean the same layers after the round trip.
+type stageMeta struct {
+	Name string `json:"name"`
+	End  string `json:"end,omitempty"`
+}
+
+// setStages records m's stages, ending after ends (one per stage but the
+// head), in the file's metadata.
+func setStages(om *Model, m *nn.Model, ends []string) {
+	if len(ends) != len(m.Stages)-1 {
+		return // a model whose stages no longer match its cuts (truncated) exports without them
+	}
+	var st []stageMeta
+	for i, s := range m.Stages {
+		sm := stageMeta{Name: s.Name}
+		if i < len(ends) {
+			sm.End = ends[i]
+		}
+		st = append(st, sm)
+	}
+	if b, err := json.Marshal(st); err == nil {
+		om.Metadata[metaStages] = string(b)
+	}
+}
 
 func setMetadata(m *Model, opts ExportOptions) {
 	if opts.Preprocess != nil {
@@ -126,6 +157,8 @@ type exporter struct {
 	x *torch.Tensor
 	// names are the model's parameter names, which initializers keep.
 	names map[*torch.Tensor]string
+	// stageEnds are the values each stage but the last ends with.
+	stageEnds []string
 }
 
 func (e *exporter) model(m *nn.Model, in *ValueInfo) error {
@@ -134,7 +167,10 @@ func (e *exporter) model(m *nn.Model, in *ValueInfo) error {
 		e.x = torch.Zeros(1, in.Dims[1], in.Dims[2], in.Dims[3])
 		defer func() { e.x.Free() }()
 	}
-	for _, st := range m.Stages {
+	for si, st := range m.Stages {
+		if si > 0 {
+			e.stageEnds = append(e.stageEnds, cur)
+		}
 		for _, l := range st.Layers {
 			var err error
 			if cur, err = e.module([]string{l.Name}, l.M, cur); err != nil {

@@ -1,11 +1,14 @@
 package onnx
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
@@ -64,7 +67,9 @@ func TestExportBuiltins(t *testing.T) {
 			}
 			defer m.Free()
 			randomizeBN(t, m)
-			om, err := Export(m, ExportOptions{Height: tc.size, Width: tc.size})
+			classes := []string{"ant", "bee", "cat", "dog", "eel", "fox", "gnu"}
+			pre := data.Preprocess{Size: tc.size, Channels: 3, Norm: data.NormImageNet}
+			om, err := Export(m, ExportOptions{Height: tc.size, Width: tc.size, Classes: classes, Preprocess: &pre})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,11 +81,14 @@ func TestExportBuiltins(t *testing.T) {
 			x := torch.Randn(2, 3, int64(tc.size), int64(tc.size))
 			defer x.Free()
 			want := forward(t, m, x)
-			back, _, err := Import(path, ImportOptions{})
+			back, info, err := Import(path, ImportOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer back.Free()
+			if len(info.Warnings) > 0 {
+				t.Errorf("import of graft's own export warns: %q", info.Warnings)
+			}
 			if d := relDiff(t, forward(t, back, x), want); d > 1e-5 {
 				t.Errorf("re-imported export differs by %.3g", d)
 			}
@@ -93,8 +101,13 @@ func TestExportBuiltins(t *testing.T) {
 					t.Errorf("parameter %s lost its name in the export", p.Name)
 				}
 			}
-			if got, want := strings.Join(back.StageNames(), " "), strings.Join(m.StageNames(), " "); tc.arch != "smallcnn" && got != want {
-				t.Errorf("re-imported stages %s, built-in %s", got, want)
+			// Stages keep their names and their layers (freeze:2 means the
+			// same after the round trip), and the classes their names.
+			if got, want := stageOutline(back), stageOutline(m); got != want {
+				t.Errorf("re-imported stages\n%s\nbuilt-in\n%s", got, want)
+			}
+			if got, want := strings.Join(info.Classes, " "), strings.Join(classes, " "); got != want {
+				t.Errorf("re-imported classes %q, exported %q", got, want)
 			}
 			if !py {
 				return
@@ -116,13 +129,33 @@ func TestExportBuiltins(t *testing.T) {
 	}
 }
 
+// stageOutline is each stage's name, output channels and parameter count:
+// what must survive an export and import for a plan to mean the same.
+func stageOutline(m *nn.Model) string {
+	var b strings.Builder
+	for _, s := range m.Stages {
+		var n int64
+		for _, p := range s.Params() {
+			if !p.Buffer {
+				n += p.T.Numel()
+			}
+		}
+		fmt.Fprintf(&b, "%s %d ch %d params\n", s.Name, s.Channels, n)
+	}
+	return b.String()
+}
+
 func writePB(t *testing.T, path string, x *torch.Tensor) {
 	t.Helper()
 	c, err := constOf(x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, constProto("x", c).encode(), 0o644); err != nil {
+	b, err := proto.Marshal(constProto("x", c).toProto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -167,7 +200,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	ck := filepath.Join(dir, "ck", "tiny")
 	os.MkdirAll(filepath.Dir(ck), 0o755)
 	meta := checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: info.Preprocess}
-	if err := SaveCheckpoint(ck, m, meta); err != nil {
+	if err := Checkpoints.Save(ck, m, meta, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"tiny.json", "tiny.safetensors", "tiny.graph.onnx"} {
@@ -184,7 +217,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 			t.Errorf("the graph file holds weights too")
 		}
 	}
-	loaded, err := LoadCheckpoint(ck)
+	loaded, err := Checkpoints.Load(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +232,9 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 		t.Errorf("reloaded stages %s, saved %s", got, want)
 	}
 
-	// Export the fine-tuned model; it must compute the same.
-	om, err := Export(loaded.Model, ExportOptions{})
+	// Export the fine-tuned model; it must compute the same, and import
+	// with the same stages and classes.
+	om, err := Export(loaded.Model, ExportOptions{Classes: loaded.Meta.Classes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,13 +242,19 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	if err := WriteFile(out, om); err != nil {
 		t.Fatal(err)
 	}
-	back, _, err := Import(out, ImportOptions{})
+	back, backInfo, err := Import(out, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer back.Free()
 	if d := relDiff(t, forward(t, back, x), want); d > 1e-6 {
 		t.Errorf("export of the fine-tuned import differs by %g", d)
+	}
+	if got, want := stageOutline(back), stageOutline(loaded.Model); got != want {
+		t.Errorf("re-imported stages\n%s\nexported\n%s", got, want)
+	}
+	if got := strings.Join(backInfo.Classes, " "); got != "a b c" {
+		t.Errorf("re-imported classes %q, exported a b c", got)
 	}
 	if hasTorch() {
 		cmd := exec.Command(python, "-c", "import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", out)
@@ -226,7 +266,7 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	// A missing graph file is a clear error; a truncated model refuses to
 	// export.
 	os.Remove(GraphPath(ck))
-	if _, err := LoadCheckpoint(ck); err == nil || !strings.Contains(err.Error(), "graph") {
+	if _, err := Checkpoints.Load(ck); err == nil || !strings.Contains(err.Error(), "graph") {
 		t.Errorf("load without the graph: %v", err)
 	}
 	if err := back.Truncate(1, 4); err != nil {
@@ -234,5 +274,73 @@ func TestImportedCheckpointAndExport(t *testing.T) {
 	}
 	if _, err := Export(back, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("export of a truncated import: %v", err)
+	}
+}
+
+// Stage names a graft export records survive every later step: import,
+// the checkpoint's graph file, reload, and another export and import; an
+// explicit --stages overrides them.
+func TestExportedStagesSurvive(t *testing.T) {
+	torch.ManualSeed(3)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	want := stageOutline(m)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "small.onnx")
+	om, err := Export(m, ExportOptions{Height: 32, Width: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, om); err != nil {
+		t.Fatal(err)
+	}
+	imp, info, err := Import(path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imp.Free()
+	if got := stageOutline(imp); got != want {
+		t.Fatalf("imported stages\n%s\nwant\n%s", got, want)
+	}
+	ck := filepath.Join(dir, "ck")
+	if err := Checkpoints.Save(ck, imp, checkpoint.Meta{Preprocess: info.Preprocess}, nil); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Checkpoints.Load(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loaded.Model.Free()
+	if got := stageOutline(loaded.Model); got != want {
+		t.Errorf("reloaded stages\n%s\nwant\n%s", got, want)
+	}
+	om2, err := Export(loaded.Model, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path2 := filepath.Join(dir, "again.onnx")
+	if err := WriteFile(path2, om2); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Import(path2, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Free()
+	if got := stageOutline(again); got != want {
+		t.Errorf("stages after a second export and import\n%s\nwant\n%s", got, want)
+	}
+
+	// --stages picks other cuts: the recorded names no longer apply.
+	other, _, err := Import(path, ImportOptions{Stages: info.Cuts[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Free()
+	if got := strings.Join(other.StageNames(), " "); got != "stem stage1 head" {
+		t.Errorf("--stages %v gave stages %s, want the default names stem stage1 head", info.Cuts[1:], got)
 	}
 }

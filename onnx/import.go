@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/graftml/graft/data"
@@ -26,6 +27,9 @@ type ImportOptions struct {
 	Stages []string
 	// Arch names the model; the default is "onnx:" and the file's base name.
 	Arch string
+	// NormGiven says the caller sets the input normalisation itself
+	// (--norm, --mean/--std): no note that ImageNet's was assumed.
+	NormGiven bool
 }
 
 // StageSummary describes one stage of an imported model.
@@ -62,6 +66,11 @@ type Info struct {
 	Cuts       []string        `json:"cuts"`
 	Stages     []StageSummary  `json:"stages"`
 	Preprocess data.Preprocess `json:"preprocess"`
+	// Normalization says what normalises the graph's features:
+	// "batchnorm", "other" (instance, layer or group normalisation),
+	// "folded" (BatchNorm folded into the convolutions by the exporter)
+	// or "none"; "" for a graph without convolutions.
+	Normalization string `json:"normalization,omitempty"`
 	// Classes are the class names a graft export recorded, if any.
 	Classes  []string `json:"classes,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -148,13 +157,28 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 	if err != nil {
 		return nil, info, err
 	}
+	// A graft export records its stages: cut and name them the same way
+	// unless --stages says otherwise.
+	rec, recPicks, recErr := p.recordedStages(m, cuts, head)
 	var picks []int
-	if len(opts.Stages) > 0 {
+	switch {
+	case len(opts.Stages) > 0:
 		if picks, err = p.userStages(opts.Stages, cuts, head); err != nil {
 			return nil, info, err
 		}
-	} else {
+	case rec != nil && recErr == nil:
+		picks = recPicks
+	default:
+		if recErr != nil {
+			info.Warnings = append(info.Warnings, fmt.Sprintf("the stages the file records (%s) do not fit its graph (%v); stages were picked by resolution instead", metaStages, recErr))
+		}
 		picks = p.autoStages(cuts, head, shape[2])
+	}
+	var stageNames []string
+	if rec != nil && recErr == nil && slices.Equal(picks, recPicks) {
+		for _, s := range rec {
+			stageNames = append(stageNames, s.Name)
+		}
 	}
 	picks = append(picks, head)
 	arch := opts.Arch
@@ -164,6 +188,11 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 	model, err := p.build(arch, cuts, picks, cls, shape)
 	if err != nil {
 		return nil, info, err
+	}
+	if len(stageNames) == len(model.Stages) {
+		for i, st := range model.Stages {
+			st.Name = stageNames[i]
+		}
 	}
 	ok = true
 	for _, k := range picks {
@@ -185,10 +214,99 @@ func importModel(m *Model, path string, opts ImportOptions, graphOnly bool) (*nn
 			info.Classes = nil
 		}
 	}
-	if model.InChannels == 3 && info.Preprocess.Norm == data.NormImageNet && metaNorm(m) == "" && m.Metadata[metaPreprocess] == "" {
+	var note string
+	info.Normalization, note = normalization(m)
+	if note != "" {
+		info.Warnings = append(info.Warnings, note)
+	}
+	if !opts.NormGiven && model.InChannels == 3 && info.Preprocess.Norm == data.NormImageNet && metaNorm(m) == "" && m.Metadata[metaPreprocess] == "" {
 		info.Warnings = append(info.Warnings, "the graph does not say how inputs are normalised; assuming ImageNet mean/std (torchvision's convention), override with --norm/--mean/--std")
 	}
 	return model, info, nil
+}
+
+// keepBatchNorm is how to export a PyTorch model with its BatchNorm.
+const keepBatchNorm = "torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)"
+
+// normalization tells how a graph normalises its features, and notes what
+// a graph without normalisation layers means for training. PyTorch's
+// torch.onnx.export in eval mode folds each BatchNorm into the convolution
+// before it by default: exact for inference — frozen features are the
+// original's — but the graph that trains is then a network without
+// BatchNorm, and its convolutions' weights get generated names
+// ("onnx::Conv_35") instead of the module's.
+func normalization(m *Model) (kind, note string) {
+	convs, biased, generated := 0, 0, 0
+	norms := map[string]int{}
+	for _, n := range m.Graph.Nodes {
+		switch n.OpType {
+		case "Conv":
+			convs++
+			if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+				biased++
+			}
+			if len(n.Inputs) > 1 && strings.HasPrefix(n.Inputs[1], "onnx::") {
+				generated++
+			}
+		case "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization":
+			norms[n.OpType]++
+		}
+	}
+	switch {
+	case norms["BatchNormalization"] > 0:
+		return "batchnorm", ""
+	case len(norms) > 0:
+		return "other", ""
+	case convs == 0:
+		return "", ""
+	}
+	const means = "fine-tuning trains this network without BatchNorm (it may need lower rates and train less stably), and scratch from it may fail to train; " +
+		"frozen features (probe, freeze) are unaffected"
+	if biased == convs && generated > 0 {
+		return "folded", fmt.Sprintf("BatchNorm was folded into the convolutions: %d biased convolutions with generated weight names (onnx::Conv_…) and no BatchNormalization, as torch.onnx.export does in eval mode by default. "+
+			"So %s. To keep BatchNorm, export with %s", convs, means, keepBatchNorm)
+	}
+	return "none", fmt.Sprintf("the graph has no normalisation layers (%d convolutions, no BatchNormalization): the network has none (as VGG and SqueezeNet), or its exporter folded BatchNorm into the convolutions. "+
+		"Without them %s. If the original has BatchNorm, export it with %s", convs, means, keepBatchNorm)
+}
+
+// recordedStages reads the stages a graft export recorded and resolves
+// their ends to cuts (the picks, without the head); nil when the file
+// records none. An error says why the record does not fit the graph.
+func (p *program) recordedStages(m *Model, cuts []cut, head int) ([]stageMeta, []int, error) {
+	b := m.Metadata[metaStages]
+	if b == "" {
+		return nil, nil, nil
+	}
+	var rec []stageMeta
+	if err := json.Unmarshal([]byte(b), &rec); err != nil {
+		return nil, nil, err
+	}
+	if len(rec) < 2 {
+		return nil, nil, fmt.Errorf("%d stages; a model has at least a body and a head", len(rec))
+	}
+	seen := map[string]bool{}
+	var ends []string
+	for i, s := range rec {
+		if s.Name == "" || seen[s.Name] {
+			return nil, nil, fmt.Errorf("stage %d is named %q: names must be distinct and not empty", i, s.Name)
+		}
+		seen[s.Name] = true
+		if i < len(rec)-1 {
+			ends = append(ends, s.End)
+		}
+	}
+	if rec[len(rec)-1].Name != "head" {
+		return nil, nil, fmt.Errorf("the last stage is %q, not head", rec[len(rec)-1].Name)
+	}
+	picks, err := p.userStages(ends, cuts, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(picks)+2 != len(rec) {
+		return nil, nil, fmt.Errorf("%d stages recorded, the graph's head starts elsewhere", len(rec))
+	}
+	return rec, picks, nil
 }
 
 // nodeRef is how --stages refers to a node: its name, or its first output.

@@ -291,3 +291,77 @@ func TestImportBadFiles(t *testing.T) {
 		t.Errorf("unsupported operator error %v does not name the operator and node", err)
 	}
 }
+
+// testdata/folded (scripts/onnx_fixtures.py folded): a torchvision-shaped
+// CNN in miniature exported by PyTorch with its eval-mode defaults, which
+// fold BatchNorm into the convolutions (folded.onnx), and with BatchNorm
+// kept (kept.onnx).
+const foldedDir = "testdata/folded"
+
+// An import says when the graph has no normalisation layers — BatchNorm
+// folded away by the exporter, or none to begin with — what that means
+// for training, and how to export with BatchNorm kept.
+func TestImportSaysBatchNormFolded(t *testing.T) {
+	// The folded graph with module-like weight names: nothing says it was
+	// folded, so the note covers both causes.
+	plain, err := ReadModel(filepath.Join(foldedDir, "folded.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := map[string]string{}
+	for i, init := range plain.Graph.Initializer {
+		if strings.HasPrefix(init.Name, "onnx::") {
+			rename[init.Name] = fmt.Sprintf("conv%d.param%d", i/2, i%2)
+			init.Name = rename[init.Name]
+		}
+	}
+	for _, n := range plain.Graph.Nodes {
+		for i, in := range n.Inputs {
+			if r, ok := rename[in]; ok {
+				n.Inputs[i] = r
+			}
+		}
+	}
+	plainPath := filepath.Join(t.TempDir(), "plain.onnx")
+	if err := WriteFile(plainPath, plain); err != nil {
+		t.Fatal(err)
+	}
+	keep := []string{"TrainingMode.PRESERVE", "do_constant_folding=False", "scratch from it may fail to train", "fine-tuning trains this network without BatchNorm"}
+	for _, tc := range []struct {
+		name, path, kind string
+		want             []string // in the note; none: no note about normalisation
+	}{
+		{"folded", filepath.Join(foldedDir, "folded.onnx"), "folded", append([]string{"BatchNorm was folded into the convolutions", "3 biased convolutions"}, keep...)},
+		{"no normalisation", plainPath, "none", append([]string{"no normalisation layers", "3 convolutions"}, keep...)},
+		{"kept", filepath.Join(foldedDir, "kept.onnx"), "batchnorm", nil},
+		{"tiny", filepath.Join(tinyDir, "model13.onnx"), "batchnorm", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, info, err := Import(tc.path, ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			if info.Normalization != tc.kind {
+				t.Errorf("normalization %q, want %q", info.Normalization, tc.kind)
+			}
+			var note string
+			for _, w := range info.Warnings {
+				if strings.Contains(w, "BatchNorm") {
+					note = w
+				}
+			}
+			if tc.want == nil {
+				if note != "" {
+					t.Errorf("unexpected note: %s", note)
+				}
+				return
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(note, w) {
+					t.Errorf("note lacks %q: %q", w, note)
+				}
+			}
+		})
+	}
+}

@@ -15,6 +15,24 @@ import (
 // torch._utils._rebuild_tensor_v2 and _rebuild_parameter, storage types).
 // No code is ever run: every other callable becomes an inert pyObject,
 // which the state_dict reader rejects with its class name.
+//
+// Why not a library: github.com/nlpodyssey/gopickle v0.2.0 (the newest,
+// 2023-01; its pytorch package reads torch.save files) was tried against
+// this package's fixtures and fuzz targets (2026-12). It reads small.pth,
+// legacy.pth and wrapped.pth correctly, but:
+//   - an empty file never returns: pytorch.Load loops forever in
+//     loadLegacyFile (a `break` on io.EOF leaves only its switch);
+//   - it trusts sizes before reading them: a 1,076-byte legacy file made it
+//     allocate 1.92 GB, and a 1,541-byte zip (FuzzStateDictPickle's
+//     harness) 1.89 GB, against fuzzcheck's 18 MB limit (storages are made
+//     with the pickled element count, pickle strings with their length
+//     field);
+//   - legacy.pth cut by 8, 20 or 31 bytes loads without an error, the last
+//     weights read as zeros;
+//   - a truncated zip is reported as "unsupported persistent ID
+//     encountered"; and its source panics ("not implemented") on legacy
+//     storage views and tar-format files.
+// A recover would not help with the first, so graft keeps this reader.
 
 type pyGlobal struct{ module, name string }
 

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/strategy"
 )
 
 // entry is one strategy at one shots setting: its summary as results.json
@@ -65,9 +65,9 @@ func (g *group) scratch() *entry {
 	return nil
 }
 
-func isScratch(strategy string) bool {
-	name, _, _ := strings.Cut(strategy, ":")
-	return name == "scratch"
+func isScratch(name string) bool {
+	s, err := strategy.Parse(name)
+	return err == nil && s.Def().Scratch
 }
 
 // view is the whole report's data, computed once, in a fixed order so

@@ -2,17 +2,15 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"image/color"
 	"regexp"
 	"strings"
 
+	"github.com/graftml/graft/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Figure is one plot, rendered both ways: SVG for the HTML report and for
@@ -90,27 +88,8 @@ func render(c *chart, w, h vg.Length) (svg, png []byte, err error) {
 	return fixSVGFonts(svg), png, nil
 }
 
-// Render draws a gonum plot at w×h into SVG and into a PNG at dpi: for
-// the plots outside the report (graft lr-find, graft bench), which keep
-// gonum's own layout.
-func Render(p *plot.Plot, w, h vg.Length, dpi int) (svg, png []byte, err error) {
-	return renderWith(p.Draw, w, h, dpi)
-}
-
 func renderWith(drawOn func(draw.Canvas), w, h vg.Length, dpi int) (svg, png []byte, err error) {
-	sc := vgsvg.New(w, h)
-	drawOn(draw.New(sc))
-	var sb bytes.Buffer
-	if _, err := sc.WriteTo(&sb); err != nil {
-		return nil, nil, fmt.Errorf("render svg: %w", err)
-	}
-	ic := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi))
-	drawOn(draw.New(ic))
-	var pb bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: ic}).WriteTo(&pb); err != nil {
-		return nil, nil, fmt.Errorf("render png: %w", err)
-	}
-	return sb.Bytes(), pb.Bytes(), nil
+	return figure.RenderFunc(drawOn, w, h, dpi)
 }
 
 // draw centres the title over the whole figure, then gives the legend a

@@ -8,7 +8,7 @@
 # Fashion-MNIST at 5, 10 and 20 shots, signs at 5 and 10 (20 shots of 40
 # classes would double the run time) — ten settings, beside the two
 # constant answers (always finetune, always discriminative). Every strategy of "all" is a
-# candidate. Comparisons run first (2 workers, 1 thread each); then each
+# candidate. Comparisons run first (--parallel 2, 1 thread each); then each
 # advise (1 thread, so its seconds compare with a worker's) is scored with
 # --against the comparison's results.json.
 # Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 2 hours on 2
@@ -30,7 +30,7 @@ pairs=( # name base train test shots
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
   # compare resumes a finished or interrupted comparison.
-  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --workers 2 --threads 2 --out "$out/$name" --quiet > /dev/null
+  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --parallel 2 --threads 2 --out "$out/$name" --quiet > /dev/null
 done
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"

@@ -36,12 +36,12 @@ if [ ! -f "$work/base.json" ]; then
   $n $g synth --country be --classes limit30,stop,yield,no-entry --per-class 40 --size 32 --seed 1 --out "$work/src" -q
   $n $g synth --country de --classes limit30,stop,yield,no-entry --per-class 15 --size 32 --seed 2 --out "$work/train" -q
   $n $g synth --country de --classes limit30,stop,yield,no-entry --per-class 10 --size 32 --seed 3 --out "$work/test" -q
-  $n $g pretrain --train "$work/src" --arch smallcnn --epochs 3 --seed 1 --threads 1 --workers 1 --out "$work/base.json" -q
+  $n $g pretrain --train "$work/src" --arch smallcnn --epochs 3 --seed 1 --batch 64 --val-split 0.1 --threads 1 --workers 1 --out "$work/base.json" -q
 fi
 
 args=(compare --base "$work/base.json" --train "$work/train" --test "$work/test"
   --strategies probe,finetune,scratch --shots 5 --seeds 2 --epochs 4 --lr-grid 1e-2,1e-3
-  --protocol refit --threads 1 --workers 1 -q)
+  --protocol refit --threads 1 --parallel 1 -q)
 compare() { # compare OUTDIR
   $n $g "${args[@]}" --out "$1" >/dev/null 2>>"$1.log"
 }

@@ -15,6 +15,14 @@
         that x.view(x.size(0), -1) exports; at opsets 13 and 9, the latter
         listing weights as graph inputs as old exporters did) and small
         state_dicts for the .pth reader.
+    /usr/bin/python3 scripts/onnx_fixtures.py folded OUT
+        onnx/testdata/folded: a torchvision-shaped CNN in miniature (conv
+        without bias, BatchNorm, ReLU; max-pool; global pool; linear) with
+        random weights, exported twice: folded.onnx with torch.onnx.export's
+        defaults in eval mode, which fold BatchNorm into the convolutions
+        (Conv/Relu/MaxPool only, biased convs named onnx::Conv_*), and
+        kept.onnx with training=PRESERVE, do_constant_folding=False, which
+        keeps the BatchNormalization nodes.
     /usr/bin/python3 scripts/onnx_fixtures.py check-export MODEL.onnx INPUT.pb OUT.pb
         onnx.checker on a graft export, then runs it with the small ONNX
         evaluator below (torch.nn.functional per node; Debian's onnx 1.12
@@ -285,6 +293,45 @@ def tiny(out):
     print("tiny ->", out)
 
 
+class Mini(tnn.Module):
+    """torchvision's ResNet/VGG shape, small: conv-BN-ReLU blocks, max-pool,
+    global average pool, linear classifier; 16×16 RGB in, 4 classes out."""
+
+    def __init__(self, classes=4):
+        super().__init__()
+
+        def block(i, o, stride):
+            return tnn.Sequential(tnn.Conv2d(i, o, 3, stride, 1, bias=False), tnn.BatchNorm2d(o), tnn.ReLU(inplace=True))
+        self.stem = block(3, 8, 1)
+        self.maxpool = tnn.MaxPool2d(2)
+        self.layer1 = block(8, 8, 1)
+        self.layer2 = block(8, 16, 2)
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.fc = tnn.Linear(16, classes)
+
+    def forward(self, x):
+        x = self.layer2(self.layer1(self.maxpool(self.stem(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def folded(out):
+    """onnx/testdata/folded: Mini exported with BatchNorm folded away
+    (folded.onnx, eval-mode defaults) and kept (kept.onnx)."""
+    d = os.path.join(out, "folded")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    model = Mini()
+    randomize(model, gen)
+    model.eval()
+    x = torch.randn(1, 3, 16, 16, generator=gen)
+    kw = dict(opset_version=13, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    torch.onnx.export(model, x, os.path.join(d, "folded.onnx"), **kw)  # the defaults: eval mode, constant folding
+    torch.onnx.export(model, x, os.path.join(d, "kept.onnx"), training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, **kw)
+    print("folded ->", d)
+
+
 # ---- a small ONNX evaluator on torch.nn.functional, for graft's exports ----
 
 def run_onnx(path, x):
@@ -401,6 +448,8 @@ def main(argv):
         models(out, archs, size)
     elif cmd == "tiny":
         tiny(argv[1])
+    elif cmd == "folded":
+        folded(argv[1])
     elif cmd == "check-export":
         check_export(argv[1], argv[2], argv[3])
     else:

@@ -23,7 +23,7 @@ source scripts/transfer_sources.sh
 row() { # name base train test
   local name=$1 base=$2 train=$3 test=$4
   $g compare --base "$base" --train "$train" --test "$test" --strategies $strategies --shots 5,10 \
-    --epochs $epochs --workers 2 --out "$out/$name" --quiet > /dev/null
+    --epochs $epochs --parallel 2 --out "$out/$name" --quiet > /dev/null
   [ -f "$out/$name/plain.json" ] || /usr/bin/python3 bench/plain.py --splits "$out/$name/splits.json" --base "$base" \
     --epochs $epochs --json "$out/$name/plain.json" > /dev/null
 }

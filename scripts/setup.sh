@@ -57,4 +57,6 @@ fi
 
 make -s -C torch/shim
 version=$(git describe --always --dirty 2>/dev/null || echo dev)
-go build -ldflags "-X github.com/graftml/graft/internal/cli.Version=$version" -o build/bin/graft ./cmd/graft
+# Builds here run with -buildvcs=false, so graft's version and commit (what
+# results.json and checkpoints record) are stamped in.
+go build -ldflags "-X github.com/graftml/graft/internal/buildinfo.Stamp=$version" -o build/bin/graft ./cmd/graft

@@ -17,7 +17,7 @@ for c in de it se; do
     $g synth --country $c --classes shared --per-class 30 --size 32 --seed 3 --shift $s --out "$out/$c-shift$s" -q
   done
 done
-$g train --train "$out/be-train" --arch smallcnn --epochs 20 --lr 3e-3 --seed 1 --out "$out/be" --quiet
+$g train --train "$out/be-train" --arch smallcnn --epochs 20 --lr 3e-3 --seed 1 --batch 64 --val-split 0.1 --out "$out/be" --quiet
 printf '%-10s %s\n' "test set" "accuracy"
 for t in be-test de-shift1 de-shift0 it-shift1 it-shift0 se-shift1 se-shift0; do
   acc=$($g eval "$out/be" --data "$out/$t" --json | python3 -c 'import json,sys;print("%.1f%%" % (100*json.load(sys.stdin)["accuracy"]))')

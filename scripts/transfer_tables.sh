@@ -14,12 +14,12 @@ out="${1:-/tmp/graft-transfer-tables}"
 g=build/bin/graft
 mkdir -p "$out"
 
-$g pretrain --arch smallcnn --train 'fashion-mnist?classes=0-4' --epochs 5 --seed 1 --out "$out/fm-src" --quiet
+$g pretrain --arch smallcnn --train 'fashion-mnist?classes=0-4' --epochs 5 --seed 1 --batch 64 --val-split 0.1 --out "$out/fm-src" --quiet
 $g compare --base "$out/fm-src" --train 'fashion-mnist?classes=5-9' --test 'fashion-mnist?classes=5-9' \
   --strategies all --shots 10 --seeds 3 --epochs 30 --out "$out/fm-cmp" --quiet
 
 $g synth --country be --classes shared --per-class 100 --size 32 --seed 1 --out "$out/be" -q
-$g pretrain --arch smallcnn --train "$out/be" --epochs 15 --lr 3e-3 --seed 1 --out "$out/be-src" --quiet
+$g pretrain --arch smallcnn --train "$out/be" --epochs 15 --lr 3e-3 --seed 1 --batch 64 --val-split 0.1 --out "$out/be-src" --quiet
 for c in de se; do
   $g synth --country $c --classes shared --per-class 25 --size 32 --seed 2 --out "$out/$c-train" -q
   $g synth --country $c --classes shared --per-class 20 --size 32 --seed 3 --out "$out/$c-test" -q

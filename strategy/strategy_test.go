@@ -17,57 +17,6 @@ func shape(n int) *nn.Model {
 	return m
 }
 
-// TestEveryStrategyPlans is the suite every strategy passes: a valid plan
-// for shallow and deep models, using the budget exactly, training the head
-// in its last phase, and never an empty phase.
-func TestEveryStrategyPlans(t *testing.T) {
-	for _, depth := range []int{3, 5} {
-		m := shape(depth)
-		for _, name := range append(Main(m), "freeze:1+l2sp", "freeze:stage2", "truncate:1", "discriminative+l2sp") {
-			t.Run(name, func(t *testing.T) {
-				s, err := Parse(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b := Budget{Epochs: 12, Patience: 3}
-				p, err := s.Plan(m, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				stages := len(m.Stages)
-				if p.CutAfter > 0 {
-					stages = p.CutAfter + 1
-				}
-				total := 0
-				for _, ph := range p.Phases {
-					total += ph.Epochs
-					if ph.Epochs < 1 {
-						t.Errorf("phase %s has %d epochs", ph.Name, ph.Epochs)
-					}
-					if ph.StageLR == nil {
-						continue
-					}
-					if len(ph.StageLR) != stages {
-						t.Fatalf("phase %s: %d rates for %d stages", ph.Name, len(ph.StageLR), stages)
-					}
-					if ph.StageLR[stages-1] <= 0 && s.Base != "lpft" {
-						t.Errorf("phase %s does not train the head", ph.Name)
-					}
-				}
-				if total != b.Epochs {
-					t.Errorf("plan uses %d epochs of a %d-epoch budget", total, b.Epochs)
-				}
-				if (p.L2SP > 0) != s.L2SP {
-					t.Errorf("L2SP %v for %s", p.L2SP, name)
-				}
-				if p.Scratch != (s.Base == "scratch") {
-					t.Errorf("scratch = %v", p.Scratch)
-				}
-			})
-		}
-	}
-}
-
 func TestFreezeFreezesTheFirstK(t *testing.T) {
 	m := shape(4)
 	s, _ := Parse("freeze:2")

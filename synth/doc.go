@@ -38,6 +38,26 @@
 // the difficulty and only scaled by it, so one seed at a higher difficulty
 // shows the same scene, harder.
 //
+// # Street scenes
+//
+// Scenes (NewScenes, WriteScenes, SceneSheet) is a detection data set:
+// procedural streets — sky with clouds, buildings with windows, pavement
+// and a road in perspective with its markings, trees, parked cars, lamp
+// posts, boards with round logos (look-alikes a detector must learn to
+// ignore) and bins — with 1 to MaxSigns signs on poles each, 12 to 120 px
+// across (log-uniform, so far signs are common), placed beside the road
+// and never covering a tenth of another. Difficulty turns and tilts the
+// signs, fades their paint, puts leaves, posts and boards in front of
+// them, blurs them (defocus and motion, drawn per sign) and adds clutter,
+// exposure changes and sensor noise. A box is the projected outline of
+// the whole sign face, pole excluded and occluded parts included, so boxes
+// come from the layout without drawing. Signs are drawn at 2x on a patch
+// of the scene and blended back, so 12 px pictograms stay legible.
+// WriteScenes writes PNGs and COCO JSON that data.OpenCOCO reads back
+// exactly; image i is drawn from (Seed, i) alone, so the same
+// configuration gives the same bytes (pinned by TestGoldenScenes) and a
+// 320x240 scene costs a few milliseconds.
+//
 // # Determinism and speed
 //
 // Sample j of a class is rendered from a PCG stream seeded by (Seed, class

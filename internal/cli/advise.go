@@ -6,16 +6,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/graftml/graft/advise"
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -45,7 +44,7 @@ type AdviseOptions struct {
 	Group      string
 	Threads    int
 	Device     string
-	Workers    int
+	Parallel   int
 }
 
 // AdviseReport is graft advise --json: the advice, and with --validate
@@ -54,27 +53,14 @@ type AdviseReport struct {
 	*advise.Advice
 	Base string `json:"base"` // the base advised (the best of several)
 	// Bases, when several were given: each one's scores at its head.
-	Bases         []BaseScore        `json:"bases,omitempty"`
+	Bases         []advise.BaseScore `json:"bases,omitempty"`
 	BaseAgreement []advise.Agreement `json:"base_agreement,omitempty"`
 	Validation    *advise.Validation `json:"validation,omitempty"`
 }
 
-// BaseScore is one candidate base, scored at its head.
-type BaseScore struct {
-	Base      string   `json:"base"`
-	Arch      string   `json:"arch"`
-	Probe     float64  `json:"linear_probe_cv"`
-	KNN       float64  `json:"knn_loo"`
-	LogME     *float64 `json:"logme"`
-	HScore    *float64 `json:"hscore"`
-	TransRate *float64 `json:"transrate"`
-	LEEP      float64  `json:"leep"`
-	NCE       float64  `json:"nce"`
-}
-
 // measureBase measures one base on the target without training.
 func measureBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Measurements, string, error) {
-	ck, err := checkpoint.Load(path)
+	ck, err := onnx.Checkpoints.Load(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("--base: %w", err)
 	}
@@ -96,39 +82,6 @@ func measureBase(ctx context.Context, o AdviseOptions, path string, target, sour
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return meas, ck.Meta.Arch, nil
-}
-
-func baseScore(path, arch string, m *advise.Measurements) BaseScore {
-	h := m.Stages[len(m.Stages)-1]
-	return BaseScore{Base: path, Arch: arch, Probe: h.Probe, KNN: h.KNN,
-		LogME: h.LogME, HScore: h.HScore, TransRate: h.TransRate, LEEP: m.LEEP, NCE: m.NCE}
-}
-
-// baseAgreement is each score's Kendall tau with the probe over the bases.
-func baseAgreement(bases []BaseScore) []advise.Agreement {
-	return advise.Agree(bases, func(b BaseScore) string { return b.Base }, func(b BaseScore) float64 { return b.Probe }, []advise.Scorer[BaseScore]{
-		{Name: "knn", Get: func(b BaseScore) float64 { return b.KNN }},
-		{Name: "logme", Get: func(b BaseScore) float64 { return advise.Value(b.LogME) }},
-		{Name: "hscore", Get: func(b BaseScore) float64 { return advise.Value(b.HScore) }},
-		{Name: "transrate", Get: func(b BaseScore) float64 { return advise.Value(b.TransRate) }},
-		{Name: "leep", Get: func(b BaseScore) float64 { return b.LEEP }},
-		{Name: "nce", Get: func(b BaseScore) float64 { return b.NCE }},
-	})
-}
-
-func writeBases(w io.Writer, rep AdviseReport) {
-	fmt.Fprintf(w, "candidate bases, scored on their head features:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  base\tarch\tprobe\tk-NN\tLogME\tLEEP\tNCE")
-	for _, b := range rep.Bases {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\n", b.Base, b.Arch, pct(b.Probe), pct(b.KNN), opt(b.LogME, "%.3f"), b.LEEP, b.NCE)
-	}
-	tw.Flush()
-	var agree []string
-	for _, a := range rep.BaseAgreement {
-		agree = append(agree, fmt.Sprintf("%s τ %+.2f", a.Score, a.Tau))
-	}
-	fmt.Fprintf(w, "scores against the probe over bases: %s\nracing strategies on %s, the base whose frozen head probes best\n\n", strings.Join(agree, ", "), rep.Base)
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -165,7 +118,7 @@ the advice against it; --against scores it against a comparison already
 run (its results.json). With --out, advice.json and race.json are
 written there, and an interrupted advise resumes.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft advise --base be-src --train de-train/
   graft advise --base fm-src --train 'fashion-mnist?classes=5-9' --shots 10 --json
   graft advise --base be-src --train se-train/ --shots 20 --validate --test se-test/ --out se-advise`,
@@ -175,29 +128,29 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required); several, comma-separated, are measured and the best-probing one raced")
-	f.StringVar(&o.Train, "train", "", "target training data (required)")
-	f.StringVar(&o.Source, "source", "", "a sample of the source data: distances between feature distributions")
-	f.IntVar(&o.Shots, "shots", 0, "advise for k images per class, sampled as graft compare --shots k samples them; 0 for all")
+	f.StringVar(&o.Base, "base", "", withNote("base", "several, comma-separated, are measured and the best-probing one raced"))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Source, "source-data", "", "a sample of the source data: distances between feature distributions")
+	shotsFlag(f, &o.Shots, "sampled as graft compare --shots samples them")
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
-	f.StringVar(&o.Strategies, "strategies", "all", "candidate strategies, comma-separated, or all")
+	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", "the candidates"))
 	f.Float64Var(&o.Budget, "budget", experiment.DefaultRaceBudget, "compute advise may spend, as a share of the full comparison's (measurements included)")
 	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
-	f.StringVar(&o.Test, "test", "", "test data for --validate")
-	f.StringVar(&o.Out, "out", "", "folder for advice.json and race.json (resumed when rerun), and --validate's comparison")
-	f.IntVar(&o.Seeds, "seeds", 3, "seeds of the comparison advise stands in for: the race's last rung runs the best on them")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, as graft compare --epochs")
-	f.IntVar(&o.Patience, "patience", 5, "as graft compare --patience")
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates raced for every strategy (extended at an edge, as graft compare does)")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training images per validation fold")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged, as graft compare --folds")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split, as graft compare --group")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.IntVar(&o.Workers, "workers", 1, "comparison runs side by side for --validate")
+	f.StringVar(&o.Test, "test", "", withNote("test", "for --validate"))
+	f.StringVar(&o.Out, "out", "", withNote("out", "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison"))
+	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", "those of the comparison advise stands in for: the race's last rung runs the best on them"))
+	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "as graft compare --epochs"))
+	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "as graft compare --patience"))
+	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "raced, as graft compare searches them"))
+	valSplitFlag(f, &o.ValSplit, "per validation fold")
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "as graft compare --folds"))
+	batchFlag(f, &o.Batch)
+	f.StringVar(&o.Group, "group", "auto", withNote("group", "as graft compare --group"))
+	threadsFlag(f, &o.Threads)
+	deviceFlag(f, &o.Device)
+	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", "comparison runs of --validate"))
 	return cmd
 }
 
@@ -209,7 +162,7 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 	}
 	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
 		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Workers: o.Workers, Args: os.Args,
+		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Parallel: o.Parallel, Args: os.Args,
 		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
 }
 
@@ -225,8 +178,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if o.Validate && o.Against != "" {
 		return fmt.Errorf("--validate runs a comparison and --against reads one: give one of them")
 	}
-	if o.Shots < 0 || o.MaxImages < 10 {
-		return fmt.Errorf("--shots must be 0 or more and --max-images at least 10")
+	if err := atLeast("--max-images", o.MaxImages, 10); err != nil {
+		return err
 	}
 	if o.Ties != advise.TieBest && o.Ties != advise.TieCheapest {
 		return fmt.Errorf("--ties %q: choose %s or %s", o.Ties, advise.TieBest, advise.TieCheapest)
@@ -249,6 +202,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", train)
 	measured := train
 	if o.Shots > 0 {
 		// The sample graft compare's first seed draws.
@@ -258,14 +212,14 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	var source data.Dataset
 	if o.Source != "" {
-		if source, err = openDataset(o.Source, false); err != nil {
-			return fmt.Errorf("--source: %w", err)
+		if source, err = openTest("--source-data", o.Source); err != nil {
+			return err
 		}
 	}
 	// Several bases: each is measured; the one whose frozen head probes
 	// best is raced.
-	var bases []BaseScore
-	var best BaseScore
+	var bases []advise.BaseScore
+	var best advise.BaseScore
 	var meas *advise.Measurements
 	var spent float64
 	for _, path := range strings.Split(o.Base, ",") {
@@ -275,7 +229,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return err
 		}
 		spent += m.Seconds
-		bases = append(bases, baseScore(path, arch, m))
+		bases = append(bases, advise.ScoreBase(path, arch, m))
 		if meas == nil || bases[len(bases)-1].Probe > best.Probe {
 			meas, o.Base, best = m, path, bases[len(bases)-1]
 		}
@@ -317,7 +271,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	rep := AdviseReport{Advice: adv, Base: o.Base}
 	if len(bases) > 1 {
-		rep.Bases, rep.BaseAgreement = bases, baseAgreement(bases)
+		rep.Bases, rep.BaseAgreement = bases, advise.AgreeBases(bases)
 	}
 	writeRep := func() error {
 		if o.Out == "" {
@@ -347,9 +301,9 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		return writeJSON(stdout, rep)
 	}
 	if len(bases) > 1 {
-		writeBases(stdout, rep)
+		advise.WriteBases(stdout, rep.Bases, rep.BaseAgreement, rep.Base)
 	}
-	writeAdvice(stdout, o, adv)
+	advise.Write(stdout, o.Train, adv)
 	if rep.Validation != nil {
 		writeValidation(stdout, rep.Validation)
 		if o.Validate {
@@ -359,84 +313,8 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	return nil
 }
 
-func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
-
-// opt formats a measurement that may be missing.
-func opt(v *float64, format string) string {
-	if v == nil {
-		return "–"
-	}
-	return fmt.Sprintf(format, *v)
-}
-
-func writeAdvice(w io.Writer, o AdviseOptions, a *advise.Advice) {
-	m := a.Measurements
-	t := m.Target
-	fmt.Fprintf(w, "target %s: %d images, %d classes, %d–%d per class (median %d, imbalance %.1f×); measured on %d, in %.1f s\n\n",
-		o.Train, t.Images, t.Classes, t.Min, t.Max, t.Median, t.Imbalance, m.Sampled, m.Seconds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tcut\tdim\tprobe\tk-NN\tLogME\tH-score\tTransRate\tBN shift\tFréchet\tMMD²\t")
-	for _, s := range m.Stages {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Cut, s.Dim, pct(s.Probe), pct(s.KNN),
-			opt(s.LogME, "%.3f"), opt(s.HScore, "%.2f"), opt(s.TransRate, "%.2f"), opt(s.BNShift, "%.2f"), opt(s.FD, "%.2f"), opt(s.MMD, "%.3f"))
-	}
-	fmt.Fprintf(tw, "pixels\t\t\t%s\t%s\t\t\t\t\t\t\t\n", pct(m.PixelProbe), pct(m.PixelKNN))
-	tw.Flush()
-	for _, s := range m.Stages {
-		for _, n := range s.Notes {
-			fmt.Fprintf(w, "%s: %s\n", s.Name, n)
-		}
-	}
-	fmt.Fprintf(w, "probe: 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
-	if m.SourceClasses > 0 {
-		fmt.Fprintf(w, "source classifier (%d classes) on target images: confidence %s, normalised entropy %.2f, LEEP %.3f, NCE %.3f\n",
-			m.SourceClasses, pct(m.SourceConfidence), m.SourceEntropy, m.LEEP, m.NCE)
-	}
-	var agree []string
-	for _, ag := range m.Agreement {
-		if ag.Score != "linear_probe" {
-			agree = append(agree, fmt.Sprintf("%s τ %+.2f (best %s)", ag.Score, ag.Tau, ag.Best))
-		}
-	}
-	fmt.Fprintf(w, "scores against the probe over stages: %s\n", strings.Join(agree, ", "))
-	fmt.Fprintln(w)
-
-	fmt.Fprintf(w, "four-case chart: %s — %s\n", a.Quadrant, a.Chart)
-	for _, why := range a.Why {
-		fmt.Fprintf(w, "  %s\n", why)
-	}
-	r := a.Recommended
-	fmt.Fprintf(w, "\nrecommended: %s", r.Strategy)
-	if r.Stage != "" {
-		fmt.Fprintf(w, " (cut at %s)", r.Stage)
-	}
-	fmt.Fprintf(w, ", Adam lr %g, %d epochs", r.LR, r.Epochs)
-	if r.Head == "raw" {
-		fmt.Fprintf(w, ", head on raw features")
-	}
-	fmt.Fprintf(w, " — %s\n", r.Why)
-	fmt.Fprintf(w, "%s\n", a.Story)
-	for _, c := range a.Cautions {
-		fmt.Fprintf(w, "caution: %s\n", c)
-	}
-	fmt.Fprintf(w, "\nranking by measurement (validation accuracy, 95%% interval):\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for i, rk := range a.Ranking {
-		tie := ""
-		if rk.Tied {
-			tie = "tie"
-		}
-		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\t%s\t%s\n", i+1, rk.Strategy, pct(rk.Score), rk.Stage, tie, rk.Why)
-	}
-	tw.Flush()
-	cm := a.Compute
-	fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
-		cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
-	if cm.BudgetCut {
-		fmt.Fprintf(w, ", which stopped the race short")
-	}
-	fmt.Fprintln(w)
-}
+// pct is advise.Pct, for writeValidation.
+func pct(v float64) string { return advise.Pct(v) }
 
 func writeValidation(w io.Writer, v *advise.Validation) {
 	fmt.Fprintf(w, "\nvalidation against graft compare (%s):\n", shotsWords(v.Shots))
@@ -446,8 +324,8 @@ func writeValidation(w io.Writer, v *advise.Validation) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, pct(r.Predicted), r.PredictedRank, pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always finetune %.1f, always discriminative %.1f)\n",
-		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, v.BaselineRegret["finetune"], v.BaselineRegret["discriminative"])
+	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always %s %.1f, always %s %.1f)\n",
+		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, strategy.Finetune.Name, v.BaselineRegret[strategy.Finetune.Name], strategy.Discriminative.Name, v.BaselineRegret[strategy.Discriminative.Name])
 	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
 	if v.ValidationChoice != "" {
 		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",

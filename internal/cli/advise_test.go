@@ -19,7 +19,7 @@ func TestAdvise(t *testing.T) {
 	ck := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model"), 2)
 	ck2 := trainBase(t, filepath.Join(dir, "src"), filepath.Join(dir, "src-model-1epoch"), 1)
 	small := []string{"--strategies", "probe,finetune,scratch", "--epochs", "3", "--lr-grid", "1e-3", "--seeds", "2", "--threads", "1"}
-	code, out, errs := run(t, append([]string{"advise", "--base", ck + "," + ck2, "--train", filepath.Join(dir, "train"), "--source", filepath.Join(dir, "src")}, small...)...)
+	code, out, errs := run(t, append([]string{"advise", "--base", ck + "," + ck2, "--train", filepath.Join(dir, "train"), "--source-data", filepath.Join(dir, "src")}, small...)...)
 	if code != 0 {
 		t.Fatalf("advise exit %d: %s", code, errs)
 	}

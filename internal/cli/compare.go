@@ -6,14 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
@@ -40,7 +39,7 @@ type CompareOptions struct {
 	Out         string
 	Threads     int
 	Device      string
-	Workers     int
+	Parallel    int
 	Protocol    string
 	Folds       int
 	ShotsStrict bool
@@ -71,7 +70,7 @@ interrupted comparison.
 
 Strategies: ` + strategyList() + `
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft compare --base be.json --train de-train/ --test de-test/ --strategies all --shots 5,20 --seeds 3 --out cmp
   graft compare --base src.json --train fashion-mnist --test fashion-mnist --strategies probe,finetune,scratch --shots 10 --out fm`,
 		Args: cobra.NoArgs,
@@ -81,28 +80,28 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint to transfer from (required)")
-	f.StringVar(&o.Train, "train", "", "target training data (required)")
-	f.StringVar(&o.Test, "test", "", "target test data (required)")
-	f.StringVar(&o.Strategies, "strategies", "all", "comma-separated strategies, or all")
-	f.StringVar(&o.Shots, "shots", "all", "images per class, comma-separated (e.g. 5,20), or all for the whole training set")
-	f.IntVar(&o.Seeds, "seeds", 3, "seeds per strategy and shots (different samples and initialisations); verdicts need several")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs per run, the same for every strategy")
-	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a selection run (or a phase); under refit at least a fifth of --epochs, and never before 30% of them")
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", "learning rates searched for every strategy (Adam)")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of the training shots held out for validation")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.StringVar(&o.ClassMap, "class-map", "", "CSV of target,source classes: those head rows start from the source head")
-	f.StringVar(&o.BN, "bn", "frozen", "BatchNorm in frozen stages: frozen (keep statistics) or train")
-	f.StringVar(&o.Augment, "augment", "none", "none or default (disables the frozen-feature cache)")
-	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, "refit: choose rate and length on validation folds, then train on every shot; holdout: one split, best-epoch weights")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged when choosing (refit); fewer when one fold holds 100 images")
+	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Test, "test", "", withNote("test", "required"))
+	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", ""))
+	f.StringVar(&o.Shots, "shots", "all", withNote("shots", "several, comma-separated (e.g. 5,20), are compared side by side"))
+	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", ""))
+	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "the same for every strategy"))
+	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "under refit at least a fifth of --epochs, and never before 30% of them"))
+	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "Adam"))
+	valSplitFlag(f, &o.ValSplit, "of the shots, per validation fold")
+	batchFlag(f, &o.Batch)
+	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
+	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
+	f.StringVar(&o.Augment, "augment", "none", withNote("augment", "anything but none disables the frozen-feature cache"))
+	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "fewer when one fold holds 100 images"))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
-	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split: auto (GTSRB TRACK_FRAME names), none, or a regular expression over file paths whose first group names the group")
-	f.StringVar(&o.Out, "out", "", "output folder (required)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.IntVar(&o.Workers, "workers", 1, "runs side by side, sharing --threads among them (worth it with many cores and small models)")
+	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
+	f.StringVar(&o.Out, "out", "", withNote("out", "the folder to write (required)"))
+	threadsFlag(f, &o.Threads)
+	deviceFlag(f, &o.Device)
+	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	return cmd
 }
 
@@ -153,6 +152,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
 			len(cfg.Strategies), len(cfg.Shots), cfg.Seeds, len(cfg.LRGrid), cfg.Spec.Train, len(cfg.Spec.Classes), cfg.Spec.Base, cfg.Base.Meta.Arch)
 		describeProtocol(stderr, cfg)
+		noteGaps(stderr, g.quiet, "--train", cfg.Train)
 	}
 	res, err := experiment.Compare(ctx, cfg)
 	prog.finish()
@@ -171,6 +171,11 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 // compareConfig checks compare's flags and opens what they name.
 func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error) {
 	var none experiment.Config
+	if err := firstErr(atLeast("--epochs", o.Epochs, 1), atLeast("--seeds", o.Seeds, 1), atLeast("--batch", o.Batch, 1),
+		atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1), atLeast("--parallel", o.Parallel, 1),
+		fraction("--val-split", o.ValSplit, false)); err != nil {
+		return none, err
+	}
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {
 		return none, fmt.Errorf("--base: %w", err)
@@ -182,8 +187,8 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	// No test set is a race (graft advise): it never tests.
 	var test data.Dataset
 	if o.Test != "" {
-		if test, err = openDataset(o.Test, false); err != nil {
-			return none, fmt.Errorf("--test: %w", err)
+		if test, err = openTest("--test", o.Test); err != nil {
+			return none, err
 		}
 		if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 			return none, err
@@ -201,9 +206,6 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	grid, err := parseFloats(o.LRGrid, "--lr-grid")
 	if err != nil {
 		return none, err
-	}
-	if o.Epochs < 1 || o.Seeds < 1 || o.Batch < 1 {
-		return none, fmt.Errorf("--epochs, --seeds and --batch must be at least 1")
 	}
 	var classMap []int
 	if o.ClassMap != "" {
@@ -225,12 +227,6 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if o.Protocol != experiment.ProtocolRefit && o.Protocol != experiment.ProtocolHoldout {
 		return none, fmt.Errorf("--protocol %q: choose refit or holdout", o.Protocol)
 	}
-	if o.Folds < 1 {
-		return none, fmt.Errorf("--folds must be at least 1, got %d", o.Folds)
-	}
-	if !(o.ValSplit > 0 && o.ValSplit < 1) {
-		return none, fmt.Errorf("--val-split %g: want a fraction in (0,1), e.g. 0.2", o.ValSplit)
-	}
 	_, groupName, err := data.Grouping(train, o.Group)
 	if err != nil {
 		return none, fmt.Errorf("--group: %w", err)
@@ -241,10 +237,10 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
-		Spec: spec, Command: commandLine(o.Args), Workers: o.Workers,
+		Spec: spec, Command: commandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
-		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
-			Commit: gitCommit(), Started: time.Now().UTC().Format(time.RFC3339)},
+		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
+			Commit: buildinfo.Commit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
 	return cfg, nil
 }
@@ -317,44 +313,6 @@ func commandLine(args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
-}
-
-// gitCommit is graft's own source commit, as the build recorded it (Go
-// stamps vcs.revision when building from a checkout), not that of the
-// directory the user happens to run graft in; "" when unknown.
-func gitCommit() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return stampedCommit()
-	}
-	rev, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev == "" {
-		return stampedCommit()
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return rev
-}
-
-// stampedCommit is the version scripts/setup.sh stamps (git describe
-// --always --dirty of graft's checkout), when there is one.
-func stampedCommit() string {
-	if Version == "dev" {
-		return ""
-	}
-	return Version
 }
 
 // writeReports writes the report files and leaderboard.md, the tables as

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,5 +129,54 @@ func TestProgressWithoutTerminalIsLines(t *testing.T) {
 	}
 	if strings.Contains(errs, "\r") || epochs != 3 {
 		t.Errorf("train's progress off a terminal: want 3 epoch lines and no carriage return:\n%q", errs)
+	}
+	code, _, errs = run(t, "lr-find", "--base", filepath.Join(dir, "m"), "--train", train, "--steps", "5", "--batch", "8")
+	if code != 0 {
+		t.Fatalf("lr-find exit %d: %s", code, errs)
+	}
+	if strings.Contains(errs, "\r") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("lr-find's progress off a terminal: want its one line and no carriage return:\n%q", errs)
+	}
+	var b strings.Builder
+	bar := newBenchBar(BenchOptions{}, 4, &b)
+	bar.Describe("graft smallcnn")
+	bar.Add(2)
+	bar.Describe("PyTorch smallcnn")
+	bar.Finish()
+	if want := "measuring graft smallcnn\nmeasuring PyTorch smallcnn\n"; b.String() != want {
+		t.Errorf("bench's progress off a terminal: %q, want %q", b.String(), want)
+	}
+}
+
+// Numbered class folders name their classes from classes.csv, so predict
+// says "stop", and gaps in the numbering are said on the terminal.
+func TestSynthNamesAndGaps(t *testing.T) {
+	dir := t.TempDir()
+	signs := filepath.Join(dir, "signs")
+	if code, _, errs := run(t, "synth", "--country", "de", "--classes", "stop,yield,12", "--per-class", "4", "--size", "16", "--out", signs, "--quiet"); code != 0 {
+		t.Fatalf("synth exit %d: %s", code, errs)
+	}
+	ck := filepath.Join(dir, "m")
+	code, _, errs := run(t, "train", "--train", signs, "--size", "16", "--epochs", "1", "--val-split", "0", "--out", ck)
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "note: --train's numbered class folders skip 00, 01") || !strings.Contains(errs, "10 of its 13 classes") {
+		t.Errorf("train says nothing of the gaps in 08, 09, 12:\n%s", errs)
+	}
+	code, out, errs := run(t, "predict", ck, filepath.Join(signs, "08"), "--top", "13")
+	if code != 0 {
+		t.Fatalf("predict exit %d: %s", code, errs)
+	}
+	var preds []Prediction
+	if err := json.Unmarshal([]byte(out), &preds); err != nil {
+		t.Fatal(err)
+	}
+	names := map[int]string{}
+	for _, c := range preds[0].Top {
+		names[c.Index] = c.Class
+	}
+	if names[8] != "stop" || names[9] != "yield" || names[2] != "02" {
+		t.Errorf("predicted classes are named %v; want 8 stop, 9 yield, 2 (a gap) 02", names)
 	}
 }

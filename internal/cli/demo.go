@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/graftml/graft/arch"
@@ -13,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/report"
@@ -52,10 +52,10 @@ About 6–7 minutes on 2 cores (measured: 385 s).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "demo-out", "output folder")
+	f.StringVar(&o.Out, "out", "demo-out", withNote("out", "the folder to write"))
 	f.StringVar(&o.Source, "source", "be", "country to pretrain on")
 	f.StringVar(&o.Target, "target", "se", "country to transfer to (se: yellow fills, a far target; de: a near one)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 
@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	// Four strategies, one shots setting, three seeds: enough for a verdict
 	// with its interval (and a tie where the data cannot separate two)
 	// within the demo's ten minutes on 2 cores.
-	names := []string{"scratch", "probe", "freeze:2", "finetune"}
+	names := []string{strategy.Scratch.Name, strategy.Probe.Name, strategy.Freeze.At(2).Name, strategy.Finetune.Name}
 	var strats []strategy.Strategy
 	for _, n := range names {
 		s, err := strategy.Parse(n)
@@ -119,8 +119,8 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 		Base: base, Train: tgtTrain, Test: tgtTest, Strategies: strats, Shots: shots, Seeds: seeds,
 		Budget: strategy.Budget{Epochs: epochs, Patience: 5}, LRGrid: grid, Batch: 32, Out: cmpOut, Spec: spec,
 		Command: "graft demo --out " + o.Out + " --source " + o.Source + " --target " + o.Target,
-		Env: experiment.Env{Graft: Version, Torch: torch.Version(), Device: "cpu", Threads: torch.NumThreads(),
-			Commit: gitCommit(), Started: start.UTC().Format(time.RFC3339)},
+		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: "cpu", Threads: torch.NumThreads(),
+			Commit: buildinfo.Commit(), Started: start.UTC().Format(time.RFC3339)},
 		// Two runs side by side: small models on small batches use two
 		// cores better that way than with one run on two threads, and the
 		// results do not depend on it.

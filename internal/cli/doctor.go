@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/graftml/graft/checkpoint"
@@ -48,7 +47,7 @@ is not an error: the exit status is 0 unless the input is unusable.
 
 Strategies: ` + strategyList() + `
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft doctor --base be.json --train de-train/ --test de-test/
   graft doctor --base resnet18.json --train photos/ --strategy probe --lr 1e-2 --json`,
 		Args: cobra.NoArgs,
@@ -57,18 +56,18 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required)")
-	f.StringVar(&o.Train, "train", "", "target training data (required)")
-	f.StringVar(&o.Test, "test", "", "target test data (checked for duplicates of training images and its class list)")
-	f.StringVar(&o.Strategy, "strategy", "finetune", "planned transfer strategy")
-	f.Float64Var(&o.LR, "lr", 1e-3, "planned base learning rate (Adam)")
-	f.StringVar(&o.BN, "bn", doctor.BNFrozen, "planned BatchNorm mode in frozen stages: frozen or train")
-	f.IntVar(&o.Shots, "shots", 0, "planned images per class (0 = all)")
-	f.StringVar(&o.Norm, "norm", "", "planned normalisation, if not the checkpoint's: unit, symmetric, imagenet, caffe")
-	f.IntVar(&o.Size, "size", 0, "planned input side in pixels, if not the checkpoint's")
-	f.Uint64Var(&o.Seed, "seed", 1, "random seed (samples, the range test)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Test, "test", "", withNote("test", "checked for duplicates of training images and its class list"))
+	f.StringVar(&o.Strategy, "strategy", "finetune", withNote("strategy", "the planned one"))
+	f.Float64Var(&o.LR, "lr", 1e-3, withNote("lr", "the planned one"))
+	f.StringVar(&o.BN, "bn", doctor.BNFrozen, withNote("bn", "the planned mode"))
+	shotsFlag(f, &o.Shots, "the planned number")
+	f.StringVar(&o.Norm, "norm", "", withNote("norm", "the planned one, if not the checkpoint's"))
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input, if not the checkpoint's"))
+	seedFlag(f, &o.Seed, "samples and the range test")
+	threadsFlag(f, &o.Threads)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -88,11 +87,8 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if o.BN != doctor.BNFrozen && o.BN != doctor.BNTrain {
 		return fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
-	if !(o.LR > 0) {
-		return fmt.Errorf("--lr %g: the learning rate must be positive", o.LR)
-	}
-	if o.Shots < 0 {
-		return fmt.Errorf("--shots %d: give images per class, or 0 for all", o.Shots)
+	if err := positive("--lr", o.LR); err != nil {
+		return err
 	}
 	if _, err := strategy.Parse(o.Strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
@@ -130,14 +126,15 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", train)
 	plan := doctor.Plan{Base: o.Base, Train: train, Strategy: o.Strategy, LR: o.LR, BN: o.BN, Shots: o.Shots,
 		Preprocess: pre, Device: dev, Seed: o.Seed}
 	if o.Test != "" {
-		test, err := openDataset(o.Test, false)
+		test, err := openTest("--test", o.Test)
 		if err != nil {
-			return fmt.Errorf("--test: %w", err)
+			return err
 		}
-		if err := checkFiles(test, 0); err != nil {
+		if err := data.CheckFiles(test, 0); err != nil {
 			return fmt.Errorf("--test: %w", err)
 		}
 		plan.Test = test

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
-	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -30,7 +30,7 @@ func newEvalCmd(g *globals) *cobra.Command {
 		Short: "Score a checkpoint: accuracy, per-class accuracy, confusion matrix",
 		Long: `Evaluate a checkpoint on labelled data, preprocessed as the checkpoint says.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft eval fmnist --data fashion-mnist
   graft eval adapted.json --data signs-test/ --json`,
 		Args: cobra.ExactArgs(1),
@@ -41,10 +41,10 @@ DATA is ` + datasetHelp,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
-	f.IntVar(&o.Batch, "batch", 128, "batch size")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	batchFlag(f, &o.Batch)
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -70,18 +70,21 @@ type ClassScore struct {
 
 func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) error {
 	if o.Data == "" {
-		return fmt.Errorf("--data is required: %s", datasetHelp)
+		return fmt.Errorf("--data is required: %s", data.SpecHelp)
+	}
+	if err := atLeast("--batch", o.Batch, 1); err != nil {
+		return err
 	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}
 	defer ck.Model.Free()
-	ds, err := openDataset(o.Data, false)
+	ds, err := data.Open(o.Data, data.TestPart)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
@@ -91,7 +94,17 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 			return err
 		}
 	}
-	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, ck.Meta.Classes, cfg, o.Workers)
+	classes := ck.Meta.Classes
+	// An import without --labels has unnamed classes: they are the data's,
+	// in its order, when the counts agree.
+	// (Data whose folders are named class0… is checked as named data is.)
+	if n := unnamedCount(classes, ck.Model.NumClasses); n >= 0 && unnamedCount(ds.Classes(), 0) < 0 {
+		if len(ds.Classes()) != n {
+			return fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", o.Checkpoint, n, n-1, o.Data, len(ds.Classes()), n)
+		}
+		classes = ds.Classes()
+	}
+	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, classes, cfg, o.Workers)
 	if err != nil {
 		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
 	}

@@ -30,7 +30,9 @@ func newExportCmd(g *globals) *cobra.Command {
 TensorRT, a browser). Built-in architectures are written layer by layer;
 imported graphs as their own graph with the current weights. The input is
 "input" [N, C, H, W] with a free batch size, the output "logits"; the
-checkpoint's preprocessing and class names go into the file's metadata.`,
+checkpoint's preprocessing, class names and stages go into the file's
+metadata (metadata_props), so graft import of the file gives back the same
+stages (freeze:2 means the same layers) and class names.`,
 		Example: `  graft export signs --onnx signs.onnx
   graft export vgg-run --onnx vgg.onnx --size 224`,
 		Args: cobra.ExactArgs(1),
@@ -57,7 +59,7 @@ func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
 	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
 		return err
 	}
-	ck, err := onnx.LoadCheckpoint(o.Checkpoint)
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,8 @@ predict and export accept.
 MODEL is either
   an ONNX image classifier (.onnx): its graph becomes a trainable model whose
     parameters keep the ONNX initializer names, cut into stages (stem,
-    stage1…N, head) at resolution changes, with a replaceable classifier;
+    stage1…N, head) at resolution changes — or as a graft export records
+    them, with their names and class names — with a replaceable classifier;
     the checkpoint keeps the graph beside the weights (CKPT.graph.onnx);
   or weights for a built-in architecture (--arch): a PyTorch state_dict as
     torch.save writes it (.pth, .pt, .bin) or a .safetensors file, under
@@ -55,7 +56,11 @@ MODEL is either
 
 Preprocessing travels with the checkpoint: the input size and channels come
 from the graph (or --size), the normalisation from the model's metadata,
-else ImageNet's for RGB (override with --norm, or --mean/--std).`,
+else ImageNet's for RGB (override with --norm, or --mean/--std).
+
+Class names come from --labels, else from a graft export's metadata, else
+they are class0…classN-1, which eval takes as the data's own names when the
+class counts agree.`,
 		Example: `  graft import resnet18.onnx --out r18
   graft import mobilenet.onnx --size 160 --classes 43 --out signs-base
   graft import net.onnx --stages layer1,layer2,layer3 --out net
@@ -207,7 +212,7 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	if o.Arch != "" || o.Naming != "" || o.Drop {
 		return fmt.Errorf("--arch, --naming and --drop-classifier are for weights files; %s is an ONNX graph", o.Source)
 	}
-	opts := onnx.ImportOptions{Size: o.Size, Classes: o.Classes}
+	opts := onnx.ImportOptions{Size: o.Size, Classes: o.Classes, NormGiven: o.Norm != "" || o.Mean != "" || o.Std != ""}
 	if o.Stages != "" {
 		for _, s := range strings.Split(o.Stages, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -228,7 +233,11 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	if classes == nil && len(info.Classes) == m.NumClasses {
 		classes = info.Classes
 	}
-	if err := onnx.SaveCheckpoint(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}); err != nil {
+	unnamed := classes == nil
+	if unnamed {
+		classes = unnamedClasses(m.NumClasses)
+	}
+	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
 	}
 	if g.json {
@@ -252,6 +261,9 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	fmt.Fprintf(stdout, "stage cuts (for --stages): %s\n", strings.Join(info.Cuts, ","))
 	for _, w := range info.Warnings {
 		fmt.Fprintf(stdout, "note: %s\n", w)
+	}
+	if unnamed {
+		fmt.Fprintf(stdout, "note: %s\n", unnamedNote(m.NumClasses))
 	}
 	fmt.Fprintf(stdout, "wrote %s (+ %s)\n", o.Out, filepath.Base(onnx.GraphPath(o.Out)))
 	return nil
@@ -323,7 +335,11 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	if err := checkpoint.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
+	unnamed := classes == nil
+	if unnamed {
+		classes = unnamedClasses(n)
+	}
+	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
 	}
 	if g.json {
@@ -339,7 +355,40 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 		if len(rep.Skipped) > 0 {
 			fmt.Fprintf(stdout, "not loaded: %s\n", strings.Join(rep.Skipped, "; "))
 		}
+		if unnamed {
+			fmt.Fprintf(stdout, "note: %s\n", unnamedNote(n))
+		}
 		fmt.Fprintf(stdout, "wrote %s\n", o.Out)
 	}
 	return nil
+}
+
+// unnamedClasses names the n classes of an imported model whose file
+// names none: class0…class{n-1}. eval takes a data set's names in their
+// place when it has n classes (unnamedCount).
+func unnamedClasses(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("class%d", i)
+	}
+	return out
+}
+
+func unnamedNote(n int) string {
+	return fmt.Sprintf("the file names no classes: they are class0…class%d (give --labels FILE, one name a line, to name them)", n-1)
+}
+
+// unnamedCount is the class count of a model whose classes have no names
+// (unnamedClasses, or none at all from an older import), -1 when they
+// are named.
+func unnamedCount(names []string, numClasses int) int {
+	if len(names) == 0 {
+		return numClasses
+	}
+	for i, s := range names {
+		if s != fmt.Sprintf("class%d", i) {
+			return -1
+		}
+	}
+	return len(names)
 }

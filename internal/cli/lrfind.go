@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -50,10 +49,13 @@ suggest a rate: where the loss falls fastest (steepest), and the rate at the
 minimum loss divided by 10 (min/10). The test stops early once the loss
 diverges. The checkpoint is not changed.
 
-If the data's classes differ from the checkpoint's, the classifier is
-replaced by a fresh one first, as graft transfer does.
+The model is the one --strategy starts from in graft transfer and compare
+(a new classifier for the data's classes, cut and standardised as the
+strategy's plan says), trained at the relative rates of the plan's first
+phase (finetune: the body at a tenth of the head's rate; probe: the head
+alone), so the suggested rate is the one --lr means there.
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft lr-find --base fmnist.json --train signs/ --plot lr
   graft lr-find --base be.json --train de-train/ --strategy probe --json`,
 		Args: cobra.NoArgs,
@@ -62,22 +64,22 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "checkpoint to test (required)")
-	f.StringVar(&o.Train, "train", "", "training data (required)")
-	f.StringVar(&o.Strategy, "strategy", lrfind.Finetune, "which weights train: finetune (all) or probe (the head only)")
+	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Strategy, "strategy", strategy.Finetune.Name, withNote("strategy", "the model it starts from and the rates of its first phase, as graft transfer trains it"))
 	f.Float64Var(&o.Start, "start", 1e-7, "first learning rate")
 	f.Float64Var(&o.End, "end", 10, "last learning rate")
-	f.IntVar(&o.Steps, "steps", 100, "mini-batches, one learning rate each")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.StringVar(&o.Optimizer, "optimizer", "adam", "sgd, adam or adamw")
-	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
-	f.Float64Var(&o.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam, decoupled for adamw)")
-	f.StringVar(&o.Augment, "augment", "none", "augmentation: none or default")
-	f.StringVar(&o.Plot, "plot", "", "write the loss curve to OUT.svg and OUT.png")
-	f.Uint64Var(&o.Seed, "seed", 0, "random seed (batch order, dropout, a replaced classifier)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	f.IntVar(&o.Steps, "steps", 100, withNote("steps", "mini-batches, one learning rate each"))
+	batchFlag(f, &o.Batch)
+	f.StringVar(&o.Optimizer, "optimizer", "adam", withNote("optimizer", ""))
+	f.Float64Var(&o.Momentum, "momentum", 0.9, withNote("momentum", ""))
+	f.Float64Var(&o.WeightDecay, "weight-decay", 0, withNote("weight-decay", ""))
+	f.StringVar(&o.Augment, "augment", "none", withNote("augment", ""))
+	f.StringVar(&o.Plot, "plot", "", withNote("plot", "the loss curve"))
+	seedFlag(f, &o.Seed, "batch order, dropout, the new classifier")
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -94,8 +96,9 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err := required("lr-find", o.Base, "--base", o.Train, "--train"); err != nil {
 		return err
 	}
-	if o.Strategy != lrfind.Finetune && o.Strategy != lrfind.Probe {
-		return fmt.Errorf("--strategy %q: choose finetune or probe", o.Strategy)
+	s, err := strategy.Parse(o.Strategy)
+	if err != nil {
+		return fmt.Errorf("--strategy: %w", err)
 	}
 	plotBase := strings.TrimSuffix(strings.TrimSuffix(o.Plot, ".svg"), ".png")
 	if o.Plot != "" {
@@ -107,7 +110,10 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if strings.EqualFold(o.Optimizer, "sgd") {
 		opt.Momentum = o.Momentum
 	}
-	cfg := lrfind.Config{Start: o.Start, End: o.End, Steps: o.Steps, Optimizer: opt, Strategy: o.Strategy, Seed: o.Seed}
+	if err := atLeast("--batch", o.Batch, 1); err != nil {
+		return err
+	}
+	cfg := lrfind.Config{Start: o.Start, End: o.End, Steps: o.Steps, Optimizer: opt, Seed: o.Seed}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return err
 	}
@@ -123,29 +129,26 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", ds)
 	classes := ds.Classes()
-	ck, err := checkpoint.Load(o.Base)
+	base, err := experiment.LoadBase(o.Base)
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)
 	}
-	m := ck.Model
-	defer m.Free()
-	torch.ManualSeed(o.Seed)
-	replaced := false
-	if m.NumClasses != len(classes) || !slices.Equal(ck.Meta.Classes, classes) {
-		if err := m.ResetClassifier(len(classes)); err != nil {
-			return err
-		}
-		replaced = true
-		// The range test measures the head graft's probe trains: one on
-		// standardised features (strategy.Plan.StandardizeHead).
-		if o.Strategy == lrfind.Probe {
-			if err := m.StandardizeClassifier(); err != nil {
-				return err
-			}
-		}
+	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
+		return fmt.Errorf("--strategy: %w", err)
 	}
-	pre := ck.Meta.Preprocess
+	// The model the strategy starts from, as graft transfer and compare
+	// build it (a new head for the data's classes, standardised where the
+	// plan says, cut where it cuts), trained at the rates of the plan's
+	// first phase: the rate the test suggests is the one --lr means there.
+	m, plan, err := experiment.Start(base, s, strategy.Budget{Epochs: 1}, experiment.StartOptions{Classes: len(classes), Seed: o.Seed})
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	cfg.StageLR = plan.Phases[0].StageLR
+	pre := base.Meta.Preprocess
 	if err := checkInputSize(m, pre); err != nil {
 		return err
 	}
@@ -162,12 +165,10 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	}
 	var bar *progressbar.ProgressBar
 	if !g.quiet {
-		note := ""
-		if replaced {
-			note = fmt.Sprintf(" (classifier replaced: %d classes)", len(classes))
-		}
-		fmt.Fprintf(stderr, "lr-find on %s%s with %s, %s, %.2g → %.2g over %d steps of %d images\n",
-			o.Base, note, o.Train, o.Strategy, o.Start, o.End, o.Steps, o.Batch)
+		fmt.Fprintf(stderr, "lr-find on %s (a new classifier for %d classes) with %s, %s, %.2g → %.2g over %d steps of %d images\n",
+			o.Base, len(classes), o.Train, s.Name, o.Start, o.End, o.Steps, o.Batch)
+	}
+	if !g.quiet && isTerminal(stderr) {
 		bar = progressbar.NewOptions(o.Steps,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetWidth(24),

@@ -7,13 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -25,6 +24,8 @@ type PredictOptions struct {
 	Top        int
 	Batch      int
 	Threads    int
+	Workers    int
+	Device     string
 }
 
 func newPredictCmd(g *globals) *cobra.Command {
@@ -42,8 +43,10 @@ func newPredictCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Top, "top", 5, "classes to list per image")
-	f.IntVar(&o.Batch, "batch", 64, "batch size")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	batchFlag(f, &o.Batch)
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -61,28 +64,34 @@ type ClassChance struct {
 }
 
 func runPredict(ctx context.Context, o PredictOptions, stdout io.Writer) error {
-	if o.Top < 1 {
-		return fmt.Errorf("--top must be at least 1, got %d", o.Top)
-	}
-	if err := torch.SetNumThreads(max(o.Threads, 1)); err != nil {
+	if err := firstErr(atLeast("--top", o.Top, 1), atLeast("--batch", o.Batch, 1)); err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	dev, err := engine(o.Threads, o.Device)
+	if err != nil {
+		return err
+	}
+	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
 	if err != nil {
 		return err
 	}
 	defer ck.Model.Free()
+	if dev != torch.CPU {
+		if err := ck.Model.To(dev, false); err != nil {
+			return err
+		}
+	}
 	paths, err := imageFiles(o.Inputs)
 	if err != nil {
 		return err
 	}
-	l, err := data.NewLoader(files(paths), data.LoaderConfig{BatchSize: o.Batch, Preprocess: ck.Meta.Preprocess})
+	l, err := data.NewLoader(files(paths), data.LoaderConfig{BatchSize: o.Batch, Workers: o.Workers, Preprocess: ck.Meta.Preprocess})
 	if err != nil {
 		return err
 	}
 	classes := ck.Meta.Classes
 	var out []Prediction
-	err = fit.Predict(ctx, ck.Model, l, fit.Config{}, func(b *data.Batch, logits, _ *torch.Tensor) error {
+	err = fit.Predict(ctx, ck.Model, l, fit.Config{Device: dev}, func(b *data.Batch, logits, _ *torch.Tensor) error {
 		probs, err := logits.Softmax(1).Float32s()
 		if err != nil {
 			return err

@@ -11,14 +11,10 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/graftml/graft/checkpoint"
-	"github.com/graftml/graft/onnx"
+	"github.com/graftml/graft/internal/buildinfo"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
-
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
-var Version = "dev"
 
 // globals are the flags every subcommand shares.
 type globals struct {
@@ -40,7 +36,7 @@ feature extractor or train from scratch?" by running the candidates on your
 data and measuring them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       buildinfo.Version(),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -66,24 +62,28 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	torch.TuneAllocator(1 << 30)
 	// Imported ONNX models keep their graph beside their weights; this
 	// lets every command load and save them like built-ins.
-	checkpoint.Graphs = onnx.Graphs{}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
-			// Commands that resume by themselves (compare, demo) have no
-			// --resume to name; train does.
-			how := "rerun the same command"
-			if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Flags().Lookup("resume") != nil {
-				how += " with --resume"
-			}
-			fmt.Fprintf(stderr, "graft: interrupted; %s to continue where it stopped\n", how)
+			fmt.Fprintf(stderr, "graft: interrupted; %s\n", resumeHint(root, args))
 			return 130
 		}
 		fmt.Fprintf(stderr, "graft: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// resumeHint says how to continue an interrupted command: commands that
+// resume by themselves when rerun (compare, advise, demo) have no --resume
+// to name; train, which starts over unless told, does.
+func resumeHint(root *cobra.Command, args []string) string {
+	how := "rerun the same command"
+	if cmd, _, err := root.Find(args); err == nil && cmd.Flags().Lookup("resume") != nil {
+		how += " with --resume"
+	}
+	return how + " to continue where it stopped"
 }

@@ -26,6 +26,9 @@ type SynthOptions struct {
 	Difficulty float64 // 0 clean .. 1 hard
 	Out        string  // output folder
 	Sheet      bool    // write a contact sheet instead of a data set
+	Scenes     bool    // street scenes with boxes (COCO) instead of sign crops
+	Images     int     // scenes to draw with Scenes (default 200)
+	SceneSize  string  // WIDTHxHEIGHT of a scene (default 320x240)
 	Quiet      bool
 	JSON       bool
 }
@@ -49,11 +52,19 @@ country's own (1); --difficulty dials the nuisances from a clean centred
 sign (0) to hard (1). The same flags and seed always give the same bytes.
 
 With --sheet, writes DIR/synth-COUNTRY.png instead: every class, a clean
-sign followed by harder variants, labelled, to compare styles by eye.`,
+sign followed by harder variants, labelled, to compare styles by eye.
+
+With --scenes, draws street scenes for detection instead: procedural
+streets (sky, buildings, road, trees, clutter) with 1 to 4 signs on poles
+each, 12 to 120 px across, turned, faded, occluded and blurred more as
+--difficulty rises. Writes DIR/images/NNNNNN.png and DIR/annotations.json
+(COCO: open it as coco:DIR/annotations.json); --sheet with --scenes writes
+DIR/scenes-COUNTRY.png, the first scenes with their boxes drawn.`,
 		Example: `  graft synth --country de --out signs-de
   graft synth --country it --classes limit30,stop,12 --per-class 50 --size 48 --out small-it
   graft synth --country se --shift 0.3 --difficulty 0.2 --seed 7 --out near-se
-  graft synth --country es --sheet --out docs/img`,
+  graft synth --country es --sheet --out docs/img
+  graft synth --scenes --country de --images 200 --out scenes-de`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opt.Quiet, opt.JSON = g.quiet, g.json
@@ -64,12 +75,15 @@ sign followed by harder variants, labelled, to compare styles by eye.`,
 	f.StringVar(&opt.Country, "country", opt.Country, "sign style: "+strings.Join(synth.CountryCodes(), ", "))
 	f.StringVar(&opt.Classes, "classes", opt.Classes, `comma-separated class names or IDs, "all", or "shared" (the classes every country has)`)
 	f.IntVar(&opt.PerClass, "per-class", 0, "images per class (default 100; variants per class with --sheet, default 4)")
-	f.IntVar(&opt.Size, "size", 0, "image width and height in pixels (default 32; 64 with --sheet)")
-	f.Uint64Var(&opt.Seed, "seed", opt.Seed, "random seed")
+	f.IntVar(&opt.Size, "size", 0, withNote("size", "of the images written (default 32; 64 with --sheet)"))
+	seedFlag(f, &opt.Seed, "")
 	f.Float64Var(&opt.Shift, "shift", opt.Shift, "style from the base country (0) to the chosen country's (1)")
 	f.Float64Var(&opt.Difficulty, "difficulty", opt.Difficulty, "nuisances from none (0) to hard (1)")
-	f.StringVar(&opt.Out, "out", "", "output folder (required)")
+	f.StringVar(&opt.Out, "out", "", withNote("out", "the folder to write (required)"))
 	f.BoolVar(&opt.Sheet, "sheet", false, "write a contact sheet of every class instead of a data set")
+	f.BoolVar(&opt.Scenes, "scenes", false, "draw street scenes with boxes (COCO JSON) for detection")
+	f.IntVar(&opt.Images, "images", 0, "scenes to draw with --scenes (default 200; 8 with --sheet)")
+	f.StringVar(&opt.SceneSize, "scene-size", "320x240", "WIDTHxHEIGHT of a scene with --scenes")
 	return cmd
 }
 
@@ -84,6 +98,9 @@ type synthResult struct {
 	Seed       uint64  `json:"seed"`
 	Shift      float64 `json:"shift"`
 	Difficulty float64 `json:"difficulty"`
+	SceneSize  string  `json:"scene_size,omitempty"`
+	Boxes      int     `json:"boxes,omitempty"`
+	COCO       string  `json:"annotations,omitempty"`
 }
 
 func runSynth(ctx context.Context, opt SynthOptions, stdout io.Writer) error {
@@ -95,7 +112,11 @@ func runSynth(ctx context.Context, opt SynthOptions, stdout io.Writer) error {
 		return err
 	}
 	res := synthResult{Out: opt.Out, Country: country.Code, Seed: opt.Seed, Shift: opt.Shift, Difficulty: opt.Difficulty}
-	if opt.Sheet {
+	if opt.Scenes {
+		if err := synthScenes(ctx, opt, country, &res); err != nil {
+			return err
+		}
+	} else if opt.Sheet {
 		if err := synthSheet(opt, country, &res); err != nil {
 			return err
 		}
@@ -109,6 +130,12 @@ func runSynth(ctx context.Context, opt SynthOptions, stdout io.Writer) error {
 		return enc.Encode(res)
 	case opt.Quiet:
 		return nil
+	case opt.Scenes && opt.Sheet:
+		_, err = fmt.Fprintf(stdout, "wrote contact sheet of %d scenes (%s, %s, difficulty %g) with their boxes to %s\n",
+			res.Images, country.Code, res.SceneSize, opt.Difficulty, res.Sheet)
+	case opt.Scenes:
+		_, err = fmt.Fprintf(stdout, "wrote %d scenes with %d signs of %d classes (%s, %s, seed %d, shift %g, difficulty %g) to %s; open them as coco:%s\n",
+			res.Images, res.Boxes, res.Classes, country.Code, res.SceneSize, opt.Seed, opt.Shift, opt.Difficulty, opt.Out, res.COCO)
 	case opt.Sheet:
 		_, err = fmt.Fprintf(stdout, "wrote contact sheet of %d classes (%s, shift %g, difficulty %g) to %s\n",
 			res.Classes, country.Code, opt.Shift, opt.Difficulty, res.Sheet)
@@ -192,4 +219,50 @@ func synthClassList(s string) []string {
 		}
 	}
 	return out
+}
+
+// synthScenes writes street scenes with their COCO annotations, or with
+// --sheet a contact sheet of the first ones with their boxes drawn.
+func synthScenes(ctx context.Context, opt SynthOptions, country synth.Country, res *synthResult) error {
+	if opt.PerClass != 0 || opt.Size != 0 {
+		return errors.New("--per-class and --size do not apply to --scenes; use --images and --scene-size")
+	}
+	var w, h int
+	if _, err := fmt.Sscanf(opt.SceneSize, "%dx%d", &w, &h); err != nil || fmt.Sprintf("%dx%d", w, h) != opt.SceneSize {
+		return fmt.Errorf("--scene-size %q: want WIDTHxHEIGHT in pixels, e.g. 320x240", opt.SceneSize)
+	}
+	if opt.Images < 0 {
+		return fmt.Errorf("--images %d: use 1 or more", opt.Images)
+	}
+	images := opt.Images
+	if images == 0 && opt.Sheet {
+		images = 8
+	}
+	scenes, err := synth.NewScenes(synth.SceneConfig{
+		Country: country.Code, Classes: synthClassList(opt.Classes), Images: images,
+		Width: w, Height: h, Seed: opt.Seed, Shift: opt.Shift, Difficulty: opt.Difficulty,
+	})
+	if err != nil {
+		return err
+	}
+	res.Classes, res.Images, res.SceneSize = len(scenes.Classes()), scenes.Len(), opt.SceneSize
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return fmt.Errorf("create output folder %q: %w", opt.Out, err)
+	}
+	if opt.Sheet {
+		img, err := synth.SceneSheet(scenes, synth.SceneSheetOptions{Images: images})
+		if err != nil {
+			return err
+		}
+		res.Sheet = filepath.Join(opt.Out, "scenes-"+country.Code+".png")
+		return synth.WritePNG(res.Sheet, img)
+	}
+	if err := synth.WriteScenes(ctx, scenes, opt.Out, nil); err != nil {
+		return err
+	}
+	for i := range scenes.Len() {
+		res.Boxes += len(scenes.Boxes(i))
+	}
+	res.COCO = filepath.Join(opt.Out, synth.SceneAnnotations)
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -76,7 +76,7 @@ func newTrainCmd(g *globals) *cobra.Command {
 		Long: `Train a classifier on an image data set and save it as a checkpoint
 (CKPT.safetensors + CKPT.json).
 
-DATA is ` + datasetHelp + `
+DATA is ` + data.SpecHelp + `
 
 Without --val, a stratified --val-split of the training set is held out for
 validation and early stopping (--patience). On a small set (--refit auto: up
@@ -98,35 +98,35 @@ are kept.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Arch, "arch", "smallcnn", "architecture: "+strings.Join(arch.Names(), ", "))
 	f.StringVar(&o.From, "from", "", "start from this checkpoint's weights (its classifier is replaced if the classes differ)")
-	f.StringVar(&o.Train, "train", "", "training data (required)")
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
 	f.StringVar(&o.Val, "val", "", "validation data (default: a split of --train)")
-	f.Float64Var(&o.ValSplit, "val-split", 0.1, "fraction of --train held out for validation when --val is not given (0 = none)")
+	valSplitFlag(f, &o.ValSplit, "when --val is not given (0 = none)")
 	f.StringVar(&o.Refit, "refit", refitAuto, "after choosing the epoch count on --val-split, retrain on every image: auto (sets up to 10,000 images), always or never")
-	f.StringVar(&o.Test, "test", "", "test data, evaluated once at the end")
-	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
+	f.StringVar(&o.Test, "test", "", withNote("test", "evaluated once at the end"))
+	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
 	f.BoolVar(&o.Resume, "resume", false, "continue an interrupted run of the same command from its last epoch")
-	f.IntVar(&o.Epochs, "epochs", 10, "maximum number of epochs")
-	f.IntVar(&o.Batch, "batch", 64, "batch size")
-	f.Float64Var(&o.LR, "lr", 1e-3, "peak learning rate")
-	f.StringVar(&o.Optimizer, "optimizer", "adam", "sgd, adam or adamw")
-	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
+	f.IntVar(&o.Epochs, "epochs", 10, withNote("epochs", ""))
+	batchFlag(f, &o.Batch)
+	f.Float64Var(&o.LR, "lr", 1e-3, withNote("lr", "the peak of --schedule"))
+	f.StringVar(&o.Optimizer, "optimizer", "adam", withNote("optimizer", ""))
+	f.Float64Var(&o.Momentum, "momentum", 0.9, withNote("momentum", ""))
 	f.BoolVar(&o.Nesterov, "nesterov", false, "Nesterov momentum (SGD)")
-	f.Float64Var(&o.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam, decoupled for adamw)")
+	f.Float64Var(&o.WeightDecay, "weight-decay", 0, withNote("weight-decay", ""))
 	f.StringVar(&o.Schedule, "schedule", "onecycle", "learning-rate schedule: constant, step, cosine, onecycle")
 	f.Float64Var(&o.Warmup, "warmup", 0, "linear warm-up as a fraction of the run (constant, step, cosine)")
 	f.Float64Var(&o.Clip, "clip", 0, "clip the global gradient norm to this value (0 = off)")
 	f.Float64Var(&o.LabelSmoothing, "label-smoothing", 0, "label smoothing in [0,1)")
-	f.IntVar(&o.Patience, "patience", 0, "stop after this many epochs without validation improvement (0 = off)")
-	f.Uint64Var(&o.Seed, "seed", 0, "random seed; the same seed repeats a CPU run exactly")
-	f.IntVar(&o.Size, "size", 0, "input side in pixels (default: the architecture's, or the checkpoint's)")
+	f.IntVar(&o.Patience, "patience", 0, withNote("patience", "0 = off"))
+	seedFlag(f, &o.Seed, "")
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input (default: the architecture's, or the checkpoint's)"))
 	f.IntVar(&o.Channels, "channels", 0, "input channels, 1 or 3 (default: the data's)")
-	f.StringVar(&o.Norm, "norm", "", "normalisation: unit, symmetric, imagenet, caffe (default: the architecture's)")
+	f.StringVar(&o.Norm, "norm", "", withNote("norm", "default: the architecture's"))
 	f.StringVar(&o.Resize, "resize", "stretch", "how images are fitted: stretch, letterbox, crop")
-	f.StringVar(&o.Augment, "augment", "none", "augmentation: none, default (crops, rotation, colour jitter, blur) or affine (rotation, shift, zoom, colour jitter); no flips")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.IntVar(&o.Workers, "workers", 0, "data-loading goroutines (default: one per core)")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
-	f.BoolVar(&o.ChannelsLast, "channels-last", false, "NHWC memory layout for convolutions (default: the architecture's faster layout, see BENCHMARKS.md)")
+	f.StringVar(&o.Augment, "augment", "none", withNote("augment", ""))
+	threadsFlag(f, &o.Threads)
+	loaderFlag(f, &o.Workers)
+	deviceFlag(f, &o.Device)
+	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", ""))
 	return cmd
 }
 
@@ -148,8 +148,8 @@ const (
 )
 
 // RefitMaxImages is the largest training set --refit auto retrains on every
-// image. Up to here the held-out tenth is at most 1,000 images, which a
-// small set cannot spare (a class of 20 images loses 2 of them), and a
+// image. Up to here the held-out fifth is at most 2,000 images, which a
+// small set cannot spare (a class of 20 images loses 4 of them), and a
 // second training on so few images is cheap. Beyond it the split takes
 // little from what the model learns, while a second training doubles a
 // long run. graft compare and VTAB-1k refit for the same reason.
@@ -171,7 +171,7 @@ func (o TrainOptions) checkRefit() error {
 			return fmt.Errorf("--refit always retrains on the images --val-split holds out, but with --val %s none are held out: drop --val, or use --refit never", o.Val)
 		}
 		if o.ValSplit <= 0 {
-			return fmt.Errorf("--refit always chooses the epoch count on a validation split, but --val-split is 0: set --val-split, e.g. 0.1, or use --refit never")
+			return fmt.Errorf("--refit always chooses the epoch count on a validation split, but --val-split is 0: set --val-split, e.g. 0.2, or use --refit never")
 		}
 		return nil
 	}
@@ -274,11 +274,12 @@ func readSelection(path, fingerprint string) (*selectionState, error) {
 }
 
 func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io.Writer) error {
-	if o.Train == "" {
-		return fmt.Errorf("--train is required: %s", datasetHelp)
+	if err := required("train", o.Train, "--train", o.Out, "--out"); err != nil {
+		return err
 	}
-	if o.Out == "" {
-		return fmt.Errorf("--out is required: the checkpoint to write")
+	if err := firstErr(atLeast("--epochs", o.Epochs, 1), atLeast("--batch", o.Batch, 1), fraction("--val-split", o.ValSplit, true),
+		positive("--lr", o.LR), atLeast("--patience", o.Patience, 0)); err != nil {
+		return err
 	}
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -345,6 +346,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 			return err
 		}
 		rr.Refit, rr.Reason = o.refitDecision(su.images)
+		noteGaps(stderr, g.quiet, "--train", su.train.Dataset())
 		if rr.Refit {
 			say("refit: choosing the epoch count on a %.0f%% validation split (%s of %s images), then retraining on all of them\n",
 				100*o.ValSplit, thousands(su.val.Dataset().Len()), thousands(su.images))
@@ -352,7 +354,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 			say("refit: off, %s\n", rr.Reason)
 		}
 		announce(su)
-		res := &fit.Resumer{Path: resumeBase + ".resume", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+		res := &fit.Resumer{Path: resumeBase + ".resume", Store: onnx.Checkpoints, Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
 			Fingerprint: fingerprint, Continue: o.Resume}
 		if result, err = train(su, res); err != nil {
 			return err
@@ -383,7 +385,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 		say("refit: %s chosen on validation, retraining on all %s images\n", plural(sel.Epochs, "epoch"), thousands(su.images))
 		announce(su)
 		rsum := sha256.Sum256(fmt.Appendf(nil, "%s refit %d", fingerprint, sel.Epochs))
-		res := &fit.Resumer{Path: resumeBase + ".resume-refit", Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
+		res := &fit.Resumer{Path: resumeBase + ".resume-refit", Store: onnx.Checkpoints, Meta: checkpoint.Meta{Classes: su.classes, Preprocess: su.pre},
 			Fingerprint: hex.EncodeToString(rsum[:]), Continue: o.Resume}
 		if result, err = train(su, res); err != nil {
 			return err
@@ -397,14 +399,14 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	meta := checkpoint.Meta{Classes: su.classes, Preprocess: su.pre}
 	rec, _ := json.Marshal(map[string]any{"options": o, "config": su.cfg, "result": result, "refit": rr})
 	meta.Training = rec
-	if err := checkpoint.Save(o.Out, su.model, meta, nil); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, su.model, meta, nil); err != nil {
 		return err
 	}
 	os.Remove(selPath)
 	out := map[string]any{"checkpoint": o.Out, "epochs": result.Epochs, "best_epoch": result.BestEpoch,
 		"train_seconds": result.Seconds, "resumed": resumed, "history": result.History, "refit": rr}
 	if o.Test != "" {
-		test, err := openDataset(o.Test, false)
+		test, err := data.Open(o.Test, data.TestPart)
 		if err != nil {
 			return fmt.Errorf("--test: %w", err)
 		}
@@ -525,7 +527,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (su *trainSetup, err error) {
 func trainModel(o TrainOptions, classes []string, channels int) (*nn.Model, data.Preprocess, error) {
 	torch.ManualSeed(o.Seed)
 	if o.From != "" {
-		ck, err := checkpoint.Load(o.From)
+		ck, err := onnx.Checkpoints.Load(o.From)
 		if err != nil {
 			return nil, data.Preprocess{}, fmt.Errorf("--from: %w", err)
 		}

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +55,7 @@ on every image for exactly --epochs, with no validation.
 
 Strategies: ` + strategyList() + `
 
-DATA is ` + datasetHelp,
+DATA is ` + data.SpecHelp,
 		Example: `  graft transfer --base be.json --strategy lpft --train de-train/ --test de-test/ --out de
   graft transfer --base be.json --strategy freeze:2+l2sp --train de-train/ --lr 1e-3 --out de`,
 		Args: cobra.NoArgs,
@@ -65,25 +64,25 @@ DATA is ` + datasetHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", "source checkpoint (required)")
-	f.StringVar(&o.Strategy, "strategy", "lpft", "transfer strategy")
-	f.StringVar(&o.Train, "train", "", "target training data (required)")
-	f.StringVar(&o.Test, "test", "", "target test data, evaluated at the end")
-	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
-	f.IntVar(&o.Epochs, "epochs", 30, "maximum epochs (exact epochs with --protocol none)")
-	f.IntVar(&o.Patience, "patience", 5, "epochs without validation improvement that end a selection run (or a phase)")
-	f.Float64Var(&o.LR, "lr", 1e-3, "base learning rate (Adam); pretrained stages train at a fraction of it")
-	f.StringVar(&o.LRGrid, "lr-grid", "", "learning rates to choose from on validation (e.g. 1e-2,3e-3,1e-3,3e-4), instead of --lr")
-	f.Float64Var(&o.ValSplit, "val-split", 0.2, "fraction of --train per validation fold; 0 trains on everything with no validation (--protocol none)")
-	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, "refit (choose on validation, then train on every image), holdout, or none")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, "most validation folds averaged when choosing (refit)")
-	f.StringVar(&o.Group, "group", "auto", "keep groups of images on one side of every split: auto (GTSRB TRACK_FRAME names), none, or a regular expression over file paths")
-	f.IntVar(&o.Batch, "batch", 32, "batch size")
-	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
-	f.StringVar(&o.ClassMap, "class-map", "", "CSV of target,source classes: those head rows start from the source head")
-	f.StringVar(&o.BN, "bn", "frozen", "BatchNorm in frozen stages: frozen or train")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
-	f.StringVar(&o.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	f.StringVar(&o.Strategy, "strategy", "lpft", withNote("strategy", ""))
+	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	f.StringVar(&o.Test, "test", "", withNote("test", "evaluated once at the end"))
+	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
+	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "exact epochs with --protocol none"))
+	f.IntVar(&o.Patience, "patience", 5, withNote("patience", ""))
+	f.Float64Var(&o.LR, "lr", 1e-3, withNote("lr", "pretrained stages train at a fraction of it"))
+	f.StringVar(&o.LRGrid, "lr-grid", "", withNote("lr-grid", "e.g. 1e-2,3e-3,1e-3,3e-4, instead of --lr"))
+	valSplitFlag(f, &o.ValSplit, "per validation fold; 0 trains on everything with no validation (--protocol none)")
+	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", "or none: train on every image for --epochs"))
+	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", ""))
+	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
+	batchFlag(f, &o.Batch)
+	seedFlag(f, &o.Seed, "")
+	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
+	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
+	threadsFlag(f, &o.Threads)
+	deviceFlag(f, &o.Device)
 	return cmd
 }
 
@@ -95,6 +94,10 @@ func (transferProgress) RunDone(int, int, experiment.Run)             {}
 
 func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
+		return err
+	}
+	if err := firstErr(fraction("--val-split", o.ValSplit, true), atLeast("--epochs", o.Epochs, 1), positive("--lr", o.LR),
+		atLeast("--batch", o.Batch, 1), atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1)); err != nil {
 		return err
 	}
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
@@ -119,6 +122,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err != nil {
 		return err
 	}
+	noteGaps(stderr, g.quiet, "--train", train)
 	var classMap []int
 	if o.ClassMap != "" {
 		if classMap, err = experiment.ReadClassMap(o.ClassMap, train.Classes(), base.Meta.Classes); err != nil {
@@ -132,12 +136,6 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	switch {
 	case protocol != experiment.ProtocolRefit && protocol != experiment.ProtocolHoldout && protocol != experiment.ProtocolNone:
 		return fmt.Errorf("--protocol %q: choose refit, holdout or none", o.Protocol)
-	case protocol != experiment.ProtocolNone && !(o.ValSplit > 0 && o.ValSplit < 1):
-		return fmt.Errorf("--val-split %g: want a fraction in (0,1), or 0 for no validation", o.ValSplit)
-	case o.Epochs < 1:
-		return fmt.Errorf("--epochs must be at least 1, got %d", o.Epochs)
-	case o.LR <= 0:
-		return fmt.Errorf("--lr must be positive, got %g", o.LR)
 	}
 	grid := []float64{o.LR}
 	if o.LRGrid != "" {
@@ -165,7 +163,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	model, run := ad.Model, ad.Run
 	defer model.Free()
-	if err := checkpoint.Save(o.Out, model, ad.Meta, nil); err != nil {
+	if err := onnx.Checkpoints.Save(o.Out, model, ad.Meta, nil); err != nil {
 		return err
 	}
 	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "protocol": protocol, "lr": run.LR, "epochs": run.Epochs,
@@ -178,9 +176,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		delete(summary, "trained_on") // holdout: the rest of one split
 	}
 	if o.Test != "" {
-		test, err := openDataset(o.Test, false)
+		test, err := openTest("--test", o.Test)
 		if err != nil {
-			return fmt.Errorf("--test: %w", err)
+			return err
 		}
 		ev, err := evaluateOn(ctx, model, test, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
 		if err != nil {

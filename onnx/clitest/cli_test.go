@@ -47,7 +47,7 @@ func TestImportExportCommands(t *testing.T) {
 	if len(rep.Stages) != 3 || rep.Preprocess.Size != 16 || rep.Preprocess.Norm != "imagenet" {
 		t.Errorf("import report %+v", rep)
 	}
-	ckp, err := onnx.LoadCheckpoint(ck)
+	ckp, err := onnx.Checkpoints.Load(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestImportExportCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("re-import: exit %d: %s", code, errs)
 	}
-	again, err := onnx.LoadCheckpoint(filepath.Join(dir, "again"))
+	again, err := onnx.Checkpoints.Load(filepath.Join(dir, "again"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,235 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// Progress follows a Run: what is being measured, and how far it is.
+// Implementations draw a bar or print lines; a nil Progress says nothing.
+type Progress interface {
+	Describe(what string)
+	Add(n int)
+	Set(n int)
+	Clear()
+	Finish()
+}
+
+// RunOptions are a whole graft bench run.
+type RunOptions struct {
+	Options
+	Cases       []Case
+	RequirePeer bool // fail, rather than leave PyTorch's columns empty, when the peer cannot run
+	RSS         bool // also check that RSS stays flat over RSSSteps training steps
+	RSSSteps    int
+	// Self starts a measuring child process (MeasureIsolated).
+	Self []string
+	// Warn receives one line per problem that leaves the run going
+	// (the peer missing, one peer case failing).
+	Warn io.Writer
+	// NewProgress makes the progress of a stage of n steps; nil: none.
+	NewProgress func(n int) Progress
+}
+
+type noProgress struct{}
+
+func (noProgress) Describe(string) {}
+func (noProgress) Add(int)         {}
+func (noProgress) Set(int)         {}
+func (noProgress) Clear()          {}
+func (noProgress) Finish()         {}
+
+func (o RunOptions) progress(n int) Progress {
+	if o.NewProgress == nil {
+		return noProgress{}
+	}
+	return o.NewProgress(n)
+}
+
+// Run measures every case and mode in its own process, for graft and (with
+// Peer) for PyTorch, then the memory-growth check in this process when
+// asked. A leak is not an error here: Report.RSS.OK says it.
+func Run(ctx context.Context, o RunOptions) (Report, error) {
+	rep := Report{Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+		Isolated: true, LibtorchVersion: torch.Version()}
+	warn := o.Warn
+	if warn == nil {
+		warn = io.Discard
+	}
+	if o.Peer {
+		rep.Python = o.Python
+		ver, err := PeerVersion(ctx, o.Python)
+		switch {
+		case ctx.Err() != nil:
+			return rep, ctx.Err()
+		case err != nil && o.RequirePeer:
+			return rep, err
+		case err != nil:
+			// Still worth running: graft's own numbers stand alone.
+			rep.PeerError = err.Error()
+			o.Peer = false
+			fmt.Fprintf(warn, "graft: %v\ngraft: measuring graft only; PyTorch columns stay empty\n", err)
+		default:
+			rep.TorchVersion = ver
+		}
+	}
+	jobs := len(o.Cases) * 2 // one process per mode, for each side
+	if o.Peer {
+		jobs *= 2
+	}
+	bar := o.progress(jobs)
+	for _, c := range o.Cases {
+		bar.Describe("graft " + c.Model)
+		g, err := MeasureIsolated(ctx, o.Self, c, o.Options)
+		if err != nil {
+			bar.Clear()
+			return rep, fmt.Errorf("measure graft: %w", err)
+		}
+		bar.Add(2)
+		var peer *Result
+		if o.Peer {
+			bar.Describe("PyTorch " + c.Model)
+			p, err := RunPeer(ctx, c, o.Options)
+			switch {
+			case ctx.Err() != nil:
+				bar.Clear()
+				return rep, ctx.Err()
+			case err != nil && o.RequirePeer:
+				bar.Clear()
+				return rep, fmt.Errorf("measure PyTorch: %w", err)
+			case err != nil:
+				// One case failing (torchvision missing for ResNet-18,
+				// say) leaves the others' comparison standing.
+				bar.Clear()
+				fmt.Fprintf(warn, "graft: PyTorch %s: %v\n", c.Model, err)
+				rep.PeerError = strings.TrimSpace(rep.PeerError + "\n" + err.Error())
+			default:
+				peer = &p
+			}
+			bar.Add(2)
+		}
+		rep.Results = append(rep.Results, Rows(g, peer)...)
+	}
+	bar.Finish()
+	if o.RSS {
+		// Every measurement so far ran in a child, so this process has
+		// done no tensor work yet and its resident set is the run's own.
+		bar := o.progress(o.RSSSteps)
+		bar.Describe("RSS check")
+		rss, err := TrackRSS(ctx, RSSConfig{Steps: o.RSSSteps, Threads: o.Threads, ChannelsLast: o.ChannelsLast,
+			Progress: func(step, _ int) { bar.Set(step) }})
+		bar.Finish()
+		if err != nil {
+			return rep, fmt.Errorf("memory-growth check: %w", err)
+		}
+		rep.RSS = &rss
+	}
+	return rep, nil
+}
+
+// WriteTable prints a Report for people: the settings, then an aligned table.
+func WriteTable(w io.Writer, rep Report) error {
+	layoutOf := func(cl bool) string {
+		if cl {
+			return "NHWC"
+		}
+		return "NCHW"
+	}
+	graftLayout := "each architecture's layout (smallcnn NHWC, resnet18 NCHW)"
+	if rep.ChannelsLast {
+		graftLayout = "NHWC"
+	}
+	layout := "graft " + graftLayout + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
+	peer := "PyTorch not run"
+	if rep.TorchVersion != "" {
+		peer = "PyTorch " + rep.TorchVersion + " (" + rep.Python + ")"
+	}
+	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s\n%d threads, %s, %d warm-up + %d timed steps per case and mode, one process each\n\n",
+		rep.LibtorchVersion, peer, rep.Threads, layout, rep.Warmup, rep.Steps); err != nil {
+		return err
+	}
+	rows := [][]string{{"model", "mode", "batch", "input", "graft img/s", "torch img/s", "ratio", "graft peak MB", "torch peak MB"}}
+	for _, r := range rep.Results {
+		rows = append(rows, []string{
+			r.Model, r.Mode, fmt.Sprint(r.Batch), fmt.Sprintf("%d×%d", r.Size, r.Size),
+			fmt.Sprintf("%.1f", r.GraftImgS), optFloat(r.TorchImgS, "%.1f"), optFloat(r.Ratio, "%.2f"),
+			fmt.Sprintf("%.0f", r.PeakRSSMB), optFloat(r.TorchPeakRSSMB, "%.0f"),
+		})
+	}
+	if err := writeAligned(w, rows, 2); err != nil {
+		return err
+	}
+	if rep.RSS != nil {
+		verdict := "ok"
+		if !rep.RSS.OK {
+			verdict = "TOO MUCH"
+		}
+		c := rep.RSS.Case
+		if _, err := fmt.Fprintf(w, "\nRSS over %d training steps of %s (batch %d, %d×%d): %.1f MB at step %d, %.1f MB at the end: %+.2f%% (limit %g%%: %s)\n",
+			rep.RSS.Steps, c.Model, c.Batch, c.Size, c.Size, rep.RSS.RefMB, rep.RSS.RefStep, rep.RSS.EndMB,
+			rep.RSS.GrowthPct, rep.RSS.LimitPct, verdict); err != nil {
+			return err
+		}
+	}
+	if rep.PeerError != "" {
+		if _, err := fmt.Fprintf(w, "\nPyTorch columns are empty: %s\n", rep.PeerError); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func optFloat(v *float64, format string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
+// writeAligned prints rows as columns: the first numFirst columns (names)
+// left-aligned, the numbers right-aligned so their digits line up.
+func writeAligned(w io.Writer, rows [][]string, numFirst int) error {
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if i < numFirst {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		if _, err := fmt.Fprintln(w, strings.TrimRight(b.String(), " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFreezing prints a FreezeReport for people.
+func WriteFreezing(w io.Writer, rep *FreezeReport) error {
+	fmt.Fprintf(w, "%s, %d px, %d training images, %d threads\n", rep.Model, rep.Size, rep.Images, rep.Threads)
+	fmt.Fprintf(w, "probe, %d epochs end to end: %.1fs with the cache, %.1fs recomputing the base: %.1fx faster; same predictions: %v (max logit difference %.2g)\n\n",
+		rep.Epochs, rep.Cached, rep.Uncached, rep.Speedup, rep.SamePredictions, rep.MaxLogitDiff)
+	fmt.Fprintf(w, "%-9s %-8s %12s %14s %16s\n", "strategy", "frozen", "trainable", "epoch s cached", "epoch s no cache")
+	for _, p := range rep.Freeze {
+		if _, err := fmt.Fprintf(w, "%-9s %-8s %12d %14.2f %16.2f\n", strategy.Freeze.At(p.K).Name, p.Frozen, p.Trainable, p.EpochSeconds, p.NoCacheEpochS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
