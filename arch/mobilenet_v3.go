@@ -27,8 +27,8 @@ type mbv3Block struct {
 	stride              int
 }
 
-// mbv3Large is MobileNetV3-Large's body; the last three rows are the ones
-// ReducedTail halves.
+// mbv3Large is MobileNetV3-Large's body; ReducedTail halves the last three
+// rows' outputs and the last two's expansions.
 var mbv3Large = []mbv3Block{
 	{3, 16, 16, false, false, 1},
 	{3, 64, 24, false, false, 2},
@@ -81,7 +81,11 @@ func MobileNetV3LargeFeatures(in int, o MobileNetV3Options) []nn.Module {
 	c := 16
 	for i, b := range mbv3Large {
 		if o.ReducedTail && i >= len(mbv3Large)-3 {
-			b.expand, b.out = b.expand/2, b.out/2
+			// The first of the three keeps its input's expansion (672).
+			b.out /= 2
+			if i > len(mbv3Large)-3 {
+				b.expand /= 2
+			}
 		}
 		act := "relu"
 		if b.hs {
