@@ -286,3 +286,106 @@ func TestSmallSSDTrainingStep(t *testing.T) {
 	}
 	check("stage1", m.Stages[0].Params()[0].T)
 }
+
+// A classifier's body weights land in the detector under torchvision's
+// renamed names: every backbone tensor is copied and equal afterwards.
+func TestLoadBackbone(t *testing.T) {
+	for _, tc := range []struct {
+		detector, classifier string
+		cfg                  Config
+	}{
+		{"ssd_smallcnn", "smallcnn", Config{NumClasses: 3}},
+		{"ssdlite320_mobilenet_v3_large", "mobilenet_v3_large", Config{NumClasses: 3, FullTail: true}},
+	} {
+		t.Run(tc.detector, func(t *testing.T) {
+			torch.ManualSeed(5)
+			base, err := arch.New(tc.classifier, arch.Config{NumClasses: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer base.Free()
+			m, err := New(tc.detector, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			n, err := LoadBackbone(m, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body []float32
+			var want int
+			for _, s := range base.Stages[:len(base.Stages)-1] {
+				for _, p := range s.Params() {
+					v, _ := p.T.Float32s()
+					body = append(body, v...)
+					want++
+				}
+			}
+			if n != want {
+				t.Fatalf("copied %d of the backbone's %d tensors", n, want)
+			}
+			var got []float32
+			for _, s := range m.Stages {
+				if strings.HasPrefix(s.Name, "extra") {
+					break
+				}
+				for _, p := range s.Params() {
+					v, _ := p.T.Float32s()
+					got = append(got, v...)
+				}
+			}
+			if !slices.Equal(got, body) {
+				t.Errorf("the detector's backbone stages (%d values) differ from the classifier's body (%d values)", len(got), len(body))
+			}
+		})
+	}
+	// The reduced tail cannot hold an ImageNet MobileNetV3's tail.
+	base, err := arch.New("mobilenet_v3_large", arch.Config{NumClasses: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Free()
+	m, err := New("ssdlite320_mobilenet_v3_large", Config{NumClasses: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if _, err := LoadBackbone(m, base); err == nil {
+		t.Error("a full-tail backbone loaded into the reduced tail")
+	}
+}
+
+// torchvision's classifier names map onto its detectors' names: every
+// body parameter of vgg16 (features.*) lands on an ssd300_vgg16 parameter
+// of the same shape, and every mobilenet_v3_large one on an SSDLite name
+// (shapes differ in the tail, which the goldens hold reduced).
+func TestBackboneNamesMatchTorchvision(t *testing.T) {
+	for _, tc := range []struct{ classifier, detector string }{
+		{"vgg16", "ssd300_vgg16"}, {"mobilenet_v3_large", "ssdlite320_mobilenet_v3_large"},
+	} {
+		det := map[string]string{}
+		for _, l := range readLines(t, filepath.Join("testdata", tc.detector+".golden")) {
+			name, shape, _ := strings.Cut(l, " ")
+			det[name] = shape
+		}
+		n := 0
+		for _, l := range readLines(t, filepath.Join("..", "arch", "testdata", tc.classifier+".golden")) {
+			name, shape, _ := strings.Cut(l, " ")
+			if !strings.HasPrefix(name, "features.") {
+				continue
+			}
+			mapped := backboneNames[tc.detector](name)
+			got, ok := det[mapped]
+			if !ok {
+				t.Errorf("%s: %s maps to %s, which torchvision's %s does not have", tc.classifier, name, mapped, tc.detector)
+			} else if tc.classifier == "vgg16" && got != shape {
+				t.Errorf("%s: %s is %s, %s is %s", tc.classifier, name, shape, mapped, got)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("%s: no body parameters in the golden file", tc.classifier)
+		}
+	}
+}
