@@ -413,14 +413,14 @@ func (a DetectionAugment) sampleCrop(rng *rand.Rand, view rect, boxes []Box) (re
 			x0 := view.x0 + math.Floor((vw-nw)*rng.Float64())
 			y0 := view.y0 + math.Floor((vh-nh)*rng.Float64())
 			r := rect{x0, y0, x0 + nw, y0 + nh}
-			best, any := 0.0, false
+			best, found := 0.0, false
 			for _, b := range boxes {
 				if centreIn(b, r) {
-					any = true
+					found = true
 					best = max(best, iou(b, r))
 				}
 			}
-			if any && best >= minIoU {
+			if found && best >= minIoU {
 				return r, minIoU, true
 			}
 		}

@@ -253,7 +253,7 @@ func (a DetectionAugment) photometric(src *Image, rng *rand.Rand, w *detWork) *I
 		own()
 		f := float32(uniform(rng, a.Brightness[0], a.Brightness[1]))
 		for i, v := range cur.Pix {
-			cur.Pix[i] = min(v*f, 1)
+			cur.Pix[i] = min(max(v*f, 0), 1)
 		}
 	}
 	contrastFirst := r[1] < 0.5
@@ -275,6 +275,7 @@ func (a DetectionAugment) photometric(src *Image, rng *rand.Rand, w *detWork) *I
 		own()
 		perm := rng.Perm(3)
 		hw := cur.H * cur.W
+		// w.inner is free until render letterboxes, after this.
 		w.inner = reshape(w.inner, 3, cur.H, cur.W)
 		copy(w.inner.Pix, cur.Pix)
 		for c, from := range perm {
