@@ -65,7 +65,7 @@ func measureBase(ctx context.Context, o AdviseOptions, path string, target, sour
 		return nil, "", fmt.Errorf("--base: %w", err)
 	}
 	defer ck.Model.Free()
-	if err := checkInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
+	if err := experiment.CheckInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
 		return nil, "", err
 	}
 	if dev != torch.CPU {

@@ -190,7 +190,7 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		if test, err = openTest("--test", o.Test); err != nil {
 			return none, err
 		}
-		if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
+		if err := data.SameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 			return none, err
 		}
 	}

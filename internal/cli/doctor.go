@@ -9,6 +9,7 @@ import (
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/doctor"
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
@@ -117,7 +118,7 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 		for _, s := range meta.Stages {
 			shape.Stages = append(shape.Stages, &nn.Stage{Name: s.Name, Reduction: s.Reduction})
 		}
-		if err := checkInputSize(shape, p); err != nil {
+		if err := experiment.CheckInputSize(shape, p); err != nil {
 			return err
 		}
 		pre = &p

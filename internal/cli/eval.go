@@ -98,7 +98,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 	// An import without --labels has unnamed classes: they are the data's,
 	// in its order, when the counts agree.
 	// (Data whose folders are named class0… is checked as named data is.)
-	if n := unnamedCount(classes, ck.Model.NumClasses); n >= 0 && unnamedCount(ds.Classes(), 0) < 0 {
+	if n := data.UnnamedCount(classes, ck.Model.NumClasses); n >= 0 && data.UnnamedCount(ds.Classes(), 0) < 0 {
 		if len(ds.Classes()) != n {
 			return fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", o.Checkpoint, n, n-1, o.Data, len(ds.Classes()), n)
 		}

@@ -235,7 +235,7 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	}
 	unnamed := classes == nil
 	if unnamed {
-		classes = unnamedClasses(m.NumClasses)
+		classes = data.UnnamedClasses(m.NumClasses)
 	}
 	if err := onnx.SaveCheckpoint(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}); err != nil {
 		return err
@@ -337,7 +337,7 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	}
 	unnamed := classes == nil
 	if unnamed {
-		classes = unnamedClasses(n)
+		classes = data.UnnamedClasses(n)
 	}
 	if err := checkpoint.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
@@ -363,32 +363,6 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	return nil
 }
 
-// unnamedClasses names the n classes of an imported model whose file
-// names none: class0…class{n-1}. eval takes a data set's names in their
-// place when it has n classes (unnamedCount).
-func unnamedClasses(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("class%d", i)
-	}
-	return out
-}
-
 func unnamedNote(n int) string {
 	return fmt.Sprintf("the file names no classes: they are class0…class%d (give --labels FILE, one name a line, to name them)", n-1)
-}
-
-// unnamedCount is the class count of a model whose classes have no names
-// (unnamedClasses, or none at all from an older import), -1 when they
-// are named.
-func unnamedCount(names []string, numClasses int) int {
-	if len(names) == 0 {
-		return numClasses
-	}
-	for i, s := range names {
-		if s != fmt.Sprintf("class%d", i) {
-			return -1
-		}
-	}
-	return len(names)
 }

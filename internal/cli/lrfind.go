@@ -149,7 +149,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	defer m.Free()
 	cfg.StageLR = plan.Phases[0].StageLR
 	pre := base.Meta.Preprocess
-	if err := checkInputSize(m, pre); err != nil {
+	if err := experiment.CheckInputSize(m, pre); err != nil {
 		return err
 	}
 	if dev != torch.CPU {
