@@ -3,12 +3,13 @@ package advise
 import (
 	"context"
 	"fmt"
-	"github.com/graftml/graft/doctor"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/graftml/graft/doctor"
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"

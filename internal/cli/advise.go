@@ -8,15 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/graftml/graft/advise"
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -56,32 +53,6 @@ type AdviseReport struct {
 	Bases         []advise.BaseScore `json:"bases,omitempty"`
 	BaseAgreement []advise.Agreement `json:"base_agreement,omitempty"`
 	Validation    *advise.Validation `json:"validation,omitempty"`
-}
-
-// measureBase measures one base on the target without training.
-func measureBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Measurements, string, error) {
-	ck, err := checkpoint.Load(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("--base: %w", err)
-	}
-	defer ck.Model.Free()
-	if err := experiment.CheckInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
-		return nil, "", err
-	}
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
-			return nil, "", err
-		}
-	}
-	if !g.quiet {
-		fmt.Fprintf(stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, ck.Meta.Arch, o.Train, target.Len(), len(target.Classes()))
-	}
-	meas, err := advise.Measure(ctx, ck.Model, target, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev,
-		Preprocess: ck.Meta.Preprocess, Source: source, ValFraction: o.ValSplit})
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return meas, ck.Meta.Arch, nil
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -218,23 +189,19 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	// Several bases: each is measured; the one whose frozen head probes
 	// best is raced.
-	var bases []advise.BaseScore
-	var best advise.BaseScore
-	var meas *advise.Measurements
-	var spent float64
+	var paths []string
 	for _, path := range strings.Split(o.Base, ",") {
-		path = strings.TrimSpace(path)
-		m, arch, err := measureBase(ctx, o, path, measured, source, dev, g, stderr)
-		if err != nil {
-			return err
-		}
-		spent += m.Seconds
-		bases = append(bases, advise.ScoreBase(path, arch, m))
-		if meas == nil || bases[len(bases)-1].Probe > best.Probe {
-			meas, o.Base, best = m, path, bases[len(bases)-1]
-		}
+		paths = append(paths, strings.TrimSpace(path))
 	}
-	meas.Seconds = spent
+	mb, err := advise.MeasureBases(ctx, paths, measured, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev, Source: source, ValFraction: o.ValSplit},
+		func(path, arch string) {
+			say(g, stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, arch, o.Train, measured.Len(), len(measured.Classes()))
+		})
+	if err != nil {
+		return err
+	}
+	meas, bases, spent := mb.Best, mb.Scores, mb.Best.Seconds
+	o.Base = mb.Base
 	cfg, err := compareConfig(o.compareOptions(), dev)
 	if err != nil {
 		return err
@@ -305,38 +272,10 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	advise.Write(stdout, o.Train, adv)
 	if rep.Validation != nil {
-		writeValidation(stdout, rep.Validation)
+		advise.WriteValidation(stdout, rep.Validation)
 		if o.Validate {
 			fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
 		}
 	}
 	return nil
-}
-
-// pct is advise.Pct, for writeValidation.
-func pct(v float64) string { return advise.Pct(v) }
-
-func writeValidation(w io.Writer, v *advise.Validation) {
-	fmt.Fprintf(w, "\nvalidation against graft compare (%s):\n", shotsWords(v.Shots))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  strategy\tpredicted\trank\tmeasured\trank\ttrain s")
-	for _, r := range v.Rows {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, pct(r.Predicted), r.PredictedRank, pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always %s %.1f, always %s %.1f)\n",
-		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, strategy.Finetune.Name, v.BaselineRegret[strategy.Finetune.Name], strategy.Discriminative.Name, v.BaselineRegret[strategy.Discriminative.Name])
-	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
-	if v.ValidationChoice != "" {
-		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",
-			v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
-	}
-	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
-}
-
-func shotsWords(k int) string {
-	if k == 0 {
-		return "all images"
-	}
-	return fmt.Sprintf("%d images per class", k)
 }

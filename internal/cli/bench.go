@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/graftml/graft/bench"
-	"github.com/graftml/graft/internal/safefile"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -230,13 +229,8 @@ func benchFreezing(ctx context.Context, opt BenchOptions, stdout, stderr io.Writ
 		if err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
-		for _, f := range []struct {
-			path string
-			b    []byte
-		}{{opt.Plot + ".svg", svg}, {opt.Plot + ".png", png}} {
-			if err := safefile.WriteBytes(f.path, f.b); err != nil {
-				return fmt.Errorf("--plot: %w", err)
-			}
+		if _, err := writePlot(opt.Plot, svg, png); err != nil {
+			return err
 		}
 	}
 	if opt.JSON {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/synth"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/fit"
@@ -215,7 +216,7 @@ func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("synth exit %d: %s", code, errs)
 	}
-	var res synthResult
+	var res synth.Written
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/buildinfo"
-	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -151,7 +150,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 	if !g.quiet {
 		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
 			len(cfg.Strategies), len(cfg.Shots), cfg.Seeds, len(cfg.LRGrid), cfg.Spec.Train, len(cfg.Spec.Classes), cfg.Spec.Base, cfg.Base.Meta.Arch)
-		describeProtocol(stderr, cfg)
+		cfg.DescribeProtocol(stderr)
 		noteGaps(stderr, g.quiet, "--train", cfg.Train)
 	}
 	res, err := experiment.Compare(ctx, cfg)
@@ -162,7 +161,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 		}
 		return nil, err
 	}
-	if err := writeReports(cfg.Out, res); err != nil {
+	if err := report.WriteAll(cfg.Out, res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -237,35 +236,12 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
-		Spec: spec, Command: commandLine(o.Args), Workers: o.Parallel,
+		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
 		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
 			Commit: buildinfo.Commit(), Started: time.Now().UTC().Format(time.RFC3339)},
 	}
 	return cfg, nil
-}
-
-// describeProtocol says on the terminal how runs choose and what they
-// test, which grouping keeps images apart, and which classes are short.
-func describeProtocol(w io.Writer, cfg experiment.Config) {
-	if cfg.Protocol == experiment.ProtocolHoldout {
-		fmt.Fprintf(w, "protocol holdout: %.0f%% of the shots validate; the best validation epoch's weights are tested\n", 100*cfg.ValFraction)
-	} else {
-		fmt.Fprintf(w, "protocol refit: rate and length chosen on up to %d validation folds of %.0f%% of the shots, then trained on every shot and tested\n", cfg.Folds, 100*cfg.ValFraction)
-	}
-	if cfg.Spec.Groups != "" {
-		fmt.Fprintf(w, "grouping: %s — no group is on both sides of a split\n", cfg.Spec.Groups)
-	}
-	if cfg.ShotsStrict {
-		return
-	}
-	for _, sc := range experiment.ShortClassesOf(cfg.Train, cfg.Shots) {
-		names := strings.Join(sc.Classes[:min(5, sc.Count)], ", ")
-		if sc.Count > 5 {
-			names += ", …"
-		}
-		fmt.Fprintf(w, "%d shots: %d classes have fewer images and give all they have (fewest %d): %s\n", sc.Shots, sc.Count, sc.Fewest, names)
-	}
 }
 
 func parseShots(s string) ([]int, error) {
@@ -298,28 +274,4 @@ func parseFloats(s, flag string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// commandLine quotes args so the report shows a command that can be pasted.
-func commandLine(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	parts := []string{"graft"}
-	for _, a := range args[1:] {
-		if strings.ContainsAny(a, " \t'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
-}
-
-// writeReports writes the report files and leaderboard.md, the tables as
-// Markdown for pasting into documents.
-func writeReports(dir string, res *experiment.Results) error {
-	if err := report.WriteAll(dir, res); err != nil {
-		return err
-	}
-	return safefile.Write(filepath.Join(dir, "leaderboard.md"), func(w io.Writer) error { return report.Markdown(w, res) })
 }

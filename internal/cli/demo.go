@@ -134,7 +134,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 		}
 		return err
 	}
-	if err := writeReports(cmpOut, res); err != nil {
+	if err := report.WriteAll(cmpOut, res); err != nil {
 		return err
 	}
 	if err := report.Leaderboard(stdout, res); err != nil {

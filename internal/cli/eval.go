@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
@@ -36,7 +35,7 @@ DATA is ` + data.SpecHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Checkpoint = args[0]
-			return runEval(cmd.Context(), o, g, cmd.OutOrStdout())
+			return runEval(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -68,7 +67,7 @@ type ClassScore struct {
 	Support  int      `json:"support"`
 }
 
-func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) error {
+func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.Data == "" {
 		return fmt.Errorf("--data is required: %s", data.SpecHelp)
 	}
@@ -124,27 +123,6 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 		return writeJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "%s on %s: %d images\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.Checkpoint, o.Data, rep.Samples, 100*rep.Accuracy, rep.MacroF1, rep.Loss)
-	width := 5
-	for _, cl := range c.Classes {
-		width = max(width, len(cl))
-	}
-	fmt.Fprintf(stdout, "%-*s  %8s  %7s\n", width, "class", "accuracy", "support")
-	for _, cs := range rep.PerClass {
-		acc := "       -"
-		if cs.Accuracy != nil {
-			acc = fmt.Sprintf("%7.2f%%", 100**cs.Accuracy)
-		}
-		fmt.Fprintf(stdout, "%-*s  %s  %7d\n", width, cs.Class, acc, cs.Support)
-	}
-	if len(c.Classes) <= 20 {
-		fmt.Fprintf(stdout, "\nconfusion matrix (rows: true class, columns: predicted)\n")
-		for i, row := range c.M {
-			cells := make([]string, len(row))
-			for j, v := range row {
-				cells[j] = fmt.Sprintf("%5d", v)
-			}
-			fmt.Fprintf(stdout, "%-*s %s\n", width, c.Classes[i], strings.Join(cells, ""))
-		}
-	}
+	c.WriteTable(stdout)
 	return nil
 }

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +69,7 @@ class counts agree.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source = args[0]
-			return runImport(o, g, cmd.OutOrStdout())
+			return runImport(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -88,7 +88,7 @@ class counts agree.`,
 	return cmd
 }
 
-func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
+func runImport(ctx context.Context, o ImportOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.Out == "" {
 		return fmt.Errorf("--out is required: the checkpoint to write")
 	}
@@ -98,8 +98,8 @@ func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
 	var classes []string
 	if o.Labels != "" {
 		var err error
-		if classes, err = readLabels(o.Labels); err != nil {
-			return err
+		if classes, err = data.ReadLabels(o.Labels); err != nil {
+			return fmt.Errorf("--labels: %w", err)
 		}
 		if o.Classes != 0 && o.Classes != len(classes) {
 			return fmt.Errorf("--classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
@@ -114,83 +114,28 @@ func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
-	if isONNX(o.Source) {
+	if onnx.IsGraphFile(o.Source) {
 		return importONNX(o, classes, g, stdout)
 	}
 	return importWeights(o, classes, g, stdout)
 }
 
-// isONNX tells an ONNX file from a weights file by its extension, and by
-// content for unknown extensions (a PyTorch file is a zip or a pickle).
-func isONNX(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".onnx":
-		return true
-	case ".pth", ".pt", ".bin", ".ckpt", ".safetensors":
-		return false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return true // let the ONNX reader report the error
-	}
-	defer f.Close()
-	head := make([]byte, 4)
-	n, _ := io.ReadFull(f, head)
-	return !(n >= 2 && (head[0] == 0x80 || string(head[:2]) == "PK"))
-}
-
-func readLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--labels: %w", err)
-	}
-	defer f.Close()
-	var out []string
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" {
-			continue
-		}
-		if seen[l] {
-			return nil, fmt.Errorf("--labels %s: class %q is listed twice", path, l)
-		}
-		seen[l] = true
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--labels: %w", err)
-	}
-	if len(out) < 2 {
-		return nil, fmt.Errorf("--labels %s lists %d classes; a classifier needs at least 2", path, len(out))
-	}
-	return out, nil
-}
-
 // applyNorm overrides the normalisation with --norm or --mean/--std.
 func applyNorm(pre data.Preprocess, o ImportOptions) (data.Preprocess, error) {
-	if o.Norm != "" && (o.Mean != "" || o.Std != "") {
-		return pre, fmt.Errorf("--norm and --mean/--std both given; use one")
-	}
-	if o.Norm != "" {
-		pre.Norm, pre.Mean, pre.Std = o.Norm, nil, nil
-	}
+	var mean, std []float32
 	if o.Mean != "" || o.Std != "" {
-		mean, err := floats(o.Mean, "--mean")
-		if err != nil {
+		if o.Norm != "" {
+			return pre, fmt.Errorf("--norm and --mean/--std both given; use one")
+		}
+		var err error
+		if mean, err = floats(o.Mean, "--mean"); err != nil {
 			return pre, err
 		}
-		std, err := floats(o.Std, "--std")
-		if err != nil {
+		if std, err = floats(o.Std, "--std"); err != nil {
 			return pre, err
 		}
-		pre.Norm, pre.Mean, pre.Std = "", mean, std
 	}
-	if err := pre.Validate(); err != nil {
-		return pre, err
-	}
-	return pre, nil
+	return pre.WithNorm(o.Norm, mean, std)
 }
 
 func floats(s, flag string) ([]float32, error) {
@@ -289,50 +234,17 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	if o.Stages != "" {
 		return fmt.Errorf("--stages is for ONNX graphs; built-in architectures have their stages")
 	}
-	spec, err := arch.Lookup(o.Arch)
-	if err != nil {
+	if _, err := arch.Lookup(o.Arch); err != nil {
 		return fmt.Errorf("--arch: %w", err)
 	}
-	naming := onnx.Naming(o.Naming)
-	n := o.Classes
-	fileClasses := 0
-	// The file's class count: build once to learn the classifier's name.
-	probe, err := arch.New(o.Arch, arch.Config{NumClasses: 2})
-	if err != nil {
-		return err
-	}
-	fileClasses, err = onnx.ClassesIn(o.Source, probe, naming)
-	probe.Free()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		n = fileClasses
-	}
-	if n < 2 {
-		return fmt.Errorf("%s has no classifier for %s to size the model by; give --classes", o.Source, o.Arch)
-	}
-	ch := 3
-	if o.Size == 0 {
-		o.Size = spec.InputSize
-	}
-	m, err := arch.New(o.Arch, arch.Config{NumClasses: n, InChannels: ch})
+	m, pre, rep, err := onnx.ImportWeights(o.Source, onnx.WeightsImport{Arch: o.Arch, Classes: o.Classes,
+		Naming: onnx.Naming(o.Naming), DropClassifier: o.Drop, Size: o.Size})
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	mode := checkpoint.Strict
-	if o.Drop {
-		mode = checkpoint.DropClassifier
-	} else if fileClasses != 0 && fileClasses != n {
-		return fmt.Errorf("%s has %d classes and --classes is %d: add --drop-classifier to start a fresh classifier", o.Source, fileClasses, n)
-	}
-	rep, err := onnx.LoadPretrained(m, o.Source, onnx.WeightsOptions{Mode: mode, Naming: naming})
-	if err != nil {
-		return err
-	}
-	pre, err := applyNorm(data.Preprocess{Size: o.Size, Channels: ch, Norm: spec.Norm}, o)
-	if err != nil {
+	n := m.NumClasses
+	if pre, err = applyNorm(pre, o); err != nil {
 		return err
 	}
 	unnamed := classes == nil

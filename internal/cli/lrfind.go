@@ -14,7 +14,6 @@ import (
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -138,31 +137,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	// The model the strategy starts from, as graft transfer and compare
-	// build it (a new head for the data's classes, standardised where the
-	// plan says, cut where it cuts), trained at the rates of the plan's
-	// first phase: the rate the test suggests is the one --lr means there.
-	m, plan, err := experiment.Start(base, s, strategy.Budget{Epochs: 1}, experiment.StartOptions{Classes: len(classes), Seed: o.Seed})
-	if err != nil {
-		return err
-	}
-	defer m.Free()
-	cfg.StageLR = plan.Phases[0].StageLR
-	pre := base.Meta.Preprocess
-	if err := experiment.CheckInputSize(m, pre); err != nil {
-		return err
-	}
-	if dev != torch.CPU {
-		if err := m.To(dev, false); err != nil {
-			return err
-		}
-	}
 	cfg.Device = dev
-	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: o.Batch, Shuffle: true, DropLast: true, Seed: o.Seed,
-		Workers: o.Workers, Preprocess: pre, Augment: aug})
-	if err != nil {
-		return err
-	}
 	var bar *progressbar.ProgressBar
 	if !g.quiet {
 		fmt.Fprintf(stderr, "lr-find on %s (a new classifier for %d classes) with %s, %s, %.2g → %.2g over %d steps of %d images\n",
@@ -182,7 +157,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 			_ = bar.Set(step)
 		}
 	}
-	res, err := lrfind.Run(ctx, m, l, cfg)
+	res, err := lrfind.RunStrategy(ctx, base, s, lrfind.Input{Train: ds, Batch: o.Batch, Workers: o.Workers, Augment: aug}, cfg)
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)
@@ -199,14 +174,8 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		for _, f := range []struct {
-			path string
-			b    []byte
-		}{{plotBase + ".svg", svg}, {plotBase + ".png", png}} {
-			if err := safefile.WriteBytes(f.path, f.b); err != nil {
-				return fmt.Errorf("--plot: %w", err)
-			}
-			rep.Plot = append(rep.Plot, f.path)
+		if rep.Plot, err = writePlot(plotBase, svg, png); err != nil {
+			return err
 		}
 	}
 	if g.json {
@@ -219,4 +188,15 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		fmt.Fprintf(stdout, "plot: %s\n", strings.Join(rep.Plot, ", "))
 	}
 	return nil
+}
+
+// writePlot writes a plot as base.svg and base.png, and returns their paths.
+func writePlot(base string, svg, png []byte) ([]string, error) {
+	paths := []string{base + ".svg", base + ".png"}
+	for i, b := range [][]byte{svg, png} {
+		if err := safefile.WriteBytes(paths[i], b); err != nil {
+			return nil, fmt.Errorf("--plot: %w", err)
+		}
+	}
+	return paths, nil
 }

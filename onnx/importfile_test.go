@@ -1,0 +1,89 @@
+package onnx
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/torch/torchtest"
+)
+
+func TestIsGraphFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	for _, tt := range []struct {
+		name string
+		path string
+		want bool
+	}{
+		{"onnx extension", write("m.ONNX", []byte("PK")), true},
+		{"pth extension", write("m.pth", []byte{0x08}), false},
+		{"safetensors", write("m.safetensors", nil), false},
+		{"zip content", write("m.weights", []byte("PK\x03\x04")), false},
+		{"pickle content", write("m.pkl", []byte{0x80, 0x02, 0, 0}), false},
+		{"protobuf content", write("m.model", []byte{0x08, 0x07, 0x12, 0}), true},
+		{"missing file", filepath.Join(dir, "none"), true},
+	} {
+		if got := IsGraphFile(tt.path); got != tt.want {
+			t.Errorf("%s: IsGraphFile(%s) = %v, want %v", tt.name, filepath.Base(tt.path), got, tt.want)
+		}
+	}
+}
+
+// ImportWeights sizes the model by the file's classifier, refuses another
+// class count unless told to drop the classifier, and takes the
+// architecture's preprocessing.
+func TestImportWeights(t *testing.T) {
+	torchtest.NoLeaks(t)
+	dir := t.TempDir()
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 3, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkpoint.Save(filepath.Join(dir, "w"), m, checkpoint.Meta{}, nil)
+	m.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "w.safetensors")
+	spec, _ := arch.Lookup("smallcnn")
+	for _, tt := range []struct {
+		name    string
+		o       WeightsImport
+		classes int
+		err     string
+	}{
+		{"the file's classes", WeightsImport{Arch: "smallcnn"}, 3, ""},
+		{"other classes refused", WeightsImport{Arch: "smallcnn", Classes: 5}, 0, "has 3 classes and --classes is 5: add --drop-classifier"},
+		{"other classes dropped", WeightsImport{Arch: "smallcnn", Classes: 5, DropClassifier: true, Size: 40}, 5, ""},
+		{"unknown architecture", WeightsImport{Arch: "nonet"}, 0, "nonet"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, pre, rep, err := ImportWeights(path, tt.o)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			size := tt.o.Size
+			if size == 0 {
+				size = spec.InputSize
+			}
+			if m.NumClasses != tt.classes || rep.Loaded == 0 || pre.Channels != 3 || pre.Norm != spec.Norm || pre.Size != size {
+				t.Errorf("%d classes, %d tensors loaded, preprocessing %+v", m.NumClasses, rep.Loaded, pre)
+			}
+		})
+	}
+}
