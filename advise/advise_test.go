@@ -3,13 +3,12 @@ package advise
 import (
 	"context"
 	"fmt"
+	"github.com/graftml/graft/doctor"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/graftml/graft/doctor"
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
