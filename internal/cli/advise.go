@@ -39,9 +39,8 @@ type AdviseOptions struct {
 	Folds      int
 	Batch      int
 	Group      string
-	Threads    int
-	Device     string
-	Parallel   int
+	Engine
+	Parallel int
 }
 
 // AdviseReport is graft advise --json: the advice, and with --validate
@@ -94,9 +93,7 @@ DATA is ` + data.SpecHelp,
   graft advise --base fm-src --train 'fashion-mnist?classes=5-9' --shots 10 --json
   graft advise --base be-src --train se-train/ --shots 20 --validate --test se-test/ --out se-advise`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAdvise(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runAdvise),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", "several, comma-separated, are measured and the best-probing one raced"))
@@ -119,8 +116,7 @@ DATA is ` + data.SpecHelp,
 	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "as graft compare --folds"))
 	batchFlag(f, &o.Batch)
 	f.StringVar(&o.Group, "group", "auto", withNote("group", "as graft compare --group"))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, false)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", "comparison runs of --validate"))
 	return cmd
 }
@@ -133,7 +129,7 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 	}
 	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
 		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Parallel: o.Parallel, Args: os.Args,
+		Augment: "none", Out: o.Out, Engine: o.Engine, Parallel: o.Parallel, Args: os.Args,
 		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
 }
 
@@ -165,7 +161,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return fmt.Errorf("--against: %w", err)
 		}
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}

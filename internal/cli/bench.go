@@ -30,8 +30,6 @@ type BenchOptions struct {
 	Plot             string // with Freezing: write the freeze:K curve as PLOT.svg and PLOT.png
 	RSSSteps         int
 	Python           string
-	Quiet            bool
-	JSON             bool
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
 	InternalCase string
@@ -41,7 +39,7 @@ type BenchOptions struct {
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
-	opt := BenchOptions{
+	o := BenchOptions{
 		Threads: bench.DefaultThreads, Warmup: bench.DefaultWarmup, Steps: bench.DefaultSteps,
 		RSSSteps: bench.DefaultRSSSteps, Python: bench.DefaultPython,
 	}
@@ -73,54 +71,51 @@ taken on an otherwise idle machine.`,
   graft bench --rss --json > bench.json
   graft bench --no-peer --threads 4`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opt.Quiet, opt.JSON = g.quiet, g.json
-			return runBench(cmd.Context(), opt, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runBench),
 	}
 	f := cmd.Flags()
-	f.IntVar(&opt.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
-	f.IntVar(&opt.Warmup, "warmup-steps", opt.Warmup, "untimed steps before timing, per case and mode")
-	f.IntVar(&opt.Steps, "steps", opt.Steps, withNote("steps", "timed, per case and mode"))
-	f.StringSliceVar(&opt.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
-	f.BoolVar(&opt.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
-	f.BoolVar(&opt.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
-	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
-	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
-	f.BoolVar(&opt.RSS, "rss", false, "also check that RSS stays flat over a long training run")
-	f.StringVar(&opt.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
-	f.BoolVar(&opt.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
-	f.IntVar(&opt.RSSSteps, "rss-steps", opt.RSSSteps, "training steps of the --rss run")
-	f.StringVar(&opt.Python, "python", opt.Python, "Python interpreter with torch and torchvision for the peer")
-	f.StringVar(&opt.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
+	f.IntVar(&o.Warmup, "warmup-steps", o.Warmup, "untimed steps before timing, per case and mode")
+	f.IntVar(&o.Steps, "steps", o.Steps, withNote("steps", "timed, per case and mode"))
+	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
+	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
+	f.BoolVar(&o.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
+	f.BoolVar(&o.NoPeer, "no-peer", false, "measure graft only")
+	f.BoolVar(&o.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
+	f.BoolVar(&o.RSS, "rss", false, "also check that RSS stays flat over a long training run")
+	f.StringVar(&o.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
+	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
+	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
+	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
+	f.StringVar(&o.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
 	_ = f.MarkHidden(strings.TrimPrefix(bench.InternalCaseFlag, "--")) // the flag exists: cannot fail
 	return cmd
 }
 
-func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) error {
-	if opt.InternalCase != "" {
-		return bench.RunInternalCase(ctx, opt.InternalCase, stdout)
+func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io.Writer) error {
+	if o.InternalCase != "" {
+		return bench.RunInternalCase(ctx, o.InternalCase, stdout)
 	}
-	if opt.NoPeer && opt.RequirePeer {
+	if o.NoPeer && o.RequirePeer {
 		return errors.New("--no-peer and --require-peer contradict each other")
 	}
-	if opt.Freezing {
-		return benchFreezing(ctx, opt, stdout, stderr)
+	if o.Freezing {
+		return benchFreezing(ctx, o, g, stdout, stderr)
 	}
-	if opt.Warmup < 0 {
-		return fmt.Errorf("--warmup-steps %d: must be at least 0", opt.Warmup)
+	if o.Warmup < 0 {
+		return fmt.Errorf("--warmup-steps %d: must be at least 0", o.Warmup)
 	}
-	if opt.RSS && opt.RSSSteps < 2 {
-		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", opt.RSSSteps, bench.RSSRefStep)
+	if o.RSS && o.RSSSteps < 2 {
+		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", o.RSSSteps, bench.RSSRefStep)
 	}
-	cases, err := bench.SelectCases(opt.Models)
+	cases, err := bench.SelectCases(o.Models)
 	if err != nil {
 		return err
 	}
-	ro := bench.RunOptions{Options: bench.Options{Threads: opt.Threads, Warmup: opt.Warmup, Steps: opt.Steps,
-		ChannelsLast: opt.ChannelsLast, PeerChannelsLast: opt.PeerChannelsLast, Python: opt.Python, Peer: !opt.NoPeer},
-		Cases: cases, RequirePeer: opt.RequirePeer, RSS: opt.RSS, RSSSteps: opt.RSSSteps, Self: opt.Self, Warn: stderr,
-		NewProgress: func(n int) bench.Progress { return newBenchBar(opt, n, stderr) }}
+	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer},
+		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
+		NewProgress: func(n int) bench.Progress { return newBenchBar(g.quiet, n, stderr) }}
 	if ro.Warmup == 0 {
 		ro.Warmup = -1 // bench.Options reads 0 as "default"; the flag's 0 means none
 	}
@@ -138,7 +133,7 @@ func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if opt.JSON {
+	if g.json {
 		err = writeJSON(stdout, rep)
 	} else {
 		err = bench.WriteTable(stdout, rep)
@@ -161,8 +156,8 @@ type benchBar struct {
 	lines io.Writer // not a terminal: one line per measurement
 }
 
-func newBenchBar(opt BenchOptions, n int, stderr io.Writer) benchBar {
-	if opt.Quiet || n <= 0 {
+func newBenchBar(quiet bool, n int, stderr io.Writer) benchBar {
+	if quiet || n <= 0 {
 		return benchBar{}
 	}
 	if !isTerminal(stderr) {
@@ -216,24 +211,24 @@ func (b benchBar) Finish() {
 }
 
 // benchFreezing measures the feature cache and freeze:K epoch times.
-func benchFreezing(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) error {
-	if !opt.Quiet {
+func benchFreezing(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io.Writer) error {
+	if !g.quiet {
 		fmt.Fprintln(stderr, "measuring a 20-epoch probe of resnet18 (64 px, 800 synthetic signs) with and without the feature cache, then freeze:K for every K…")
 	}
-	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: opt.Threads})
+	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: o.Threads})
 	if err != nil {
 		return fmt.Errorf("freezing benchmark: %w", err)
 	}
-	if opt.Plot != "" {
+	if o.Plot != "" {
 		svg, png, err := bench.FreezeCurve(rep)
 		if err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
-		if _, err := writePlot(opt.Plot, svg, png); err != nil {
+		if _, err := writePlot(o.Plot, svg, png); err != nil {
 			return err
 		}
 	}
-	if opt.JSON {
+	if g.json {
 		return writeJSON(stdout, rep)
 	}
 	return bench.WriteFreezing(stdout, rep)

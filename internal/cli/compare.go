@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,23 +20,22 @@ import (
 
 // CompareOptions are graft compare's flags.
 type CompareOptions struct {
-	Base        string
-	Train       string
-	Test        string
-	Strategies  string
-	Shots       string
-	Seeds       int
-	Epochs      int
-	Patience    int
-	LRGrid      string
-	ValSplit    float64
-	Batch       int
-	ClassMap    string
-	BN          string
-	Augment     string
-	Out         string
-	Threads     int
-	Device      string
+	Base       string
+	Train      string
+	Test       string
+	Strategies string
+	Shots      string
+	Seeds      int
+	Epochs     int
+	Patience   int
+	LRGrid     string
+	ValSplit   float64
+	Batch      int
+	ClassMap   string
+	BN         string
+	Augment    string
+	Out        string
+	Engine
 	Parallel    int
 	Protocol    string
 	Folds       int
@@ -73,10 +71,9 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft compare --base be.json --train de-train/ --test de-test/ --strategies all --shots 5,20 --seeds 3 --out cmp
   graft compare --base src.json --train fashion-mnist --test fashion-mnist --strategies probe,finetune,scratch --shots 10 --out fm`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(g, &o, runCompare, func(cmd *cobra.Command, _ []string) {
 			o.Args = os.Args
-			return runCompare(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -98,8 +95,7 @@ DATA is ` + data.SpecHelp,
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
 	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
 	f.StringVar(&o.Out, "out", "", withNote("out", "the folder to write (required)"))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, false)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	return cmd
 }
@@ -120,7 +116,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err := required("compare", o.Base, "--base", o.Train, "--train", o.Test, "--test", o.Out, "--out"); err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -198,13 +194,13 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if err != nil {
 		return none, fmt.Errorf("--strategies: %w", err)
 	}
-	shots, err := parseShots(o.Shots)
+	shots, err := experiment.ParseShots(o.Shots)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--shots %w", err)
 	}
-	grid, err := parseFloats(o.LRGrid, "--lr-grid")
+	grid, err := experiment.ParseRates(o.LRGrid)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--lr-grid %w", err)
 	}
 	var classMap []int
 	if o.ClassMap != "" {
@@ -238,40 +234,13 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
 		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
-		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
-			Commit: buildinfo.Commit(), Started: time.Now().UTC().Format(time.RFC3339)},
+		Env: runEnv(dev, time.Now()),
 	}
 	return cfg, nil
 }
 
-func parseShots(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "all" {
-		return []int{0}, nil
-	}
-	var out []int
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "all" {
-			out = append(out, 0)
-			continue
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--shots %q: expected images per class like 5,20 or all", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func parseFloats(s, flag string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("%s %q: expected positive numbers like 3e-3,1e-3", flag, s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
+// runEnv is where a comparison runs, for its results.
+func runEnv(dev torch.Device, started time.Time) experiment.Env {
+	return experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
+		Commit: buildinfo.Commit(), Started: started.UTC().Format(time.RFC3339)}
 }

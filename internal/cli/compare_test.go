@@ -138,7 +138,7 @@ func TestProgressWithoutTerminalIsLines(t *testing.T) {
 		t.Errorf("lr-find's progress off a terminal: want its one line and no carriage return:\n%q", errs)
 	}
 	var b strings.Builder
-	bar := newBenchBar(BenchOptions{}, 4, &b)
+	bar := newBenchBar(false, 4, &b)
 	bar.Describe("graft smallcnn")
 	bar.Add(2)
 	bar.Describe("PyTorch smallcnn")

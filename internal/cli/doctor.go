@@ -27,8 +27,7 @@ type DoctorOptions struct {
 	Norm     string
 	Size     int
 	Seed     uint64
-	Threads  int
-	Device   string
+	Engine
 }
 
 func newDoctorCmd(g *globals) *cobra.Command {
@@ -52,9 +51,7 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft doctor --base be.json --train de-train/ --test de-test/
   graft doctor --base resnet18.json --train photos/ --strategy probe --lr 1e-2 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runDoctor),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -67,8 +64,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Norm, "norm", "", withNote("norm", "the planned one, if not the checkpoint's"))
 	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input, if not the checkpoint's"))
 	seedFlag(f, &o.Seed, "samples and the range test")
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, false)
 	return cmd
 }
 
@@ -94,7 +90,7 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if _, err := strategy.Parse(o.Strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,7 @@ type EvalOptions struct {
 	Checkpoint string
 	Data       string
 	Batch      int
-	Threads    int
-	Workers    int
-	Device     string
+	Engine
 }
 
 func newEvalCmd(g *globals) *cobra.Command {
@@ -33,17 +31,14 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft eval fmnist --data fashion-mnist
   graft eval adapted.json --data signs-test/ --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runEval, func(cmd *cobra.Command, args []string) {
 			o.Checkpoint = args[0]
-			return runEval(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
 	batchFlag(f, &o.Batch)
-	threadsFlag(f, &o.Threads)
-	loaderFlag(f, &o.Workers)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, true)
 	return cmd
 }
 
@@ -74,7 +69,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 	if err := atLeast("--batch", o.Batch, 1); err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -36,10 +37,9 @@ stages (freeze:2 means the same layers) and class names.`,
 		Example: `  graft export signs --onnx signs.onnx
   graft export vgg-run --onnx vgg.onnx --size 224`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runExport, func(cmd *cobra.Command, args []string) {
 			o.Checkpoint = args[0]
-			return runExport(o, g, cmd.OutOrStdout())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ONNX, "onnx", "", "ONNX file to write (required)")
@@ -49,7 +49,7 @@ stages (freeze:2 means the same layers) and class names.`,
 	return cmd
 }
 
-func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
+func runExport(ctx context.Context, o ExportOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.ONNX == "" {
 		return fmt.Errorf("--onnx is required: the file to write")
 	}

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/pflag"
 )
@@ -71,7 +72,25 @@ func withNote(name, note string) string {
 	return u + "; " + note
 }
 
-// The engine group: where and how a model runs.
+// Engine is the engine group: where and how a model runs.
+type Engine struct {
+	Threads int
+	Device  string
+	Workers int // data-loading goroutines; 0: one per core
+}
+
+// engineFlags registers the engine group: --threads and --device, and
+// --workers where the command loads images itself.
+func engineFlags(f *pflag.FlagSet, e *Engine, loader bool) {
+	threadsFlag(f, &e.Threads)
+	deviceFlag(f, &e.Device)
+	if loader {
+		loaderFlag(f, &e.Workers)
+	}
+}
+
+// start sets libtorch's thread count and resolves --device (engine).
+func (e Engine) start() (torch.Device, error) { return engine(e.Threads, e.Device) }
 
 func threadsFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, "threads", runtime.NumCPU(), withNote("threads", ""))
@@ -181,7 +200,7 @@ func (v shotsValue) Set(s string) error {
 		*v.p = 0
 		return nil
 	}
-	n, err := parseShots(s)
+	n, err := experiment.ParseShots(s)
 	if err != nil || len(n) != 1 {
 		return fmt.Errorf("expected images per class like 20, or all")
 	}

@@ -67,10 +67,9 @@ class counts agree.`,
   graft import resnet50-weights.pth --arch resnet50 --out r50
   graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --classes 10 --drop-classifier --out mb`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runImport, func(cmd *cobra.Command, args []string) {
 			o.Source = args[0]
-			return runImport(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")

@@ -32,9 +32,7 @@ type LRFindOptions struct {
 	Augment     string
 	Plot        string
 	Seed        uint64
-	Threads     int
-	Workers     int
-	Device      string
+	Engine
 }
 
 func newLRFindCmd(g *globals) *cobra.Command {
@@ -58,9 +56,7 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft lr-find --base fmnist.json --train signs/ --plot lr
   graft lr-find --base be.json --train de-train/ --strategy probe --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLRFind(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runLRFind),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -76,9 +72,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Augment, "augment", "none", withNote("augment", ""))
 	f.StringVar(&o.Plot, "plot", "", withNote("plot", "the loss curve"))
 	seedFlag(f, &o.Seed, "batch order, dropout, the new classifier")
-	threadsFlag(f, &o.Threads)
-	loaderFlag(f, &o.Workers)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, true)
 	return cmd
 }
 
@@ -120,7 +114,7 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}

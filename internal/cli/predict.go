@@ -19,9 +19,7 @@ type PredictOptions struct {
 	Inputs     []string
 	Top        int
 	Batch      int
-	Threads    int
-	Workers    int
-	Device     string
+	Engine
 }
 
 func newPredictCmd(g *globals) *cobra.Command {
@@ -32,17 +30,14 @@ func newPredictCmd(g *globals) *cobra.Command {
 		Example: `  graft predict signs.json photo1.jpg photo2.png
   graft predict signs.json unlabelled/ --top 3`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runPredict, func(cmd *cobra.Command, args []string) {
 			o.Checkpoint, o.Inputs = args[0], args[1:]
-			return runPredict(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Top, "top", 5, "classes to list per image")
 	batchFlag(f, &o.Batch)
-	threadsFlag(f, &o.Threads)
-	loaderFlag(f, &o.Workers)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, true)
 	return cmd
 }
 
@@ -63,7 +58,7 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	if err := firstErr(atLeast("--top", o.Top, 1), atLeast("--batch", o.Batch, 1)); err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,22 @@ type globals struct {
 	json  bool
 }
 
+// runFunc is every command's run function: the options its flags fill,
+// the global flags, and where to print.
+type runFunc[O any] func(ctx context.Context, o O, g *globals, stdout, stderr io.Writer) error
+
+// runE is a command's RunE: bind, when given, copies arguments (and what
+// only the command knows, such as which flags were set) into the options,
+// then run runs with them.
+func runE[O any](g *globals, o *O, run runFunc[O], bind ...func(cmd *cobra.Command, args []string)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		for _, b := range bind {
+			b(cmd, args)
+		}
+		return run(cmd.Context(), *o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
+}
+
 // newRoot builds the command tree. Subcommands are listed here by hand so the
 // whole CLI is visible in one place (no init() registration).
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

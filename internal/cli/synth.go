@@ -15,7 +15,7 @@ import (
 type SynthOptions = synth.Request
 
 func newSynthCmd(g *globals) *cobra.Command {
-	opt := SynthOptions{Country: synth.Base, Classes: "all", Seed: 1, Shift: 1, Difficulty: 0.5}
+	o := SynthOptions{Country: synth.Base, Classes: "all", Seed: 1, Shift: 1, Difficulty: 0.5}
 	cmd := &cobra.Command{
 		Use:   "synth --out DIR [flags]",
 		Short: "Generate synthetic traffic signs in a country's style",
@@ -47,31 +47,29 @@ DIR/scenes-COUNTRY.png, the first scenes with their boxes drawn.`,
   graft synth --country es --sheet --out docs/img
   graft synth --scenes --country de --images 200 --out scenes-de`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSynth(cmd.Context(), opt, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runSynth),
 	}
 	f := cmd.Flags()
-	f.StringVar(&opt.Country, "country", opt.Country, "sign style: "+strings.Join(synth.CountryCodes(), ", "))
-	f.StringVar(&opt.Classes, "classes", opt.Classes, `comma-separated class names or IDs, "all", or "shared" (the classes every country has)`)
-	f.IntVar(&opt.PerClass, "per-class", 0, "images per class (default 100; variants per class with --sheet, default 4)")
-	f.IntVar(&opt.Size, "size", 0, withNote("size", "of the images written (default 32; 64 with --sheet)"))
-	seedFlag(f, &opt.Seed, "")
-	f.Float64Var(&opt.Shift, "shift", opt.Shift, "style from the base country (0) to the chosen country's (1)")
-	f.Float64Var(&opt.Difficulty, "difficulty", opt.Difficulty, "nuisances from none (0) to hard (1)")
-	f.StringVar(&opt.Out, "out", "", withNote("out", "the folder to write (required)"))
-	f.BoolVar(&opt.Sheet, "sheet", false, "write a contact sheet of every class instead of a data set")
-	f.BoolVar(&opt.Scenes, "scenes", false, "draw street scenes with boxes (COCO JSON) for detection")
-	f.IntVar(&opt.Images, "images", 0, "scenes to draw with --scenes (default 200; 8 with --sheet)")
-	f.StringVar(&opt.SceneSize, "scene-size", "320x240", "WIDTHxHEIGHT of a scene with --scenes")
+	f.StringVar(&o.Country, "country", o.Country, "sign style: "+strings.Join(synth.CountryCodes(), ", "))
+	f.StringVar(&o.Classes, "classes", o.Classes, `comma-separated class names or IDs, "all", or "shared" (the classes every country has)`)
+	f.IntVar(&o.PerClass, "per-class", 0, "images per class (default 100; variants per class with --sheet, default 4)")
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the images written (default 32; 64 with --sheet)"))
+	seedFlag(f, &o.Seed, "")
+	f.Float64Var(&o.Shift, "shift", o.Shift, "style from the base country (0) to the chosen country's (1)")
+	f.Float64Var(&o.Difficulty, "difficulty", o.Difficulty, "nuisances from none (0) to hard (1)")
+	f.StringVar(&o.Out, "out", "", withNote("out", "the folder to write (required)"))
+	f.BoolVar(&o.Sheet, "sheet", false, "write a contact sheet of every class instead of a data set")
+	f.BoolVar(&o.Scenes, "scenes", false, "draw street scenes with boxes (COCO JSON) for detection")
+	f.IntVar(&o.Images, "images", 0, "scenes to draw with --scenes (default 200; 8 with --sheet)")
+	f.StringVar(&o.SceneSize, "scene-size", "320x240", "WIDTHxHEIGHT of a scene with --scenes")
 	return cmd
 }
 
-func runSynth(ctx context.Context, opt SynthOptions, g *globals, stdout, stderr io.Writer) error {
-	if opt.Out == "" {
+func runSynth(ctx context.Context, o SynthOptions, g *globals, stdout, stderr io.Writer) error {
+	if o.Out == "" {
 		return errors.New("synth needs --out: the folder to write the images (or the sheet) into")
 	}
-	res, err := synth.Generate(ctx, opt)
+	res, err := synth.Generate(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -80,22 +78,22 @@ func runSynth(ctx context.Context, opt SynthOptions, g *globals, stdout, stderr 
 		return writeJSON(stdout, res)
 	case g.quiet:
 		return nil
-	case opt.Scenes && opt.Sheet:
+	case o.Scenes && o.Sheet:
 		_, err = fmt.Fprintf(stdout, "wrote contact sheet of %d scenes (%s, %s, difficulty %g) with their boxes to %s\n",
-			res.Images, res.Country, res.SceneSize, opt.Difficulty, res.Sheet)
-	case opt.Scenes:
+			res.Images, res.Country, res.SceneSize, o.Difficulty, res.Sheet)
+	case o.Scenes:
 		_, err = fmt.Fprintf(stdout, "wrote %d scenes with %d signs of %d classes (%s, %s, seed %d, shift %g, difficulty %g) to %s; open them as coco:%s\n",
-			res.Images, res.Boxes, res.Classes, res.Country, res.SceneSize, opt.Seed, opt.Shift, opt.Difficulty, opt.Out, res.COCO)
-	case opt.Sheet:
+			res.Images, res.Boxes, res.Classes, res.Country, res.SceneSize, o.Seed, o.Shift, o.Difficulty, o.Out, res.COCO)
+	case o.Sheet:
 		_, err = fmt.Fprintf(stdout, "wrote contact sheet of %d classes (%s, shift %g, difficulty %g) to %s\n",
-			res.Classes, res.Country, opt.Shift, opt.Difficulty, res.Sheet)
+			res.Classes, res.Country, o.Shift, o.Difficulty, res.Sheet)
 	default:
 		classes := "classes"
 		if res.Classes == 1 {
 			classes = "class"
 		}
 		_, err = fmt.Fprintf(stdout, "wrote %d images of %d %s (%s, %d px, seed %d, shift %g, difficulty %g) to %s\n",
-			res.Images, res.Classes, classes, res.Country, res.Size, opt.Seed, opt.Shift, opt.Difficulty, opt.Out)
+			res.Images, res.Classes, classes, res.Country, res.Size, o.Seed, o.Shift, o.Difficulty, o.Out)
 	}
 	return err
 }

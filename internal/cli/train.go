@@ -41,11 +41,10 @@ are kept.`,
 		Example: `  graft train --train fashion-mnist --test fashion-mnist --arch smallcnn --epochs 5 --out fmnist
   graft train --train signs/ --from base.json --lr 1e-4 --epochs 10 --out adapted`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(g, &o, runTrain, func(cmd *cobra.Command, _ []string) {
 			o.ArchSet = cmd.Flags().Changed("arch")
 			o.LayoutSet = cmd.Flags().Changed("channels-last")
-			return runTrain(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Arch, "arch", "smallcnn", "architecture: "+strings.Join(arch.Names(), ", "))

@@ -30,8 +30,7 @@ type TransferOptions struct {
 	Seed     uint64
 	ClassMap string
 	BN       string
-	Threads  int
-	Device   string
+	Engine
 	Protocol string
 	LRGrid   string
 	Folds    int
@@ -59,9 +58,7 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft transfer --base be.json --strategy lpft --train de-train/ --test de-test/ --out de
   graft transfer --base be.json --strategy freeze:2+l2sp --train de-train/ --lr 1e-3 --out de`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTransfer(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runTransfer),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -81,8 +78,7 @@ DATA is ` + data.SpecHelp,
 	seedFlag(f, &o.Seed, "")
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, false)
 	return cmd
 }
 
@@ -103,7 +99,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -139,8 +135,8 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	grid := []float64{o.LR}
 	if o.LRGrid != "" {
-		if grid, err = parseFloats(o.LRGrid, "--lr-grid"); err != nil {
-			return err
+		if grid, err = experiment.ParseRates(o.LRGrid); err != nil {
+			return fmt.Errorf("--lr-grid %w", err)
 		}
 		if protocol == experiment.ProtocolNone {
 			return fmt.Errorf("--lr-grid needs validation to choose from; give --lr with --val-split 0")
