@@ -7,6 +7,28 @@ import (
 	"strings"
 )
 
+// ClassScore is one class's recall (graft eval --json).
+type ClassScore struct {
+	Class    string   `json:"class"`
+	Accuracy *float64 `json:"accuracy"` // null when the class has no samples
+	Support  int      `json:"support"`
+}
+
+// ClassScores is every class's recall and support, in class order.
+func (c *Confusion) ClassScores() []ClassScore {
+	sup := c.Support()
+	var out []ClassScore
+	for i, a := range c.PerClassAccuracy() {
+		cs := ClassScore{Class: c.Classes[i], Support: sup[i]}
+		if a >= 0 {
+			v := a
+			cs.Accuracy = &v
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
 // TableMaxClasses is the most classes WriteTable prints the matrix of:
 // wider, a row no longer fits a terminal.
 const TableMaxClasses = 20

@@ -28,6 +28,10 @@ longername     0    0    0
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
+	scores := c.ClassScores()
+	if len(scores) != 3 || *scores[0].Accuracy != 2.0/3 || scores[0].Support != 3 || scores[2].Accuracy != nil || scores[2].Class != "longername" {
+		t.Errorf("class scores %+v", scores)
+	}
 	var names []string
 	for i := range TableMaxClasses + 1 {
 		names = append(names, fmt.Sprint(i))

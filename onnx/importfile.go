@@ -94,3 +94,30 @@ func ImportWeights(path string, o WeightsImport) (*nn.Model, data.Preprocess, ch
 	}
 	return m, data.Preprocess{Size: o.Size, Channels: ch, Norm: spec.Norm}, rep, nil
 }
+
+// WriteImport writes what Import made of a graph, for a terminal: the
+// graph, its stages (channels, reduction, trainable parameters), the
+// classifier, the cuts --stages takes, and the import's warnings.
+func WriteImport(w io.Writer, m *nn.Model, info Info) {
+	fmt.Fprintf(w, "imported %s (%s, opset %d): %d nodes, %d parameters, input %v, %d classes\n",
+		info.Path, info.Producer, info.Opset, info.Nodes, info.Params, info.InputShape, m.NumClasses)
+	fmt.Fprintf(w, "%-8s %9s %9s %12s\n", "stage", "channels", "reduction", "parameters")
+	for _, s := range m.Stages {
+		var n int64
+		for _, p := range s.Params() {
+			if !p.Buffer {
+				n += p.T.Numel()
+			}
+		}
+		fmt.Fprintf(w, "%-8s %9d %9d %12d\n", s.Name, s.Channels, s.Reduction, n)
+	}
+	if info.ClassifierKind != "" {
+		fmt.Fprintf(w, "classifier: %s (replaceable)\n", info.Classifier)
+	} else {
+		fmt.Fprintf(w, "classifier: none replaceable (%s)\n", info.ClassifierNote)
+	}
+	fmt.Fprintf(w, "stage cuts (for --stages): %s\n", strings.Join(info.Cuts, ","))
+	for _, s := range info.Warnings {
+		fmt.Fprintf(w, "note: %s\n", s)
+	}
+}

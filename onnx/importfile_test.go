@@ -87,3 +87,43 @@ func TestImportWeights(t *testing.T) {
 		})
 	}
 }
+
+// WriteImport describes an imported graph: its stages, classifier and cuts.
+func TestWriteImport(t *testing.T) {
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 3, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Export(m, ExportOptions{Opset: 13, Height: 16, Width: 16})
+	m.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := WriteFile(path, g); err != nil {
+		t.Fatal(err)
+	}
+	im, info, err := Import(path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Free()
+	var b strings.Builder
+	WriteImport(&b, im, info)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if !strings.HasPrefix(lines[0], "imported "+path) || !strings.HasSuffix(lines[0], "3 classes") {
+		t.Errorf("first line %q", lines[0])
+	}
+	if lines[1] != "stage     channels reduction   parameters" || len(lines) < 3+len(im.Stages) {
+		t.Fatalf("stage table:\n%s", b.String())
+	}
+	for i, s := range im.Stages {
+		if f := strings.Fields(lines[2+i]); len(f) != 4 || f[0] != s.Name {
+			t.Errorf("stage row %q, want %s", lines[2+i], s.Name)
+		}
+	}
+	rest := strings.Join(lines[2+len(im.Stages):], "\n")
+	if !strings.Contains(rest, "classifier: ") || !strings.Contains(rest, "stage cuts (for --stages): ") {
+		t.Errorf("after the stages:\n%s", rest)
+	}
+}

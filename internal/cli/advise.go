@@ -6,14 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/graftml/graft/advise"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
-	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
 )
 
@@ -202,14 +200,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	shape := cfg.Base.Shape()
-	pruned := advise.Prune(meas, shape, cfg.Strategies)
-	raced := slices.DeleteFunc(slices.Clone(cfg.Strategies), func(s strategy.Strategy) bool {
-		return slices.ContainsFunc(pruned, func(p advise.Pruned) bool { return p.Strategy == s.Name })
-	})
-	rc := cfg
-	rc.Strategies = raced
-	ro := experiment.RaceOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Order: advise.Order(meas, shape, raced)}
+	ro := advise.RunOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Ties: o.Ties}
 	if o.Out != "" {
 		if err := os.MkdirAll(o.Out, 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
@@ -217,19 +208,17 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		ro.State = filepath.Join(o.Out, "race.json")
 	}
 	if !g.quiet {
-		fmt.Fprintf(stderr, "racing %d strategies (%d pruned by measurement) × %d rates, within %.0f%% of the full comparison's compute…\n",
-			len(raced), len(pruned), len(cfg.LRGrid), 100*o.Budget)
+		ro.Racing = func(raced, pruned int) {
+			fmt.Fprintf(stderr, "racing %d strategies (%d pruned by measurement) × %d rates, within %.0f%% of the full comparison's compute…\n",
+				raced, pruned, len(cfg.LRGrid), 100*o.Budget)
+		}
 		ro.Log = func(line string) { fmt.Fprintln(stderr, "  "+line) }
 	}
-	race, err := experiment.Race(ctx, rc, ro)
+	adv, err := advise.Run(ctx, meas, cfg, ro)
 	if err != nil {
 		if ctx.Err() != nil && ro.State != "" {
 			return fmt.Errorf("%w: the race so far is in %s; rerun the same command to resume", ctx.Err(), ro.State)
 		}
-		return err
-	}
-	adv, err := advise.Advise(meas, race, shape, pruned, o.Ties)
-	if err != nil {
 		return err
 	}
 	rep := AdviseReport{Advice: adv, Base: o.Base}

@@ -8,10 +8,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/graftml/graft/bench"
-	"github.com/schollz/progressbar/v3"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/spf13/cobra"
 )
 
@@ -115,7 +114,7 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
 		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer},
 		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
-		NewProgress: func(n int) bench.Progress { return newBenchBar(g.quiet, n, stderr) }}
+		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {
 		ro.Warmup = -1 // bench.Options reads 0 as "default"; the flag's 0 means none
 	}
@@ -146,68 +145,6 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 			rep.RSS.GrowthPct, rep.RSS.RefStep, rep.RSS.Steps, rep.RSS.LimitPct)
 	}
 	return nil
-}
-
-// benchBar is a progress bar on a terminal, a line per measurement on a
-// file or pipe, or nothing with --quiet. It stays with --json: the JSON
-// goes to stdout, and a run takes minutes.
-type benchBar struct {
-	pb    *progressbar.ProgressBar
-	lines io.Writer // not a terminal: one line per measurement
-}
-
-func newBenchBar(quiet bool, n int, stderr io.Writer) benchBar {
-	if quiet || n <= 0 {
-		return benchBar{}
-	}
-	if !isTerminal(stderr) {
-		return benchBar{lines: stderr}
-	}
-	return benchBar{pb: progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)}
-}
-
-// The progress bar's errors are write errors on stderr, which nothing can
-// report; they are dropped.
-func (b benchBar) Describe(s string) {
-	if b.lines != nil {
-		fmt.Fprintf(b.lines, "measuring %s\n", s)
-	}
-	if b.pb != nil {
-		b.pb.Describe(fmt.Sprintf("%-16s", s))
-		_ = b.pb.RenderBlank()
-	}
-}
-
-func (b benchBar) Add(n int) {
-	if b.pb != nil {
-		_ = b.pb.Add(n)
-	}
-}
-
-func (b benchBar) Set(n int) {
-	if b.pb != nil {
-		_ = b.pb.Set(n)
-	}
-}
-
-func (b benchBar) Clear() {
-	if b.pb != nil {
-		_ = b.pb.Clear()
-	}
-}
-
-func (b benchBar) Finish() {
-	if b.pb != nil {
-		_ = b.pb.Finish()
-	}
 }
 
 // benchFreezing measures the feature cache and freeze:K epoch times.

@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/buildinfo"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -141,7 +142,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 // compareRun runs a prepared comparison with a progress bar and writes its
 // reports.
 func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr io.Writer) (*experiment.Results, error) {
-	prog := newCompareProgress(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds)
+	prog := progress.NewCompare(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds)
 	cfg.Progress = prog
 	if !g.quiet {
 		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
@@ -150,7 +151,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 		noteGaps(stderr, g.quiet, "--train", cfg.Train)
 	}
 	res, err := experiment.Compare(ctx, cfg)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

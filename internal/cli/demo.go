@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/report"
 	"github.com/spf13/cobra"
@@ -51,14 +52,14 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	var prog *compareProgress
+	var prog *progress.Compare
 	res, cmpOut, err := experiment.Demo(ctx, experiment.DemoOptions{Out: o.Out, Source: o.Source, Target: o.Target, Device: dev,
 		Env: runEnv(dev, start), Command: "graft demo --out " + o.Out + " --source " + o.Source + " --target " + o.Target},
 		experiment.DemoHooks{Say: func(format string, a ...any) { say(g, stderr, "== "+format+"\n", a...) },
-			Pretrain:    newTrainProgress(stderr, g.quiet),
-			NewProgress: func(runs int) experiment.Progress { prog = newCompareProgress(stderr, g.quiet, runs); return prog }})
+			Pretrain:    progress.NewTrain(stderr, g.quiet),
+			NewProgress: func(runs int) experiment.Progress { prog = progress.NewCompare(stderr, g.quiet, runs); return prog }})
 	if prog != nil {
-		prog.finish()
+		prog.Finish()
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -9,8 +9,6 @@ import (
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/doctor"
-	"github.com/graftml/graft/experiment"
-	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
 )
@@ -98,26 +96,9 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)
 	}
-	var pre *data.Preprocess
-	if o.Norm != "" || o.Size != 0 {
-		p := meta.Preprocess
-		if o.Norm != "" {
-			p.Norm, p.Mean, p.Std = o.Norm, nil, nil
-		}
-		if o.Size != 0 {
-			p.Size, p.Height, p.Width = o.Size, 0, 0
-		}
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("--norm/--size: %w", err)
-		}
-		shape := &nn.Model{Arch: meta.Arch}
-		for _, s := range meta.Stages {
-			shape.Stages = append(shape.Stages, &nn.Stage{Name: s.Name, Reduction: s.Reduction})
-		}
-		if err := experiment.CheckInputSize(shape, p); err != nil {
-			return err
-		}
-		pre = &p
+	pre, err := doctor.PlannedPreprocess(meta, o.Norm, o.Size)
+	if err != nil {
+		return err
 	}
 	train, err := openTrainSet(o.Train, 0)
 	if err != nil {

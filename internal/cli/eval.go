@@ -8,6 +8,7 @@ import (
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -44,22 +45,15 @@ DATA is ` + data.SpecHelp,
 
 // EvalReport is graft eval's JSON output.
 type EvalReport struct {
-	Checkpoint string       `json:"checkpoint"`
-	Data       string       `json:"data"`
-	Samples    int          `json:"samples"`
-	Accuracy   float64      `json:"accuracy"`
-	MacroF1    float64      `json:"macro_f1"`
-	Loss       float64      `json:"loss"`
-	PerClass   []ClassScore `json:"per_class"`
-	Confusion  [][]int      `json:"confusion"` // [true][predicted]
-	Classes    []string     `json:"classes"`
-}
-
-// ClassScore is one class's recall.
-type ClassScore struct {
-	Class    string   `json:"class"`
-	Accuracy *float64 `json:"accuracy"` // null when the class has no samples
-	Support  int      `json:"support"`
+	Checkpoint string               `json:"checkpoint"`
+	Data       string               `json:"data"`
+	Samples    int                  `json:"samples"`
+	Accuracy   float64              `json:"accuracy"`
+	MacroF1    float64              `json:"macro_f1"`
+	Loss       float64              `json:"loss"`
+	PerClass   []metrics.ClassScore `json:"per_class"`
+	Confusion  [][]int              `json:"confusion"` // [true][predicted]
+	Classes    []string             `json:"classes"`
 }
 
 func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.Writer) error {
@@ -104,16 +98,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 	}
 	c := ev.Confusion
 	rep := EvalReport{Checkpoint: o.Checkpoint, Data: o.Data, Samples: c.Total(), Accuracy: c.Accuracy(),
-		MacroF1: c.MacroF1(), Loss: ev.Loss, Confusion: c.M, Classes: c.Classes}
-	sup := c.Support()
-	for i, a := range c.PerClassAccuracy() {
-		cs := ClassScore{Class: c.Classes[i], Support: sup[i]}
-		if a >= 0 {
-			v := a
-			cs.Accuracy = &v
-		}
-		rep.PerClass = append(rep.PerClass, cs)
-	}
+		MacroF1: c.MacroF1(), Loss: ev.Loss, PerClass: c.ClassScores(), Confusion: c.M, Classes: c.Classes}
 	if g.json {
 		return writeJSON(stdout, rep)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
-	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -193,37 +192,12 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	if g.quiet {
 		return nil
 	}
-	fmt.Fprintf(stdout, "imported %s (%s, opset %d): %d nodes, %d parameters, input %v, %d classes\n",
-		o.Source, info.Producer, info.Opset, info.Nodes, info.Params, info.InputShape, m.NumClasses)
-	printStages(stdout, m)
-	switch {
-	case info.ClassifierKind != "":
-		fmt.Fprintf(stdout, "classifier: %s (replaceable)\n", info.Classifier)
-	default:
-		fmt.Fprintf(stdout, "classifier: none replaceable (%s)\n", info.ClassifierNote)
-	}
-	fmt.Fprintf(stdout, "stage cuts (for --stages): %s\n", strings.Join(info.Cuts, ","))
-	for _, w := range info.Warnings {
-		fmt.Fprintf(stdout, "note: %s\n", w)
-	}
+	onnx.WriteImport(stdout, m, info)
 	if unnamed {
 		fmt.Fprintf(stdout, "note: %s\n", unnamedNote(m.NumClasses))
 	}
 	fmt.Fprintf(stdout, "wrote %s (+ %s)\n", o.Out, filepath.Base(onnx.GraphPath(o.Out)))
 	return nil
-}
-
-func printStages(w io.Writer, m *nn.Model) {
-	fmt.Fprintf(w, "%-8s %9s %9s %12s\n", "stage", "channels", "reduction", "parameters")
-	for _, s := range m.Stages {
-		var n int64
-		for _, p := range s.Params() {
-			if !p.Buffer {
-				n += p.T.Numel()
-			}
-		}
-		fmt.Fprintf(w, "%-8s %9d %9d %12d\n", s.Name, s.Channels, s.Reduction, n)
-	}
 }
 
 func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writer) error {

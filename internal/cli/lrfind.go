@@ -6,15 +6,14 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -132,30 +131,14 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		return fmt.Errorf("--strategy: %w", err)
 	}
 	cfg.Device = dev
-	var bar *progressbar.ProgressBar
 	if !g.quiet {
 		fmt.Fprintf(stderr, "lr-find on %s (a new classifier for %d classes) with %s, %s, %.2g → %.2g over %d steps of %d images\n",
 			o.Base, len(classes), o.Train, s.Name, o.Start, o.End, o.Steps, o.Batch)
 	}
-	if !g.quiet && isTerminal(stderr) {
-		bar = progressbar.NewOptions(o.Steps,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionShowCount(),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetRenderBlankState(true),
-		)
-		cfg.Progress = func(step, _ int, lr, loss float64) {
-			bar.Describe(fmt.Sprintf("lr %.2e loss %.4f", lr, loss))
-			_ = bar.Set(step)
-		}
-	}
+	bar := progress.NewSteps(stderr, g.quiet, o.Steps)
+	cfg.Progress = func(step, _ int, lr, loss float64) { bar.Set(step, fmt.Sprintf("lr %.2e loss %.4f", lr, loss)) }
 	res, err := lrfind.RunStrategy(ctx, base, s, lrfind.Input{Train: ds, Batch: o.Batch, Workers: o.Workers, Augment: aug}, cfg)
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
-	}
+	bar.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -12,6 +12,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/nn"
 	"github.com/spf13/cobra"
@@ -102,7 +103,7 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	tr, err := experiment.Train(ctx, o, experiment.TrainHooks{Device: dev, Events: newTrainProgress(stderr, g.quiet),
+	tr, err := experiment.Train(ctx, o, experiment.TrainHooks{Device: dev, Events: progress.NewTrain(stderr, g.quiet),
 		Say:    func(format string, a ...any) { say(g, stderr, format, a...) },
 		Opened: func(ds data.Dataset) { noteGaps(stderr, g.quiet, "--train", ds) }})
 	if err != nil {

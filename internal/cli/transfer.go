@@ -10,6 +10,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
@@ -82,12 +83,6 @@ DATA is ` + data.SpecHelp,
 	return cmd
 }
 
-// transferProgress shows a transfer's trainings with graft train's bar.
-type transferProgress struct{ fit.Events }
-
-func (transferProgress) RunStart(int, int, string, int, int, float64) {}
-func (transferProgress) RunDone(int, int, experiment.Run)             {}
-
 func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
 		return err
@@ -152,7 +147,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	pre := base.Meta.Preprocess
 	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
-		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: transferProgress{newTrainProgress(stderr, g.quiet)}}
+		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: progress.NewTrain(stderr, g.quiet)}
 	ad, err := experiment.Adapt(ctx, cfg, s, 0, int(o.Seed))
 	if err != nil {
 		return err
