@@ -70,7 +70,7 @@ func ImportWeights(path string, o WeightsImport) (*nn.Model, data.Preprocess, ch
 		n = fileClasses
 	}
 	if n < 2 {
-		return nil, none, checkpoint.LoadReport{}, fmt.Errorf("%s has no classifier for %s to size the model by; give --classes", path, o.Arch)
+		return nil, none, checkpoint.LoadReport{}, fmt.Errorf("%s has no classifier for %s to size the model by; give --num-classes", path, o.Arch)
 	}
 	const ch = 3
 	if o.Size == 0 {
@@ -85,7 +85,7 @@ func ImportWeights(path string, o WeightsImport) (*nn.Model, data.Preprocess, ch
 		mode = checkpoint.DropClassifier
 	} else if fileClasses != 0 && fileClasses != n {
 		m.Free()
-		return nil, none, checkpoint.LoadReport{}, fmt.Errorf("%s has %d classes and --classes is %d: add --drop-classifier to start a fresh classifier", path, fileClasses, n)
+		return nil, none, checkpoint.LoadReport{}, fmt.Errorf("%s has %d classes and --num-classes is %d: add --drop-classifier to start a fresh classifier", path, fileClasses, n)
 	}
 	rep, err := LoadPretrained(m, path, WeightsOptions{Mode: mode, Naming: o.Naming})
 	if err != nil {

@@ -61,7 +61,7 @@ func TestImportWeights(t *testing.T) {
 		err     string
 	}{
 		{"the file's classes", WeightsImport{Arch: "smallcnn"}, 3, ""},
-		{"other classes refused", WeightsImport{Arch: "smallcnn", Classes: 5}, 0, "has 3 classes and --classes is 5: add --drop-classifier"},
+		{"other classes refused", WeightsImport{Arch: "smallcnn", Classes: 5}, 0, "has 3 classes and --num-classes is 5: add --drop-classifier"},
 		{"other classes dropped", WeightsImport{Arch: "smallcnn", Classes: 5, DropClassifier: true, Size: 40}, 5, ""},
 		{"unknown architecture", WeightsImport{Arch: "nonet"}, 0, "nonet"},
 	} {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
@@ -43,9 +42,9 @@ stages (freeze:2 means the same layers) and class names.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ONNX, "onnx", "", "ONNX file to write (required)")
-	f.IntVar(&o.Size, "size", 0, "input side to fix in the graph (default: the checkpoint's preprocessing size)")
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the input fixed in the graph (default: the checkpoint's preprocessing size)"))
 	f.Int64Var(&o.Opset, "opset", 13, "ONNX operator set, 11 to 17")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/pflag"
@@ -25,6 +26,7 @@ const (
 // what is particular to it after a semicolon (see withNote);
 // TestFlagsHaveOneMeaning holds every command to this.
 var flagMeaning = map[string]string{
+	"arch":          "architecture: " + strings.Join(arch.Names(), ", "),
 	"augment":       "augmentation: none, default (crops, rotation, colour jitter, blur) or affine (rotation, shift, zoom, colour jitter); no flips",
 	"base":          "source checkpoint to adapt (required)",
 	"batch":         "batch size",

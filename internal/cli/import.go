@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -61,28 +60,32 @@ Class names come from --labels, else from a graft export's metadata, else
 they are class0…classN-1, which eval takes as the data's own names when the
 class counts agree.`,
 		Example: `  graft import resnet18.onnx --out r18
-  graft import mobilenet.onnx --size 160 --classes 43 --out signs-base
+  graft import mobilenet.onnx --size 160 --num-classes 43 --out signs-base
   graft import net.onnx --stages layer1,layer2,layer3 --out net
   graft import resnet50-weights.pth --arch resnet50 --out r50
-  graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --classes 10 --drop-classifier --out mb`,
+  graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --num-classes 10 --drop-classifier --out mb`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(g, &o, runImport, func(cmd *cobra.Command, args []string) {
 			o.Source = args[0]
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
-	f.IntVar(&o.Size, "size", 0, "input side in pixels (required when the graph leaves it open)")
-	f.IntVar(&o.Classes, "classes", 0, "replace the classifier with a fresh one for this many classes")
-	f.StringVar(&o.Labels, "labels", "", "file of class names, one per line (sets --classes)")
+	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input (required when the graph leaves it open)"))
+	f.IntVar(&o.Classes, "num-classes", 0, "replace the classifier with a fresh one for this many classes")
+	// --classes was --num-classes before synth's --classes (names) made it
+	// mean two things; kept so that scripts still run.
+	f.IntVar(&o.Classes, "classes", 0, "")
+	_ = f.MarkDeprecated("classes", "use --num-classes") // the flag exists: cannot fail
+	f.StringVar(&o.Labels, "labels", "", "file of class names, one per line (sets --num-classes)")
 	f.StringVar(&o.Stages, "stages", "", "ONNX: comma-separated nodes (or module prefixes like layer1) to end stages after")
-	f.StringVar(&o.Arch, "arch", "", "weights: the built-in architecture they are for: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&o.Arch, "arch", "", withNote("arch", "weights only: the one they are for"))
 	f.StringVar(&o.Naming, "naming", "", "weights: parameter names, torchvision or timm (default: detected)")
 	f.BoolVar(&o.Drop, "drop-classifier", false, "weights: keep a fresh classifier when the class counts differ")
-	f.StringVar(&o.Norm, "norm", "", "input normalisation: unit, symmetric, imagenet or caffe")
+	f.StringVar(&o.Norm, "norm", "", withNote("norm", "instead of the model's"))
 	f.StringVar(&o.Mean, "mean", "", "per-channel mean on [0,1] pixels, comma-separated (with --std)")
 	f.StringVar(&o.Std, "std", "", "per-channel std, comma-separated (with --mean)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 
@@ -100,12 +103,12 @@ func runImport(ctx context.Context, o ImportOptions, g *globals, stdout, stderr 
 			return fmt.Errorf("--labels: %w", err)
 		}
 		if o.Classes != 0 && o.Classes != len(classes) {
-			return fmt.Errorf("--classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
+			return fmt.Errorf("--num-classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
 		}
 		o.Classes = len(classes)
 	}
 	if o.Classes == 1 || o.Classes < 0 {
-		return fmt.Errorf("--classes %d: a classifier needs at least 2 classes", o.Classes)
+		return fmt.Errorf("--num-classes %d: a classifier needs at least 2 classes", o.Classes)
 	}
 	if dir := filepath.Dir(o.Out); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
-	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
@@ -48,7 +46,7 @@ are kept.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Arch, "arch", "smallcnn", "architecture: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&o.Arch, "arch", "smallcnn", withNote("arch", ""))
 	f.StringVar(&o.From, "from", "", "start from this checkpoint's weights (its classifier is replaced if the classes differ)")
 	f.StringVar(&o.Train, "train", "", withNote("train", ""))
 	f.StringVar(&o.Val, "val", "", "validation data (default: a split of --train)")
