@@ -57,3 +57,20 @@ func UnnamedCount(names []string, numClasses int) int {
 	}
 	return len(names)
 }
+
+// EvalClasses is the class list a model is evaluated with on data whose
+// classes are ds: the model's own names (numClasses of them), or, when the
+// model's classes have no names (UnnamedClasses: imported without labels)
+// and the data's do, the data's, in their order, if the counts agree. Data
+// whose folders are themselves named class0… is checked as named data is.
+// model and data name the two in the error.
+func EvalClasses(names []string, numClasses int, ds []string, model, data string) ([]string, error) {
+	n := UnnamedCount(names, numClasses)
+	if n < 0 || UnnamedCount(ds, 0) >= 0 {
+		return names, nil
+	}
+	if len(ds) != n {
+		return nil, fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", model, n, n-1, data, len(ds), n)
+	}
+	return ds, nil
+}

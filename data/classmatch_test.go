@@ -64,3 +64,32 @@ func TestUnnamedClasses(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalClasses(t *testing.T) {
+	named, unnamed := []string{"cat", "dog"}, UnnamedClasses(2)
+	for _, tt := range []struct {
+		name      string
+		names, ds []string
+		n         int
+		want      string // the classes joined, or part of the error
+		ok        bool
+	}{
+		{"named model keeps its names", named, []string{"x", "y"}, 2, "cat,dog", true},
+		{"unnamed model takes the data's", unnamed, named, 2, "cat,dog", true},
+		{"no names at all takes the data's", nil, named, 2, "cat,dog", true},
+		{"data named class0… is named data", unnamed, UnnamedClasses(3), 2, "class0,class1", true},
+		{"counts differ", unnamed, []string{"a", "b", "c"}, 2, "m has 2 classes without names (class0…class1: imported without --labels) and d has 3 classes", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := EvalClasses(tt.names, tt.n, tt.ds, "m", "d")
+			switch {
+			case tt.ok && err != nil:
+				t.Fatal(err)
+			case tt.ok && strings.Join(got, ",") != tt.want:
+				t.Errorf("got %v, want %s", got, tt.want)
+			case !tt.ok && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

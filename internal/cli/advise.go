@@ -163,11 +163,10 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	train, err := openTrainSet(o.Train, 0)
+	train, err := openTrain(g, stderr, o.Train, 0)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
 	measured := train
 	if o.Shots > 0 {
 		// The sample graft compare's first seed draws.

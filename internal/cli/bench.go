@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 
@@ -32,8 +31,7 @@ type BenchOptions struct {
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
 	InternalCase string
-	// Self starts a measuring child process; default: this executable
-	// with the "bench" subcommand.
+	// Self starts a measuring child process (bench.RunOptions.Self).
 	Self []string
 }
 
@@ -101,8 +99,8 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	if o.Freezing {
 		return benchFreezing(ctx, o, g, stdout, stderr)
 	}
-	if o.Warmup < 0 {
-		return fmt.Errorf("--warmup-steps %d: must be at least 0", o.Warmup)
+	if err := atLeast("--warmup-steps", o.Warmup, 0); err != nil {
+		return err
 	}
 	if o.RSS && o.RSSSteps < 2 {
 		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", o.RSSSteps, bench.RSSRefStep)
@@ -120,13 +118,6 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	}
 	if err := ro.Validate(); err != nil {
 		return err
-	}
-	if len(ro.Self) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find graft's executable to measure in a child process: %w", err)
-		}
-		ro.Self = []string{exe, "bench"}
 	}
 	rep, err := bench.Run(ctx, ro)
 	if err != nil {

@@ -212,9 +212,9 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if o.BN != "frozen" && o.BN != "train" {
 		return none, fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
-	aug, err := parseAugment(o.Augment)
+	aug, err := data.AugmentPreset(o.Augment)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--augment: %w", err)
 	}
 	var names []string
 	for _, s := range strats {

@@ -5,7 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/torch"
 )
 
 // openTrainSet opens a --train argument for training (data.OpenTraining).
@@ -15,6 +17,32 @@ func openTrainSet(spec string, workers int) (data.Dataset, error) {
 		return nil, fmt.Errorf("--train: %w", err)
 	}
 	return ds, nil
+}
+
+// openTrain is openTrainSet for a command that adapts to --train: it also
+// says on stderr where numbered class folders skip numbers (noteGaps).
+func openTrain(g *globals, stderr io.Writer, spec string, workers int) (data.Dataset, error) {
+	ds, err := openTrainSet(spec, workers)
+	if err != nil {
+		return nil, err
+	}
+	noteGaps(stderr, g.quiet, "--train", ds)
+	return ds, nil
+}
+
+// loadOn loads a checkpoint with its model on dev.
+func loadOn(path string, dev torch.Device) (*checkpoint.Checkpoint, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if dev != torch.CPU {
+		if err := ck.Model.To(dev, false); err != nil {
+			ck.Model.Free()
+			return nil, err
+		}
+	}
+	return ck, nil
 }
 
 // openTest opens the evaluation data a flag names: the test part of sets
@@ -36,16 +64,4 @@ func noteGaps(w io.Writer, quiet bool, flag string, ds data.Dataset) {
 	}
 	fmt.Fprintf(w, "note: %s's numbered class folders skip %s: the model keeps those %d of its %d classes, with no image to learn them from; renumber the folders 0..%d without gaps to drop them\n",
 		flag, strings.Join(data.ShortList(gaps, 8), ", "), len(gaps), len(ds.Classes()), len(ds.Classes())-len(gaps)-1)
-}
-
-// parseAugment reads an --augment value.
-func parseAugment(s string) (data.Augment, error) {
-	if s == "" {
-		s = "none"
-	}
-	a, err := data.AugmentPreset(s)
-	if err != nil {
-		return a, fmt.Errorf("--augment: %w", err)
-	}
-	return a, nil
 }

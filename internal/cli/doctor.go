@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
@@ -37,7 +36,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 its settings — for the pitfalls that quietly ruin one, and say for each what
 is wrong, the measured evidence and the fix:
 
-` + doctorChecks() + `
+` + doctor.ChecksHelp() + `
 
 The flags describe the plan as graft transfer would run it; --norm and
 --size check a preprocessing other than the checkpoint's. Finding problems
@@ -66,15 +65,6 @@ DATA is ` + data.SpecHelp,
 	return cmd
 }
 
-// doctorChecks lists the checks for --help.
-func doctorChecks() string {
-	var b strings.Builder
-	for _, c := range doctor.Checks {
-		fmt.Fprintf(&b, "  %-14s %s\n", c.Name, c.Doc)
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
 func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := required("doctor", o.Base, "--base", o.Train, "--train"); err != nil {
 		return err
@@ -100,11 +90,10 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	train, err := openTrainSet(o.Train, 0)
+	train, err := openTrain(g, stderr, o.Train, 0)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
 	plan := doctor.Plan{Base: o.Base, Train: train, Strategy: o.Strategy, LR: o.LR, BN: o.BN, Shots: o.Shots,
 		Preprocess: pre, Device: dev, Seed: o.Seed}
 	if o.Test != "" {

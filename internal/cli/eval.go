@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/metrics"
-	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -67,7 +65,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	ck, err := loadOn(o.Checkpoint, dev)
 	if err != nil {
 		return err
 	}
@@ -77,20 +75,9 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 		return fmt.Errorf("--data: %w", err)
 	}
 	cfg := fit.Config{BatchSize: o.Batch, Device: dev}
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
-			return err
-		}
-	}
-	classes := ck.Meta.Classes
-	// An import without --labels has unnamed classes: they are the data's,
-	// in its order, when the counts agree.
-	// (Data whose folders are named class0… is checked as named data is.)
-	if n := data.UnnamedCount(classes, ck.Model.NumClasses); n >= 0 && data.UnnamedCount(ds.Classes(), 0) < 0 {
-		if len(ds.Classes()) != n {
-			return fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", o.Checkpoint, n, n-1, o.Data, len(ds.Classes()), n)
-		}
-		classes = ds.Classes()
+	classes, err := data.EvalClasses(ck.Meta.Classes, ck.Model.NumClasses, ds.Classes(), o.Checkpoint, o.Data)
+	if err != nil {
+		return err
 	}
 	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, classes, cfg, o.Workers)
 	if err != nil {

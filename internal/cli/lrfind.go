@@ -109,19 +109,18 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return err
 	}
-	aug, err := parseAugment(o.Augment)
+	aug, err := data.AugmentPreset(o.Augment)
 	if err != nil {
-		return err
+		return fmt.Errorf("--augment: %w", err)
 	}
 	dev, err := o.start()
 	if err != nil {
 		return err
 	}
-	ds, err := openTrainSet(o.Train, o.Workers)
+	ds, err := openTrain(g, stderr, o.Train, o.Workers)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", ds)
 	classes := ds.Classes()
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/metrics"
@@ -62,16 +61,11 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Checkpoint)
+	ck, err := loadOn(o.Checkpoint, dev)
 	if err != nil {
 		return err
 	}
 	defer ck.Model.Free()
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
-			return err
-		}
-	}
 	paths, err := data.ImageFiles(o.Inputs)
 	if err != nil {
 		return err

@@ -112,13 +112,9 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	out := map[string]any{"checkpoint": o.Out, "epochs": result.Epochs, "best_epoch": result.BestEpoch,
 		"train_seconds": result.Seconds, "resumed": tr.Resumed, "history": result.History, "refit": rr}
 	if o.Test != "" {
-		test, err := data.Open(o.Test, data.TestPart)
+		ev, err := testOn(ctx, o.Test, tr.Model, tr.Preprocess, tr.Classes, tr.Config, o.Workers)
 		if err != nil {
-			return fmt.Errorf("--test: %w", err)
-		}
-		ev, err := evaluateOn(ctx, tr.Model, test, tr.Preprocess, tr.Classes, tr.Config, o.Workers)
-		if err != nil {
-			return fmt.Errorf("--test %s: %w", o.Test, err)
+			return err
 		}
 		out["test_accuracy"] = ev.Confusion.Accuracy()
 		out["test_macro_f1"] = ev.Confusion.MacroF1()
@@ -150,6 +146,19 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// testOn scores a model on the --test data it names.
+func testOn(ctx context.Context, spec string, m *nn.Model, pre data.Preprocess, classes []string, cfg fit.Config, workers int) (*fit.Evaluation, error) {
+	test, err := openTest("--test", spec)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := evaluateOn(ctx, m, test, pre, classes, cfg, workers)
+	if err != nil {
+		return nil, fmt.Errorf("--test %s: %w", spec, err)
+	}
+	return ev, nil
 }
 
 // evaluateOn scores a model on a data set with the model's preprocessing.

@@ -109,11 +109,10 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	train, err := openTrainSet(o.Train, 0)
+	train, err := openTrain(g, stderr, o.Train, 0)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
 	var classMap []int
 	if o.ClassMap != "" {
 		if classMap, err = experiment.ReadClassMap(o.ClassMap, train.Classes(), base.Meta.Classes); err != nil {
@@ -167,13 +166,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		delete(summary, "trained_on") // holdout: the rest of one split
 	}
 	if o.Test != "" {
-		test, err := openTest("--test", o.Test)
+		ev, err := testOn(ctx, o.Test, model, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
 		if err != nil {
 			return err
-		}
-		ev, err := evaluateOn(ctx, model, test, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
-		if err != nil {
-			return fmt.Errorf("--test %s: %w", o.Test, err)
 		}
 		summary["test_accuracy"], summary["test_macro_f1"] = ev.Confusion.Accuracy(), ev.Confusion.MacroF1()
 	}
