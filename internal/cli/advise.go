@@ -17,8 +17,7 @@ import (
 
 // AdviseOptions are graft advise's flags.
 type AdviseOptions struct {
-	Base       string
-	Train      string
+	Adaptation
 	Source     string
 	Shots      int
 	MaxImages  int
@@ -27,18 +26,8 @@ type AdviseOptions struct {
 	Ties       string
 	Validate   bool
 	Against    string
-	Test       string
-	Out        string
 	Seeds      int
-	Epochs     int
-	Patience   int
-	LRGrid     string
-	ValSplit   float64
-	Folds      int
-	Batch      int
-	Group      string
-	Engine
-	Parallel int
+	Parallel   int
 }
 
 // AdviseReport is graft advise --json: the advice, and with --validate
@@ -94,8 +83,10 @@ DATA is ` + data.SpecHelp,
 		RunE: runE(g, &o, runAdvise),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", "several, comma-separated, are measured and the best-probing one raced"))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	adaptationFlags(f, &o.Adaptation, defaultGrid, map[string]string{"base": "several, comma-separated, are measured and the best-probing one raced",
+		"test": "for --validate", "out": "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison",
+		"epochs": "as graft compare --epochs", "patience": "as graft compare --patience", "lr-grid": "raced, as graft compare searches them",
+		"val-split": "per validation fold", "folds": "as graft compare --folds", "group": "as graft compare --group"})
 	f.StringVar(&o.Source, "source-data", "", "a sample of the source data: distances between feature distributions")
 	shotsFlag(f, &o.Shots, "sampled as graft compare --shots samples them")
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
@@ -104,17 +95,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
-	f.StringVar(&o.Test, "test", "", withNote("test", "for --validate"))
-	f.StringVar(&o.Out, "out", "", withNote("out", "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison"))
 	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", "those of the comparison advise stands in for: the race's last rung runs the best on them"))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "as graft compare --epochs"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "as graft compare --patience"))
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "raced, as graft compare searches them"))
-	valSplitFlag(f, &o.ValSplit, "per validation fold")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "as graft compare --folds"))
-	batchFlag(f, &o.Batch)
-	f.StringVar(&o.Group, "group", "auto", withNote("group", "as graft compare --group"))
-	engineFlags(f, &o.Engine, false)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", "comparison runs of --validate"))
 	return cmd
 }
@@ -125,10 +106,8 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 	if o.Shots > 0 {
 		shots = fmt.Sprint(o.Shots)
 	}
-	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
-		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
-		Augment: "none", Out: o.Out, Engine: o.Engine, Parallel: o.Parallel, Args: os.Args,
-		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
+	return CompareOptions{Adaptation: o.Adaptation, Strategies: o.Strategies, Shots: shots, Seeds: o.Seeds, BN: "frozen", Augment: "none",
+		Parallel: o.Parallel, Args: os.Args, Protocol: experiment.ProtocolRefit}
 }
 
 func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr io.Writer) error {

@@ -21,27 +21,16 @@ import (
 
 // CompareOptions are graft compare's flags.
 type CompareOptions struct {
-	Base       string
-	Train      string
-	Test       string
-	Strategies string
-	Shots      string
-	Seeds      int
-	Epochs     int
-	Patience   int
-	LRGrid     string
-	ValSplit   float64
-	Batch      int
-	ClassMap   string
-	BN         string
-	Augment    string
-	Out        string
-	Engine
+	Adaptation
+	Strategies  string
+	Shots       string
+	Seeds       int
+	ClassMap    string
+	BN          string
+	Augment     string
 	Parallel    int
 	Protocol    string
-	Folds       int
 	ShotsStrict bool
-	Group       string
 	Args        []string // the command line, recorded in the report
 }
 
@@ -77,26 +66,17 @@ DATA is ` + data.SpecHelp,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", ""))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
-	f.StringVar(&o.Test, "test", "", withNote("test", "required"))
+	adaptationFlags(f, &o.Adaptation, defaultGrid, map[string]string{"test": "required", "out": "the folder to write (required)",
+		"epochs": "the same for every strategy", "patience": "under refit at least a fifth of --epochs, and never before 30% of them",
+		"lr-grid": "Adam", "val-split": "of the shots, per validation fold", "folds": "fewer when one fold holds 100 images"})
 	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", ""))
 	f.StringVar(&o.Shots, "shots", "all", withNote("shots", "several, comma-separated (e.g. 5,20), are compared side by side"))
 	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", ""))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "the same for every strategy"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "under refit at least a fifth of --epochs, and never before 30% of them"))
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "Adam"))
-	valSplitFlag(f, &o.ValSplit, "of the shots, per validation fold")
-	batchFlag(f, &o.Batch)
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
 	f.StringVar(&o.Augment, "augment", "none", withNote("augment", "anything but none disables the frozen-feature cache"))
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "fewer when one fold holds 100 images"))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
-	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
-	f.StringVar(&o.Out, "out", "", withNote("out", "the folder to write (required)"))
-	engineFlags(f, &o.Engine, false)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	return cmd
 }
@@ -167,9 +147,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 // compareConfig checks compare's flags and opens what they name.
 func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error) {
 	var none experiment.Config
-	if err := firstErr(atLeast("--epochs", o.Epochs, 1), atLeast("--seeds", o.Seeds, 1), atLeast("--batch", o.Batch, 1),
-		atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1), atLeast("--parallel", o.Parallel, 1),
-		fraction("--val-split", o.ValSplit, false)); err != nil {
+	if err := firstErr(o.check(false), atLeast("--seeds", o.Seeds, 1), atLeast("--parallel", o.Parallel, 1)); err != nil {
 		return none, err
 	}
 	base, err := experiment.LoadBase(o.Base)

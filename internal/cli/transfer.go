@@ -18,24 +18,13 @@ import (
 
 // TransferOptions are graft transfer's flags.
 type TransferOptions struct {
-	Base     string
+	Adaptation
 	Strategy string
-	Train    string
-	Test     string
-	Out      string
-	Epochs   int
-	Patience int
 	LR       float64
-	ValSplit float64
-	Batch    int
 	Seed     uint64
 	ClassMap string
 	BN       string
-	Engine
 	Protocol string
-	LRGrid   string
-	Folds    int
-	Group    string
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -62,24 +51,15 @@ DATA is ` + data.SpecHelp,
 		RunE: runE(g, &o, runTransfer),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	adaptationFlags(f, &o.Adaptation, "", map[string]string{"test": "evaluated once at the end", "out": "the checkpoint to write (required)",
+		"epochs": "exact epochs with --protocol none", "lr-grid": "e.g. 1e-2,3e-3,1e-3,3e-4, instead of --lr",
+		"val-split": "per validation fold; 0 trains on everything with no validation (--protocol none)"})
 	f.StringVar(&o.Strategy, "strategy", "lpft", withNote("strategy", ""))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
-	f.StringVar(&o.Test, "test", "", withNote("test", "evaluated once at the end"))
-	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "exact epochs with --protocol none"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", ""))
 	f.Float64Var(&o.LR, "lr", 1e-3, withNote("lr", "pretrained stages train at a fraction of it"))
-	f.StringVar(&o.LRGrid, "lr-grid", "", withNote("lr-grid", "e.g. 1e-2,3e-3,1e-3,3e-4, instead of --lr"))
-	valSplitFlag(f, &o.ValSplit, "per validation fold; 0 trains on everything with no validation (--protocol none)")
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", "or none: train on every image for --epochs"))
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", ""))
-	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
-	batchFlag(f, &o.Batch)
 	seedFlag(f, &o.Seed, "")
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
-	engineFlags(f, &o.Engine, false)
 	return cmd
 }
 
@@ -87,8 +67,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
 		return err
 	}
-	if err := firstErr(fraction("--val-split", o.ValSplit, true), atLeast("--epochs", o.Epochs, 1), positive("--lr", o.LR),
-		atLeast("--batch", o.Batch, 1), atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1)); err != nil {
+	if err := firstErr(o.check(true), positive("--lr", o.LR)); err != nil {
 		return err
 	}
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
