@@ -30,19 +30,24 @@ func openTrain(g *globals, stderr io.Writer, spec string, workers int) (data.Dat
 	return ds, nil
 }
 
-// loadOn loads a checkpoint with its model on dev.
-func loadOn(path string, dev torch.Device) (*checkpoint.Checkpoint, error) {
+// load starts the engine and loads a checkpoint with its model on the
+// engine's device.
+func (e Engine) load(path string) (*checkpoint.Checkpoint, torch.Device, error) {
+	dev, err := e.start()
+	if err != nil {
+		return nil, dev, err
+	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
-		return nil, err
+		return nil, dev, err
 	}
 	if dev != torch.CPU {
 		if err := ck.Model.To(dev, false); err != nil {
 			ck.Model.Free()
-			return nil, err
+			return nil, dev, err
 		}
 	}
-	return ck, nil
+	return ck, dev, nil
 }
 
 // openTest opens the evaluation data a flag names: the test part of sets

@@ -61,11 +61,7 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 	if err := atLeast("--batch", o.Batch, 1); err != nil {
 		return err
 	}
-	dev, err := o.start()
-	if err != nil {
-		return err
-	}
-	ck, err := loadOn(o.Checkpoint, dev)
+	ck, dev, err := o.load(o.Checkpoint)
 	if err != nil {
 		return err
 	}

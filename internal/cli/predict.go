@@ -57,11 +57,7 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	if err := firstErr(atLeast("--top", o.Top, 1), atLeast("--batch", o.Batch, 1)); err != nil {
 		return err
 	}
-	dev, err := o.start()
-	if err != nil {
-		return err
-	}
-	ck, err := loadOn(o.Checkpoint, dev)
+	ck, dev, err := o.load(o.Checkpoint)
 	if err != nil {
 		return err
 	}
