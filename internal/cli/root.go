@@ -1,6 +1,11 @@
 // Package cli holds graft's subcommands. Each file defines one subcommand:
 // a cobra command that only parses flags into an options struct and calls a
 // plain run function, so the behaviour is testable without a process.
+// Every run function has one signature (runFunc); flags that several
+// commands take come from flags.go, alone or in groups (Engine,
+// Adaptation), with one meaning and one default each. The work is the
+// library's: a command maps its flags, checks them with the shared
+// validators, calls into the packages and prints what they return.
 package cli
 
 import (
