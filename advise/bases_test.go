@@ -16,21 +16,7 @@ import (
 // best-probing one, and charges it the time of all.
 func TestMeasureBases(t *testing.T) {
 	dir := t.TempDir()
-	var paths []string
-	for i, seed := range []uint64{2, 3} {
-		torch.ManualSeed(seed)
-		m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, string(rune('a'+i)))
-		err = checkpoint.Save(p, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil)
-		m.Free()
-		if err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
+	paths := []string{saveBase(t, filepath.Join(dir, "a"), 2), saveBase(t, filepath.Join(dir, "b"), 3)}
 	var heard []string
 	got, err := MeasureBases(context.Background(), paths, bars(t, 30, 0.2), Options{}, func(path, arch string) {
 		heard = append(heard, filepath.Base(path)+":"+arch)
@@ -51,4 +37,20 @@ func TestMeasureBases(t *testing.T) {
 	if _, err := MeasureBases(context.Background(), []string{filepath.Join(dir, "none")}, bars(t, 30, 0.2), Options{}, nil); err == nil || !strings.Contains(err.Error(), "--base") {
 		t.Errorf("a missing base: %v", err)
 	}
+}
+
+// saveBase saves a random smallcnn for 4 classes of 12×12 grey images at
+// path, a base for bars: seed draws its weights.
+func saveBase(t *testing.T, path string, seed uint64) string {
+	t.Helper()
+	torch.ManualSeed(seed)
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if err := checkpoint.Save(path, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

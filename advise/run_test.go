@@ -6,28 +6,14 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/graftml/graft/arch"
-	"github.com/graftml/graft/checkpoint"
-	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
 )
 
 // Run races what the measurements leave, says how many race before they
 // do, and recommends one of the racers.
 func TestRun(t *testing.T) {
-	torch.ManualSeed(2)
-	m, err := arch.New("smallcnn", arch.Config{NumClasses: 4, InChannels: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "base")
-	err = checkpoint.Save(path, m, checkpoint.Meta{Classes: []string{"w", "x", "y", "z"}, Preprocess: data.Preprocess{Size: 12, Channels: 1}}, nil)
-	m.Free()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := saveBase(t, filepath.Join(t.TempDir(), "base"), 2)
 	base, err := experiment.LoadBase(path)
 	if err != nil {
 		t.Fatal(err)
