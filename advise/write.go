@@ -89,7 +89,7 @@ func Write(w io.Writer, target string, a *Advice) {
 			fmt.Fprintf(w, "%s: %s\n", s.Name, n)
 		}
 	}
-	fmt.Fprintf(w, "probe: 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
+	fmt.Fprintf(w, "columns — probe: a 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
 	if m.SourceClasses > 0 {
 		fmt.Fprintf(w, "source classifier (%d classes) on target images: confidence %s, normalised entropy %.2f, LEEP %.3f, NCE %.3f\n",
 			m.SourceClasses, Pct(m.SourceConfidence), m.SourceEntropy, m.LEEP, m.NCE)
