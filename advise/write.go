@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/graftml/graft/strategy"
 )
 
 // BaseScore is one candidate base, scored at its head.
@@ -87,7 +89,7 @@ func Write(w io.Writer, target string, a *Advice) {
 			fmt.Fprintf(w, "%s: %s\n", s.Name, n)
 		}
 	}
-	fmt.Fprintf(w, "probe: 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
+	fmt.Fprintf(w, "columns — probe: a 5-fold cross-validated linear probe; k-NN: leave-one-out, k=5; BN shift: KL of BatchNorm inputs from the base's running statistics\n")
 	if m.SourceClasses > 0 {
 		fmt.Fprintf(w, "source classifier (%d classes) on target images: confidence %s, normalised entropy %.2f, LEEP %.3f, NCE %.3f\n",
 			m.SourceClasses, Pct(m.SourceConfidence), m.SourceEntropy, m.LEEP, m.NCE)
@@ -136,4 +138,33 @@ func Write(w io.Writer, target string, a *Advice) {
 		fmt.Fprintf(w, ", which stopped the race short")
 	}
 	fmt.Fprintln(w)
+}
+
+// WriteValidation writes how advice held against a full comparison: each
+// strategy's predicted and measured accuracy and rank, the regret of the
+// advice and of always choosing the usual strategies, the ties, and the
+// compute advise spent.
+func WriteValidation(w io.Writer, v *Validation) {
+	fmt.Fprintf(w, "\nvalidation against graft compare (%s):\n", shotsWords(v.Shots))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  strategy\tpredicted\trank\tmeasured\trank\ttrain s")
+	for _, r := range v.Rows {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, Pct(r.Predicted), r.PredictedRank, Pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always %s %.1f, always %s %.1f)\n",
+		v.Tau, v.Advised, Pct(v.AdvisedAccuracy), v.Best, Pct(v.BestAccuracy), v.Regret, strategy.Finetune.Name, v.BaselineRegret[strategy.Finetune.Name], strategy.Discriminative.Name, v.BaselineRegret[strategy.Discriminative.Name])
+	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
+	if v.ValidationChoice != "" {
+		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",
+			v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
+	}
+	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
+}
+
+func shotsWords(k int) string {
+	if k == 0 {
+		return "all images"
+	}
+	return fmt.Sprintf("%d images per class", k)
 }

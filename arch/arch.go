@@ -59,6 +59,8 @@ var registry = map[string]Spec{
 	"resnet34":     {Name: "resnet34", Doc: "ResNet-34, basic blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", build: resnetBuilder("resnet34", false, [4]int{3, 4, 6, 3})},
 	"resnet50":     {Name: "resnet50", Doc: "ResNet-50, bottleneck blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", build: resnetBuilder("resnet50", true, [4]int{3, 4, 6, 3})},
 	"mobilenet_v2": {Name: "mobilenet_v2", Doc: "MobileNetV2 (Sandler et al. 2018), width 1.0", InputSize: 224, Norm: "imagenet", build: mobileNetV2},
+
+	"mobilenet_v3_large": {Name: "mobilenet_v3_large", Doc: "MobileNetV3-Large (Howard et al. 2019): hardswish, squeeze-excitation", InputSize: 224, Norm: "imagenet", build: mobileNetV3Large},
 }
 
 // Names lists the built-in architectures in alphabetical order.

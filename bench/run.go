@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/graftml/graft/strategy"
@@ -27,7 +28,8 @@ type RunOptions struct {
 	RequirePeer bool // fail, rather than leave PyTorch's columns empty, when the peer cannot run
 	RSS         bool // also check that RSS stays flat over RSSSteps training steps
 	RSSSteps    int
-	// Self starts a measuring child process (MeasureIsolated).
+	// Self starts a measuring child process (MeasureIsolated); default:
+	// this executable with the "bench" subcommand (graft bench).
 	Self []string
 	// Warn receives one line per problem that leaves the run going
 	// (the peer missing, one peer case failing).
@@ -55,6 +57,13 @@ func (o RunOptions) progress(n int) Progress {
 // Peer) for PyTorch, then the memory-growth check in this process when
 // asked. A leak is not an error here: Report.RSS.OK says it.
 func Run(ctx context.Context, o RunOptions) (Report, error) {
+	if len(o.Self) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return Report{}, fmt.Errorf("find graft's executable to measure in a child process: %w", err)
+		}
+		o.Self = []string{exe, "bench"}
+	}
 	rep := Report{Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version()}
 	warn := o.Warn

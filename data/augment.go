@@ -104,8 +104,11 @@ func AugmentPresetNames() []string {
 	return names
 }
 
-// AugmentPreset returns a named setting: none, default or affine.
+// AugmentPreset returns a named setting: none (or ""), default or affine.
 func AugmentPreset(name string) (Augment, error) {
+	if name == "" {
+		name = "none"
+	}
 	for _, p := range augmentPresets {
 		if p.name == name {
 			return p.make(), nil

@@ -260,3 +260,10 @@ func TestAugmentPreset(t *testing.T) {
 		t.Errorf("unknown preset: %v, want the names listed", err)
 	}
 }
+
+func TestAugmentPresetEmptyIsNone(t *testing.T) {
+	a, err := AugmentPreset("")
+	if err != nil || a.Enabled() {
+		t.Errorf(`AugmentPreset("") = %+v, %v; want none`, a, err)
+	}
+}

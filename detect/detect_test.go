@@ -78,7 +78,9 @@ func boxesOf(v [][4]float32) []Box {
 	return out
 }
 
-func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol)*math.Max(1, math.Abs(float64(b))) }
+func near(a, b, tol float32) bool {
+	return math.Abs(float64(a-b)) <= float64(tol)*math.Max(1, math.Abs(float64(b)))
+}
 
 func sameBox(a, b Box, tol float32) bool {
 	for i := range a {

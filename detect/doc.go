@@ -12,4 +12,12 @@
 //
 // Boxes are (x1, y1, x2, y2) in pixels of the network's input, as
 // torchvision's are.
+//
+// The networks are Models: an nn.Model's named stages (backbone, extra
+// feature layers, and "head" with the per-map predictors) plus the taps
+// that say which stages' outputs are the feature maps, and the default
+// boxes. Built-ins come from New (ssd300_vgg16, ssdlite320_mobilenet_v3_large
+// with torchvision's parameter names, so its state_dicts load through
+// onnx.LoadPretrained(m.Model, …); ssd_smallcnn for tests and the CPU
+// demo), and FromClassifier puts a detector on any classifier's body.
 package detect

@@ -23,7 +23,7 @@
 //	graft transfer     Adapt                                    (internal/cli/transfer.go)
 //	graft compare      Compare → runOne → Config.adapt, test    (compare.go)
 //	graft advise       Race → Config.selectRate                 (race.go; no refit, no test)
-//	graft lr-find      Start, then lrfind.Run at the plan's stage rates (internal/cli/lrfind.go)
+//	graft lr-find      RangeTest → Start, then lrfind.Run at the plan's stage rates (rangetest.go)
 //	graft doctor       Base.Model and the plan, for its checks  (doctor/doctor.go)
 //
 // A detection head is meant to be a second kind of head behind Start and

@@ -70,6 +70,9 @@ type Run struct {
 	// TrainKey and ValKey name the data sets in a shared Cache; runs that
 	// share a key must use the same data and preprocessing.
 	TrainKey, ValKey string
+	// Task, when set, supplies the batches, the loss and the validation
+	// score instead of Train, Val and cross-entropy (see Task).
+	Task Task
 }
 
 // DefaultCacheBytes bounds a run's own feature cache.
@@ -114,6 +117,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if r.Task != nil && cfg.PreciseBN {
+		return nil, fmt.Errorf("precise BatchNorm statistics are for classifiers; a %T task does not support them", r.Task)
+	}
 	for i, p := range cfg.Phases {
 		if p.StageLR != nil && len(p.StageLR) != len(r.Model.Stages) {
 			return nil, fmt.Errorf("phase %d: %d stage rates for %d stages", i, len(p.StageLR), len(r.Model.Stages))
@@ -144,7 +150,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			t.opt.Free()
 		}
 	}()
-	if r.Cache == nil && !r.NoCache {
+	if r.Cache == nil && !r.NoCache && r.Task == nil {
 		r.Cache = NewFeatureCache(DefaultCacheBytes)
 		t.r.Cache = r.Cache
 		defer r.Cache.Free()
@@ -167,7 +173,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			break
 		}
 	}
-	if cfg.PreciseBN && r.Val == nil {
+	if cfg.PreciseBN && !t.hasVal() {
 		// Without validation nothing recalibrated the statistics yet.
 		if err := t.finalPreciseBN(ctx); err != nil {
 			return t.result(), err
@@ -270,7 +276,7 @@ func (t *trainer) runPhase(ctx context.Context) error {
 	if err := t.sources(ctx, p); err != nil {
 		return err
 	}
-	steps := t.r.Train.Batches()
+	steps := t.batches()
 	total := steps * p.Epochs
 	for t.st.PhaseEpoch < p.Epochs {
 		if err := ctx.Err(); err != nil {
@@ -291,7 +297,7 @@ func (t *trainer) runPhase(ctx context.Context) error {
 			}
 		}
 		improved := true
-		if t.r.Val != nil {
+		if t.hasVal() {
 			improved = stats.ValAcc > t.st.BestAcc || (stats.ValAcc == t.st.BestAcc && stats.ValLoss < t.st.BestLoss)
 			if improved {
 				t.st.BestAcc, t.st.BestLoss, t.st.BestEpoch, t.st.Bad = stats.ValAcc, stats.ValLoss, t.st.Epoch, 0
@@ -343,20 +349,34 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 	var lossSum, correct float64
 	var seen int
 	step := 0
-	err := t.src.each(ctx, epoch, func(sc *torch.Scope, b batchIn) error {
-		g := t.st.PhaseEpoch*steps + step
-		t.opt.SetScale(t.cfg.Schedule.Factor(g, total))
-		loss, acc, err := t.step(b)
-		if err != nil {
-			return err
+	each := func(f func(loss, acc float64, n int) error) error {
+		if t.r.Task != nil {
+			return t.r.Task.EachTrain(ctx, epoch, t.cfg, func(l *torch.Tensor, n int) error {
+				t.opt.SetScale(t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+step, total))
+				loss, err := t.update(l)
+				if err != nil {
+					return err
+				}
+				return f(loss, 0, n)
+			})
 		}
+		return t.src.each(ctx, epoch, func(sc *torch.Scope, b batchIn) error {
+			t.opt.SetScale(t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+step, total))
+			loss, acc, err := t.step(b)
+			if err != nil {
+				return err
+			}
+			return f(loss, acc, b.n)
+		})
+	}
+	err := each(func(loss, acc float64, n int) error {
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("%w: loss is %v at epoch %d, step %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
 				ErrDiverged, loss, epoch, step+1, t.cfg.Optimizer.LR*p.LRScale)
 		}
-		lossSum += loss * float64(b.n)
-		correct += acc * float64(b.n)
-		seen += b.n
+		lossSum += loss * float64(n)
+		correct += acc * float64(n)
+		seen += n
 		step++
 		el := time.Since(start)
 		t.ev.Step(StepInfo{
@@ -378,7 +398,17 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 		LR:        t.cfg.Optimizer.LR * p.LRScale * t.cfg.Schedule.Factor(t.st.PhaseEpoch*steps+steps-1, total),
 		ImgPerSec: float64(seen) / el,
 	}
-	if t.r.Val != nil {
+	if t.r.Task != nil && t.r.Task.HasVal() {
+		loss, score, err := t.r.Task.Validate(ctx, t.cfg)
+		if err != nil {
+			return stats, fmt.Errorf("validate: %w", err)
+		}
+		stats.ValLoss, stats.ValAcc, stats.HasVal = loss, score, true
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return stats, fmt.Errorf("%w: validation loss is %v after epoch %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
+				ErrDiverged, loss, epoch, t.cfg.Optimizer.LR*p.LRScale)
+		}
+	} else if t.r.Val != nil {
 		if t.cfg.PreciseBN {
 			if err := recalibrateBN(ctx, t.r.Model, t.src, t.from, epoch); err != nil {
 				return stats, err
@@ -404,13 +434,10 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
 	logits := t.r.Model.ForwardRange(b.x, t.from, len(t.r.Model.Stages), true)
 	l := torch.CrossEntropy(logits, b.y, t.cfg.LabelSmoothing)
-	if err := l.Backward(); err != nil {
+	if loss, err = t.update(l); err != nil {
 		if e := logits.Err(); e != nil {
 			return 0, 0, fmt.Errorf("forward pass on a %v batch: %w", b.x.Shape(), e)
 		}
-		return 0, 0, err
-	}
-	if loss, err = l.Item(); err != nil {
 		return 0, 0, err
 	}
 	var hits float64
@@ -418,29 +445,60 @@ func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	return loss, hits / float64(b.n), nil
+}
+
+// update backpropagates a batch's loss and makes the optimizer step
+// (L2-SP, clipping), returning the loss's value.
+func (t *trainer) update(l *torch.Tensor) (loss float64, err error) {
+	if err := l.Backward(); err != nil {
+		return 0, err
+	}
+	if loss, err = l.Item(); err != nil {
+		return 0, err
+	}
 	if t.anchors != nil {
 		if err := t.l2sp(); err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 	}
 	if t.cfg.ClipNorm > 0 && !math.IsNaN(loss) {
 		if err := t.clip(); err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 	}
 	if err := t.opt.Step(); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if err := t.opt.ZeroGrad(); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	return loss, hits / float64(b.n), nil
+	return loss, nil
+}
+
+// batches is the number of training batches per epoch.
+func (t *trainer) batches() int {
+	if t.r.Task != nil {
+		return t.r.Task.Batches()
+	}
+	return t.r.Train.Batches()
+}
+
+// hasVal says whether the run validates.
+func (t *trainer) hasVal() bool {
+	if t.r.Task != nil {
+		return t.r.Task.HasVal()
+	}
+	return t.r.Val != nil
 }
 
 // sources picks where the phase's batches come from: cached features of
 // the frozen prefix when allowed, images otherwise.
 func (t *trainer) sources(ctx context.Context, p Phase) error {
 	t.from = 0
+	if t.r.Task != nil {
+		return nil
+	}
 	t.src = batchSource{l: t.r.Train, cfg: t.cfg}
 	t.valSrc = batchSource{l: t.r.Val, cfg: t.cfg}
 	if t.r.Cache == nil {

@@ -213,7 +213,7 @@ func TestBadConfig(t *testing.T) {
 		{Start: -1, End: 1},
 		{Start: 1e-5, End: 1, Steps: 1},
 		{StageLR: []float64{-1}},
-		{StageLR: []float64{1}}, // one rate for a model of several stages
+		{StageLR: []float64{1}},                   // one rate for a model of several stages
 		{StageLR: make([]float64, len(m.Stages))}, // nothing trains
 		{Optimizer: optimName("rmsprop")},
 	} {

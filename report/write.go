@@ -12,12 +12,13 @@ import (
 // File names WriteAll uses in its folder, besides one .svg and one .png
 // per Figure.Name.
 const (
-	CSVFile  = "results.csv"
-	HTMLFile = "report.html"
+	CSVFile      = "results.csv"
+	HTMLFile     = "report.html"
+	MarkdownFile = "leaderboard.md" // the tables as Markdown, for pasting into documents
 )
 
-// WriteAll writes results.csv, every figure as SVG and PNG, and
-// report.html into dir, creating it if needed. Each file is written to a
+// WriteAll writes results.csv, every figure as SVG and PNG,
+// leaderboard.md and report.html into dir, creating it if needed. Each file is written to a
 // temporary file in dir and renamed into place, so a reader (or a second
 // report run) never sees a half-written file. results.json is the
 // caller's: it exists before any report does.
@@ -45,6 +46,9 @@ func WriteAll(dir string, r *experiment.Results) error {
 		if err := write(f.Name+".png", writeBytes(f.PNG)); err != nil {
 			return err
 		}
+	}
+	if err := write(MarkdownFile, func(w io.Writer) error { return Markdown(w, r) }); err != nil {
+		return err
 	}
 	// The page last: when it is there, everything it describes is too.
 	return write(HTMLFile, func(w io.Writer) error { return HTML(w, r, figs) })

@@ -20,7 +20,7 @@ func TestWriteAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{CSVFile, HTMLFile}
+	want := []string{CSVFile, HTMLFile, MarkdownFile}
 	for _, f := range figs {
 		want = append(want, f.Name+".svg", f.Name+".png")
 	}

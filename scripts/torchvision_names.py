@@ -6,7 +6,7 @@ import os
 import torchvision.models as tvm
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "arch", "testdata")
-for name in ["vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2"]:
+for name in ["vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_large"]:
     model = getattr(tvm, name)(num_classes=10)
     with open(os.path.join(OUT, name + ".golden"), "w") as f:
         for k, v in model.state_dict().items():

@@ -6,24 +6,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/graftml/graft/advise"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/safefile"
-	"github.com/graftml/graft/onnx"
-	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
 // AdviseOptions are graft advise's flags.
 type AdviseOptions struct {
-	Base       string
-	Train      string
+	Adaptation
 	Source     string
 	Shots      int
 	MaxImages  int
@@ -32,18 +26,7 @@ type AdviseOptions struct {
 	Ties       string
 	Validate   bool
 	Against    string
-	Test       string
-	Out        string
 	Seeds      int
-	Epochs     int
-	Patience   int
-	LRGrid     string
-	ValSplit   float64
-	Folds      int
-	Batch      int
-	Group      string
-	Threads    int
-	Device     string
 	Parallel   int
 }
 
@@ -56,32 +39,6 @@ type AdviseReport struct {
 	Bases         []advise.BaseScore `json:"bases,omitempty"`
 	BaseAgreement []advise.Agreement `json:"base_agreement,omitempty"`
 	Validation    *advise.Validation `json:"validation,omitempty"`
-}
-
-// measureBase measures one base on the target without training.
-func measureBase(ctx context.Context, o AdviseOptions, path string, target, source data.Dataset, dev torch.Device, g *globals, stderr io.Writer) (*advise.Measurements, string, error) {
-	ck, err := onnx.Checkpoints.Load(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("--base: %w", err)
-	}
-	defer ck.Model.Free()
-	if err := checkInputSize(ck.Model, ck.Meta.Preprocess); err != nil {
-		return nil, "", err
-	}
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
-			return nil, "", err
-		}
-	}
-	if !g.quiet {
-		fmt.Fprintf(stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, ck.Meta.Arch, o.Train, target.Len(), len(target.Classes()))
-	}
-	meas, err := advise.Measure(ctx, ck.Model, target, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev,
-		Preprocess: ck.Meta.Preprocess, Source: source, ValFraction: o.ValSplit})
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return meas, ck.Meta.Arch, nil
 }
 
 func newAdviseCmd(g *globals) *cobra.Command {
@@ -123,13 +80,13 @@ DATA is ` + data.SpecHelp,
   graft advise --base fm-src --train 'fashion-mnist?classes=5-9' --shots 10 --json
   graft advise --base be-src --train se-train/ --shots 20 --validate --test se-test/ --out se-advise`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAdvise(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runAdvise),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", "several, comma-separated, are measured and the best-probing one raced"))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
+	adaptationFlags(f, &o.Adaptation, defaultGrid, map[string]string{"base": "several, comma-separated, are measured and the best-probing one raced",
+		"test": "for --validate", "out": "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison",
+		"epochs": "as graft compare --epochs", "patience": "as graft compare --patience", "lr-grid": "raced, as graft compare searches them",
+		"val-split": "per validation fold", "folds": "as graft compare --folds", "group": "as graft compare --group"})
 	f.StringVar(&o.Source, "source-data", "", "a sample of the source data: distances between feature distributions")
 	shotsFlag(f, &o.Shots, "sampled as graft compare --shots samples them")
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
@@ -138,18 +95,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
-	f.StringVar(&o.Test, "test", "", withNote("test", "for --validate"))
-	f.StringVar(&o.Out, "out", "", withNote("out", "a folder for advice.json and race.json (resumed when rerun), and --validate's comparison"))
 	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", "those of the comparison advise stands in for: the race's last rung runs the best on them"))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "as graft compare --epochs"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "as graft compare --patience"))
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "raced, as graft compare searches them"))
-	valSplitFlag(f, &o.ValSplit, "per validation fold")
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "as graft compare --folds"))
-	batchFlag(f, &o.Batch)
-	f.StringVar(&o.Group, "group", "auto", withNote("group", "as graft compare --group"))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", "comparison runs of --validate"))
 	return cmd
 }
@@ -160,10 +106,8 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 	if o.Shots > 0 {
 		shots = fmt.Sprint(o.Shots)
 	}
-	return CompareOptions{Base: o.Base, Train: o.Train, Test: o.Test, Strategies: o.Strategies, Shots: shots,
-		Seeds: o.Seeds, Epochs: o.Epochs, Patience: o.Patience, LRGrid: o.LRGrid, ValSplit: o.ValSplit, Batch: o.Batch, BN: "frozen",
-		Augment: "none", Out: o.Out, Threads: o.Threads, Device: o.Device, Parallel: o.Parallel, Args: os.Args,
-		Protocol: experiment.ProtocolRefit, Folds: o.Folds, Group: o.Group}
+	return CompareOptions{Adaptation: o.Adaptation, Strategies: o.Strategies, Shots: shots, Seeds: o.Seeds, BN: "frozen", Augment: "none",
+		Parallel: o.Parallel, Args: os.Args, Protocol: experiment.ProtocolRefit}
 }
 
 func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr io.Writer) error {
@@ -194,15 +138,14 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 			return fmt.Errorf("--against: %w", err)
 		}
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
-	train, err := openTrainSet(o.Train, 0)
+	train, err := openTrain(g, stderr, o.Train, 0)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
 	measured := train
 	if o.Shots > 0 {
 		// The sample graft compare's first seed draws.
@@ -218,35 +161,24 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	// Several bases: each is measured; the one whose frozen head probes
 	// best is raced.
-	var bases []advise.BaseScore
-	var best advise.BaseScore
-	var meas *advise.Measurements
-	var spent float64
+	var paths []string
 	for _, path := range strings.Split(o.Base, ",") {
-		path = strings.TrimSpace(path)
-		m, arch, err := measureBase(ctx, o, path, measured, source, dev, g, stderr)
-		if err != nil {
-			return err
-		}
-		spent += m.Seconds
-		bases = append(bases, advise.ScoreBase(path, arch, m))
-		if meas == nil || bases[len(bases)-1].Probe > best.Probe {
-			meas, o.Base, best = m, path, bases[len(bases)-1]
-		}
+		paths = append(paths, strings.TrimSpace(path))
 	}
-	meas.Seconds = spent
+	mb, err := advise.MeasureBases(ctx, paths, measured, advise.Options{MaxImages: o.MaxImages, Seed: 1, Device: dev, Source: source, ValFraction: o.ValSplit},
+		func(path, arch string) {
+			say(g, stderr, "measuring %s (%s) on %s: %d images, %d classes…\n", path, arch, o.Train, measured.Len(), len(measured.Classes()))
+		})
+	if err != nil {
+		return err
+	}
+	meas, bases, spent := mb.Best, mb.Scores, mb.Best.Seconds
+	o.Base = mb.Base
 	cfg, err := compareConfig(o.compareOptions(), dev)
 	if err != nil {
 		return err
 	}
-	shape := cfg.Base.Shape()
-	pruned := advise.Prune(meas, shape, cfg.Strategies)
-	raced := slices.DeleteFunc(slices.Clone(cfg.Strategies), func(s strategy.Strategy) bool {
-		return slices.ContainsFunc(pruned, func(p advise.Pruned) bool { return p.Strategy == s.Name })
-	})
-	rc := cfg
-	rc.Strategies = raced
-	ro := experiment.RaceOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Order: advise.Order(meas, shape, raced)}
+	ro := advise.RunOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Ties: o.Ties}
 	if o.Out != "" {
 		if err := os.MkdirAll(o.Out, 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
@@ -254,19 +186,17 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 		ro.State = filepath.Join(o.Out, "race.json")
 	}
 	if !g.quiet {
-		fmt.Fprintf(stderr, "racing %d strategies (%d pruned by measurement) × %d rates, within %.0f%% of the full comparison's compute…\n",
-			len(raced), len(pruned), len(cfg.LRGrid), 100*o.Budget)
+		ro.Racing = func(raced, pruned int) {
+			fmt.Fprintf(stderr, "racing %d strategies (%d pruned by measurement) × %d rates, within %.0f%% of the full comparison's compute…\n",
+				raced, pruned, len(cfg.LRGrid), 100*o.Budget)
+		}
 		ro.Log = func(line string) { fmt.Fprintln(stderr, "  "+line) }
 	}
-	race, err := experiment.Race(ctx, rc, ro)
+	adv, err := advise.Run(ctx, meas, cfg, ro)
 	if err != nil {
 		if ctx.Err() != nil && ro.State != "" {
 			return fmt.Errorf("%w: the race so far is in %s; rerun the same command to resume", ctx.Err(), ro.State)
 		}
-		return err
-	}
-	adv, err := advise.Advise(meas, race, shape, pruned, o.Ties)
-	if err != nil {
 		return err
 	}
 	rep := AdviseReport{Advice: adv, Base: o.Base}
@@ -305,38 +235,10 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	}
 	advise.Write(stdout, o.Train, adv)
 	if rep.Validation != nil {
-		writeValidation(stdout, rep.Validation)
+		advise.WriteValidation(stdout, rep.Validation)
 		if o.Validate {
 			fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(o.Out, "report.html"))
 		}
 	}
 	return nil
-}
-
-// pct is advise.Pct, for writeValidation.
-func pct(v float64) string { return advise.Pct(v) }
-
-func writeValidation(w io.Writer, v *advise.Validation) {
-	fmt.Fprintf(w, "\nvalidation against graft compare (%s):\n", shotsWords(v.Shots))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  strategy\tpredicted\trank\tmeasured\trank\ttrain s")
-	for _, r := range v.Rows {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%.1f\n", r.Strategy, pct(r.Predicted), r.PredictedRank, pct(r.Measured), r.MeasuredRank, r.TrainSeconds)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "Kendall τ %.2f; advised %s at %s, best %s at %s: regret %.1f points (always %s %.1f, always %s %.1f)\n",
-		v.Tau, v.Advised, pct(v.AdvisedAccuracy), v.Best, pct(v.BestAccuracy), v.Regret, strategy.Finetune.Name, v.BaselineRegret[strategy.Finetune.Name], strategy.Discriminative.Name, v.BaselineRegret[strategy.Discriminative.Name])
-	fmt.Fprintf(w, "ties: the comparison's %v, advise's %v (agree: %v)\n", v.CompareTie, v.AdviseTie, v.TieAgrees)
-	if v.ValidationChoice != "" {
-		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",
-			v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
-	}
-	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
-}
-
-func shotsWords(k int) string {
-	if k == 0 {
-		return "all images"
-	}
-	return fmt.Sprintf("%d images per class", k)
 }

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/graftml/graft/bench"
-	"github.com/graftml/graft/internal/safefile"
-	"github.com/schollz/progressbar/v3"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/spf13/cobra"
 )
 
@@ -31,18 +28,15 @@ type BenchOptions struct {
 	Plot             string // with Freezing: write the freeze:K curve as PLOT.svg and PLOT.png
 	RSSSteps         int
 	Python           string
-	Quiet            bool
-	JSON             bool
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
 	InternalCase string
-	// Self starts a measuring child process; default: this executable
-	// with the "bench" subcommand.
+	// Self starts a measuring child process (bench.RunOptions.Self).
 	Self []string
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
-	opt := BenchOptions{
+	o := BenchOptions{
 		Threads: bench.DefaultThreads, Warmup: bench.DefaultWarmup, Steps: bench.DefaultSteps,
 		RSSSteps: bench.DefaultRSSSteps, Python: bench.DefaultPython,
 	}
@@ -74,72 +68,62 @@ taken on an otherwise idle machine.`,
   graft bench --rss --json > bench.json
   graft bench --no-peer --threads 4`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opt.Quiet, opt.JSON = g.quiet, g.json
-			return runBench(cmd.Context(), opt, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runBench),
 	}
 	f := cmd.Flags()
-	f.IntVar(&opt.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
-	f.IntVar(&opt.Warmup, "warmup-steps", opt.Warmup, "untimed steps before timing, per case and mode")
-	f.IntVar(&opt.Steps, "steps", opt.Steps, withNote("steps", "timed, per case and mode"))
-	f.StringSliceVar(&opt.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
-	f.BoolVar(&opt.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
-	f.BoolVar(&opt.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
-	f.BoolVar(&opt.NoPeer, "no-peer", false, "measure graft only")
-	f.BoolVar(&opt.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
-	f.BoolVar(&opt.RSS, "rss", false, "also check that RSS stays flat over a long training run")
-	f.StringVar(&opt.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
-	f.BoolVar(&opt.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
-	f.IntVar(&opt.RSSSteps, "rss-steps", opt.RSSSteps, "training steps of the --rss run")
-	f.StringVar(&opt.Python, "python", opt.Python, "Python interpreter with torch and torchvision for the peer")
-	f.StringVar(&opt.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
+	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
+	f.IntVar(&o.Warmup, "warmup-steps", o.Warmup, "untimed steps before timing, per case and mode")
+	f.IntVar(&o.Steps, "steps", o.Steps, withNote("steps", "timed, per case and mode"))
+	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
+	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
+	f.BoolVar(&o.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
+	f.BoolVar(&o.NoPeer, "no-peer", false, "measure graft only")
+	f.BoolVar(&o.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
+	f.BoolVar(&o.RSS, "rss", false, "also check that RSS stays flat over a long training run")
+	f.StringVar(&o.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
+	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
+	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
+	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
+	f.StringVar(&o.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
 	_ = f.MarkHidden(strings.TrimPrefix(bench.InternalCaseFlag, "--")) // the flag exists: cannot fail
 	return cmd
 }
 
-func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) error {
-	if opt.InternalCase != "" {
-		return bench.RunInternalCase(ctx, opt.InternalCase, stdout)
+func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io.Writer) error {
+	if o.InternalCase != "" {
+		return bench.RunInternalCase(ctx, o.InternalCase, stdout)
 	}
-	if opt.NoPeer && opt.RequirePeer {
+	if o.NoPeer && o.RequirePeer {
 		return errors.New("--no-peer and --require-peer contradict each other")
 	}
-	if opt.Freezing {
-		return benchFreezing(ctx, opt, stdout, stderr)
+	if o.Freezing {
+		return benchFreezing(ctx, o, g, stdout, stderr)
 	}
-	if opt.Warmup < 0 {
-		return fmt.Errorf("--warmup-steps %d: must be at least 0", opt.Warmup)
+	if err := atLeast("--warmup-steps", o.Warmup, 0); err != nil {
+		return err
 	}
-	if opt.RSS && opt.RSSSteps < 2 {
-		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", opt.RSSSteps, bench.RSSRefStep)
+	if o.RSS && o.RSSSteps < 2 {
+		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", o.RSSSteps, bench.RSSRefStep)
 	}
-	cases, err := bench.SelectCases(opt.Models)
+	cases, err := bench.SelectCases(o.Models)
 	if err != nil {
 		return err
 	}
-	ro := bench.RunOptions{Options: bench.Options{Threads: opt.Threads, Warmup: opt.Warmup, Steps: opt.Steps,
-		ChannelsLast: opt.ChannelsLast, PeerChannelsLast: opt.PeerChannelsLast, Python: opt.Python, Peer: !opt.NoPeer},
-		Cases: cases, RequirePeer: opt.RequirePeer, RSS: opt.RSS, RSSSteps: opt.RSSSteps, Self: opt.Self, Warn: stderr,
-		NewProgress: func(n int) bench.Progress { return newBenchBar(opt, n, stderr) }}
+	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer},
+		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
+		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {
 		ro.Warmup = -1 // bench.Options reads 0 as "default"; the flag's 0 means none
 	}
 	if err := ro.Validate(); err != nil {
 		return err
 	}
-	if len(ro.Self) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find graft's executable to measure in a child process: %w", err)
-		}
-		ro.Self = []string{exe, "bench"}
-	}
 	rep, err := bench.Run(ctx, ro)
 	if err != nil {
 		return err
 	}
-	if opt.JSON {
+	if g.json {
 		err = writeJSON(stdout, rep)
 	} else {
 		err = bench.WriteTable(stdout, rep)
@@ -154,92 +138,25 @@ func runBench(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) e
 	return nil
 }
 
-// benchBar is a progress bar on a terminal, a line per measurement on a
-// file or pipe, or nothing with --quiet. It stays with --json: the JSON
-// goes to stdout, and a run takes minutes.
-type benchBar struct {
-	pb    *progressbar.ProgressBar
-	lines io.Writer // not a terminal: one line per measurement
-}
-
-func newBenchBar(opt BenchOptions, n int, stderr io.Writer) benchBar {
-	if opt.Quiet || n <= 0 {
-		return benchBar{}
-	}
-	if !isTerminal(stderr) {
-		return benchBar{lines: stderr}
-	}
-	return benchBar{pb: progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)}
-}
-
-// The progress bar's errors are write errors on stderr, which nothing can
-// report; they are dropped.
-func (b benchBar) Describe(s string) {
-	if b.lines != nil {
-		fmt.Fprintf(b.lines, "measuring %s\n", s)
-	}
-	if b.pb != nil {
-		b.pb.Describe(fmt.Sprintf("%-16s", s))
-		_ = b.pb.RenderBlank()
-	}
-}
-
-func (b benchBar) Add(n int) {
-	if b.pb != nil {
-		_ = b.pb.Add(n)
-	}
-}
-
-func (b benchBar) Set(n int) {
-	if b.pb != nil {
-		_ = b.pb.Set(n)
-	}
-}
-
-func (b benchBar) Clear() {
-	if b.pb != nil {
-		_ = b.pb.Clear()
-	}
-}
-
-func (b benchBar) Finish() {
-	if b.pb != nil {
-		_ = b.pb.Finish()
-	}
-}
-
 // benchFreezing measures the feature cache and freeze:K epoch times.
-func benchFreezing(ctx context.Context, opt BenchOptions, stdout, stderr io.Writer) error {
-	if !opt.Quiet {
+func benchFreezing(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io.Writer) error {
+	if !g.quiet {
 		fmt.Fprintln(stderr, "measuring a 20-epoch probe of resnet18 (64 px, 800 synthetic signs) with and without the feature cache, then freeze:K for every K…")
 	}
-	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: opt.Threads})
+	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: o.Threads})
 	if err != nil {
 		return fmt.Errorf("freezing benchmark: %w", err)
 	}
-	if opt.Plot != "" {
+	if o.Plot != "" {
 		svg, png, err := bench.FreezeCurve(rep)
 		if err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
-		for _, f := range []struct {
-			path string
-			b    []byte
-		}{{opt.Plot + ".svg", svg}, {opt.Plot + ".png", png}} {
-			if err := safefile.WriteBytes(f.path, f.b); err != nil {
-				return fmt.Errorf("--plot: %w", err)
-			}
+		if _, err := writePlot(o.Plot, svg, png); err != nil {
+			return err
 		}
 	}
-	if opt.JSON {
+	if g.json {
 		return writeJSON(stdout, rep)
 	}
 	return bench.WriteFreezing(stdout, rep)

@@ -16,7 +16,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/synth"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/fit"
@@ -214,7 +216,7 @@ func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("synth exit %d: %s", code, errs)
 	}
-	var res synthResult
+	var res synth.Written
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ func TestSynthWritesAFolderSetGraftReads(t *testing.T) {
 			t.Errorf("missing %s", f)
 		}
 	}
-	ds, err := openDataset(dir, true)
+	ds, err := data.Open(dir, data.TrainPart)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +246,8 @@ type trainRecord struct {
 	Config struct {
 		Epochs int `json:"epochs"`
 	} `json:"config"`
-	Result fit.Result  `json:"result"`
-	Refit  refitRecord `json:"refit"`
+	Result fit.Result            `json:"result"`
+	Refit  experiment.TrainRefit `json:"refit"`
 }
 
 func readTrainRecord(t *testing.T, ck string) trainRecord {
@@ -303,7 +305,7 @@ func TestTrainRefitsSmallSet(t *testing.T) {
 	if r.Images != 72 || sel.TrainImages+sel.ValImages != 72 || sel.ValImages == 0 {
 		t.Errorf("refit on %d images after selecting on %d+%d, want all 72 after a split of them", r.Images, sel.TrainImages, sel.ValImages)
 	}
-	want, _ := experiment.ChooseEpochs(sel.History, RefitSmoothing, sel.ValImages)
+	want, _ := experiment.ChooseEpochs(sel.History, experiment.RefitSmoothing, sel.ValImages)
 	if sel.Epochs != want || r.Epochs != want || rec.Result.Epochs != want || rec.Config.Epochs != want || len(rec.Result.History) != want {
 		t.Errorf("chosen %d epochs (selection %d, record %d, config %d, history %d); the saved model must train exactly the chosen count",
 			want, sel.Epochs, rec.Result.Epochs, rec.Config.Epochs, len(rec.Result.History))
@@ -313,7 +315,7 @@ func TestTrainRefitsSmallSet(t *testing.T) {
 			t.Errorf("refit epoch %d validated: it should have trained on every image with nothing held out", e.Epoch)
 		}
 	}
-	if line := fmt.Sprintf("refit: %s chosen on validation, retraining on all 72 images", plural(want, "epoch")); !strings.Contains(errs, line) {
+	if line := fmt.Sprintf("refit: %s chosen on validation, retraining on all 72 images", experiment.Plural(want, "epoch")); !strings.Contains(errs, line) {
 		t.Errorf("terminal lacks %q:\n%s", line, errs)
 	}
 	if m, _ := filepath.Glob(ck + ".resume*"); len(m) != 0 {
@@ -391,35 +393,6 @@ func TestTrainRefitFlag(t *testing.T) {
 		args := append([]string{"train", "--train", good, "--size", "16", "--epochs", "1", "--out", filepath.Join(dir, "o"), "--quiet"}, c.args...)
 		if code, _, errs := run(t, args...); code != 1 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, %q; want exit 1 naming %q", c.args, code, errs, c.want)
-		}
-	}
-}
-
-func TestChooseEpochs(t *testing.T) {
-	val := func(accs ...float64) []fit.EpochStats {
-		var h []fit.EpochStats
-		for i, a := range accs {
-			h = append(h, fit.EpochStats{Epoch: i + 1, ValAcc: a, HasVal: true})
-		}
-		return h
-	}
-	for _, c := range []struct {
-		name string
-		h    []fit.EpochStats
-		want int
-	}{
-		// Epoch 2's lucky 0.9 is alone; 7–10 hold 0.7 together.
-		{"one lucky epoch", val(0.2, 0.9, 0.3, 0.4, 0.5, 0.6, 0.7, 0.7, 0.7, 0.6), 9},
-		{"plateau takes the longest", val(0.5, 1, 1, 1, 1, 1), 6},
-		{"no validation", []fit.EpochStats{{Epoch: 1}}, 0},
-	} {
-		if got, _ := experiment.ChooseEpochs(c.h, RefitSmoothing, 0); got != c.want {
-			t.Errorf("%s: %d epochs, want %d", c.name, got, c.want)
-		}
-	}
-	for n, want := range map[int]string{7: "7", 999: "999", 1070: "1,070", 10000: "10,000", 1234567: "1,234,567"} {
-		if got := thousands(n); got != want {
-			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -6,14 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/internal/buildinfo"
-	"github.com/graftml/graft/internal/safefile"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/report"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
@@ -22,28 +21,16 @@ import (
 
 // CompareOptions are graft compare's flags.
 type CompareOptions struct {
-	Base        string
-	Train       string
-	Test        string
+	Adaptation
 	Strategies  string
 	Shots       string
 	Seeds       int
-	Epochs      int
-	Patience    int
-	LRGrid      string
-	ValSplit    float64
-	Batch       int
 	ClassMap    string
 	BN          string
 	Augment     string
-	Out         string
-	Threads     int
-	Device      string
 	Parallel    int
 	Protocol    string
-	Folds       int
 	ShotsStrict bool
-	Group       string
 	Args        []string // the command line, recorded in the report
 }
 
@@ -74,33 +61,22 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft compare --base be.json --train de-train/ --test de-test/ --strategies all --shots 5,20 --seeds 3 --out cmp
   graft compare --base src.json --train fashion-mnist --test fashion-mnist --strategies probe,finetune,scratch --shots 10 --out fm`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(g, &o, runCompare, func(cmd *cobra.Command, _ []string) {
 			o.Args = os.Args
-			return runCompare(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", ""))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
-	f.StringVar(&o.Test, "test", "", withNote("test", "required"))
+	adaptationFlags(f, &o.Adaptation, defaultGrid, map[string]string{"test": "required", "out": "the folder to write (required)",
+		"epochs": "the same for every strategy", "patience": "under refit at least a fifth of --epochs, and never before 30% of them",
+		"lr-grid": "Adam", "val-split": "of the shots, per validation fold", "folds": "fewer when one fold holds 100 images"})
 	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", ""))
 	f.StringVar(&o.Shots, "shots", "all", withNote("shots", "several, comma-separated (e.g. 5,20), are compared side by side"))
 	f.IntVar(&o.Seeds, "seeds", 3, withNote("seeds", ""))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "the same for every strategy"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", "under refit at least a fifth of --epochs, and never before 30% of them"))
-	f.StringVar(&o.LRGrid, "lr-grid", "1e-2,3e-3,1e-3,3e-4", withNote("lr-grid", "Adam"))
-	valSplitFlag(f, &o.ValSplit, "of the shots, per validation fold")
-	batchFlag(f, &o.Batch)
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
 	f.StringVar(&o.Augment, "augment", "none", withNote("augment", "anything but none disables the frozen-feature cache"))
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", "fewer when one fold holds 100 images"))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
-	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
-	f.StringVar(&o.Out, "out", "", withNote("out", "the folder to write (required)"))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	return cmd
 }
@@ -121,7 +97,7 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 	if err := required("compare", o.Base, "--base", o.Train, "--train", o.Test, "--test", o.Out, "--out"); err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -146,23 +122,23 @@ func runCompare(ctx context.Context, o CompareOptions, g *globals, stdout, stder
 // compareRun runs a prepared comparison with a progress bar and writes its
 // reports.
 func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr io.Writer) (*experiment.Results, error) {
-	prog := newCompareProgress(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds)
+	prog := progress.NewCompare(stderr, g.quiet, len(cfg.Strategies)*len(cfg.Shots)*cfg.Seeds)
 	cfg.Progress = prog
 	if !g.quiet {
 		fmt.Fprintf(stderr, "comparing %d strategies × %d shots settings × %d seeds, %d learning rates each, on %s (%d classes); base %s (%s)\n",
 			len(cfg.Strategies), len(cfg.Shots), cfg.Seeds, len(cfg.LRGrid), cfg.Spec.Train, len(cfg.Spec.Classes), cfg.Spec.Base, cfg.Base.Meta.Arch)
-		describeProtocol(stderr, cfg)
+		cfg.DescribeProtocol(stderr)
 		noteGaps(stderr, g.quiet, "--train", cfg.Train)
 	}
 	res, err := experiment.Compare(ctx, cfg)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
 	}
-	if err := writeReports(cfg.Out, res); err != nil {
+	if err := report.WriteAll(cfg.Out, res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -171,9 +147,7 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 // compareConfig checks compare's flags and opens what they name.
 func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error) {
 	var none experiment.Config
-	if err := firstErr(atLeast("--epochs", o.Epochs, 1), atLeast("--seeds", o.Seeds, 1), atLeast("--batch", o.Batch, 1),
-		atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1), atLeast("--parallel", o.Parallel, 1),
-		fraction("--val-split", o.ValSplit, false)); err != nil {
+	if err := firstErr(o.check(false), atLeast("--seeds", o.Seeds, 1), atLeast("--parallel", o.Parallel, 1)); err != nil {
 		return none, err
 	}
 	base, err := experiment.LoadBase(o.Base)
@@ -190,7 +164,7 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		if test, err = openTest("--test", o.Test); err != nil {
 			return none, err
 		}
-		if err := sameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
+		if err := data.SameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 			return none, err
 		}
 	}
@@ -199,13 +173,13 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if err != nil {
 		return none, fmt.Errorf("--strategies: %w", err)
 	}
-	shots, err := parseShots(o.Shots)
+	shots, err := experiment.ParseShots(o.Shots)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--shots %w", err)
 	}
-	grid, err := parseFloats(o.LRGrid, "--lr-grid")
+	grid, err := experiment.ParseRates(o.LRGrid)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--lr-grid %w", err)
 	}
 	var classMap []int
 	if o.ClassMap != "" {
@@ -216,9 +190,9 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if o.BN != "frozen" && o.BN != "train" {
 		return none, fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
-	aug, err := parseAugment(o.Augment)
+	aug, err := data.AugmentPreset(o.Augment)
 	if err != nil {
-		return none, err
+		return none, fmt.Errorf("--augment: %w", err)
 	}
 	var names []string
 	for _, s := range strats {
@@ -237,89 +211,15 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
-		Spec: spec, Command: commandLine(o.Args), Workers: o.Parallel,
+		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
-		Env: experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
-			Commit: buildinfo.Commit(), Started: time.Now().UTC().Format(time.RFC3339)},
+		Env: runEnv(dev, time.Now()),
 	}
 	return cfg, nil
 }
 
-// describeProtocol says on the terminal how runs choose and what they
-// test, which grouping keeps images apart, and which classes are short.
-func describeProtocol(w io.Writer, cfg experiment.Config) {
-	if cfg.Protocol == experiment.ProtocolHoldout {
-		fmt.Fprintf(w, "protocol holdout: %.0f%% of the shots validate; the best validation epoch's weights are tested\n", 100*cfg.ValFraction)
-	} else {
-		fmt.Fprintf(w, "protocol refit: rate and length chosen on up to %d validation folds of %.0f%% of the shots, then trained on every shot and tested\n", cfg.Folds, 100*cfg.ValFraction)
-	}
-	if cfg.Spec.Groups != "" {
-		fmt.Fprintf(w, "grouping: %s — no group is on both sides of a split\n", cfg.Spec.Groups)
-	}
-	if cfg.ShotsStrict {
-		return
-	}
-	for _, sc := range experiment.ShortClassesOf(cfg.Train, cfg.Shots) {
-		names := strings.Join(sc.Classes[:min(5, sc.Count)], ", ")
-		if sc.Count > 5 {
-			names += ", …"
-		}
-		fmt.Fprintf(w, "%d shots: %d classes have fewer images and give all they have (fewest %d): %s\n", sc.Shots, sc.Count, sc.Fewest, names)
-	}
-}
-
-func parseShots(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "all" {
-		return []int{0}, nil
-	}
-	var out []int
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "all" {
-			out = append(out, 0)
-			continue
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--shots %q: expected images per class like 5,20 or all", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func parseFloats(s, flag string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("%s %q: expected positive numbers like 3e-3,1e-3", flag, s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// commandLine quotes args so the report shows a command that can be pasted.
-func commandLine(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	parts := []string{"graft"}
-	for _, a := range args[1:] {
-		if strings.ContainsAny(a, " \t'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
-}
-
-// writeReports writes the report files and leaderboard.md, the tables as
-// Markdown for pasting into documents.
-func writeReports(dir string, res *experiment.Results) error {
-	if err := report.WriteAll(dir, res); err != nil {
-		return err
-	}
-	return safefile.Write(filepath.Join(dir, "leaderboard.md"), func(w io.Writer) error { return report.Markdown(w, res) })
+// runEnv is where a comparison runs, for its results.
+func runEnv(dev torch.Device, started time.Time) experiment.Env {
+	return experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
+		Commit: buildinfo.Commit(), Started: started.UTC().Format(time.RFC3339)}
 }

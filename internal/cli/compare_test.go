@@ -137,15 +137,6 @@ func TestProgressWithoutTerminalIsLines(t *testing.T) {
 	if strings.Contains(errs, "\r") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("lr-find's progress off a terminal: want its one line and no carriage return:\n%q", errs)
 	}
-	var b strings.Builder
-	bar := newBenchBar(BenchOptions{}, 4, &b)
-	bar.Describe("graft smallcnn")
-	bar.Add(2)
-	bar.Describe("PyTorch smallcnn")
-	bar.Finish()
-	if want := "measuring graft smallcnn\nmeasuring PyTorch smallcnn\n"; b.String() != want {
-		t.Errorf("bench's progress off a terminal: %q, want %q", b.String(), want)
-	}
 }
 
 // Numbered class folders name their classes from classes.csv, so predict

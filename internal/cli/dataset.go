@@ -3,10 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
+	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/onnx"
+	"github.com/graftml/graft/torch"
 )
 
 // openTrainSet opens a --train argument for training (data.OpenTraining).
@@ -16,6 +18,37 @@ func openTrainSet(spec string, workers int) (data.Dataset, error) {
 		return nil, fmt.Errorf("--train: %w", err)
 	}
 	return ds, nil
+}
+
+// openTrain is openTrainSet for a command that adapts to --train: it also
+// says on stderr where numbered class folders skip numbers (noteGaps).
+func openTrain(g *globals, stderr io.Writer, spec string, workers int) (data.Dataset, error) {
+	ds, err := openTrainSet(spec, workers)
+	if err != nil {
+		return nil, err
+	}
+	noteGaps(stderr, g.quiet, "--train", ds)
+	return ds, nil
+}
+
+// load starts the engine and loads a checkpoint with its model on the
+// engine's device.
+func (e Engine) load(path string) (*checkpoint.Checkpoint, torch.Device, error) {
+	dev, err := e.start()
+	if err != nil {
+		return nil, dev, err
+	}
+	ck, err := onnx.Checkpoints.Load(path)
+	if err != nil {
+		return nil, dev, err
+	}
+	if dev != torch.CPU {
+		if err := ck.Model.To(dev, false); err != nil {
+			ck.Model.Free()
+			return nil, dev, err
+		}
+	}
+	return ck, dev, nil
 }
 
 // openTest opens the evaluation data a flag names: the test part of sets
@@ -28,8 +61,6 @@ func openTest(flag, spec string) (data.Dataset, error) {
 	return ds, nil
 }
 
-func nativeShape(ds data.Dataset) (c, h, w int, err error) { return data.NativeShape(ds) }
-
 // noteGaps says on w that numbered class folders skip numbers: those
 // classes stay in the model with no image (see package data).
 func noteGaps(w io.Writer, quiet bool, flag string, ds data.Dataset) {
@@ -38,49 +69,5 @@ func noteGaps(w io.Writer, quiet bool, flag string, ds data.Dataset) {
 		return
 	}
 	fmt.Fprintf(w, "note: %s's numbered class folders skip %s: the model keeps those %d of its %d classes, with no image to learn them from; renumber the folders 0..%d without gaps to drop them\n",
-		flag, strings.Join(limitNames(gaps, 8), ", "), len(gaps), len(ds.Classes()), len(ds.Classes())-len(gaps)-1)
-}
-
-// sameClasses checks that an evaluation set labels classes as the model
-// does. A class named by its number (a folder 05 read without classes.csv)
-// matches any name.
-func sameClasses(model, ds []string, what string) error {
-	if len(ds) > len(model) {
-		return fmt.Errorf("%s has %d classes but the model knows %d (%s): evaluate on data with the model's classes", what, len(ds), len(model), strings.Join(limitNames(model, 6), ", "))
-	}
-	isNumber := func(name string, i int) bool { n, err := strconv.Atoi(name); return err == nil && n == i }
-	for i := range ds {
-		if ds[i] != model[i] && !isNumber(ds[i], i) && !isNumber(model[i], i) {
-			return fmt.Errorf("%s: class %d is %q, the model's class %d is %q; class folders must match the training set's", what, i, ds[i], i, model[i])
-		}
-	}
-	return nil
-}
-
-func limitNames(s []string, n int) []string {
-	if len(s) <= n {
-		return s
-	}
-	return append(append([]string{}, s[:n]...), "…")
-}
-
-// parseAugment reads an --augment value.
-func parseAugment(s string) (data.Augment, error) {
-	if s == "" {
-		s = "none"
-	}
-	a, err := data.AugmentPreset(s)
-	if err != nil {
-		return a, fmt.Errorf("--augment: %w", err)
-	}
-	return a, nil
-}
-
-// openDataset is data.Open for setupTrain, which the shared model builder
-// replaces; train selects the training part.
-func openDataset(spec string, train bool) (data.Dataset, error) {
-	if train {
-		return data.Open(spec, data.TrainPart)
-	}
-	return data.Open(spec, data.TestPart)
+		flag, strings.Join(data.ShortList(gaps, 8), ", "), len(gaps), len(ds.Classes()), len(ds.Classes())-len(gaps)-1)
 }

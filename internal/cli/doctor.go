@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/doctor"
-	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 	"github.com/spf13/cobra"
 )
@@ -26,8 +24,7 @@ type DoctorOptions struct {
 	Norm     string
 	Size     int
 	Seed     uint64
-	Threads  int
-	Device   string
+	Engine
 }
 
 func newDoctorCmd(g *globals) *cobra.Command {
@@ -39,7 +36,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 its settings — for the pitfalls that quietly ruin one, and say for each what
 is wrong, the measured evidence and the fix:
 
-` + doctorChecks() + `
+` + doctor.ChecksHelp() + `
 
 The flags describe the plan as graft transfer would run it; --norm and
 --size check a preprocessing other than the checkpoint's. Finding problems
@@ -51,9 +48,7 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft doctor --base be.json --train de-train/ --test de-test/
   graft doctor --base resnet18.json --train photos/ --strategy probe --lr 1e-2 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runDoctor),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -66,18 +61,8 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Norm, "norm", "", withNote("norm", "the planned one, if not the checkpoint's"))
 	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input, if not the checkpoint's"))
 	seedFlag(f, &o.Seed, "samples and the range test")
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, false)
 	return cmd
-}
-
-// doctorChecks lists the checks for --help.
-func doctorChecks() string {
-	var b strings.Builder
-	for _, c := range doctor.Checks {
-		fmt.Fprintf(&b, "  %-14s %s\n", c.Name, c.Doc)
-	}
-	return strings.TrimRight(b.String(), "\n")
 }
 
 func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr io.Writer) error {
@@ -93,7 +78,7 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if _, err := strategy.Parse(o.Strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -101,32 +86,14 @@ func runDoctor(ctx context.Context, o DoctorOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)
 	}
-	var pre *data.Preprocess
-	if o.Norm != "" || o.Size != 0 {
-		p := meta.Preprocess
-		if o.Norm != "" {
-			p.Norm, p.Mean, p.Std = o.Norm, nil, nil
-		}
-		if o.Size != 0 {
-			p.Size, p.Height, p.Width = o.Size, 0, 0
-		}
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("--norm/--size: %w", err)
-		}
-		shape := &nn.Model{Arch: meta.Arch}
-		for _, s := range meta.Stages {
-			shape.Stages = append(shape.Stages, &nn.Stage{Name: s.Name, Reduction: s.Reduction})
-		}
-		if err := checkInputSize(shape, p); err != nil {
-			return err
-		}
-		pre = &p
-	}
-	train, err := openTrainSet(o.Train, 0)
+	pre, err := doctor.PlannedPreprocess(meta, o.Norm, o.Size)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
+	train, err := openTrain(g, stderr, o.Train, 0)
+	if err != nil {
+		return err
+	}
 	plan := doctor.Plan{Base: o.Base, Train: train, Strategy: o.Strategy, LR: o.LR, BN: o.BN, Shots: o.Shots,
 		Preprocess: pre, Device: dev, Seed: o.Seed}
 	if o.Test != "" {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
-	"github.com/graftml/graft/onnx"
-	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/metrics"
 	"github.com/spf13/cobra"
 )
 
@@ -18,9 +16,7 @@ type EvalOptions struct {
 	Checkpoint string
 	Data       string
 	Batch      int
-	Threads    int
-	Workers    int
-	Device     string
+	Engine
 }
 
 func newEvalCmd(g *globals) *cobra.Command {
@@ -34,52 +30,38 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft eval fmnist --data fashion-mnist
   graft eval adapted.json --data signs-test/ --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runEval, func(cmd *cobra.Command, args []string) {
 			o.Checkpoint = args[0]
-			return runEval(cmd.Context(), o, g, cmd.OutOrStdout())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
 	batchFlag(f, &o.Batch)
-	threadsFlag(f, &o.Threads)
-	loaderFlag(f, &o.Workers)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, true)
 	return cmd
 }
 
 // EvalReport is graft eval's JSON output.
 type EvalReport struct {
-	Checkpoint string       `json:"checkpoint"`
-	Data       string       `json:"data"`
-	Samples    int          `json:"samples"`
-	Accuracy   float64      `json:"accuracy"`
-	MacroF1    float64      `json:"macro_f1"`
-	Loss       float64      `json:"loss"`
-	PerClass   []ClassScore `json:"per_class"`
-	Confusion  [][]int      `json:"confusion"` // [true][predicted]
-	Classes    []string     `json:"classes"`
+	Checkpoint string               `json:"checkpoint"`
+	Data       string               `json:"data"`
+	Samples    int                  `json:"samples"`
+	Accuracy   float64              `json:"accuracy"`
+	MacroF1    float64              `json:"macro_f1"`
+	Loss       float64              `json:"loss"`
+	PerClass   []metrics.ClassScore `json:"per_class"`
+	Confusion  [][]int              `json:"confusion"` // [true][predicted]
+	Classes    []string             `json:"classes"`
 }
 
-// ClassScore is one class's recall.
-type ClassScore struct {
-	Class    string   `json:"class"`
-	Accuracy *float64 `json:"accuracy"` // null when the class has no samples
-	Support  int      `json:"support"`
-}
-
-func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) error {
+func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.Data == "" {
 		return fmt.Errorf("--data is required: %s", data.SpecHelp)
 	}
 	if err := atLeast("--batch", o.Batch, 1); err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
-	if err != nil {
-		return err
-	}
-	ck, err := onnx.Checkpoints.Load(o.Checkpoint)
+	ck, dev, err := o.load(o.Checkpoint)
 	if err != nil {
 		return err
 	}
@@ -89,20 +71,9 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 		return fmt.Errorf("--data: %w", err)
 	}
 	cfg := fit.Config{BatchSize: o.Batch, Device: dev}
-	if dev != torch.CPU {
-		if err := ck.Model.To(dev, false); err != nil {
-			return err
-		}
-	}
-	classes := ck.Meta.Classes
-	// An import without --labels has unnamed classes: they are the data's,
-	// in its order, when the counts agree.
-	// (Data whose folders are named class0… is checked as named data is.)
-	if n := unnamedCount(classes, ck.Model.NumClasses); n >= 0 && unnamedCount(ds.Classes(), 0) < 0 {
-		if len(ds.Classes()) != n {
-			return fmt.Errorf("%s has %d classes without names (class0…class%d: imported without --labels) and %s has %d classes: evaluate on data with the model's %d classes, in its order, or import again with --labels", o.Checkpoint, n, n-1, o.Data, len(ds.Classes()), n)
-		}
-		classes = ds.Classes()
+	classes, err := data.EvalClasses(ck.Meta.Classes, ck.Model.NumClasses, ds.Classes(), o.Checkpoint, o.Data)
+	if err != nil {
+		return err
 	}
 	ev, err := evaluateOn(ctx, ck.Model, ds, ck.Meta.Preprocess, classes, cfg, o.Workers)
 	if err != nil {
@@ -110,41 +81,11 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout io.Writer) e
 	}
 	c := ev.Confusion
 	rep := EvalReport{Checkpoint: o.Checkpoint, Data: o.Data, Samples: c.Total(), Accuracy: c.Accuracy(),
-		MacroF1: c.MacroF1(), Loss: ev.Loss, Confusion: c.M, Classes: c.Classes}
-	sup := c.Support()
-	for i, a := range c.PerClassAccuracy() {
-		cs := ClassScore{Class: c.Classes[i], Support: sup[i]}
-		if a >= 0 {
-			v := a
-			cs.Accuracy = &v
-		}
-		rep.PerClass = append(rep.PerClass, cs)
-	}
+		MacroF1: c.MacroF1(), Loss: ev.Loss, PerClass: c.ClassScores(), Confusion: c.M, Classes: c.Classes}
 	if g.json {
 		return writeJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "%s on %s: %d images\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.Checkpoint, o.Data, rep.Samples, 100*rep.Accuracy, rep.MacroF1, rep.Loss)
-	width := 5
-	for _, cl := range c.Classes {
-		width = max(width, len(cl))
-	}
-	fmt.Fprintf(stdout, "%-*s  %8s  %7s\n", width, "class", "accuracy", "support")
-	for _, cs := range rep.PerClass {
-		acc := "       -"
-		if cs.Accuracy != nil {
-			acc = fmt.Sprintf("%7.2f%%", 100**cs.Accuracy)
-		}
-		fmt.Fprintf(stdout, "%-*s  %s  %7d\n", width, cs.Class, acc, cs.Support)
-	}
-	if len(c.Classes) <= 20 {
-		fmt.Fprintf(stdout, "\nconfusion matrix (rows: true class, columns: predicted)\n")
-		for i, row := range c.M {
-			cells := make([]string, len(row))
-			for j, v := range row {
-				cells[j] = fmt.Sprintf("%5d", v)
-			}
-			fmt.Fprintf(stdout, "%-*s %s\n", width, c.Classes[i], strings.Join(cells, ""))
-		}
-	}
+	c.WriteTable(stdout)
 	return nil
 }

@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
@@ -36,20 +36,19 @@ stages (freeze:2 means the same layers) and class names.`,
 		Example: `  graft export signs --onnx signs.onnx
   graft export vgg-run --onnx vgg.onnx --size 224`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runExport, func(cmd *cobra.Command, args []string) {
 			o.Checkpoint = args[0]
-			return runExport(o, g, cmd.OutOrStdout())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ONNX, "onnx", "", "ONNX file to write (required)")
-	f.IntVar(&o.Size, "size", 0, "input side to fix in the graph (default: the checkpoint's preprocessing size)")
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the input fixed in the graph (default: the checkpoint's preprocessing size)"))
 	f.Int64Var(&o.Opset, "opset", 13, "ONNX operator set, 11 to 17")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 
-func runExport(o ExportOptions, g *globals, stdout io.Writer) error {
+func runExport(ctx context.Context, o ExportOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.ONNX == "" {
 		return fmt.Errorf("--onnx is required: the file to write")
 	}

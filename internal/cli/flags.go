@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/pflag"
 )
@@ -24,6 +26,7 @@ const (
 // what is particular to it after a semicolon (see withNote);
 // TestFlagsHaveOneMeaning holds every command to this.
 var flagMeaning = map[string]string{
+	"arch":          "architecture: " + strings.Join(arch.Names(), ", "),
 	"augment":       "augmentation: none, default (crops, rotation, colour jitter, blur) or affine (rotation, shift, zoom, colour jitter); no flips",
 	"base":          "source checkpoint to adapt (required)",
 	"batch":         "batch size",
@@ -71,7 +74,25 @@ func withNote(name, note string) string {
 	return u + "; " + note
 }
 
-// The engine group: where and how a model runs.
+// Engine is the engine group: where and how a model runs.
+type Engine struct {
+	Threads int
+	Device  string
+	Workers int // data-loading goroutines; 0: one per core
+}
+
+// engineFlags registers the engine group: --threads and --device, and
+// --workers where the command loads images itself.
+func engineFlags(f *pflag.FlagSet, e *Engine, loader bool) {
+	threadsFlag(f, &e.Threads)
+	deviceFlag(f, &e.Device)
+	if loader {
+		loaderFlag(f, &e.Workers)
+	}
+}
+
+// start sets libtorch's thread count and resolves --device (engine).
+func (e Engine) start() (torch.Device, error) { return engine(e.Threads, e.Device) }
 
 func threadsFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, "threads", runtime.NumCPU(), withNote("threads", ""))
@@ -111,6 +132,51 @@ func engine(threads int, device string) (torch.Device, error) {
 		return torch.CPU, fmt.Errorf("--device: %w", err)
 	}
 	return dev, nil
+}
+
+// Adaptation is the flag group of the commands that adapt a base to
+// target data (compare, transfer, advise): the data, the budget and the
+// validation, with one default each.
+type Adaptation struct {
+	Base, Train, Test, Out string
+	Epochs, Patience       int
+	LRGrid                 string
+	ValSplit               float64
+	Batch, Folds           int
+	Group                  string
+	Engine
+}
+
+// defaultGrid is the learning rates compare searches (and advise races).
+const defaultGrid = "1e-2,3e-3,1e-3,3e-4"
+
+// adaptationFlags registers the group, each flag with what the command
+// adds to its meaning (notes, by flag name); grid is --lr-grid's default.
+func adaptationFlags(f *pflag.FlagSet, a *Adaptation, grid string, notes map[string]string) {
+	f.StringVar(&a.Base, "base", "", withNote("base", notes["base"]))
+	f.StringVar(&a.Train, "train", "", withNote("train", notes["train"]))
+	f.StringVar(&a.Test, "test", "", withNote("test", notes["test"]))
+	f.StringVar(&a.Out, "out", "", withNote("out", notes["out"]))
+	f.IntVar(&a.Epochs, "epochs", 30, withNote("epochs", notes["epochs"]))
+	f.IntVar(&a.Patience, "patience", 5, withNote("patience", notes["patience"]))
+	f.StringVar(&a.LRGrid, "lr-grid", grid, withNote("lr-grid", notes["lr-grid"]))
+	valSplitFlag(f, &a.ValSplit, notes["val-split"])
+	batchFlag(f, &a.Batch)
+	f.IntVar(&a.Folds, "folds", experiment.DefaultFolds, withNote("folds", notes["folds"]))
+	f.StringVar(&a.Group, "group", "auto", withNote("group", notes["group"]))
+	engineFlags(f, &a.Engine, false)
+	for name := range notes {
+		if f.Lookup(name) == nil {
+			panic("a note for --" + name + ", which the group lacks") // a programming error, caught by every test
+		}
+	}
+}
+
+// check refuses a budget or split out of range; zeroSplit allows
+// --val-split 0 (no validation).
+func (a Adaptation) check(zeroSplit bool) error {
+	return firstErr(atLeast("--epochs", a.Epochs, 1), atLeast("--batch", a.Batch, 1), atLeast("--patience", a.Patience, 0),
+		atLeast("--folds", a.Folds, 1), fraction("--val-split", a.ValSplit, zeroSplit))
 }
 
 // Shared validators: the same mistake gets the same message everywhere.
@@ -181,7 +247,7 @@ func (v shotsValue) Set(s string) error {
 		*v.p = 0
 		return nil
 	}
-	n, err := parseShots(s)
+	n, err := experiment.ParseShots(s)
 	if err != nil || len(n) != 1 {
 		return fmt.Errorf("expected images per class like 20, or all")
 	}

@@ -31,11 +31,10 @@ var defaultExceptions = map[string]string{
 	"lr-grid": "transfer searches only when asked",
 	// demo runs with no flags at all, so it names its folder.
 	"out": "demo needs no flag to run",
+	// train builds the small CNN unless told; import's weights are for
+	// the architecture they were trained as, which only the user knows.
+	"arch": "import has no architecture to assume",
 }
-
-// skipCommands are commands whose flags are defined by another change
-// (import.go, export.go): they take the shared flags when it lands.
-var skipCommands = map[string]bool{"import": true, "export": true}
 
 // meaning is what a flag's usage says it is: the text before the first
 // semicolon (what follows is the command's own note), without parenthesised
@@ -52,10 +51,10 @@ type flagUse struct{ cmd, def, usage string }
 func flagUses(root *cobra.Command) map[string][]flagUse {
 	uses := map[string][]flagUse{}
 	for _, c := range root.Commands() {
-		if skipCommands[c.Name()] {
-			continue
-		}
 		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Deprecated != "" {
+				return // an old name kept for scripts: not a meaning
+			}
 			uses[f.Name] = append(uses[f.Name], flagUse{c.Name(), f.DefValue, f.Usage})
 		})
 	}

@@ -1,19 +1,17 @@
 package cli
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
-	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
@@ -62,33 +60,36 @@ Class names come from --labels, else from a graft export's metadata, else
 they are class0…classN-1, which eval takes as the data's own names when the
 class counts agree.`,
 		Example: `  graft import resnet18.onnx --out r18
-  graft import mobilenet.onnx --size 160 --classes 43 --out signs-base
+  graft import mobilenet.onnx --size 160 --num-classes 43 --out signs-base
   graft import net.onnx --stages layer1,layer2,layer3 --out net
   graft import resnet50-weights.pth --arch resnet50 --out r50
-  graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --classes 10 --drop-classifier --out mb`,
+  graft import timm-mobilenetv2.safetensors --arch mobilenet_v2 --num-classes 10 --drop-classifier --out mb`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(g, &o, runImport, func(cmd *cobra.Command, args []string) {
 			o.Source = args[0]
-			return runImport(o, g, cmd.OutOrStdout())
-		},
+		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "", "checkpoint to write (required)")
-	f.IntVar(&o.Size, "size", 0, "input side in pixels (required when the graph leaves it open)")
-	f.IntVar(&o.Classes, "classes", 0, "replace the classifier with a fresh one for this many classes")
-	f.StringVar(&o.Labels, "labels", "", "file of class names, one per line (sets --classes)")
+	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
+	f.IntVar(&o.Size, "size", 0, withNote("size", "of the model's input (required when the graph leaves it open)"))
+	f.IntVar(&o.Classes, "num-classes", 0, "replace the classifier with a fresh one for this many classes")
+	// --classes was --num-classes before synth's --classes (names) made it
+	// mean two things; kept so that scripts still run.
+	f.IntVar(&o.Classes, "classes", 0, "")
+	_ = f.MarkDeprecated("classes", "use --num-classes") // the flag exists: cannot fail
+	f.StringVar(&o.Labels, "labels", "", "file of class names, one per line (sets --num-classes)")
 	f.StringVar(&o.Stages, "stages", "", "ONNX: comma-separated nodes (or module prefixes like layer1) to end stages after")
-	f.StringVar(&o.Arch, "arch", "", "weights: the built-in architecture they are for: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&o.Arch, "arch", "", withNote("arch", "weights only: the one they are for"))
 	f.StringVar(&o.Naming, "naming", "", "weights: parameter names, torchvision or timm (default: detected)")
 	f.BoolVar(&o.Drop, "drop-classifier", false, "weights: keep a fresh classifier when the class counts differ")
-	f.StringVar(&o.Norm, "norm", "", "input normalisation: unit, symmetric, imagenet or caffe")
+	f.StringVar(&o.Norm, "norm", "", withNote("norm", "instead of the model's"))
 	f.StringVar(&o.Mean, "mean", "", "per-channel mean on [0,1] pixels, comma-separated (with --std)")
 	f.StringVar(&o.Std, "std", "", "per-channel std, comma-separated (with --mean)")
-	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), "libtorch compute threads")
+	threadsFlag(f, &o.Threads)
 	return cmd
 }
 
-func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
+func runImport(ctx context.Context, o ImportOptions, g *globals, stdout, stderr io.Writer) error {
 	if o.Out == "" {
 		return fmt.Errorf("--out is required: the checkpoint to write")
 	}
@@ -98,99 +99,44 @@ func runImport(o ImportOptions, g *globals, stdout io.Writer) error {
 	var classes []string
 	if o.Labels != "" {
 		var err error
-		if classes, err = readLabels(o.Labels); err != nil {
-			return err
+		if classes, err = data.ReadLabels(o.Labels); err != nil {
+			return fmt.Errorf("--labels: %w", err)
 		}
 		if o.Classes != 0 && o.Classes != len(classes) {
-			return fmt.Errorf("--classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
+			return fmt.Errorf("--num-classes %d but --labels %s lists %d classes", o.Classes, o.Labels, len(classes))
 		}
 		o.Classes = len(classes)
 	}
 	if o.Classes == 1 || o.Classes < 0 {
-		return fmt.Errorf("--classes %d: a classifier needs at least 2 classes", o.Classes)
+		return fmt.Errorf("--num-classes %d: a classifier needs at least 2 classes", o.Classes)
 	}
 	if dir := filepath.Dir(o.Out); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
-	if isONNX(o.Source) {
+	if onnx.IsGraphFile(o.Source) {
 		return importONNX(o, classes, g, stdout)
 	}
 	return importWeights(o, classes, g, stdout)
 }
 
-// isONNX tells an ONNX file from a weights file by its extension, and by
-// content for unknown extensions (a PyTorch file is a zip or a pickle).
-func isONNX(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".onnx":
-		return true
-	case ".pth", ".pt", ".bin", ".ckpt", ".safetensors":
-		return false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return true // let the ONNX reader report the error
-	}
-	defer f.Close()
-	head := make([]byte, 4)
-	n, _ := io.ReadFull(f, head)
-	return !(n >= 2 && (head[0] == 0x80 || string(head[:2]) == "PK"))
-}
-
-func readLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--labels: %w", err)
-	}
-	defer f.Close()
-	var out []string
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" {
-			continue
-		}
-		if seen[l] {
-			return nil, fmt.Errorf("--labels %s: class %q is listed twice", path, l)
-		}
-		seen[l] = true
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--labels: %w", err)
-	}
-	if len(out) < 2 {
-		return nil, fmt.Errorf("--labels %s lists %d classes; a classifier needs at least 2", path, len(out))
-	}
-	return out, nil
-}
-
 // applyNorm overrides the normalisation with --norm or --mean/--std.
 func applyNorm(pre data.Preprocess, o ImportOptions) (data.Preprocess, error) {
-	if o.Norm != "" && (o.Mean != "" || o.Std != "") {
-		return pre, fmt.Errorf("--norm and --mean/--std both given; use one")
-	}
-	if o.Norm != "" {
-		pre.Norm, pre.Mean, pre.Std = o.Norm, nil, nil
-	}
+	var mean, std []float32
 	if o.Mean != "" || o.Std != "" {
-		mean, err := floats(o.Mean, "--mean")
-		if err != nil {
+		if o.Norm != "" {
+			return pre, fmt.Errorf("--norm and --mean/--std both given; use one")
+		}
+		var err error
+		if mean, err = floats(o.Mean, "--mean"); err != nil {
 			return pre, err
 		}
-		std, err := floats(o.Std, "--std")
-		if err != nil {
+		if std, err = floats(o.Std, "--std"); err != nil {
 			return pre, err
 		}
-		pre.Norm, pre.Mean, pre.Std = "", mean, std
 	}
-	if err := pre.Validate(); err != nil {
-		return pre, err
-	}
-	return pre, nil
+	return pre.WithNorm(o.Norm, mean, std)
 }
 
 func floats(s, flag string) ([]float32, error) {
@@ -235,7 +181,7 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	}
 	unnamed := classes == nil
 	if unnamed {
-		classes = unnamedClasses(m.NumClasses)
+		classes = data.UnnamedClasses(m.NumClasses)
 	}
 	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
@@ -249,37 +195,12 @@ func importONNX(o ImportOptions, classes []string, g *globals, stdout io.Writer)
 	if g.quiet {
 		return nil
 	}
-	fmt.Fprintf(stdout, "imported %s (%s, opset %d): %d nodes, %d parameters, input %v, %d classes\n",
-		o.Source, info.Producer, info.Opset, info.Nodes, info.Params, info.InputShape, m.NumClasses)
-	printStages(stdout, m)
-	switch {
-	case info.ClassifierKind != "":
-		fmt.Fprintf(stdout, "classifier: %s (replaceable)\n", info.Classifier)
-	default:
-		fmt.Fprintf(stdout, "classifier: none replaceable (%s)\n", info.ClassifierNote)
-	}
-	fmt.Fprintf(stdout, "stage cuts (for --stages): %s\n", strings.Join(info.Cuts, ","))
-	for _, w := range info.Warnings {
-		fmt.Fprintf(stdout, "note: %s\n", w)
-	}
+	onnx.WriteImport(stdout, m, info)
 	if unnamed {
 		fmt.Fprintf(stdout, "note: %s\n", unnamedNote(m.NumClasses))
 	}
 	fmt.Fprintf(stdout, "wrote %s (+ %s)\n", o.Out, filepath.Base(onnx.GraphPath(o.Out)))
 	return nil
-}
-
-func printStages(w io.Writer, m *nn.Model) {
-	fmt.Fprintf(w, "%-8s %9s %9s %12s\n", "stage", "channels", "reduction", "parameters")
-	for _, s := range m.Stages {
-		var n int64
-		for _, p := range s.Params() {
-			if !p.Buffer {
-				n += p.T.Numel()
-			}
-		}
-		fmt.Fprintf(w, "%-8s %9d %9d %12d\n", s.Name, s.Channels, s.Reduction, n)
-	}
 }
 
 func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writer) error {
@@ -289,55 +210,22 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	if o.Stages != "" {
 		return fmt.Errorf("--stages is for ONNX graphs; built-in architectures have their stages")
 	}
-	spec, err := arch.Lookup(o.Arch)
-	if err != nil {
+	if _, err := arch.Lookup(o.Arch); err != nil {
 		return fmt.Errorf("--arch: %w", err)
 	}
-	naming := onnx.Naming(o.Naming)
-	n := o.Classes
-	fileClasses := 0
-	// The file's class count: build once to learn the classifier's name.
-	probe, err := arch.New(o.Arch, arch.Config{NumClasses: 2})
-	if err != nil {
-		return err
-	}
-	fileClasses, err = onnx.ClassesIn(o.Source, probe, naming)
-	probe.Free()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		n = fileClasses
-	}
-	if n < 2 {
-		return fmt.Errorf("%s has no classifier for %s to size the model by; give --classes", o.Source, o.Arch)
-	}
-	ch := 3
-	if o.Size == 0 {
-		o.Size = spec.InputSize
-	}
-	m, err := arch.New(o.Arch, arch.Config{NumClasses: n, InChannels: ch})
+	m, pre, rep, err := onnx.ImportWeights(o.Source, onnx.WeightsImport{Arch: o.Arch, Classes: o.Classes,
+		Naming: onnx.Naming(o.Naming), DropClassifier: o.Drop, Size: o.Size})
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	mode := checkpoint.Strict
-	if o.Drop {
-		mode = checkpoint.DropClassifier
-	} else if fileClasses != 0 && fileClasses != n {
-		return fmt.Errorf("%s has %d classes and --classes is %d: add --drop-classifier to start a fresh classifier", o.Source, fileClasses, n)
-	}
-	rep, err := onnx.LoadPretrained(m, o.Source, onnx.WeightsOptions{Mode: mode, Naming: naming})
-	if err != nil {
-		return err
-	}
-	pre, err := applyNorm(data.Preprocess{Size: o.Size, Channels: ch, Norm: spec.Norm}, o)
-	if err != nil {
+	n := m.NumClasses
+	if pre, err = applyNorm(pre, o); err != nil {
 		return err
 	}
 	unnamed := classes == nil
 	if unnamed {
-		classes = unnamedClasses(n)
+		classes = data.UnnamedClasses(n)
 	}
 	if err := onnx.Checkpoints.Save(o.Out, m, checkpoint.Meta{Classes: classes, Preprocess: pre}, nil); err != nil {
 		return err
@@ -363,32 +251,6 @@ func importWeights(o ImportOptions, classes []string, g *globals, stdout io.Writ
 	return nil
 }
 
-// unnamedClasses names the n classes of an imported model whose file
-// names none: class0…class{n-1}. eval takes a data set's names in their
-// place when it has n classes (unnamedCount).
-func unnamedClasses(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("class%d", i)
-	}
-	return out
-}
-
 func unnamedNote(n int) string {
 	return fmt.Sprintf("the file names no classes: they are class0…class%d (give --labels FILE, one name a line, to name them)", n-1)
-}
-
-// unnamedCount is the class count of a model whose classes have no names
-// (unnamedClasses, or none at all from an older import), -1 when they
-// are named.
-func unnamedCount(names []string, numClasses int) int {
-	if len(names) == 0 {
-		return numClasses
-	}
-	for i, s := range names {
-		if s != fmt.Sprintf("class%d", i) {
-			return -1
-		}
-	}
-	return len(names)
 }

@@ -6,16 +6,14 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/lrfind"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
-	"github.com/graftml/graft/torch"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -33,9 +31,7 @@ type LRFindOptions struct {
 	Augment     string
 	Plot        string
 	Seed        uint64
-	Threads     int
-	Workers     int
-	Device      string
+	Engine
 }
 
 func newLRFindCmd(g *globals) *cobra.Command {
@@ -59,9 +55,7 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft lr-find --base fmnist.json --train signs/ --plot lr
   graft lr-find --base be.json --train de-train/ --strategy probe --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLRFind(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runLRFind),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", withNote("base", ""))
@@ -77,9 +71,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Augment, "augment", "none", withNote("augment", ""))
 	f.StringVar(&o.Plot, "plot", "", withNote("plot", "the loss curve"))
 	seedFlag(f, &o.Seed, "batch order, dropout, the new classifier")
-	threadsFlag(f, &o.Threads)
-	loaderFlag(f, &o.Workers)
-	deviceFlag(f, &o.Device)
+	engineFlags(f, &o.Engine, true)
 	return cmd
 }
 
@@ -117,19 +109,18 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return err
 	}
-	aug, err := parseAugment(o.Augment)
+	aug, err := data.AugmentPreset(o.Augment)
+	if err != nil {
+		return fmt.Errorf("--augment: %w", err)
+	}
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
-	dev, err := engine(o.Threads, o.Device)
+	ds, err := openTrain(g, stderr, o.Train, o.Workers)
 	if err != nil {
 		return err
 	}
-	ds, err := openTrainSet(o.Train, o.Workers)
-	if err != nil {
-		return err
-	}
-	noteGaps(stderr, g.quiet, "--train", ds)
 	classes := ds.Classes()
 	base, err := experiment.LoadBase(o.Base)
 	if err != nil {
@@ -138,55 +129,15 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	// The model the strategy starts from, as graft transfer and compare
-	// build it (a new head for the data's classes, standardised where the
-	// plan says, cut where it cuts), trained at the rates of the plan's
-	// first phase: the rate the test suggests is the one --lr means there.
-	m, plan, err := experiment.Start(base, s, strategy.Budget{Epochs: 1}, experiment.StartOptions{Classes: len(classes), Seed: o.Seed})
-	if err != nil {
-		return err
-	}
-	defer m.Free()
-	cfg.StageLR = plan.Phases[0].StageLR
-	pre := base.Meta.Preprocess
-	if err := checkInputSize(m, pre); err != nil {
-		return err
-	}
-	if dev != torch.CPU {
-		if err := m.To(dev, false); err != nil {
-			return err
-		}
-	}
 	cfg.Device = dev
-	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: o.Batch, Shuffle: true, DropLast: true, Seed: o.Seed,
-		Workers: o.Workers, Preprocess: pre, Augment: aug})
-	if err != nil {
-		return err
-	}
-	var bar *progressbar.ProgressBar
 	if !g.quiet {
 		fmt.Fprintf(stderr, "lr-find on %s (a new classifier for %d classes) with %s, %s, %.2g → %.2g over %d steps of %d images\n",
 			o.Base, len(classes), o.Train, s.Name, o.Start, o.End, o.Steps, o.Batch)
 	}
-	if !g.quiet && isTerminal(stderr) {
-		bar = progressbar.NewOptions(o.Steps,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionShowCount(),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetRenderBlankState(true),
-		)
-		cfg.Progress = func(step, _ int, lr, loss float64) {
-			bar.Describe(fmt.Sprintf("lr %.2e loss %.4f", lr, loss))
-			_ = bar.Set(step)
-		}
-	}
-	res, err := lrfind.Run(ctx, m, l, cfg)
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
-	}
+	bar := progress.NewSteps(stderr, g.quiet, o.Steps)
+	cfg.Progress = func(step, _ int, lr, loss float64) { bar.Set(step, fmt.Sprintf("lr %.2e loss %.4f", lr, loss)) }
+	res, err := experiment.RangeTest(ctx, base, s, experiment.RangeInput{Train: ds, Batch: o.Batch, Workers: o.Workers, Augment: aug}, cfg)
+	bar.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -199,14 +150,8 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		for _, f := range []struct {
-			path string
-			b    []byte
-		}{{plotBase + ".svg", svg}, {plotBase + ".png", png}} {
-			if err := safefile.WriteBytes(f.path, f.b); err != nil {
-				return fmt.Errorf("--plot: %w", err)
-			}
-			rep.Plot = append(rep.Plot, f.path)
+		if rep.Plot, err = writePlot(plotBase, svg, png); err != nil {
+			return err
 		}
 	}
 	if g.json {
@@ -219,4 +164,15 @@ func runLRFind(ctx context.Context, o LRFindOptions, g *globals, stdout, stderr 
 		fmt.Fprintf(stdout, "plot: %s\n", strings.Join(rep.Plot, ", "))
 	}
 	return nil
+}
+
+// writePlot writes a plot as base.svg and base.png, and returns their paths.
+func writePlot(base string, svg, png []byte) ([]string, error) {
+	paths := []string{base + ".svg", base + ".png"}
+	for i, b := range [][]byte{svg, png} {
+		if err := safefile.WriteBytes(paths[i], b); err != nil {
+			return nil, fmt.Errorf("--plot: %w", err)
+		}
+	}
+	return paths, nil
 }

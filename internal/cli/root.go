@@ -1,6 +1,11 @@
 // Package cli holds graft's subcommands. Each file defines one subcommand:
 // a cobra command that only parses flags into an options struct and calls a
 // plain run function, so the behaviour is testable without a process.
+// Every run function has one signature (runFunc); flags that several
+// commands take come from flags.go, alone or in groups (Engine,
+// Adaptation), with one meaning and one default each. The work is the
+// library's: a command maps its flags, checks them with the shared
+// validators, calls into the packages and prints what they return.
 package cli
 
 import (
@@ -20,6 +25,22 @@ import (
 type globals struct {
 	quiet bool
 	json  bool
+}
+
+// runFunc is every command's run function: the options its flags fill,
+// the global flags, and where to print.
+type runFunc[O any] func(ctx context.Context, o O, g *globals, stdout, stderr io.Writer) error
+
+// runE is a command's RunE: bind, when given, copies arguments (and what
+// only the command knows, such as which flags were set) into the options,
+// then run runs with them.
+func runE[O any](g *globals, o *O, run runFunc[O], bind ...func(cmd *cobra.Command, args []string)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		for _, b := range bind {
+			b(cmd, args)
+		}
+		return run(cmd.Context(), *o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
 }
 
 // newRoot builds the command tree. Subcommands are listed here by hand so the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/synth"
 )
 
 func TestSynthScenesWritesCOCOThatDataReads(t *testing.T) {
@@ -16,7 +17,7 @@ func TestSynthScenesWritesCOCOThatDataReads(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("synth --scenes exit %d: %s", code, errs)
 	}
-	var res synthResult
+	var res synth.Written
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}

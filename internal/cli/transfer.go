@@ -9,6 +9,7 @@ import (
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
@@ -17,25 +18,13 @@ import (
 
 // TransferOptions are graft transfer's flags.
 type TransferOptions struct {
-	Base     string
+	Adaptation
 	Strategy string
-	Train    string
-	Test     string
-	Out      string
-	Epochs   int
-	Patience int
 	LR       float64
-	ValSplit float64
-	Batch    int
 	Seed     uint64
 	ClassMap string
 	BN       string
-	Threads  int
-	Device   string
 	Protocol string
-	LRGrid   string
-	Folds    int
-	Group    string
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -59,51 +48,32 @@ DATA is ` + data.SpecHelp,
 		Example: `  graft transfer --base be.json --strategy lpft --train de-train/ --test de-test/ --out de
   graft transfer --base be.json --strategy freeze:2+l2sp --train de-train/ --lr 1e-3 --out de`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTransfer(cmd.Context(), o, g, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: runE(g, &o, runTransfer),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Base, "base", "", withNote("base", ""))
+	adaptationFlags(f, &o.Adaptation, "", map[string]string{"test": "evaluated once at the end", "out": "the checkpoint to write (required)",
+		"epochs": "exact epochs with --protocol none", "lr-grid": "e.g. 1e-2,3e-3,1e-3,3e-4, instead of --lr",
+		"val-split": "per validation fold; 0 trains on everything with no validation (--protocol none)"})
 	f.StringVar(&o.Strategy, "strategy", "lpft", withNote("strategy", ""))
-	f.StringVar(&o.Train, "train", "", withNote("train", ""))
-	f.StringVar(&o.Test, "test", "", withNote("test", "evaluated once at the end"))
-	f.StringVar(&o.Out, "out", "", withNote("out", "the checkpoint to write (required)"))
-	f.IntVar(&o.Epochs, "epochs", 30, withNote("epochs", "exact epochs with --protocol none"))
-	f.IntVar(&o.Patience, "patience", 5, withNote("patience", ""))
 	f.Float64Var(&o.LR, "lr", 1e-3, withNote("lr", "pretrained stages train at a fraction of it"))
-	f.StringVar(&o.LRGrid, "lr-grid", "", withNote("lr-grid", "e.g. 1e-2,3e-3,1e-3,3e-4, instead of --lr"))
-	valSplitFlag(f, &o.ValSplit, "per validation fold; 0 trains on everything with no validation (--protocol none)")
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", "or none: train on every image for --epochs"))
-	f.IntVar(&o.Folds, "folds", experiment.DefaultFolds, withNote("folds", ""))
-	f.StringVar(&o.Group, "group", "auto", withNote("group", ""))
-	batchFlag(f, &o.Batch)
 	seedFlag(f, &o.Seed, "")
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
-	threadsFlag(f, &o.Threads)
-	deviceFlag(f, &o.Device)
 	return cmd
 }
-
-// transferProgress shows a transfer's trainings with graft train's bar.
-type transferProgress struct{ fit.Events }
-
-func (transferProgress) RunStart(int, int, string, int, int, float64) {}
-func (transferProgress) RunDone(int, int, experiment.Run)             {}
 
 func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := required("transfer", o.Base, "--base", o.Train, "--train", o.Out, "--out"); err != nil {
 		return err
 	}
-	if err := firstErr(fraction("--val-split", o.ValSplit, true), atLeast("--epochs", o.Epochs, 1), positive("--lr", o.LR),
-		atLeast("--batch", o.Batch, 1), atLeast("--patience", o.Patience, 0), atLeast("--folds", o.Folds, 1)); err != nil {
+	if err := firstErr(o.check(true), positive("--lr", o.LR)); err != nil {
 		return err
 	}
 	if err := safefile.CheckDir(filepath.Dir(o.Out)); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	dev, err := engine(o.Threads, o.Device)
+	dev, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -118,11 +88,10 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	train, err := openTrainSet(o.Train, 0)
+	train, err := openTrain(g, stderr, o.Train, 0)
 	if err != nil {
 		return err
 	}
-	noteGaps(stderr, g.quiet, "--train", train)
 	var classMap []int
 	if o.ClassMap != "" {
 		if classMap, err = experiment.ReadClassMap(o.ClassMap, train.Classes(), base.Meta.Classes); err != nil {
@@ -139,8 +108,8 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	grid := []float64{o.LR}
 	if o.LRGrid != "" {
-		if grid, err = parseFloats(o.LRGrid, "--lr-grid"); err != nil {
-			return err
+		if grid, err = experiment.ParseRates(o.LRGrid); err != nil {
+			return fmt.Errorf("--lr-grid %w", err)
 		}
 		if protocol == experiment.ProtocolNone {
 			return fmt.Errorf("--lr-grid needs validation to choose from; give --lr with --val-split 0")
@@ -156,7 +125,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	pre := base.Meta.Preprocess
 	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
-		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: transferProgress{newTrainProgress(stderr, g.quiet)}}
+		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: progress.NewTrain(stderr, g.quiet)}
 	ad, err := experiment.Adapt(ctx, cfg, s, 0, int(o.Seed))
 	if err != nil {
 		return err
@@ -176,13 +145,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		delete(summary, "trained_on") // holdout: the rest of one split
 	}
 	if o.Test != "" {
-		test, err := openTest("--test", o.Test)
+		ev, err := testOn(ctx, o.Test, model, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
 		if err != nil {
 			return err
-		}
-		ev, err := evaluateOn(ctx, model, test, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
-		if err != nil {
-			return fmt.Errorf("--test %s: %w", o.Test, err)
 		}
 		summary["test_accuracy"], summary["test_macro_f1"] = ev.Confusion.Accuracy(), ev.Confusion.MacroF1()
 	}
