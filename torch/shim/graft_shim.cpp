@@ -595,7 +595,7 @@ constexpr int64_t kGrain = 1 << 15;
 // that it vectorises: ATen's own kernels are vectorised, and a scalar
 // single pass loses to seven vectorised ones.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define GS_VECTOR __attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-math-errno", "tree-vectorize", "fp-contract=off")))
+#define GS_VECTOR __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3", "no-math-errno", "fp-contract=off")))
 #else
 #define GS_VECTOR
 #endif
@@ -614,7 +614,7 @@ GS_VECTOR void adamKernel(float *__restrict pp, const float *__restrict gp, floa
     const float vk = vp[k] * b2 + c2 * gk * gk;
     mp[k] = mk;
     vp[k] = vk;
-    pp[k] = pk + fs * (mk / (std::sqrt(vk) * fi + fe));
+    pp[k] = pk + fs * (mk / (__builtin_sqrtf(vk) * fi + fe));
   }
 }
 
