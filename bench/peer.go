@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -61,7 +62,7 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.Remove(script)
+	defer os.RemoveAll(filepath.Dir(script))
 	res := Result{Case: c, Isolated: true}
 	for _, mode := range Modes {
 		args := []string{script,
@@ -86,15 +87,18 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 // writePeer puts the embedded script in a temporary file for Python to run.
 // It is scratch, not an output, so it bypasses safefile.
 func writePeer() (string, error) {
-	f, err := os.CreateTemp("", "graft-peer-*.py")
+	// A folder of its own: Python puts the script's folder first on
+	// sys.path, so in the shared temporary folder any subfolder named like
+	// a module torchvision imports (a folder called "av", say) would
+	// shadow that module and break the peer.
+	dir, err := os.MkdirTemp("", "graft-peer-")
 	if err != nil {
 		return "", fmt.Errorf("write peer script: %w", err)
 	}
-	_, werr := f.Write(peerScript)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
+	path := filepath.Join(dir, "peer.py")
+	if err := os.WriteFile(path, peerScript, 0o600); err != nil {
+		os.RemoveAll(dir)
 		return "", fmt.Errorf("write peer script: %w", err)
 	}
-	return f.Name(), nil
+	return path, nil
 }
