@@ -64,60 +64,23 @@ func flipH(dst, src *Image) {
 // clamping to [0,1] after each as torchvision does.
 func (a Augment) jitter(im *Image, rng *rand.Rand) {
 	factor := func(v float64) float32 { return float32(uniform(rng, max(0, 1-v), 1+v)) }
-	hw := im.H * im.W
-	clamp := func() {
-		for i, v := range im.Pix {
-			im.Pix[i] = min(max(v, 0), 1)
-		}
-	}
 	if a.Brightness > 0 {
 		f := factor(a.Brightness)
-		for i := range im.Pix {
-			im.Pix[i] *= f
+		for i, v := range im.Pix {
+			im.Pix[i] = min(max(v*f, 0), 1)
 		}
-		clamp()
 	}
 	if a.Contrast > 0 {
-		f := factor(a.Contrast)
-		var sum float64
-		if im.C == 3 {
-			for i := 0; i < hw; i++ {
-				sum += float64(0.299*im.Pix[i] + 0.587*im.Pix[hw+i] + 0.114*im.Pix[2*hw+i])
-			}
-		} else {
-			for _, v := range im.Pix[:hw] {
-				sum += float64(v)
-			}
-		}
-		m := float32(sum / float64(hw))
-		for i, v := range im.Pix {
-			im.Pix[i] = (v-m)*f + m
-		}
-		clamp()
+		adjustContrast(im, factor(a.Contrast))
 	}
 	if im.C != 3 {
 		return // saturation and hue do not exist for grey images
 	}
-	r, g, b := im.Pix[:hw], im.Pix[hw:2*hw], im.Pix[2*hw:3*hw]
 	if a.Saturation > 0 {
-		f := factor(a.Saturation)
-		for i := 0; i < hw; i++ {
-			grey := 0.299*r[i] + 0.587*g[i] + 0.114*b[i]
-			r[i] = (r[i]-grey)*f + grey
-			g[i] = (g[i]-grey)*f + grey
-			b[i] = (b[i]-grey)*f + grey
-		}
-		clamp()
+		adjustSaturation(im, factor(a.Saturation))
 	}
 	if a.Hue > 0 {
-		m := hueMatrix(uniform(rng, -a.Hue, a.Hue) * 2 * math.Pi)
-		for i := 0; i < hw; i++ {
-			R, G, B := r[i], g[i], b[i]
-			r[i] = m[0]*R + m[1]*G + m[2]*B
-			g[i] = m[3]*R + m[4]*G + m[5]*B
-			b[i] = m[6]*R + m[7]*G + m[8]*B
-		}
-		clamp()
+		shiftHue(im, uniform(rng, -a.Hue, a.Hue)*2*math.Pi)
 	}
 }
 

@@ -51,26 +51,7 @@ func (t *canvasTaps) compute(in, c0, c1 int, lo, hi float64, out int) {
 	t.ws = grow(t.ws, k)
 	ws := t.ws
 	for i := 0; i < out; i++ {
-		center := lo + (float64(i)+0.5)*scale
-		x0 := max(int(math.Floor(center-support+0.5)), c0)
-		x1 := min(int(math.Floor(center+support+0.5)), c1)
-		if x1-x0 > k {
-			x1 = x0 + k
-		}
-		total := 0.0
-		for x := x0; x < x1; x++ {
-			v := 1 - math.Abs((float64(x)-center+0.5)/fs)
-			if v < 0 {
-				v = 0
-			}
-			ws[x-x0] = v
-			total += v
-		}
-		if total == 0 {
-			x0 = min(max(int(math.Floor(center)), c0), c1-1)
-			x1 = x0 + 1
-			ws[0], total = 1, 1
-		}
+		x0, x1, total := triangle(lo+(float64(i)+0.5)*scale, fs, c0, c1, k, ws)
 		a, b := max(x0, 0), min(x1, in)
 		fill := 0.0
 		if b <= a {

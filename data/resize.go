@@ -30,34 +30,40 @@ func computeTaps(in int, lo, hi float64, out int) taps {
 	t := taps{start: make([]int, out), n: make([]int, out), w: make([]float32, out*k), k: k}
 	ws := make([]float64, k)
 	for i := 0; i < out; i++ {
-		center := lo + (float64(i)+0.5)*scale
-		x0 := max(int(math.Floor(center-support+0.5)), 0)
-		x1 := min(int(math.Floor(center+support+0.5)), in)
-		if x1-x0 > k {
-			x1 = x0 + k
-		}
-		total := 0.0
-		for x := x0; x < x1; x++ {
-			v := 1 - math.Abs((float64(x)-center+0.5)/fs)
-			if v < 0 {
-				v = 0
-			}
-			ws[x-x0] = v
-			total += v
-		}
-		if total == 0 {
-			// The interval fell outside the image (possible only for
-			// boxes reaching past an edge): use the nearest pixel.
-			x0 = min(max(int(math.Floor(center)), 0), in-1)
-			x1 = x0 + 1
-			ws[0], total = 1, 1
-		}
+		x0, x1, total := triangle(lo+(float64(i)+0.5)*scale, fs, 0, in, k, ws)
 		t.start[i], t.n[i] = x0, x1-x0
 		for j := 0; j < x1-x0; j++ {
 			t.w[i*k+j] = float32(ws[j] / total)
 		}
 	}
 	return t
+}
+
+// triangle fills ws with the unnormalised weights of the triangle filter
+// of half-width fs centred at center (in source pixels) over the pixels
+// [x0, x1) of [lo, hi) it reaches (at most k), and returns them with their
+// total. Where the filter reaches no pixel of [lo, hi) (a box past an
+// edge) the nearest pixel takes it all.
+func triangle(center, fs float64, lo, hi, k int, ws []float64) (x0, x1 int, total float64) {
+	x0 = max(int(math.Floor(center-fs+0.5)), lo)
+	x1 = min(int(math.Floor(center+fs+0.5)), hi)
+	if x1-x0 > k {
+		x1 = x0 + k
+	}
+	for x := x0; x < x1; x++ {
+		v := 1 - math.Abs((float64(x)-center+0.5)/fs)
+		if v < 0 {
+			v = 0
+		}
+		ws[x-x0] = v
+		total += v
+	}
+	if total == 0 {
+		x0 = min(max(int(math.Floor(center)), lo), hi-1)
+		x1 = x0 + 1
+		ws[0], total = 1, 1
+	}
+	return x0, x1, total
 }
 
 // resample writes the box [x0,x1)×[y0,y1) of src (in pixel coordinates,

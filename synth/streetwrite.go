@@ -8,9 +8,6 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 // SceneAnnotations is the COCO file WriteScenes writes beside images/.
@@ -121,64 +118,9 @@ func sceneCOCO(s *Scenes) ([]byte, error) {
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // writeScenes renders and encodes the images on every core; the first
-// error stops the others.
+// error stops the others. Textures and sensor noise leave deflate little
+// to find: the fastest level makes files as small as the default, sooner.
 func writeScenes(ctx context.Context, s *Scenes, dir string, progress func(done, total int)) error {
-	total := s.Len()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next, done atomic.Int64
-		mu         sync.Mutex
-		firstErr   error
-		wg         sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
-	for range min(runtime.GOMAXPROCS(0), max(total, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var enc bytes.Buffer
-			// Textures and sensor noise leave deflate little to find: the
-			// fastest level makes files as small as the default, sooner.
-			pe := png.Encoder{CompressionLevel: png.BestSpeed}
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= total || ctx.Err() != nil {
-					return
-				}
-				img, err := s.NRGBA(i)
-				if err != nil {
-					fail(err)
-					return
-				}
-				enc.Reset()
-				if err := pe.Encode(&enc, img); err != nil {
-					fail(fmt.Errorf("encode %s: %w", s.Source(i), err))
-					return
-				}
-				if err := writeSetFile(filepath.Join(dir, sceneFile(i)), enc.Bytes()); err != nil {
-					fail(err)
-					return
-				}
-				n := int(done.Add(1))
-				if progress != nil {
-					mu.Lock()
-					progress(n, total)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return encodeAll(ctx, s.Len(), s.NRGBA, s.Source, func(i int) string { return filepath.Join(dir, sceneFile(i)) },
+		png.Encoder{CompressionLevel: png.BestSpeed}, progress)
 }

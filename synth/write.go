@@ -50,7 +50,16 @@ func WriteTree(ctx context.Context, s *Set, dir string, progress func(done, tota
 }
 
 func writeImages(ctx context.Context, s *Set, dir string, progress func(done, total int)) error {
-	total := s.Len()
+	return encodeAll(ctx, s.Len(), s.NRGBA, s.Source, func(i int) string {
+		return filepath.Join(dir, s.classes[s.Label(i)].Dir(), fmt.Sprintf("%06d.png", s.SampleIndex(i)))
+	}, png.Encoder{}, progress)
+}
+
+// encodeAll renders images 0..total-1 on every core (render), encodes them
+// as PNG with enc and writes each to path(i); source names an image in
+// errors. The first error stops the others.
+func encodeAll(ctx context.Context, total int, render func(i int) (*image.NRGBA, error), source, path func(i int) string,
+	enc png.Encoder, progress func(done, total int)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -67,30 +76,27 @@ func writeImages(ctx context.Context, s *Set, dir string, progress func(done, to
 		mu.Unlock()
 		cancel()
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(total, 1))
-	for range workers {
+	for range min(runtime.GOMAXPROCS(0), max(total, 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var enc bytes.Buffer
+			var buf bytes.Buffer
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= total || ctx.Err() != nil {
 					return
 				}
-				img, err := s.NRGBA(i)
+				img, err := render(i)
 				if err != nil {
 					fail(err)
 					return
 				}
-				enc.Reset()
-				if err := png.Encode(&enc, img); err != nil {
-					fail(fmt.Errorf("encode %s: %w", s.Source(i), err))
+				buf.Reset()
+				if err := enc.Encode(&buf, img); err != nil {
+					fail(fmt.Errorf("encode %s: %w", source(i), err))
 					return
 				}
-				k := s.Label(i)
-				path := filepath.Join(dir, s.classes[k].Dir(), fmt.Sprintf("%06d.png", s.SampleIndex(i)))
-				if err := writeSetFile(path, enc.Bytes()); err != nil {
+				if err := writeSetFile(path(i), buf.Bytes()); err != nil {
 					fail(err)
 					return
 				}
