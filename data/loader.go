@@ -170,81 +170,12 @@ func (l *Loader) sampleSeed(epoch, index int) (uint64, uint64) {
 // cancellation ends it with ctx's error.
 func (l *Loader) Epoch(ctx context.Context, epoch int) iter.Seq2[*Batch, error] {
 	return func(yield func(*Batch, error) bool) {
-		nb := l.Batches()
-		if nb == 0 {
-			return
-		}
 		order := l.Order(epoch)
-		ctx, cancel := context.WithCancel(ctx)
-		type result struct {
-			b   *Batch
-			err error
-		}
-		done := make([]chan result, nb)
-		for i := range done {
-			done[i] = make(chan result, 1)
-		}
-		jobs := make(chan int)
-		tokens := make(chan struct{}, l.prefetch)
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(jobs)
-			for b := 0; b < nb; b++ {
-				select {
-				case tokens <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				select {
-				case jobs <- b:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		for range min(l.cfg.Workers, nb) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				w := newLoaderWorker()
-				for b := range jobs {
-					bt, err := l.build(ctx, w, order, epoch, b)
-					done[b] <- result{bt, err}
-				}
-			}()
-		}
-		consumed := 0
-		defer func() {
-			cancel()
-			wg.Wait()
-			for ; consumed < nb; consumed++ {
-				select {
-				case r := <-done[consumed]:
-					r.b.Release()
-				default:
-				}
-			}
-		}()
-		for b := 0; b < nb; b++ {
-			var r result
-			select {
-			case r = <-done[b]:
-			case <-ctx.Done():
-				yield(nil, ctx.Err())
-				return
-			}
-			consumed = b + 1
-			<-tokens
-			if r.err != nil {
-				yield(nil, r.err)
-				return
-			}
-			if !yield(r.b, nil) {
-				return
-			}
-		}
+		runEpoch(ctx, l.Batches(), l.cfg.Workers, l.prefetch, newLoaderWorker,
+			func(ctx context.Context, w *loaderWorker, b int) (*Batch, error) {
+				return l.build(ctx, w, order, epoch, b)
+			},
+			(*Batch).Release, yield)
 	}
 }
 

@@ -13,9 +13,7 @@ import (
 // false), a build error or cancelling ctx stops the workers, and batches
 // built but never yielded go to release (which must accept the zero B).
 //
-// It is Loader.Epoch's scheduling with the batch type left open, so the
-// detection loader shares it instead of copying it; Loader can move onto it
-// too.
+// Loader.Epoch and DetectionLoader.Epoch both run on it.
 func runEpoch[B, S any](ctx context.Context, nb, workers, prefetch int,
 	newState func() S, build func(context.Context, S, int) (B, error), release func(B),
 	yield func(B, error) bool) {
