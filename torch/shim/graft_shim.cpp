@@ -665,6 +665,9 @@ gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor 
       p.addcdiv_(m, denom, step);
       continue;
     }
+    // Written through raw pointers: bump the version counters as ATen's
+    // in-place ops do, so nothing keyed on them sees stale values.
+    for (at::Tensor *t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
     float *pp = p.data_ptr<float>(), *mp = m.data_ptr<float>(), *vp = v.data_ptr<float>();
     const float *gp = g.data_ptr<float>();
     const float w1 = static_cast<float>(1 - beta1), b2 = static_cast<float>(beta2), c2 = static_cast<float>(1 - beta2),
@@ -699,6 +702,8 @@ gs_error gs_sgd_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *
       p.add_(d, -lr);
       continue;
     }
+    p.unsafeGetTensorImpl()->bump_version();
+    if (b) b->unsafeGetTensorImpl()->bump_version();
     float *pp = p.data_ptr<float>(), *bp = b ? b->data_ptr<float>() : nullptr;
     const float *gp = g.data_ptr<float>();
     const float fwd = static_cast<float>(wd), fm = static_cast<float>(momentum), flr = static_cast<float>(-lr);
