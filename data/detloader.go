@@ -170,30 +170,12 @@ func (l *DetectionLoader) Dataset() DetectionDataset { return l.ds }
 
 // Batches is the number of batches per epoch.
 func (l *DetectionLoader) Batches() int {
-	n, bs := l.ds.Len(), l.cfg.BatchSize
-	if l.cfg.DropLast {
-		return n / bs
-	}
-	return (n + bs - 1) / bs
+	return batchCount(l.ds.Len(), l.cfg.BatchSize, l.cfg.DropLast)
 }
 
 // Order is the image order of an epoch, drawn as Loader.Order draws it.
 func (l *DetectionLoader) Order(epoch int) []int {
-	n := l.ds.Len()
-	if !l.cfg.Shuffle {
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		return order
-	}
-	return rand.New(rand.NewPCG(l.cfg.Seed, splitmix64(uint64(epoch)))).Perm(n)
-}
-
-// sampleSeed gives each (Seed, epoch, index) its own generator stream, as
-// Loader's does.
-func (l *DetectionLoader) sampleSeed(epoch, index int) (uint64, uint64) {
-	return splitmix64(l.cfg.Seed ^ splitmix64(uint64(epoch))), splitmix64(uint64(index) + 0x632be59bd9b4e019)
+	return epochOrder(l.ds.Len(), l.cfg.Shuffle, l.cfg.Seed, epoch)
 }
 
 // Epoch yields the batches of one epoch in order, built ahead on the
@@ -250,7 +232,7 @@ func (l *DetectionLoader) build(ctx context.Context, w *detWorker, order []int, 
 		im := e.im
 		bt.Boxes[j] = bt.Boxes[j][:0]
 		if aug.Enabled() {
-			w.pcg.Seed(l.sampleSeed(epoch, i))
+			w.pcg.Seed(sampleSeed(l.cfg.Seed, epoch, i))
 			im, bt.Boxes[j], bt.Maps[j] = aug.run(e.im, e.boxes, l.cfg.Preprocess, w.rng, &w.work, bt.Boxes[j])
 		} else {
 			bt.Boxes[j] = append(bt.Boxes[j], e.boxes...)

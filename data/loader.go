@@ -128,11 +128,7 @@ func (l *Loader) Dataset() Dataset { return l.ds }
 
 // Batches is the number of batches per epoch.
 func (l *Loader) Batches() int {
-	n, bs := l.ds.Len(), l.cfg.BatchSize
-	if l.cfg.DropLast {
-		return n / bs
-	}
-	return (n + bs - 1) / bs
+	return batchCount(l.ds.Len(), l.cfg.BatchSize, l.cfg.DropLast)
 }
 
 // splitmix64 scrambles seeds so that nearby inputs (epoch 1, epoch 2) give
@@ -147,21 +143,7 @@ func splitmix64(x uint64) uint64 {
 // Order is the sample order of an epoch: a permutation that depends only on
 // Seed and epoch when shuffling, else 0..n-1.
 func (l *Loader) Order(epoch int) []int {
-	n := l.ds.Len()
-	if !l.cfg.Shuffle {
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		return order
-	}
-	return rand.New(rand.NewPCG(l.cfg.Seed, splitmix64(uint64(epoch)))).Perm(n)
-}
-
-// sampleSeed gives each (Seed, epoch, index) its own generator stream, so a
-// sample is augmented identically whichever worker handles it.
-func (l *Loader) sampleSeed(epoch, index int) (uint64, uint64) {
-	return splitmix64(l.cfg.Seed ^ splitmix64(uint64(epoch))), splitmix64(uint64(index) + 0x632be59bd9b4e019)
+	return epochOrder(l.ds.Len(), l.cfg.Shuffle, l.cfg.Seed, epoch)
 }
 
 // Epoch yields the batches of one epoch in order. Batches are built ahead on
@@ -214,7 +196,7 @@ func (l *Loader) build(ctx context.Context, w *loaderWorker, order []int, epoch,
 			return fail(err)
 		}
 		if l.cfg.Augment.Enabled() {
-			w.pcg.Seed(l.sampleSeed(epoch, i))
+			w.pcg.Seed(sampleSeed(l.cfg.Seed, epoch, i))
 			im = l.cfg.Augment.apply(im, w.rng, &w.bufs)
 		}
 		if j == 0 {

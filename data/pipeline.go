@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 )
 
@@ -92,4 +93,35 @@ func runEpoch[B, S any](ctx context.Context, nb, workers, prefetch int,
 			return
 		}
 	}
+}
+
+// The schedule both loaders share: how many batches an epoch has, the
+// order of its samples, and each sample's generator stream.
+
+// batchCount is the number of batches of n samples in batches of bs,
+// the last partial one dropped when dropLast.
+func batchCount(n, bs int, dropLast bool) int {
+	if dropLast {
+		return n / bs
+	}
+	return (n + bs - 1) / bs
+}
+
+// epochOrder is the sample order of an epoch: a permutation that depends
+// only on seed and epoch when shuffling, else 0..n-1.
+func epochOrder(n int, shuffle bool, seed uint64, epoch int) []int {
+	if !shuffle {
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		return order
+	}
+	return rand.New(rand.NewPCG(seed, splitmix64(uint64(epoch)))).Perm(n)
+}
+
+// sampleSeed gives each (seed, epoch, index) its own generator stream, so a
+// sample is augmented identically whichever worker handles it.
+func sampleSeed(seed uint64, epoch, index int) (uint64, uint64) {
+	return splitmix64(seed ^ splitmix64(uint64(epoch))), splitmix64(uint64(index) + 0x632be59bd9b4e019)
 }
