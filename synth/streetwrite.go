@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,18 +59,7 @@ func WriteScenes(ctx context.Context, s *Scenes, dir string, progress func(done,
 	if err := os.MkdirAll(imgDir, 0o755); err != nil {
 		return fmt.Errorf("create output folder %q: %w", imgDir, err)
 	}
-	var buf bytes.Buffer
-	if err := WriteClassesCSV(&buf, s.classes); err != nil {
-		return err
-	}
-	if err := writeSetFile(filepath.Join(dir, "classes.csv"), buf.Bytes()); err != nil {
-		return err
-	}
-	buf.Reset()
-	if err := WriteClassMapCSV(&buf); err != nil {
-		return err
-	}
-	if err := writeSetFile(filepath.Join(dir, "classmap.csv"), buf.Bytes()); err != nil {
+	if err := writeTables(dir, s.classes); err != nil {
 		return err
 	}
 	if err := writeScenes(ctx, s, imgDir, progress); err != nil {

@@ -32,8 +32,17 @@ func WriteTree(ctx context.Context, s *Set, dir string, progress func(done, tota
 			return fmt.Errorf("create class folder %q: %w", sub, err)
 		}
 	}
+	if err := writeTables(dir, s.classes); err != nil {
+		return err
+	}
+	return writeImages(ctx, s, dir, progress)
+}
+
+// writeTables writes classes.csv (the classes' IDs and names) and
+// classmap.csv into dir, as every data set synth writes carries them.
+func writeTables(dir string, classes []Class) error {
 	var buf bytes.Buffer
-	if err := WriteClassesCSV(&buf, s.classes); err != nil {
+	if err := WriteClassesCSV(&buf, classes); err != nil {
 		return err
 	}
 	if err := writeSetFile(filepath.Join(dir, "classes.csv"), buf.Bytes()); err != nil {
@@ -43,10 +52,7 @@ func WriteTree(ctx context.Context, s *Set, dir string, progress func(done, tota
 	if err := WriteClassMapCSV(&buf); err != nil {
 		return err
 	}
-	if err := writeSetFile(filepath.Join(dir, "classmap.csv"), buf.Bytes()); err != nil {
-		return err
-	}
-	return writeImages(ctx, s, dir, progress)
+	return writeSetFile(filepath.Join(dir, "classmap.csv"), buf.Bytes())
 }
 
 func writeImages(ctx context.Context, s *Set, dir string, progress func(done, total int)) error {
