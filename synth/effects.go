@@ -168,15 +168,15 @@ func motionBlur(out, tmp []float32, size int, length, angle float64) {
 	}
 }
 
-// sensorNoise adds roughly Gaussian noise, partly shared across channels
+// sensorNoise adds roughly Gaussian noise to three planes of n pixels,
+// partly shared across channels
 // as luminance noise is on a real sensor. Each deviate is a sum of four
 // uniform 16-bit draws (Irwin-Hall), which is close enough to normal for
 // pixel noise and several times cheaper than NormFloat64.
-func sensorNoise(out []float32, size int, sigma float64, r *rand.Rand) {
+func sensorNoise(out []float32, n int, sigma float64, r *rand.Rand) {
 	if sigma <= 0 {
 		return
 	}
-	n := size * size
 	// Four U(0,1) sum to mean 2 and standard deviation sqrt(1/3).
 	const unit = 1.0 / 65536
 	k := float32(sigma / math.Sqrt(1.0/3))

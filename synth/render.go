@@ -101,7 +101,7 @@ func render(out []float32, jb job) {
 		lighting(out, size, &s)
 		motionBlur(out, tmp, size, s.motion, s.motionAngle)
 		defocus(out, tmp, size, s.defocus)
-		sensorNoise(out, size, s.noise, sc.nrng)
+		sensorNoise(out, size*size, s.noise, sc.nrng)
 		if s.jpeg {
 			clampAll(out) // an encoder sees 8-bit values
 			jpegArtefacts(out, tmp, size, s.quality)
@@ -148,7 +148,7 @@ func Render(s Sample) (*image.NRGBA, error) {
 	}
 	out := make([]float32, 3*s.Size*s.Size)
 	render(out, job{country: &c, def: &defs[ids[0]], size: s.Size, seed: s.Seed, j: s.Index, shift: s.Shift, difficulty: s.Difficulty})
-	return toNRGBA(out, s.Size), nil
+	return toNRGBA(out, s.Size, s.Size), nil
 }
 
 func checkKnobs(size int, shift, difficulty float64) error {
@@ -164,10 +164,10 @@ func checkKnobs(size int, shift, difficulty float64) error {
 	return nil
 }
 
-// toNRGBA quantises CHW planes in [0,1] to an opaque 8-bit image.
-func toNRGBA(pl []float32, size int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	n := size * size
+// toNRGBA quantises CHW planes in [0,1] to an opaque 8-bit w×h image.
+func toNRGBA(pl []float32, w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	n := w * h
 	for i := range n {
 		img.Pix[4*i] = quant(pl[i])
 		img.Pix[4*i+1] = quant(pl[n+i])

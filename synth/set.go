@@ -183,7 +183,7 @@ func (s *Set) NRGBA(i int) (*image.NRGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toNRGBA(im.Pix, s.cfg.Size), nil
+	return toNRGBA(im.Pix, s.cfg.Size, s.cfg.Size), nil
 }
 
 // SampleIndex is the index of sample i within its class (Offset included),

@@ -78,7 +78,7 @@ func Sheet(country string, opt SheetOptions) (*image.NRGBA, error) {
 				d = 0
 			}
 			render(buf, job{country: &c, def: &defs[k], size: opt.Size, seed: opt.Seed, j: v, shift: opt.Shift, difficulty: d})
-			img := toNRGBA(buf, opt.Size)
+			img := toNRGBA(buf, opt.Size, opt.Size)
 			at := image.Pt(x0+v*(opt.Size+pad), y0+label)
 			draw.Draw(sheet, image.Rectangle{Min: at, Max: at.Add(image.Pt(opt.Size, opt.Size))}, img, image.Point{}, draw.Src)
 		}

@@ -174,20 +174,7 @@ func (s *Scenes) NRGBA(i int) (*image.NRGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return planesToNRGBA(im.Pix, im.W, im.H), nil
-}
-
-// planesToNRGBA is toNRGBA for a w×h image.
-func planesToNRGBA(pl []float32, w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	n := w * h
-	for i := range n {
-		img.Pix[4*i] = quant(pl[i])
-		img.Pix[4*i+1] = quant(pl[n+i])
-		img.Pix[4*i+2] = quant(pl[2*n+i])
-		img.Pix[4*i+3] = 255
-	}
-	return img
+	return toNRGBA(im.Pix, im.W, im.H), nil
 }
 
 // streetSign is one placed sign and every random choice about it.
@@ -412,28 +399,9 @@ func (s *Scenes) render(out []float32, i int) {
 			pl[j] *= k
 		}
 	}
-	planeNoise(p.cv, n, d*uniform(r, 0, 0.04), sc.nrng)
+	sensorNoise(p.cv, n, d*uniform(r, 0, 0.04), sc.nrng)
 	copy(out, p.cv[:3*n])
 	clampAll(out)
-}
-
-// planeNoise is sensorNoise for planes of any shape.
-func planeNoise(out []float32, n int, sigma float64, r *rand.Rand) {
-	if sigma <= 0 {
-		return
-	}
-	const unit = 1.0 / 65536
-	k := float32(sigma / math.Sqrt(1.0/3))
-	dev := func(u uint64) float32 {
-		s := (u & 0xffff) + (u >> 16 & 0xffff) + (u >> 32 & 0xffff) + (u >> 48)
-		return (float32(s)*unit - 2) * k
-	}
-	for i := range n {
-		l := dev(r.Uint64()) * 0.7
-		for c := range 3 {
-			out[c*n+i] += l + dev(r.Uint64())*0.5
-		}
-	}
 }
 
 // signSS is the oversampling of sign patches: pictograms on 12 px signs
