@@ -31,21 +31,30 @@ func mobileNetV2(c Config) *nn.Model {
 	}
 	add(nn.ConvBNAct(in, 1280, 1, 1, 1, "relu6"))
 	// Stage boundaries: after features.1 (/2), .3 (/4), .6 (/8), .13 (/16), .18 (/32).
-	cuts := []struct {
-		end, ch, red int
-	}{{2, 16, 2}, {4, 24, 4}, {7, 32, 8}, {14, 96, 16}, {19, 1280, 32}}
+	m.Stages = cutFeatures(layers, []featureCut{{2, 16, 2}, {4, 24, 4}, {7, 32, 8}, {14, 96, 16}, {19, 1280, 32}})
+	m.Stages = append(m.Stages, &nn.Stage{Name: "head", Channels: c.NumClasses, Reduction: 32, Layers: []nn.Named{
+		{Name: "avgpool", M: &nn.AdaptivePool{H: 1, W: 1, Flatten: true}},
+		{Name: "classifier", M: nn.Seq(&nn.Dropout{P: 0.2}, normalLinear(1280, c.NumClasses))},
+	}})
+	return m
+}
+
+// featureCut ends a stage after layer end-1 of a torchvision "features"
+// sequence, with the stage's output channels and downsampling.
+type featureCut struct{ end, ch, red int }
+
+// cutFeatures splits a MobileNet's features into the stem and stage1…N at
+// the cuts.
+func cutFeatures(layers []nn.Named, cuts []featureCut) []*nn.Stage {
+	var out []*nn.Stage
 	start := 0
 	for i, cut := range cuts {
 		name := fmt.Sprintf("stage%d", i)
 		if i == 0 {
 			name = "stem"
 		}
-		m.Stages = append(m.Stages, &nn.Stage{Name: name, Channels: cut.ch, Reduction: cut.red, Layers: layers[start:cut.end]})
+		out = append(out, &nn.Stage{Name: name, Channels: cut.ch, Reduction: cut.red, Layers: layers[start:cut.end]})
 		start = cut.end
 	}
-	m.Stages = append(m.Stages, &nn.Stage{Name: "head", Channels: c.NumClasses, Reduction: 32, Layers: []nn.Named{
-		{Name: "avgpool", M: &nn.AdaptivePool{H: 1, W: 1, Flatten: true}},
-		{Name: "classifier", M: nn.Seq(&nn.Dropout{P: 0.2}, normalLinear(1280, c.NumClasses))},
-	}})
-	return m
+	return out
 }

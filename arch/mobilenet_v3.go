@@ -116,16 +116,7 @@ func mobileNetV3Large(c Config) *nn.Model {
 		layers = append(layers, nn.Named{Name: fmt.Sprintf("features.%d", i), M: mod})
 	}
 	// After features.1 (/2), .3 (/4), .6 (/8), .12 (/16), .16 (/32).
-	cuts := []struct{ end, ch, red int }{{2, 16, 2}, {4, 24, 4}, {7, 40, 8}, {13, 112, 16}, {17, 960, 32}}
-	start := 0
-	for i, cut := range cuts {
-		name := fmt.Sprintf("stage%d", i)
-		if i == 0 {
-			name = "stem"
-		}
-		m.Stages = append(m.Stages, &nn.Stage{Name: name, Channels: cut.ch, Reduction: cut.red, Layers: layers[start:cut.end]})
-		start = cut.end
-	}
+	m.Stages = cutFeatures(layers, []featureCut{{2, 16, 2}, {4, 24, 4}, {7, 40, 8}, {13, 112, 16}, {17, 960, 32}})
 	m.Stages = append(m.Stages, &nn.Stage{Name: "head", Channels: c.NumClasses, Reduction: 32, Layers: []nn.Named{
 		{Name: "avgpool", M: &nn.AdaptivePool{H: 1, W: 1, Flatten: true}},
 		{Name: "classifier", M: nn.Seq(normalLinear(960, 1280), nn.Hardswish(), &nn.Dropout{P: 0.2}, normalLinear(1280, c.NumClasses))},
