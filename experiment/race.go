@@ -335,31 +335,14 @@ func better(a, b RaceTrial) bool {
 // them includes no difference — best first; the leader and the runner-up
 // always, so that a verdict between two exists.
 func (r *racer) survivors(alive []*standing, rng *rand.Rand) []*standing {
-	ok := func(sd *standing) []RaceTrial {
-		var ts []RaceTrial
-		for _, t := range sd.full {
-			if t.Status == "ok" {
-				ts = append(ts, t)
-			}
-		}
-		return ts
-	}
-	mean := func(sd *standing) float64 {
-		ts := ok(sd)
-		var m float64
-		for _, t := range ts {
-			m += t.ValAcc / float64(len(ts))
-		}
-		return m
-	}
 	sorted := slices.Clone(alive)
-	sort.SliceStable(sorted, func(i, j int) bool { return mean(sorted[i]) > mean(sorted[j]) })
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].mean() > sorted[j].mean() })
 	if len(sorted) <= 2 {
 		return sorted
 	}
 	keep := sorted[:2:2]
 	for _, sd := range sorted[2:] {
-		if tiedTrials(ok(sorted[0]), ok(sd), rng) {
+		if tiedTrials(sorted[0].ok(), sd.ok(), rng) {
 			keep = append(keep, sd)
 		}
 	}
@@ -373,6 +356,27 @@ type standing struct {
 	second RaceTrial   // the runner-up rate, when the short run cannot separate it from the best
 	full   []RaceTrial // full budget, one per seed (the first is seed 1's chosen rate)
 	rates  int         // rates the screen tried (a comparison tries as many)
+}
+
+// ok are the full-budget trials that trained without diverging.
+func (sd *standing) ok() []RaceTrial {
+	var ts []RaceTrial
+	for _, t := range sd.full {
+		if t.Status == "ok" {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// mean is the selection score averaged over the seeds that ran ok.
+func (sd *standing) mean() float64 {
+	ts := sd.ok()
+	var m float64
+	for _, t := range ts {
+		m += t.ValAcc / float64(len(ts))
+	}
+	return m
 }
 
 func (r *racer) run(ctx context.Context) error {
@@ -573,12 +577,7 @@ func (r *racer) run(ctx context.Context) error {
 				e.Seconds += t.Seconds
 			}
 		}
-		var ok []RaceTrial
-		for _, t := range sd.full {
-			if t.Status == "ok" {
-				ok = append(ok, t)
-			}
-		}
+		ok := sd.ok()
 		if len(sd.full) > 0 {
 			e.Rung, e.Status = "strategies", sd.full[0].Status
 			if len(sd.full) > 1 {
@@ -587,9 +586,8 @@ func (r *racer) run(ctx context.Context) error {
 			e.Epochs, e.Trainable = sd.full[0].Epochs, sd.full[0].Trainable
 		}
 		if len(ok) > 0 {
-			e.Seeds, e.ValImages, e.ValAcc = len(ok), 0, 0
+			e.Seeds, e.ValImages, e.ValAcc = len(ok), 0, sd.mean()
 			for _, t := range ok {
-				e.ValAcc += t.ValAcc / float64(len(ok))
 				e.ValImages += t.ValImages
 			}
 			e.Low, e.High = trialInterval(ok, rand.New(rand.NewPCG(1, 2)))
