@@ -77,15 +77,7 @@ type Adapted struct {
 // each model; a race scores the same selection runs (Config.selectRate)
 // without the refit.
 func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) (*Adapted, error) {
-	if c.Protocol == "" {
-		c.Protocol = ProtocolRefit
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = 0.2
-	}
-	if c.Folds <= 0 {
-		c.Folds = DefaultFolds
-	}
+	c = c.withDefaults()
 	j := job{strategy: s, shots: shots, seed: seed}
 	var m *nn.Model
 	var run Run

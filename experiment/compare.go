@@ -102,8 +102,10 @@ func (c *Config) completeSpec() error {
 	return nil
 }
 
-// Compare runs the comparison, writing results.json after every run.
-func Compare(ctx context.Context, c Config) (*Results, error) {
+// withDefaults fills the settings a comparison, a race and an adaptation
+// share: one seed, the default rate grid, a fifth of the shots per
+// validation fold, the refit protocol, DefaultFolds folds at most.
+func (c Config) withDefaults() Config {
 	if c.Seeds < 1 {
 		c.Seeds = 1
 	}
@@ -116,11 +118,17 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	if c.Protocol == "" {
 		c.Protocol = ProtocolRefit
 	}
-	if c.Protocol != ProtocolRefit && c.Protocol != ProtocolHoldout {
-		return nil, fmt.Errorf("protocol %q: choose %s or %s", c.Protocol, ProtocolRefit, ProtocolHoldout)
-	}
 	if c.Folds <= 0 {
 		c.Folds = DefaultFolds
+	}
+	return c
+}
+
+// Compare runs the comparison, writing results.json after every run.
+func Compare(ctx context.Context, c Config) (*Results, error) {
+	c = c.withDefaults()
+	if c.Protocol != ProtocolRefit && c.Protocol != ProtocolHoldout {
+		return nil, fmt.Errorf("protocol %q: choose %s or %s", c.Protocol, ProtocolRefit, ProtocolHoldout)
 	}
 	if err := c.completeSpec(); err != nil {
 		return nil, err

@@ -162,18 +162,7 @@ type Interval struct {
 
 // Race runs the race for o.Shots images per class.
 func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
-	if len(c.LRGrid) == 0 {
-		c.LRGrid = DefaultLRGrid
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = 0.2
-	}
-	if c.Folds <= 0 {
-		c.Folds = DefaultFolds
-	}
-	if c.Seeds < 1 {
-		c.Seeds = 1
-	}
+	c = c.withDefaults()
 	if o.Budget <= 0 {
 		o.Budget = DefaultRaceBudget
 	}
