@@ -409,9 +409,8 @@ func checkLearningRate(ctx context.Context, s *session) ([]Finding, error) {
 	which := strategy.Finetune.Name
 	var rates []float64
 	if s.strat.Def().HeadOnly {
-		which = strategy.Probe.Name
-		rates = make([]float64, len(m.Stages))
-		rates[len(rates)-1] = 1
+		// The plan's own rates: the new head alone, on the model as cut.
+		which, rates = strategy.Probe.Name, s.splan.Phases[0].StageLR
 	}
 	batch, dropLast := experiment.FewShotBatch(rangeBatch, s.train.Len())
 	l, err := data.NewLoader(s.train, data.LoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: s.plan.Seed,
