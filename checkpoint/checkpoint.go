@@ -41,6 +41,11 @@ type StageInfo struct {
 }
 
 // Meta is the JSON sidecar.
+//
+// NumClasses and Classes differ for a detector (Detector set): NumClasses
+// counts the background too, as detect.Config's does, and Classes names
+// only the foreground classes, NumClasses-1 of them, for class indices 1…
+// in order; a classifier's Classes name all NumClasses outputs.
 type Meta struct {
 	Format     string          `json:"format"`
 	Arch       string          `json:"arch"`
@@ -57,6 +62,11 @@ type Meta struct {
 	// Training is the trainer's own record (configuration, epoch, history),
 	// opaque to this package.
 	Training json.RawMessage `json:"training,omitempty"`
+	// Detector is how to rebuild a detector, opaque to this package and
+	// owned by package detect (detect.Save writes it, detect.Load reads
+	// it); absent for a classifier. This package's Build and Load refuse a
+	// checkpoint that has it, whose Arch is no classifier's.
+	Detector json.RawMessage `json:"detector,omitempty"`
 	// Provenance, filled in by Save: which graft (version, and its own
 	// source commit from the build) wrote the checkpoint, with which
 	// libtorch, when, and the command line it was given.
@@ -98,6 +108,9 @@ func (s Store) Build(path string, meta Meta) (*nn.Model, error) { return buildWi
 
 func buildWith(path string, meta Meta, graphs GraphCodec) (*nn.Model, error) {
 	_, sPath := Paths(path)
+	if err := refuseDetector(sPath, meta); err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(meta.Arch, "onnx:") {
 		if graphs == nil {
 			return nil, fmt.Errorf("checkpoint %s holds an imported %s: load it with onnx.Checkpoints (a checkpoint.Store with the ONNX codec), not the built-ins-only checkpoint.Load", sPath, meta.Arch)
@@ -115,6 +128,15 @@ func buildWith(path string, meta Meta, graphs GraphCodec) (*nn.Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// refuseDetector says, with the fix, that a detector's checkpoint is not
+// this package's to build: its recipe is package detect's.
+func refuseDetector(sPath string, meta Meta) error {
+	if len(meta.Detector) == 0 {
+		return nil
+	}
+	return fmt.Errorf("checkpoint %s holds a detector (%s), not a classifier: load it with detect.Load (graft detect and graft eval do)", sPath, meta.Arch)
 }
 
 // Paths resolves a checkpoint argument (m, m.json or m.safetensors) to its
@@ -212,7 +234,11 @@ func ReadMeta(path string) (Meta, error) {
 	if meta.Format != Format {
 		return meta, fmt.Errorf("%s: format %q, expected %q", sPath, meta.Format, Format)
 	}
-	if len(meta.Classes) != 0 && len(meta.Classes) != meta.NumClasses {
+	if len(meta.Detector) > 0 {
+		if len(meta.Classes) != 0 && len(meta.Classes) != meta.NumClasses-1 {
+			return meta, fmt.Errorf("%s: %d class names for a detector of %d classes (background included, which has no name)", sPath, len(meta.Classes), meta.NumClasses)
+		}
+	} else if len(meta.Classes) != 0 && len(meta.Classes) != meta.NumClasses {
 		return meta, fmt.Errorf("%s: %d class names for %d classes", sPath, len(meta.Classes), meta.NumClasses)
 	}
 	return meta, nil
@@ -236,16 +262,11 @@ func (s Store) Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	wPath, sPath := Paths(path)
-	b, err := os.ReadFile(wPath)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: weights: %w", sPath, err)
+	_, sPath := Paths(path)
+	if err := refuseDetector(sPath, meta); err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	if hex.EncodeToString(sum[:]) != meta.SHA256 {
-		return nil, fmt.Errorf("checkpoint %s: %s does not match its sidecar (written by another run, or interrupted); re-save or resume the run", sPath, wPath)
-	}
-	st, err := ReadSafetensors(wPath)
+	st, err := ReadWeights(path, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +279,22 @@ func (s Store) Load(path string) (*Checkpoint, error) {
 		return nil, err
 	}
 	return &Checkpoint{Meta: meta, Model: m, Path: path}, nil
+}
+
+// ReadWeights reads a checkpoint's weights after checking them against the
+// hash its sidecar meta recorded, so that a model is never loaded with
+// weights from another run.
+func ReadWeights(path string, meta Meta) (*Safetensors, error) {
+	wPath, sPath := Paths(path)
+	b, err := os.ReadFile(wPath)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: weights: %w", sPath, err)
+	}
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != meta.SHA256 {
+		return nil, fmt.Errorf("checkpoint %s: %s does not match its sidecar (written by another run, or interrupted); re-save or resume the run", sPath, wPath)
+	}
+	return ReadSafetensors(wPath)
 }
 
 // LoadState reads a resumable checkpoint's optimizer state; nil when it has none.

@@ -1,8 +1,12 @@
 package checkpoint
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,6 +15,55 @@ import (
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
+
+// volatile matches the sidecar lines that change from run to run: the
+// provenance and the weights' hash (libtorch's initialisation).
+var volatile = regexp.MustCompile(`"(weights_sha256|graft_version|graft_commit|libtorch_version|created|command)": (\[[^\]]*\]|"[^"]*")`)
+
+// TestClassifierSidecarUnchanged: a classifier's sidecar is byte for byte
+// what graft wrote before detectors had checkpoints (testdata was written
+// by that code), the provenance and hash aside; no "detector" key appears.
+func TestClassifierSidecarUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 3, InChannels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	cut := 1
+	if err := m.Truncate(cut, 3); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "m")
+	meta := Meta{Classes: []string{"stop", "yield", "limit"}, CutAfter: &cut, Preprocess: data.Preprocess{Size: 32, Channels: 1, Norm: "unit"},
+		Training: json.RawMessage(`{"epoch":3}`)}
+	if err := Save(path, m, meta, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := volatile.ReplaceAll(b, []byte(`"$1": "…"`))
+	golden := filepath.Join("testdata", "classifier_sidecar.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("classifier sidecar changed:\n%s\nwant\n%s", got, want)
+	}
+}
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := t.TempDir()

@@ -34,7 +34,10 @@ type BaseOptions struct {
 // head stage is dropped and freed, its other stages are kept with their
 // names, so the classifier's weights load into the detector by name, then
 // extra stages extra1… (named extra.0…) and a detection head follow. The
-// classifier is consumed: do not use or free base afterwards.
+// classifier is consumed: do not use or free base afterwards. Save can
+// write the detector when base is a built-in architecture (truncated or
+// not); one on an imported graph (Arch "onnx:…") is refused there, as its
+// graph is not recorded in a detector's checkpoint.
 func FromClassifier(base *nn.Model, o BaseOptions) (*Model, error) {
 	if o.Taps == 0 {
 		o.Taps = 1
@@ -88,6 +91,7 @@ func FromClassifier(base *nn.Model, o BaseOptions) (*Model, error) {
 		m.Free()
 		return nil, err
 	}
+	m.recipe = baseRecipe(base.Arch, body, m.InChannels, o)
 	return m, nil
 }
 

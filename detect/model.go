@@ -35,6 +35,11 @@ type Model struct {
 	// default boxes follow whatever size it is given.
 	InputSize int
 
+	// recipe is how New or FromClassifier built the model, what Save
+	// records so that Build can build it again; zero for a Model put
+	// together by hand, which Save refuses.
+	recipe recipe
+
 	mu       sync.Mutex
 	defaults map[[2]int][]Box
 }

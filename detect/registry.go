@@ -118,6 +118,7 @@ func New(name string, cfg Config) (*Model, error) {
 	if err := ready(m); err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
 	}
+	m.recipe = recipe{Detector: name, NumClasses: cfg.NumClasses, InChannels: cfg.InChannels, FullTail: cfg.FullTail}
 	return m, nil
 }
 
