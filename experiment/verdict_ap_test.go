@@ -79,6 +79,15 @@ func TestMeanIntervalAP(t *testing.T) {
 		t.Errorf("interval width %.4f on 400 images, %.4f on 40: want it to shrink with more images", width[400], width[40])
 	}
 
+	t.Run("one annotated image", func(t *testing.T) {
+		// A third of the resamples drop the one image with ground truth,
+		// where mAP is undefined (-1): they are drawn again, not counted.
+		one := &metrics.APRecords{Images: 2, Classes: []metrics.APClassRecords{{GroundTruths: []int32{0}, Detections: []int32{1, 0}, TP: []byte{0b10}}}}
+		lo, hi, ok := meanIntervalAP(map[int]Run{1: {Status: "ok", APRecords: one}}, rand.New(rand.NewPCG(1, 2)))
+		if !ok || !(0 < lo && lo < hi && hi <= 1) {
+			t.Errorf("interval [%v, %v] (ok %v), want one inside (0, 1]", lo, hi, ok)
+		}
+	})
 	t.Run("no usable records", func(t *testing.T) {
 		runs := map[int]Run{
 			1: {Status: "ok"},
