@@ -1,6 +1,9 @@
 package experiment
 
-import "github.com/graftml/graft/fit"
+import (
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/metrics"
+)
 
 // SchemaVersion is the version of results.json; docs/results-schema.md
 // documents it.
@@ -127,6 +130,11 @@ type Run struct {
 	// least significant first), set where the prediction was right: what
 	// the paired comparison of strategies resamples. Base64 in JSON.
 	TestCorrect []byte `json:"test_correct,omitempty"`
+	// APRecords are a detector's test detections reduced to what mAP@0.5
+	// needs under any reweighting of the test images: what the intervals
+	// and the paired comparison of detectors resample, as TestCorrect is
+	// for classifiers. Omitted for classifiers.
+	APRecords *metrics.APRecords `json:"ap_records,omitempty"`
 }
 
 // Selection records how a refit run chose its settings on validation.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/graftml/graft/metrics"
 )
 
 // BootstrapSamples is the number of resamples behind every interval.
@@ -108,6 +110,139 @@ func meanInterval(runs map[int]Run, n int, rng *rand.Rand) (lo, hi float64, ok b
 		return tot / float64(len(hits))
 	})
 	return lo, hi, true
+}
+
+// Detectors. Their score, mAP@0.5, is not a sum over test images, so the
+// shortcut above (only the counts of disagreements matter) does not hold:
+// each resample draws a Poisson(1) weight for every test image and
+// recomputes mAP from the run's APRecords, which give it exactly for any
+// weights. The bootstrap is otherwise the same: seeds with replacement,
+// then images, the same image weights for both detectors of a pair.
+
+// apRecords are a run's AP records when a bootstrap can use them: present,
+// consistent, and with a class that has ground truth (else mAP is
+// undefined under every weighting).
+func apRecords(r Run) (*metrics.APRecords, bool) {
+	a := r.APRecords
+	if a == nil || a.Check() != nil {
+		return nil, false
+	}
+	for _, c := range a.Classes {
+		if len(c.GroundTruths) > 0 {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// pairedRunsAP are the seeds on which two detectors both have usable AP
+// records over the same test images: the units pairedDiffAP resamples.
+func pairedRunsAP(a, b map[int]Run) (seeds []int) {
+	for s, ra := range a {
+		rb, ok := b[s]
+		if !ok {
+			continue
+		}
+		x, okA := apRecords(ra)
+		y, okB := apRecords(rb)
+		if okA && okB && x.Images == y.Images {
+			seeds = append(seeds, s)
+		}
+	}
+	slices.Sort(seeds)
+	return seeds
+}
+
+// maxRedraws bounds the redraws of a resample that dropped every image
+// with ground truth (mAP undefined): likely only for a test set with one
+// or two annotated images; past it, the images count once each.
+const maxRedraws = 100
+
+// resampleAP draws Poisson(1) image weights into w (one per image of the
+// records) and sets ap[i] to recs[i]'s mAP@0.5 under them, redrawing
+// when a resample leaves one without ground truth.
+func resampleAP(rng *rand.Rand, w, ap []float64, recs []*metrics.APRecords) {
+	for range maxRedraws {
+		for i := range w {
+			w[i] = poisson(rng, 1)
+		}
+		ok := true
+		for i, r := range recs {
+			ap[i] = r.MeanAP(w)
+			ok = ok && ap[i] >= 0
+		}
+		if ok {
+			return
+		}
+	}
+	for i, r := range recs {
+		ap[i] = r.MeanAP(nil)
+	}
+}
+
+// meanIntervalAP is the 95% interval of a detector's mean mAP@0.5 over
+// seeds by the two-level bootstrap (seeds, then test images), from the
+// runs' AP records; ok is false when no run has usable ones.
+func meanIntervalAP(runs map[int]Run, rng *rand.Rand) (lo, hi float64, ok bool) {
+	var recs []*metrics.APRecords
+	images := 0
+	for _, s := range sortedSeeds(runs) {
+		if a, ok := apRecords(runs[s]); ok {
+			recs = append(recs, a)
+			images = max(images, a.Images)
+		}
+	}
+	if len(recs) == 0 {
+		return 0, 0, false
+	}
+	w := make([]float64, images)
+	var ap [1]float64
+	lo, hi = percentiles(func() float64 {
+		var tot float64
+		for range recs {
+			k := rng.IntN(len(recs))
+			resampleAP(rng, w[:recs[k].Images], ap[:], recs[k:k+1])
+			tot += ap[0]
+		}
+		return tot / float64(len(recs))
+	})
+	return lo, hi, true
+}
+
+// pairedDiffAP is the mean mAP@0.5 difference a − b over the paired seeds
+// (pairedRunsAP) and its 95% interval: seeds drawn with replacement, then
+// the same image weights for both detectors, so that what they share —
+// the split, the hard images — cancels as in pairedDiff. A run against
+// itself differs by exactly 0 in every resample.
+func pairedDiffAP(a, b map[int]Run, seeds []int, rng *rand.Rand) (diff, lo, hi float64) {
+	pairs := make([][2]*metrics.APRecords, 0, len(seeds))
+	images := 0
+	for _, s := range seeds {
+		x, okA := apRecords(a[s])
+		y, okB := apRecords(b[s])
+		if !okA || !okB || x.Images != y.Images {
+			continue // pairedRunsAP leaves such seeds out
+		}
+		pairs = append(pairs, [2]*metrics.APRecords{x, y})
+		images = max(images, x.Images)
+		diff += x.MeanAP(nil) - y.MeanAP(nil)
+	}
+	if len(pairs) == 0 {
+		return 0, 0, 0
+	}
+	diff /= float64(len(pairs))
+	w := make([]float64, images)
+	var ap [2]float64
+	lo, hi = percentiles(func() float64 {
+		var tot float64
+		for range pairs {
+			p := &pairs[rng.IntN(len(pairs))]
+			resampleAP(rng, w[:p[0].Images], ap[:], p[:])
+			tot += ap[0] - ap[1]
+		}
+		return tot / float64(len(pairs))
+	})
+	return diff, lo, hi
 }
 
 func sortedSeeds(runs map[int]Run) []int {
