@@ -85,6 +85,11 @@ func (t *Task) trainBatch(b *data.DetectionBatch, classes int, cfg fit.Config, f
 type Evaluation struct {
 	Loss float64 // multibox loss per image
 	COCO *metrics.COCOResult
+	// GroundTruth and Detections are what COCO was scored on, in the
+	// input's pixels, images numbered by their index in the loader's data
+	// set: what a bootstrap over the images re-scores.
+	GroundTruth []metrics.GroundTruth
+	Detections  []metrics.Detection
 }
 
 // Validate is fit.Task's validation: the mean loss and mAP@0.5.
@@ -167,5 +172,5 @@ func (t *Task) Evaluate(ctx context.Context, l *data.DetectionLoader, cfg fit.Co
 	if err != nil {
 		return nil, err
 	}
-	return &Evaluation{Loss: lossSum / float64(images), COCO: coco}, nil
+	return &Evaluation{Loss: lossSum / float64(images), COCO: coco, GroundTruth: gts, Detections: dets}, nil
 }

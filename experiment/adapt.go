@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/strategy"
 )
@@ -60,8 +61,11 @@ func Start(b *Base, s strategy.Strategy, budget strategy.Budget, o StartOptions)
 // metadata a checkpoint of it carries.
 type Adapted struct {
 	Model *nn.Model
-	Run   Run
-	Meta  checkpoint.Meta
+	// Detector is the adapted detector, whose network is Model, when
+	// the base starts detectors.
+	Detector *detect.Model
+	Run      Run
+	Meta     checkpoint.Meta
 }
 
 // Adapt is graft's one executor: it adapts the base to c.Train with one
@@ -79,7 +83,7 @@ type Adapted struct {
 func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) (*Adapted, error) {
 	c = c.withDefaults()
 	j := job{strategy: s, shots: shots, seed: seed}
-	var m *nn.Model
+	var m fitted
 	var run Run
 	if c.Protocol == ProtocolNone {
 		// The plain recipe: every image, a fixed schedule, nothing held out.
@@ -87,12 +91,13 @@ func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) 
 		if err != nil {
 			return nil, err
 		}
-		l, err := c.trainLoader(ds, seed)
+		f, err := c.trainFeed(ds, nil, seed)
 		if err != nil {
 			return nil, err
 		}
 		lr := c.LRGrid[0]
-		tr := c.trialFor(j, l, nil, "all", nil, lr, strategy.Budget{Epochs: c.Budget.Epochs}, ds.Len() <= PreciseBNImages, c.Progress)
+		precise := ds.Len() <= PreciseBNImages && c.detection() == nil
+		tr := c.trialFor(j, f, "all", nil, lr, strategy.Budget{Epochs: c.Budget.Epochs}, precise, c.Progress)
 		out, err := tr.Run(ctx)
 		if err != nil {
 			return nil, err
@@ -105,7 +110,7 @@ func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) 
 			}
 			return nil, fmt.Errorf("%s diverged at rate %g: lower the learning rate", s.Name, lr)
 		}
-		m = out.Model
+		m = fitted{out.Model, out.Detector}
 	} else {
 		sp, err := c.makeSplit(shots, seed)
 		if err != nil {
@@ -114,7 +119,7 @@ func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) 
 		defer sp.cache.Free()
 		var mu sync.Mutex
 		m, run = c.adapt(ctx, 1, 1, j, sp, &mu)
-		if m == nil {
+		if m.m == nil {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -126,17 +131,17 @@ func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) 
 	}
 	meta, err := c.meta(s, run)
 	if err != nil {
-		m.Free()
+		m.free()
 		return nil, err
 	}
-	return &Adapted{Model: m, Run: run, Meta: meta}, nil
+	return &Adapted{Model: m.m, Detector: m.det, Run: run, Meta: meta}, nil
 }
 
 // meta is the checkpoint metadata of a model adapted with s: the target's
 // classes, the base's preprocessing, where the model was cut, and how it
 // was trained.
 func (c Config) meta(s strategy.Strategy, run Run) (checkpoint.Meta, error) {
-	meta := checkpoint.Meta{Classes: c.Train.Classes(), Preprocess: c.Base.Meta.Preprocess}
+	meta := checkpoint.Meta{Classes: c.Train.Classes(), Preprocess: c.Base.Preprocess()}
 	if plan, _ := s.Plan(c.Base.Shape(), c.Budget); plan.CutAfter > 0 {
 		k := plan.CutAfter - 1
 		meta.CutAfter = &k

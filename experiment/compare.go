@@ -52,8 +52,11 @@ type Config struct {
 	ClassMap []int
 	TrainBN  bool
 	Augment  data.Augment
-	Device   torch.Device
-	Workers  int
+	// DetectionAugment transforms a detector's training images and their
+	// boxes (off by default: what is measured is then the model's).
+	DetectionAugment data.DetectionAugment
+	Device           torch.Device
+	Workers          int
 	// Out is the folder of results.json; an existing one with the same
 	// spec is resumed: finished runs are kept, the rest run.
 	Out  string
@@ -99,6 +102,14 @@ func (c *Config) completeSpec() error {
 		b, _ := json.Marshal(c.Augment)
 		c.Spec.Augment = string(b)
 	}
+	c.Spec.Task, c.Spec.DetectionAugment = "", ""
+	if c.detection() != nil {
+		c.Spec.Task = "detect"
+		if c.DetectionAugment.Enabled() {
+			b, _ := json.Marshal(c.DetectionAugment)
+			c.Spec.DetectionAugment = string(b)
+		}
+	}
 	return nil
 }
 
@@ -132,6 +143,9 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	}
 	if err := c.completeSpec(); err != nil {
 		return nil, err
+	}
+	if c.detection() != nil && c.ClassMap != nil {
+		return nil, fmt.Errorf("a class map starts a classifier's head rows from the source's; a detector's class predictors start fresh: drop --class-map")
 	}
 	if c.Protocol == ProtocolRefit {
 		c.Spec.Folds = c.Folds
@@ -189,7 +203,7 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		return nil, err
 	}
 	res.ShortClasses = short
-	testL, err := data.NewLoader(c.Test, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
+	testL, err := c.testFeed()
 	if err != nil {
 		return nil, fmt.Errorf("test set: %w", err)
 	}
@@ -291,6 +305,18 @@ feed:
 	return res, flush()
 }
 
+// testFeed is the loader of the test set.
+func (c Config) testFeed() (feed, error) {
+	var f feed
+	var err error
+	if c.detection() != nil {
+		f.dval, err = c.detectionLoader(c.Test, 0, false)
+	} else {
+		f.val, err = data.NewLoader(c.Test, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
+	}
+	return f, err
+}
+
 // FewShotBatch picks the batch size and last-batch rule for n training
 // images: at most batch, and small enough for at least four steps an
 // epoch, since a few-shot set in one or two batches per epoch would see a
@@ -377,10 +403,18 @@ func (r *Results) summarize() {
 	r.Winners = r.Winners[:0]
 	byStrategy := r.runsByStrategy()
 	nTest := r.testImages()
+	// A detector's mAP is resampled from its runs' AP records, a
+	// classifier's accuracy from which test images it got right.
+	detecting := r.Spec.Task == "detect"
 	for i := range r.Summary {
 		sm := &r.Summary[i]
 		rng := rand.New(rand.NewPCG(uint64(sm.Shots)+1, 0x9e3779b9))
-		if lo, hi, ok := meanInterval(byStrategy[[2]string{sm.Strategy, fmt.Sprint(sm.Shots)}], nTest, rng); ok {
+		runs := byStrategy[[2]string{sm.Strategy, fmt.Sprint(sm.Shots)}]
+		interval := func() (float64, float64, bool) { return meanInterval(runs, nTest, rng) }
+		if detecting {
+			interval = func() (float64, float64, bool) { return meanIntervalAP(runs, rng) }
+		}
+		if lo, hi, ok := interval(); ok {
 			sm.CILow, sm.CIHigh = lo, hi
 		}
 	}
@@ -407,11 +441,20 @@ func (r *Results) summarize() {
 				continue
 			}
 			rival := byStrategy[[2]string{o.Strategy, fmt.Sprint(o.Shots)}]
-			seeds := pairedRuns(wins, rival, nTest)
-			if len(seeds) == 0 {
-				continue
+			var d, lo, hi float64
+			if detecting {
+				seeds := pairedRunsAP(wins, rival)
+				if len(seeds) == 0 {
+					continue
+				}
+				d, lo, hi = pairedDiffAP(wins, rival, seeds, rng)
+			} else {
+				seeds := pairedRuns(wins, rival, nTest)
+				if len(seeds) == 0 {
+					continue
+				}
+				d, lo, hi = pairedDiff(wins, rival, seeds, nTest, rng)
 			}
-			d, lo, hi := pairedDiff(wins, rival, seeds, nTest, rng)
 			m := Margin{Strategy: o.Strategy, Diff: d, Low: lo, High: hi, Tied: lo <= 0}
 			w.Margins = append(w.Margins, m)
 			if m.Tied {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/metrics"
@@ -24,7 +25,7 @@ import (
 type split struct {
 	key   string
 	all   *data.Subset  // every shot: what the refit trains on
-	allL  *data.Loader  // nil under the holdout protocol
+	allL  feed          // empty under the holdout protocol
 	folds []foldLoaders // validation folds (one under holdout)
 	cache *fit.FeatureCache
 	// preciseBN: the training sets are small enough that BatchNorm
@@ -34,14 +35,41 @@ type split struct {
 }
 
 type foldLoaders struct {
-	train, val *data.Loader
-	key        string
+	feed
+	key string
+}
+
+// feed is what a trial trains and validates on: a classifier's loaders,
+// or a detector's.
+type feed struct {
+	train, val   *data.Loader
+	dtrain, dval *data.DetectionLoader
+}
+
+// trainFeed is the training loader of ds; scoring, when set, adds the
+// loader that scores on score (a validation fold).
+func (c Config) trainFeed(ds, score data.Dataset, seed int) (feed, error) {
+	var f feed
+	var err error
+	if c.detection() != nil {
+		if f.dtrain, err = c.detectionLoader(ds, seed, true); err == nil && score != nil {
+			f.dval, err = c.detectionLoader(score, seed, false)
+		}
+		return f, err
+	}
+	if f.train, err = c.trainLoader(ds, seed); err == nil && score != nil {
+		f.val, err = data.NewLoader(score, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
+	}
+	return f, err
 }
 
 // sample draws the shots of one seed: k per class, or all a short class has.
 func (c Config) sample(shots, seed int) (data.Dataset, error) {
 	if shots == 0 {
 		return c.Train, nil
+	}
+	if det := c.detection(); det != nil {
+		return c.sampleDetection(det, shots, seed)
 	}
 	var opts []data.SampleOption
 	if !c.ShotsStrict {
@@ -73,7 +101,8 @@ func (c Config) makeSplit(shots, seed int) (*split, error) {
 		}
 		sp.all = &data.Subset{Base: ds, Indices: idx}
 	}
-	sp.preciseBN = ds.Len() <= PreciseBNImages
+	// Precise BatchNorm is for classifiers (fit refuses it for a task).
+	sp.preciseBN = ds.Len() <= PreciseBNImages && c.detection() == nil
 	var folds []data.Fold
 	if c.Protocol == ProtocolHoldout {
 		tr, va, err := data.StratifiedSplitGroups(ds, c.ValFraction, uint64(seed), groups)
@@ -94,21 +123,16 @@ func (c Config) makeSplit(shots, seed int) (*split, error) {
 		}
 		folds = all[:foldsFor(all[0].Val.Len(), len(all), c.Folds)]
 	}
-	pre := c.Base.Meta.Preprocess
 	for i, f := range folds {
-		tl, err := c.trainLoader(f.Train, seed)
+		fd, err := c.trainFeed(f.Train, f.Val, seed)
 		if err != nil {
 			return nil, err
 		}
-		vl, err := data.NewLoader(f.Val, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: pre, CacheDecoded: true})
-		if err != nil {
-			return nil, err
-		}
-		sp.folds = append(sp.folds, foldLoaders{train: tl, val: vl, key: fmt.Sprintf("%s/fold=%d", sp.key, i)})
+		sp.folds = append(sp.folds, foldLoaders{feed: fd, key: fmt.Sprintf("%s/fold=%d", sp.key, i)})
 		sp.valImages += f.Val.Len()
 	}
 	if c.Protocol == ProtocolRefit {
-		if sp.allL, err = c.trainLoader(ds, seed); err != nil {
+		if sp.allL, err = c.trainFeed(ds, nil, seed); err != nil {
 			return nil, err
 		}
 	}
@@ -149,6 +173,9 @@ func ShortClassesOf(ds data.Dataset, shots []int) []ShortClasses {
 // ShotsStrict.
 func (c Config) shortClasses() ([]ShortClasses, error) {
 	out := ShortClassesOf(c.Train, c.Shots)
+	if det := c.detection(); det != nil {
+		out = detectionShortClasses(det, c.Shots)
+	}
 	if c.ShotsStrict && len(out) > 0 {
 		sc := out[0]
 		return nil, fmt.Errorf("%d shots: %d classes have fewer images (%q has %d); lower --shots or drop --shots-strict to let them give what they have",
@@ -211,8 +238,8 @@ func (c Config) writeSplits() error {
 
 // trialFor is a training of job j at rate lr on train (validated on val
 // when not nil) for budget.
-func (c Config) trialFor(j job, train, val *data.Loader, key string, cache *fit.FeatureCache, lr float64, budget strategy.Budget, precise bool, events fit.Events) Trial {
-	return Trial{Base: c.Base, Strategy: j.strategy, Train: train, Val: val, Classes: len(c.Train.Classes()),
+func (c Config) trialFor(j job, f feed, key string, cache *fit.FeatureCache, lr float64, budget strategy.Budget, precise bool, events fit.Events) Trial {
+	return Trial{Base: c.Base, Strategy: j.strategy, Train: f.train, Val: f.val, DetTrain: f.dtrain, DetVal: f.dval, Classes: len(c.Train.Classes()),
 		Seed: uint64(j.seed), LR: lr, Budget: budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
 		TrainKey: key + "/train", ValKey: key + "/val", Events: events, TrainBN: c.TrainBN, Device: c.Device,
 		PreciseBN: precise, MinShare: DefaultMinShare}
@@ -239,7 +266,7 @@ type rateResult struct {
 	ran      int // epochs the longest fold ran
 	hist     []fit.EpochStats
 	err      string
-	model    *nn.Model // holdout: the trained model, kept for the best rate
+	model    fitted // holdout: the trained model, kept for the best rate
 	trainabl int64
 	// correct: per validation image over the folds, whether the fold's
 	// best-epoch model got it right (kept only when asked for).
@@ -254,7 +281,7 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 	rr := &rateResult{lr: lr, raw: raw, status: "ok"}
 	var hists [][]fit.EpochStats
 	for _, f := range sp.folds {
-		tr := c.trialFor(j, f.train, f.val, f.key, sp.cache, lr, budget, sp.preciseBN, events)
+		tr := c.trialFor(j, f.feed, f.key, sp.cache, lr, budget, sp.preciseBN, events)
 		tr.RawHead = raw
 		out, err := tr.Run(ctx)
 		if err != nil {
@@ -274,7 +301,7 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 			rr.hist = out.Result.History
 		}
 		if c.Protocol == ProtocolHoldout {
-			rr.model = out.Model
+			rr.model = fitted{out.Model, out.Detector}
 			rr.acc, rr.loss, rr.epochs, rr.ran = out.ValAcc, out.ValLoss, out.Result.BestEpoch, out.Result.Epochs
 			return rr
 		}
@@ -313,16 +340,37 @@ func (c Config) headArms(s strategy.Strategy) []bool {
 
 // runOne adapts the base for one job and tests the model it gives.
 // progressMu serialises progress reports from concurrent workers.
-func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test *data.Loader, progressMu *sync.Mutex) Run {
+func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test feed, progressMu *sync.Mutex) Run {
 	model, run := c.adapt(ctx, i, n, j, sp, progressMu)
-	if model == nil {
+	if model.m == nil {
 		return run
 	}
-	defer model.Free()
-	if err := c.test(ctx, model, test, c.evalConfig(), &run); err != nil {
+	defer model.free()
+	if err := c.testFitted(ctx, model, test, &run); err != nil {
 		run.Status, run.Error = "failed", "test: "+err.Error()
 	}
 	return run
+}
+
+// fitted is a trained model: a classifier, or a detector and the network
+// it wraps.
+type fitted struct {
+	m   *nn.Model
+	det *detect.Model // a detector, whose Model is m; nil for a classifier
+}
+
+func (f fitted) free() {
+	if f.m != nil {
+		f.m.Free()
+	}
+}
+
+// testFitted scores a trained model on the test set.
+func (c Config) testFitted(ctx context.Context, f fitted, test feed, run *Run) error {
+	if f.det != nil {
+		return c.testDetector(ctx, f.det, test.dval, run)
+	}
+	return c.test(ctx, f.m, test.val, c.evalConfig(), run)
 }
 
 // evalConfig evaluates a model where and how its training left it.
@@ -335,7 +383,7 @@ func (c Config) evalConfig() fit.Config {
 // protocol — trains on every shot with them and returns that model; under
 // holdout, the best-epoch weights of the chosen rate's training. The model
 // is nil when the run failed (run says why).
-func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressMu *sync.Mutex) (*nn.Model, Run) {
+func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressMu *sync.Mutex) (fitted, Run) {
 	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok", PreciseBN: sp.preciseBN}
 	var events fit.Events
 	if c.Progress != nil {
@@ -385,12 +433,12 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		}
 		run.LRSearch = append(run.LRSearch, t)
 		if better(rr, best) {
-			if best != nil && best.model != nil {
-				best.model.Free()
+			if best != nil {
+				best.model.free()
 			}
 			best = rr
-		} else if rr.model != nil {
-			rr.model.Free()
+		} else {
+			rr.model.free()
 		}
 	}
 	for _, raw := range heads {
@@ -417,11 +465,11 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		for _, r := range results {
 			if r.status == "failed" {
 				run.Status, run.Error = "failed", r.err
-				return nil, run
+				return fitted{}, run
 			}
 		}
 		run.Status = "diverged"
-		return nil, run
+		return fitted{}, run
 	}
 	run.LR, run.History, run.TrainableParams = best.lr, best.hist, best.trainabl
 	run.Head = headName(best.raw)
@@ -430,7 +478,7 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 	// while the run was not stopped: more epochs might have helped.
 	run.CutOff = best.ran >= budget.Epochs && best.epochs > budget.Epochs-max(1, window)
 	run.Converged = !run.CutOff
-	var model *nn.Model
+	var model fitted
 	if c.Protocol == ProtocolHoldout {
 		model = best.model
 		run.Epochs, run.BestEpoch = best.ran, best.epochs
@@ -439,21 +487,21 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 			Smoothing: window, MinEpochs: int(math.Ceil(DefaultMinShare * float64(budget.Epochs)))}
 		announce(best.lr)
 		refitStart := time.Now()
-		tr := c.trialFor(j, sp.allL, nil, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, events)
+		tr := c.trialFor(j, sp.allL, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, events)
 		tr.RawHead = best.raw
 		out, err := tr.Run(ctx)
 		if err != nil {
 			run.Status, run.Error = "failed", "refit: "+err.Error()
-			return nil, run
+			return fitted{}, run
 		}
 		if out.Status != "ok" {
 			if out.Model != nil {
 				out.Model.Free()
 			}
 			run.Status, run.Error = out.Status, fmt.Sprintf("refit on every shot at %g for %d epochs diverged", best.lr, best.epochs)
-			return nil, run
+			return fitted{}, run
 		}
-		model = out.Model
+		model = fitted{out.Model, out.Detector}
 		run.Refit = &Refit{Images: sp.all.Len(), Epochs: best.epochs, LR: best.lr, Seconds: time.Since(refitStart).Seconds()}
 		run.Epochs, run.BestEpoch = best.epochs, best.epochs
 		run.History = out.Result.History

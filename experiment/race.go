@@ -163,6 +163,9 @@ type Interval struct {
 // Race runs the race for o.Shots images per class.
 func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
 	c = c.withDefaults()
+	if c.detection() != nil {
+		return nil, fmt.Errorf("advise races classifiers; for a detector, run graft compare (its verdict carries the interval advise would give)")
+	}
 	if o.Budget <= 0 {
 		o.Budget = DefaultRaceBudget
 	}

@@ -79,6 +79,11 @@ type Spec struct {
 	TrainBN     bool    `json:"train_bn,omitempty"` // --bn train
 	Augment     string  `json:"augment,omitempty"`  // data.Augment as JSON; "" none
 	ClassMap    []int   `json:"class_map,omitempty"`
+	// Task is "detect" for a comparison of detectors (scores are mAP@0.5),
+	// "" for classifiers.
+	Task string `json:"task,omitempty"`
+	// DetectionAugment is data.DetectionAugment as JSON; "" none.
+	DetectionAugment string `json:"detection_augment,omitempty"`
 }
 
 // Env records where the results were measured.
@@ -93,13 +98,15 @@ type Env struct {
 
 // Run is one strategy × shots × seed.
 type Run struct {
-	Strategy        string           `json:"strategy"`
-	Shots           int              `json:"shots"`
-	Seed            int              `json:"seed"`
-	Status          string           `json:"status"` // ok, diverged, failed
-	Error           string           `json:"error,omitempty"`
-	LR              float64          `json:"lr"`        // chosen on the validation split
-	LRSearch        []LRTrial        `json:"lr_search"` // every rate tried, with its validation accuracy
+	Strategy string    `json:"strategy"`
+	Shots    int       `json:"shots"`
+	Seed     int       `json:"seed"`
+	Status   string    `json:"status"` // ok, diverged, failed
+	Error    string    `json:"error,omitempty"`
+	LR       float64   `json:"lr"`        // chosen on the validation split
+	LRSearch []LRTrial `json:"lr_search"` // every rate tried, with its validation accuracy
+	// TestAccuracy is the test score strategies are ranked by: accuracy,
+	// or a detector's mAP@0.5 (COCO's definition).
 	TestAccuracy    float64          `json:"test_accuracy"`
 	MacroF1         float64          `json:"macro_f1"`
 	TrainSeconds    float64          `json:"train_seconds"`
@@ -130,6 +137,10 @@ type Run struct {
 	// least significant first), set where the prediction was right: what
 	// the paired comparison of strategies resamples. Base64 in JSON.
 	TestCorrect []byte `json:"test_correct,omitempty"`
+	// MAP is a detector's COCO mAP@[.5:.95] on the test images, and
+	// ClassAP its AP@0.5 per class (-1: no test image shows the class).
+	MAP     float64   `json:"map,omitempty"`
+	ClassAP []float64 `json:"class_ap,omitempty"`
 	// APRecords are a detector's test detections reduced to what mAP@0.5
 	// needs under any reweighting of the test images: what the intervals
 	// and the paired comparison of detectors resample, as TestCorrect is

@@ -10,6 +10,7 @@ import (
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/onnx"
@@ -24,21 +25,43 @@ type Base struct {
 	Path string
 	Meta checkpoint.Meta
 	st   *checkpoint.Safetensors
+	// det, when set (ForDetection), makes the base start detectors.
+	det *detectorBase
 }
 
 // LoadBase reads a source checkpoint.
 func LoadBase(path string) (*Base, error) {
-	ck, err := onnx.Checkpoints.Load(path)
-	if err != nil {
-		return nil, err
+	// Loading checks that the weights fit the network the sidecar
+	// describes; every run then builds its own copy.
+	var meta checkpoint.Meta
+	if m, err := checkpoint.ReadMeta(path); err == nil && detect.IsDetector(m) {
+		d, dm, err := detect.Load(onnx.Checkpoints, path)
+		if err != nil {
+			return nil, err
+		}
+		d.Free()
+		meta = dm
+	} else {
+		ck, err := onnx.Checkpoints.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		ck.Model.Free()
+		meta = ck.Meta
 	}
-	ck.Model.Free()
 	w, _ := checkpoint.Paths(path)
 	st, err := checkpoint.ReadSafetensors(w)
 	if err != nil {
 		return nil, err
 	}
-	return &Base{Path: path, Meta: ck.Meta, st: st}, nil
+	b := &Base{Path: path, Meta: meta, st: st}
+	if detect.IsDetector(meta) {
+		// A detector starts detectors only.
+		if err := b.ForDetection(); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // Model builds the starting model of strategy s for nClasses target
@@ -149,13 +172,16 @@ type Trial struct {
 	Strategy strategy.Strategy
 	Train    *data.Loader
 	Val      *data.Loader
-	Classes  int
-	Seed     uint64
-	LR       float64
-	Budget   strategy.Budget
-	Batch    int
-	ClassMap []int
-	Cache    *fit.FeatureCache
+	// DetTrain and DetVal replace Train and Val for a detector (a base
+	// made ready with ForDetection).
+	DetTrain, DetVal *data.DetectionLoader
+	Classes          int
+	Seed             uint64
+	LR               float64
+	Budget           strategy.Budget
+	Batch            int
+	ClassMap         []int
+	Cache            *fit.FeatureCache
 	// TrainKey/ValKey name the data in the shared cache.
 	TrainKey, ValKey string
 	Events           fit.Events
@@ -173,7 +199,10 @@ type Trial struct {
 
 // TrialResult is a trained model and how it did.
 type TrialResult struct {
-	Model     *nn.Model
+	Model *nn.Model
+	// Detector is the trained detector (whose nn.Model is Model) when
+	// the trial trained one.
+	Detector  *detect.Model
 	Result    *fit.Result
 	ValAcc    float64
 	ValLoss   float64
@@ -184,6 +213,9 @@ type TrialResult struct {
 // Run trains one trial. A diverging run is a result (status "diverged"),
 // not an error.
 func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
+	if tr.Base.det != nil {
+		return tr.runDetector(ctx)
+	}
 	m, plan, err := Start(tr.Base, tr.Strategy, tr.Budget, StartOptions{Classes: tr.Classes, Seed: tr.Seed,
 		ClassMap: tr.ClassMap, TrainBN: tr.TrainBN, RawHead: tr.RawHead})
 	if err != nil {
@@ -215,20 +247,25 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 		best := res.History[res.BestEpoch-1]
 		out.ValAcc, out.ValLoss = best.ValAcc, best.ValLoss
 	}
-	// Trainable parameters of the final phase (all phases for gradual).
-	var trainable int64
+	out.Trainable = trainable(m, plan)
+	return out, nil
+}
+
+// trainable counts the parameters the final phase of plan trains (all
+// phases' for gradual).
+func trainable(m *nn.Model, plan strategy.Plan) int64 {
+	var n int64
 	last := plan.Phases[len(plan.Phases)-1]
 	for i, s := range m.Stages {
 		if last.StageLR == nil || (i < len(last.StageLR) && last.StageLR[i] > 0) {
 			for _, p := range s.Params() {
 				if !p.Buffer {
-					trainable += p.T.Numel()
+					n += p.T.Numel()
 				}
 			}
 		}
 	}
-	out.Trainable = trainable
-	return out, nil
+	return n
 }
 
 // channelsLast says whether models of this base train and evaluate NHWC
@@ -242,7 +279,11 @@ func (b *Base) channelsLast(dev torch.Device) bool {
 // to resolve stage names and counts.
 func (b *Base) Shape() *nn.Model {
 	m := &nn.Model{Arch: b.Meta.Arch}
-	for _, s := range b.Meta.Stages {
+	stages := b.Meta.Stages
+	if b.det != nil {
+		stages = b.det.stages
+	}
+	for _, s := range stages {
 		m.Stages = append(m.Stages, &nn.Stage{Name: s.Name, Channels: s.Channels, Reduction: s.Reduction})
 	}
 	return m

@@ -31,6 +31,7 @@ type CompareOptions struct {
 	Parallel    int
 	Protocol    string
 	ShotsStrict bool
+	Task        string
 	Args        []string // the command line, recorded in the report
 }
 
@@ -78,6 +79,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
+	f.StringVar(&o.Task, "task", "auto", "classify or detect; auto detects from the data (coco:, voc:, gtsdb:) and the base (a detector checkpoint)")
 	return cmd
 }
 
@@ -154,16 +156,30 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if err != nil {
 		return none, fmt.Errorf("--base: %w", err)
 	}
-	train, err := openTrainSet(o.Train, 0)
+	detecting, err := detectionTask(o.Task, base, o.Train)
 	if err != nil {
 		return none, err
 	}
-	// No test set is a race (graft advise): it never tests.
-	var test data.Dataset
-	if o.Test != "" {
-		if test, err = openTest("--test", o.Test); err != nil {
+	var train, test data.Dataset
+	if detecting {
+		if err := base.ForDetection(); err != nil {
+			return none, fmt.Errorf("--base: %w", err)
+		}
+		if train, test, err = openDetectionSets(o.Train, o.Test); err != nil {
 			return none, err
 		}
+	} else {
+		if train, err = openTrainSet(o.Train, 0); err != nil {
+			return none, err
+		}
+		// No test set is a race (graft advise): it never tests.
+		if o.Test != "" {
+			if test, err = openTest("--test", o.Test); err != nil {
+				return none, err
+			}
+		}
+	}
+	if test != nil {
 		if err := data.SameClasses(train.Classes(), test.Classes(), "--test "+o.Test); err != nil {
 			return none, err
 		}
@@ -172,6 +188,11 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	strats, err := strategy.Expand(o.Strategies, shape)
 	if err != nil {
 		return none, fmt.Errorf("--strategies: %w", err)
+	}
+	if detecting {
+		if strats, err = detectionStrategies(strats, o.Strategies); err != nil {
+			return none, err
+		}
 	}
 	shots, err := experiment.ParseShots(o.Shots)
 	if err != nil {
@@ -190,8 +211,13 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if o.BN != "frozen" && o.BN != "train" {
 		return none, fmt.Errorf("--bn %q: choose frozen or train", o.BN)
 	}
-	aug, err := data.AugmentPreset(o.Augment)
-	if err != nil {
+	var aug data.Augment
+	var detAug data.DetectionAugment
+	if detecting {
+		if detAug, err = data.DetectionAugmentPreset(o.Augment); err != nil {
+			return none, fmt.Errorf("--augment: %w", err)
+		}
+	} else if aug, err = data.AugmentPreset(o.Augment); err != nil {
 		return none, fmt.Errorf("--augment: %w", err)
 	}
 	var names []string
@@ -210,7 +236,7 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	cfg := experiment.Config{
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
-		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, Device: dev, Out: o.Out,
+		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, DetectionAugment: detAug, Device: dev, Out: o.Out,
 		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
 		Env: runEnv(dev, time.Now()),
@@ -222,4 +248,57 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 func runEnv(dev torch.Device, started time.Time) experiment.Env {
 	return experiment.Env{Graft: buildinfo.Version(), Torch: torch.Version(), Device: dev.String(), Threads: torch.NumThreads(),
 		Commit: buildinfo.Commit(), Started: started.UTC().Format(time.RFC3339)}
+}
+
+// detectionTask says whether --task (auto, classify, detect) makes this a
+// comparison of detectors: auto when the data is detection data or the
+// base a detector.
+func detectionTask(task string, base *experiment.Base, train string) (bool, error) {
+	switch task {
+	case "detect":
+		return true, nil
+	case "classify":
+		if base.Detector() {
+			return false, fmt.Errorf("--task classify: --base %s is a detector; use --task detect, or a classifier checkpoint", base.Path)
+		}
+		return false, nil
+	case "auto", "":
+		return base.Detector() || data.IsDetectionSpec(train), nil
+	}
+	return false, fmt.Errorf("--task %q: choose auto, classify or detect", task)
+}
+
+// openDetectionSets opens a detector comparison's training and test data
+// (coco:, voc: or gtsdb:), each image labelled by its rarest class for
+// sampling and splitting (data.ImagesOf).
+func openDetectionSets(train, test string) (data.Dataset, data.Dataset, error) {
+	tr, err := data.OpenDetection(train)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--train: %w (detection data is %s)", err, data.DetectionSpecHelp)
+	}
+	if test == "" {
+		return data.ImagesOf(tr), nil, nil
+	}
+	te, err := data.OpenDetection(test)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--test: %w", err)
+	}
+	return data.ImagesOf(tr), data.ImagesOf(te), nil
+}
+
+// detectionStrategies drops from "all" the strategies that cut the network
+// (a detector's head reads maps from several stages) and refuses them when
+// named.
+func detectionStrategies(strats []strategy.Strategy, list string) ([]strategy.Strategy, error) {
+	var out []strategy.Strategy
+	for _, s := range strats {
+		if s.Def().Cuts {
+			if strings.TrimSpace(list) != "all" {
+				return nil, fmt.Errorf("--strategies: %s cuts the network after a stage, which a detector cannot lose (its head reads several stages' maps): use freeze:K instead", s.Name)
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

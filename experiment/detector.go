@@ -1,0 +1,276 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/graftml/graft/checkpoint"
+	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/detect"
+	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/metrics"
+	"github.com/graftml/graft/onnx"
+	"github.com/graftml/graft/optim"
+	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
+)
+
+// A detection head is the executor's second kind of head. A comparison of
+// detectors is a Config whose Train and Test are data.ImagesOf detection
+// sets and whose Base was made ready with ForDetection: the same samples,
+// folds, rate search, selection rule, refit and test as for classifiers,
+// with a detector built where Start builds a classifier, detect.Task's
+// batches and multibox loss in fit.Train, and mAP@0.5 where accuracy is.
+
+// detectorBase is what a base needs to start detectors.
+type detectorBase struct {
+	// arch is the built-in detector a classifier base becomes; "" when
+	// the base is a detector checkpoint.
+	arch   string
+	stages []checkpoint.StageInfo // the detector's stage outline, what plans address
+	pre    data.Preprocess        // the detector's input
+	post   detect.Post
+}
+
+// ForDetection makes the base start detectors: a detector checkpoint as it
+// is (its class predictors replaced for the target's classes, the box
+// regression kept), or a classifier as the body of the built-in detector
+// on its architecture (smallcnn → ssd_smallcnn, vgg16 → ssd300_vgg16,
+// mobilenet_v3_large → ssdlite320_mobilenet_v3_large), its extra layers
+// and head new: the SSD paper's set-up, an ImageNet VGG-16 as the base.
+func (b *Base) ForDetection() error {
+	if b.det != nil {
+		return nil
+	}
+	if detect.IsDetector(b.Meta) {
+		post := detect.SSDPost
+		if spec, err := detect.Lookup(b.Meta.Arch); err == nil {
+			post = spec.Post
+		}
+		b.det = &detectorBase{stages: b.Meta.Stages, pre: b.Meta.Preprocess, post: post}
+		return nil
+	}
+	var names []string
+	for _, n := range detect.Names() {
+		spec, _ := detect.Lookup(n)
+		if spec.Backbone != b.Meta.Arch {
+			names = append(names, spec.Backbone)
+			continue
+		}
+		var m *detect.Model
+		var err error
+		torch.Seeded(1, func() {
+			m, err = detect.New(n, detect.Config{NumClasses: 2, InChannels: b.Meta.InChannels})
+		})
+		if err != nil {
+			return fmt.Errorf("%s as a detector's base: %w", b.Path, err)
+		}
+		defer m.Free()
+		pre := b.Meta.Preprocess
+		pre.Size, pre.Height, pre.Width = spec.InputSize, 0, 0
+		b.det = &detectorBase{arch: n, pre: pre, post: spec.Post}
+		for _, s := range m.Stages {
+			b.det.stages = append(b.det.stages, checkpoint.StageInfo{Name: s.Name, Channels: s.Channels, Reduction: s.Reduction})
+		}
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("%s is a %s classifier, and no built-in detector has that body (detectors are built on %v): give a detector checkpoint, or a classifier of one of those architectures",
+		b.Path, b.Meta.Arch, slices.Compact(names))
+}
+
+// Detector says whether the base starts detectors (ForDetection).
+func (b *Base) Detector() bool { return b.det != nil }
+
+// Preprocess is how the models the base starts read their images.
+func (b *Base) Preprocess() data.Preprocess {
+	if b.det != nil {
+		return b.det.pre
+	}
+	return b.Meta.Preprocess
+}
+
+// StartDetector is Start for a base made ready with ForDetection: the
+// detector strategy s starts from, for o.Classes object classes (the
+// background is added), and the plan that trains it.
+func StartDetector(b *Base, s strategy.Strategy, budget strategy.Budget, o StartOptions) (*detect.Model, strategy.Plan, error) {
+	if b.det == nil {
+		return nil, strategy.Plan{}, fmt.Errorf("%s starts classifiers: call ForDetection first", b.Path)
+	}
+	plan, err := s.Plan(b.Shape(), budget)
+	if err != nil {
+		return nil, plan, err
+	}
+	if plan.CutAfter > 0 {
+		return nil, plan, fmt.Errorf("%s cuts the network after a stage, which a detector cannot lose: its head reads feature maps from several stages (use freeze:K to keep early stages fixed)", s.Name)
+	}
+	var m *detect.Model
+	torch.Seeded(o.Seed, func() { m, err = b.buildDetector(plan, o.Classes) })
+	if err != nil {
+		return nil, plan, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	for i := range plan.Phases {
+		plan.Phases[i].TrainBN = o.TrainBN
+	}
+	return m, plan, nil
+}
+
+func (b *Base) buildDetector(plan strategy.Plan, classes int) (*detect.Model, error) {
+	if b.det.arch == "" {
+		m, err := detect.Build(b.Meta)
+		if err != nil {
+			return nil, err
+		}
+		if !plan.Scratch {
+			if _, err := checkpoint.LoadWeights(m.Model, b.st, checkpoint.Strict); err != nil {
+				m.Free()
+				return nil, err
+			}
+		}
+		if err := m.ResetClasses(classes + 1); err != nil {
+			m.Free()
+			return nil, err
+		}
+		return m, nil
+	}
+	m, err := detect.New(b.det.arch, detect.Config{NumClasses: classes + 1, InChannels: b.Meta.InChannels})
+	if err != nil || plan.Scratch {
+		return m, err
+	}
+	cls, err := onnx.Checkpoints.Build(b.Path, b.Meta)
+	if err == nil {
+		defer cls.Free()
+		_, err = checkpoint.LoadWeights(cls, b.st, checkpoint.Strict)
+	}
+	if err == nil {
+		_, err = detect.LoadBackbone(m, cls)
+	}
+	if err != nil {
+		m.Free()
+		return nil, err
+	}
+	return m, nil
+}
+
+// runDetector is Trial.Run for a detector.
+func (tr Trial) runDetector(ctx context.Context) (*TrialResult, error) {
+	m, plan, err := StartDetector(tr.Base, tr.Strategy, tr.Budget, StartOptions{Classes: tr.Classes, Seed: tr.Seed, TrainBN: tr.TrainBN})
+	if err != nil {
+		return nil, err
+	}
+	task := &detect.Task{Model: m, Train: tr.DetTrain, Val: tr.DetVal, Loss: detect.SSDLoss, Post: tr.Base.det.post}
+	cfg := fit.Config{
+		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
+		MinShare:  tr.MinShare,
+		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
+		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
+		Phases:    plan.Phases,
+	}
+	res, err := fit.Train(ctx, fit.Run{Model: m.Model, Task: task, Config: cfg, Events: tr.Events})
+	out := &TrialResult{Model: m.Model, Detector: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
+	if err != nil {
+		if errors.Is(err, fit.ErrDiverged) {
+			out.Status = "diverged"
+			return out, nil
+		}
+		m.Free()
+		return nil, err
+	}
+	if res.BestEpoch > 0 {
+		best := res.History[res.BestEpoch-1]
+		out.ValAcc, out.ValLoss = best.ValAcc, best.ValLoss
+	}
+	out.Trainable = trainable(m.Model, plan)
+	return out, nil
+}
+
+// detection is the comparison's training data as detection images, or
+// nil for classifiers.
+func (c Config) detection() data.DetectionDataset {
+	if d, ok := c.Train.(*data.DetectionImages); ok {
+		return d.Det
+	}
+	return nil
+}
+
+// sampleDetection draws k annotated images per class (KShotDetection),
+// as a subset of c.Train so that grouping and folds treat it as any sample.
+func (c Config) sampleDetection(det data.DetectionDataset, shots, seed int) (data.Dataset, error) {
+	var opts []data.SampleOption
+	if !c.ShotsStrict {
+		opts = append(opts, data.AllowFewer())
+	}
+	sub, err := data.KShotDetection(det, shots, uint64(seed), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%d shots: %w (or drop --shots-strict to let short classes give what they have)", shots, err)
+	}
+	return &data.Subset{Base: c.Train, Indices: sub.Indices}, nil
+}
+
+// detectionLoader is a detector's loader over ds (a subset of detection
+// images): shuffled and augmented for training, in order for scoring.
+func (c Config) detectionLoader(ds data.Dataset, seed int, train bool) (*data.DetectionLoader, error) {
+	det, ok := data.DetectionOf(ds)
+	if !ok {
+		return nil, fmt.Errorf("%T is not detection data", ds)
+	}
+	cfg := data.DetectionLoaderConfig{BatchSize: max(c.Batch, 32), Preprocess: c.Base.Preprocess(), CacheDecoded: true}
+	if train {
+		batch, dropLast := FewShotBatch(c.Batch, ds.Len())
+		cfg = data.DetectionLoaderConfig{BatchSize: batch, Shuffle: true, DropLast: dropLast, Seed: uint64(seed),
+			Preprocess: c.Base.Preprocess(), Augment: c.DetectionAugment, CacheDecoded: true}
+	}
+	return data.NewDetectionLoader(det, cfg)
+}
+
+// detectionShortClasses is ShortClassesOf for detection: classes shown by
+// fewer annotated images than shots.
+func detectionShortClasses(det data.DetectionDataset, shots []int) []ShortClasses {
+	counts, _ := data.DetectionClassCounts(det)
+	var out []ShortClasses
+	for _, k := range shots {
+		if k == 0 {
+			continue
+		}
+		sc := ShortClasses{Shots: k, Fewest: k}
+		for cl, n := range counts {
+			if n > 0 && n < k {
+				sc.Count++
+				sc.Classes = append(sc.Classes, det.Classes()[cl])
+				sc.Fewest = min(sc.Fewest, n)
+			}
+		}
+		if sc.Count > 0 {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// testDetector scores a detector on the test images: mAP@0.5 as the run's
+// test score (what ranks strategies), mAP@[.5:.95], AP@0.5 per class, and
+// the records a bootstrap over the test images re-scores.
+func (c Config) testDetector(ctx context.Context, m *detect.Model, test *data.DetectionLoader, run *Run) error {
+	task := &detect.Task{Model: m, Loss: detect.SSDLoss, Post: c.Base.det.post}
+	ev, err := task.Evaluate(ctx, test, c.evalConfig())
+	if err != nil {
+		return err
+	}
+	run.TestAccuracy, run.MAP = ev.COCO.AP50, ev.COCO.AP
+	run.ClassAP = make([]float64, len(c.Train.Classes()))
+	for k := range run.ClassAP {
+		run.ClassAP[k] = -1 // no ground truth: COCO's convention
+		if cl, ok := ev.COCO.Class(k); ok {
+			run.ClassAP[k] = cl.AP50
+		}
+	}
+	rec, err := metrics.RecordsAP50(ev.GroundTruth, ev.Detections)
+	if err != nil {
+		return err
+	}
+	run.APRecords = rec
+	return nil
+}
