@@ -242,4 +242,3 @@ func TestDetectorTextGolden(t *testing.T) {
 	}
 	golden(t, "eval_detector.golden", buf.Bytes())
 }
-
