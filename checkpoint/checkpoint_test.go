@@ -140,6 +140,22 @@ func TestLoadErrors(t *testing.T) {
 			return err
 		}, "not a valid safetensors"},
 		{"other class count", func() error { _, err := LoadWeights(other, st, Strict); return err }, "fc.weight"},
+		{"a detector", func() error {
+			det := filepath.Join(dir, "det")
+			if err := Save(det, m, Meta{Detector: json.RawMessage(`{"name":"ssd_smallcnn"}`)}, nil); err != nil {
+				return err
+			}
+			_, err := Load(det)
+			return err
+		}, "load it with detect.Load"},
+		{"a detector's class names", func() error {
+			det := filepath.Join(dir, "det4")
+			if err := Save(det, m, Meta{Classes: []string{"a", "b", "c", "d"}, Detector: json.RawMessage(`{}`)}, nil); err != nil {
+				return err
+			}
+			_, err := ReadMeta(det)
+			return err
+		}, "4 class names for a detector of 4 classes"},
 		{"tampered", func() error {
 			b := append([]byte{}, full...)
 			b[len(b)-1] ^= 0xff

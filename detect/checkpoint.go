@@ -167,7 +167,9 @@ func buildOnBase(r recipe) (*Model, error) {
 
 // Load rebuilds the detector a checkpoint describes and loads its weights
 // strictly, after checking them against the sidecar's hash. store is the
-// one that saved it (onnx.Checkpoints reads every graft checkpoint).
+// one that saved it (onnx.Checkpoints reads every graft checkpoint); as a
+// detector's body is always a built-in architecture today, no codec is
+// asked yet, but a detector on an imported graph will need one.
 func Load(store checkpoint.Store, path string) (*Model, checkpoint.Meta, error) {
 	meta, err := checkpoint.ReadMeta(path)
 	if err != nil {

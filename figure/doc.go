@@ -1,4 +1,5 @@
-// Package figure renders gonum plots to SVG and PNG. It is a leaf: it
+// Package figure renders gonum plots to SVG and PNG, and draws labelled
+// boxes on images (DrawBoxes: a detector's findings). It is a leaf: it
 // knows nothing of strategies, experiments or reports, so that packages
 // which only draw a chart (lrfind's loss curve, bench's freeze:K curve)
 // do not import the experiment stack through report.

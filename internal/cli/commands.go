@@ -15,6 +15,7 @@ func subcommands(g *globals) []*cobra.Command {
 		newAdviseCmd(g),
 		newEvalCmd(g),
 		newPredictCmd(g),
+		newDetectCmd(g),
 		newImportCmd(g),
 		newExportCmd(g),
 		newSynthCmd(g),

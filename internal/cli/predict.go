@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/torch"
@@ -56,6 +58,9 @@ type ClassChance struct {
 func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := firstErr(atLeast("--top", o.Top, 1), atLeast("--batch", o.Batch, 1)); err != nil {
 		return err
+	}
+	if meta, err := checkpoint.ReadMeta(o.Checkpoint); err == nil && detect.IsDetector(meta) {
+		return fmt.Errorf("%s is a detector (%s), not a classifier: use graft detect %s IMAGE|FOLDER... to find its boxes", o.Checkpoint, meta.Arch, o.Checkpoint)
 	}
 	ck, dev, err := o.load(o.Checkpoint)
 	if err != nil {
