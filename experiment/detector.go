@@ -1,16 +1,25 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/detect"
+	"github.com/graftml/graft/figure"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/optim"
@@ -272,5 +281,86 @@ func (c Config) testDetector(ctx context.Context, m *detect.Model, test *data.De
 		return err
 	}
 	run.APRecords = rec
+	if err := c.drawExamples(test.Dataset(), ev.Detections, run); err != nil {
+		return fmt.Errorf("drawing detections: %w", err)
+	}
 	return nil
+}
+
+// ExampleImages is how many test images a detector run draws its
+// detections on (detections/NAME.png beside results.json), and
+// ExampleScore the lowest score drawn.
+const (
+	ExampleImages = 4
+	ExampleScore  = 0.3
+)
+
+// ExamplesFile is where a run's drawn detections are, relative to the
+// comparison's folder: detections/STRATEGY-SHOTS-seedSEED.png, with the
+// characters of a strategy's name that are awkward in file names (':',
+// '+') written as '_'.
+func ExamplesFile(strategy string, shots, seed int) string {
+	name := strings.NewReplacer(":", "_", "+", "_", "/", "_").Replace(strategy)
+	return filepath.Join("detections", fmt.Sprintf("%s-%d-seed%d.png", name, shots, seed))
+}
+
+// drawExamples writes the first test images side by side with the run's
+// detections drawn in the images' own pixels: what the report shows for
+// the winner and for scratch.
+func (c Config) drawExamples(test data.DetectionDataset, dets []metrics.Detection, run *Run) error {
+	if c.Out == "" {
+		return nil
+	}
+	n := min(ExampleImages, test.Len())
+	var tiles []*image.NRGBA
+	for i := range n {
+		im, err := test.Image(i)
+		if err != nil {
+			return err
+		}
+		_, _, bm, err := c.Base.Preprocess().FitDetection(im, nil)
+		if err != nil {
+			return err
+		}
+		var boxes []figure.LabelledBox
+		for k := len(dets) - 1; k >= 0; k-- { // worst first: the best on top
+			d := dets[k]
+			if d.Image != i || d.Score < ExampleScore {
+				continue
+			}
+			b := bm.Invert(data.Box{X1: d.Box.X1, Y1: d.Box.Y1, X2: d.Box.X2, Y2: d.Box.Y2})
+			boxes = append(boxes, figure.LabelledBox{X1: b.X1, Y1: b.Y1, X2: b.X2, Y2: b.Y2, Class: d.Class,
+				Label: fmt.Sprintf("%s %.2f", test.Classes()[d.Class], d.Score)})
+		}
+		pic, err := im.ToImage()
+		if err != nil {
+			return err
+		}
+		tiles = append(tiles, figure.DrawBoxes(pic, boxes))
+	}
+	if len(tiles) == 0 {
+		return nil
+	}
+	const gap = 4
+	w, h := 0, 0
+	for _, t := range tiles {
+		w += t.Bounds().Dx() + gap
+		h = max(h, t.Bounds().Dy())
+	}
+	sheet := image.NewNRGBA(image.Rect(0, 0, w-gap, h))
+	draw.Draw(sheet, sheet.Bounds(), image.White, image.Point{}, draw.Src)
+	x := 0
+	for _, t := range tiles {
+		draw.Draw(sheet, t.Bounds().Add(image.Pt(x, 0)), t, t.Bounds().Min, draw.Src)
+		x += t.Bounds().Dx() + gap
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, sheet); err != nil {
+		return err
+	}
+	path := filepath.Join(c.Out, ExamplesFile(run.Strategy, run.Shots, run.Seed))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return safefile.WriteBytes(path, buf.Bytes())
 }

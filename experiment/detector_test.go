@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -80,6 +81,9 @@ func TestCompareDetectors(t *testing.T) {
 		}
 		if r.APRecords == nil || r.Refit == nil || r.Selection == nil || len(r.History) == 0 {
 			t.Errorf("%s: records %v, refit %v, selection %v, %d epochs of history", r.Strategy, r.APRecords != nil, r.Refit, r.Selection, len(r.History))
+		}
+		if _, err := os.Stat(filepath.Join(cfg.Out, ExamplesFile(r.Strategy, r.Shots, r.Seed))); err != nil {
+			t.Errorf("%s: no drawn detections: %v", r.Strategy, err)
 		}
 		if r.Strategy == "probe" && r.TrainableParams == 0 {
 			t.Error("probe trains nothing")

@@ -45,7 +45,7 @@ with intervals.`,
 	f.StringVar(&o.Out, "out", "demo-out", withNote("out", "the folder to write"))
 	f.StringVar(&o.Source, "source", "be", "country to pretrain on")
 	f.StringVar(&o.Target, "target", "se", "country to transfer to (se: yellow fills, a far target; de: a near one)")
-	f.StringVar(&o.Task, "task", "classify", "classify (traffic signs) or detect (signs in street scenes)")
+	f.StringVar(&o.Task, "task", "auto", "classify (traffic signs; auto means it here, as there is no data to look at) or detect (signs in street scenes)")
 	engineFlags(f, &o.Engine, false)
 	return cmd
 }
@@ -62,7 +62,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	demo := experiment.Demo
 	command := "graft demo --out " + o.Out + " --source " + o.Source + " --target " + o.Target
 	switch o.Task {
-	case "classify":
+	case "auto", "classify":
 	case "detect":
 		demo, command = experiment.DemoDetect, command+" --task detect"
 	default:
