@@ -6,13 +6,16 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
+	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -25,6 +28,7 @@ type TransferOptions struct {
 	ClassMap string
 	BN       string
 	Protocol string
+	Task     string
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -60,6 +64,7 @@ DATA is ` + data.SpecHelp,
 	seedFlag(f, &o.Seed, "")
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
+	f.StringVar(&o.Task, "task", "auto", "classify or detect; auto detects from the data (coco:, voc:, gtsdb:) and the base (a detector checkpoint)")
 	return cmd
 }
 
@@ -85,12 +90,26 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
-		return fmt.Errorf("--strategy: %w", err)
-	}
-	train, err := openTrain(g, stderr, o.Train, 0)
+	detecting, err := detectionTask(o.Task, base, o.Train)
 	if err != nil {
 		return err
+	}
+	var train data.Dataset
+	if detecting {
+		if err := base.ForDetection(); err != nil {
+			return fmt.Errorf("--base: %w", err)
+		}
+		if _, err := detectionStrategies([]strategy.Strategy{s}, s.Name); err != nil {
+			return fmt.Errorf("--strategy: %w", err)
+		}
+		if train, _, err = openDetectionSets(o.Train, ""); err != nil {
+			return err
+		}
+	} else if train, err = openTrain(g, stderr, o.Train, 0); err != nil {
+		return err
+	}
+	if _, err := strategy.Expand(s.Name, base.Shape()); err != nil {
+		return fmt.Errorf("--strategy: %w", err)
 	}
 	var classMap []int
 	if o.ClassMap != "" {
@@ -132,7 +151,12 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	model, run := ad.Model, ad.Run
 	defer model.Free()
-	if err := onnx.Checkpoints.Save(o.Out, model, ad.Meta, nil); err != nil {
+	if ad.Detector != nil {
+		err = detect.Save(onnx.Checkpoints, o.Out, ad.Detector, ad.Meta)
+	} else {
+		err = onnx.Checkpoints.Save(o.Out, model, ad.Meta, nil)
+	}
+	if err != nil {
 		return err
 	}
 	summary := map[string]any{"checkpoint": o.Out, "strategy": s.Name, "protocol": protocol, "lr": run.LR, "epochs": run.Epochs,
@@ -144,7 +168,13 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	if run.Refit == nil {
 		delete(summary, "trained_on") // holdout: the rest of one split
 	}
-	if o.Test != "" {
+	if o.Test != "" && ad.Detector != nil {
+		ev, err := testDetector(ctx, o.Test, ad.Detector, ad.Meta, dev)
+		if err != nil {
+			return err
+		}
+		summary["test_map50"], summary["test_map"] = ev.COCO.AP50, ev.COCO.AP
+	} else if o.Test != "" {
 		ev, err := testOn(ctx, o.Test, model, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
 		if err != nil {
 			return err
@@ -163,8 +193,29 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	default:
 		fmt.Fprintf(stdout, "saved %s: %s at lr %g, best validation epoch %d of %d\n", o.Out, s.Name, run.LR, run.BestEpoch, run.Epochs)
 	}
+	if m, ok := summary["test_map50"]; ok {
+		fmt.Fprintf(stdout, "test mAP@0.5 %.2f%%, mAP@[.5:.95] %.2f%% on %s\n", 100*m.(float64), 100*summary["test_map"].(float64), o.Test)
+	}
 	if acc, ok := summary["test_accuracy"]; ok {
 		fmt.Fprintf(stdout, "test accuracy %.2f%% on %s\n", 100*acc.(float64), o.Test)
 	}
 	return nil
+}
+
+// testDetector scores an adapted detector on the detection data test
+// names, read as the detector reads its input.
+func testDetector(ctx context.Context, test string, m *detect.Model, meta checkpoint.Meta, dev torch.Device) (*detect.Evaluation, error) {
+	ds, err := data.OpenDetection(test)
+	if err != nil {
+		return nil, fmt.Errorf("--test: %w", err)
+	}
+	if err := data.SameClasses(meta.Classes, ds.Classes(), "--test "+test); err != nil {
+		return nil, err
+	}
+	l, err := data.NewDetectionLoader(ds, data.DetectionLoaderConfig{BatchSize: 32, Preprocess: detectorInput(meta, m)})
+	if err != nil {
+		return nil, fmt.Errorf("--test %s: %w", test, err)
+	}
+	task := &detect.Task{Model: m, Loss: detect.SSDLoss, Post: postOf(meta.Arch)}
+	return task.Evaluate(ctx, l, fit.Config{Device: dev})
 }
