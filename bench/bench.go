@@ -26,8 +26,9 @@ const (
 // Modes lists the modes in the order they are measured and reported.
 var Modes = []string{ModeTrain, ModeInfer}
 
-// Case is one network configuration: an architecture from arch (the peer
-// must know it too), a batch size, a square RGB input side and a class count.
+// Case is one network configuration: an architecture from arch or a
+// detector from detect (the peer must know it too), a batch size, a square
+// RGB input side and a class count (a detector's includes the background).
 type Case struct {
 	Model   string `json:"model"`
 	Batch   int    `json:"batch"`
@@ -44,13 +45,13 @@ func DefaultCases() []Case {
 	}
 }
 
-// SelectCases picks default cases by model name, in the order given; no
-// names means all of them.
+// SelectCases picks cases by model name, in the order given, from the
+// default and the detector cases; no names means the default cases.
 func SelectCases(models []string) ([]Case, error) {
-	all := DefaultCases()
 	if len(models) == 0 {
-		return all, nil
+		return DefaultCases(), nil
 	}
+	all := append(DefaultCases(), DetectorCases()...)
 	var out []Case
 	for _, name := range models {
 		name = strings.TrimSpace(name)
@@ -82,8 +83,10 @@ func (c Case) String() string {
 
 // Validate reports a case that cannot run.
 func (c Case) Validate() error {
-	if _, err := arch.Lookup(c.Model); err != nil {
-		return err
+	if !c.IsDetector() {
+		if _, err := arch.Lookup(c.Model); err != nil {
+			return err
+		}
 	}
 	switch {
 	case c.Batch < 1:
@@ -162,6 +165,9 @@ type Sample struct {
 	Version      string  `json:"torch_version,omitempty"` // libtorch or PyTorch version
 	Threads      int     `json:"threads,omitempty"`       // threads actually in use
 	ChannelsLast bool    `json:"channels_last"`
+	// Params counts the network's weights (buffers excluded): graft's and
+	// the peer's must agree, or the two sides built different networks.
+	Params int64 `json:"params,omitempty"`
 }
 
 // Result is a case's training and inference samples.
@@ -225,16 +231,12 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if err := torch.SetNumThreads(o.Threads); err != nil {
 		return Sample{}, err
 	}
-	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model)
-	r, err := newRunner(c, cl, mode == ModeTrain)
+	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model) || detectorLayout(c.Model)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain)
 	if err != nil {
 		return Sample{}, err
 	}
 	defer r.free()
-
-	// Random but fixed input, like peer.py's torch.randn: throughput must
-	// not depend on the values, and a fixed batch costs no generation time.
-	r.fill(newRNG())
 
 	step := r.train
 	if mode == ModeInfer {
@@ -266,8 +268,36 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	return Sample{
 		Model: c.Model, Mode: mode,
 		ImgPerSec: float64(c.Batch*o.Steps) / el, PeakRSSMB: peak,
-		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: cl,
+		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: cl, Params: r.params(),
 	}, nil
+}
+
+// stepper runs one mode's steps of a case: a classifier's runner or a
+// detector's detRunner.
+type stepper interface {
+	train() error
+	infer() error
+	free()
+	params() int64
+}
+
+// newStepper builds what measures c, with its fixed batch.
+func newStepper(ctx context.Context, c Case, channelsLast, train bool) (stepper, error) {
+	if c.IsDetector() {
+		r, err := newDetRunner(ctx, c, channelsLast, train)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	r, err := newRunner(c, channelsLast, train)
+	if err != nil {
+		return nil, err
+	}
+	// Random but fixed input, like peer.py's torch.randn: throughput must
+	// not depend on the values, and a fixed batch costs no generation time.
+	r.fill(newRNG())
+	return r, nil
 }
 
 // runner holds a model (and, to train, its optimizer) and one batch's Go
@@ -306,6 +336,11 @@ func newRunner(c Case, channelsLast, train bool) (*runner, error) {
 		}
 	}
 	return r, nil
+}
+
+func (r *runner) params() int64 {
+	n, _ := r.m.CountParams()
+	return n
 }
 
 func (r *runner) free() {

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/graftml/graft/arch"
 	"os"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/torch"
 )
 
@@ -60,6 +61,50 @@ func TestSelectCases(t *testing.T) {
 	if _, err := SelectCases([]string{"vgg99"}); err == nil {
 		t.Fatal("unknown model accepted")
 	}
+	// Detectors are chosen by name, never by default.
+	cs, err = SelectCases([]string{"ssdlite320_mobilenet_v3_large", "smallcnn", "ssd_smallcnn"})
+	if err != nil || len(cs) != 3 || cs[0] != (Case{"ssdlite320_mobilenet_v3_large", 8, 320, 4}) || cs[2] != (Case{"ssd_smallcnn", 8, 128, 4}) {
+		t.Fatalf("detectors: %v, %v", cs, err)
+	}
+	if !cs[0].IsDetector() || cs[1].IsDetector() {
+		t.Fatalf("IsDetector: %v %v", cs[0].IsDetector(), cs[1].IsDetector())
+	}
+}
+
+// The detectors' boxes are fixed, inside the image, of the classes the
+// case has, and reach the peer with torchvision's labels (from 1).
+func TestBenchBoxes(t *testing.T) {
+	for _, c := range DetectorCases() {
+		t.Run(c.Model, func(t *testing.T) {
+			boxes := BenchBoxes(c)
+			if len(boxes) != c.Batch {
+				t.Fatalf("%d images of boxes, want %d", len(boxes), c.Batch)
+			}
+			for i, bs := range boxes {
+				if len(bs) != boxesPerImage {
+					t.Errorf("image %d: %d boxes", i, len(bs))
+				}
+				for _, b := range bs {
+					s := float64(c.Size)
+					if !(b.X1 >= 0 && b.Y1 >= 0 && b.X2 <= s && b.Y2 <= s && b.W() >= s/10 && b.H() >= s/10) || b.Class < 0 || b.Class > c.Classes-2 {
+						t.Errorf("image %d: bad box %+v", i, b)
+					}
+				}
+			}
+			again, err := peerBoxes(BenchBoxes(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][][5]float64
+			if err := json.Unmarshal([]byte(again), &got); err != nil {
+				t.Fatal(err)
+			}
+			b, g := boxes[c.Batch-1][0], got[c.Batch-1][0]
+			if g != [5]float64{b.X1, b.Y1, b.X2, b.Y2, float64(b.Class + 1)} {
+				t.Errorf("peer's box %v, graft's %+v", g, b)
+			}
+		})
+	}
 }
 
 func TestSpecRoundTrip(t *testing.T) {
@@ -96,6 +141,8 @@ func TestMeasure(t *testing.T) {
 		{"smallcnn", tinyCase, tinyOpts},
 		{"smallcnn-channels-last", tinyCase, Options{Threads: 2, Warmup: -1, Steps: 1, ChannelsLast: true}},
 		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}},
+		// A detector through detect.Task, its loss and post-processing.
+		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Measure(ctx, tc.c, tc.o)
@@ -105,8 +152,8 @@ func TestMeasure(t *testing.T) {
 			checkSample(t, res.Train, tc.c.Model, ModeTrain)
 			checkSample(t, res.Infer, tc.c.Model, ModeInfer)
 			// Without the flag, each architecture runs in its own layout.
-			wantCL := tc.o.ChannelsLast || arch.PrefersChannelsLast(tc.c.Model)
-			if res.Train.ChannelsLast != wantCL || res.Train.Threads != 2 || res.Train.Version == "" {
+			wantCL := tc.o.ChannelsLast || arch.PrefersChannelsLast(tc.c.Model) || detectorLayout(tc.c.Model)
+			if res.Train.ChannelsLast != wantCL || res.Train.Threads != 2 || res.Train.Version == "" || res.Train.Params == 0 {
 				t.Errorf("settings not reported: %+v", res.Train)
 			}
 		})
@@ -207,6 +254,33 @@ func TestPeer(t *testing.T) {
 		t.Errorf("peer reports torch %q on %d threads, want %q on 2", res.Train.Version, res.Train.Threads, ver)
 	}
 	t.Logf("peer: torch %s, %v", ver, time.Since(start).Round(time.Millisecond))
+}
+
+// The peer's ssd_smallcnn, built from torchvision's SSD parts, is graft's
+// network: same weight count; and it trains and detects on the boxes
+// graft passes it.
+func TestPeerDetector(t *testing.T) {
+	ctx := context.Background()
+	if _, err := PeerVersion(ctx, DefaultPython); errors.Is(err, ErrPeerUnavailable) {
+		t.Skip(err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	c := Case{Model: "ssd_smallcnn", Batch: 2, Size: 128, Classes: 4}
+	res, err := RunPeer(ctx, c, Options{Threads: 2, Warmup: -1, Steps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSample(t, res.Train, c.Model, ModeTrain)
+	checkSample(t, res.Infer, c.Model, ModeInfer)
+	m, err := detect.New(c.Model, detect.Config{NumClasses: c.Classes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if want, _ := m.CountParams(); res.Train.Params != want {
+		t.Errorf("PyTorch's %s has %d weights, graft's %d", c.Model, res.Train.Params, want)
+	}
 }
 
 func TestPeerMissingPython(t *testing.T) {

@@ -72,6 +72,13 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 		if o.PeerChannelsLast {
 			args = append(args, "--channels-last")
 		}
+		if c.IsDetector() {
+			boxes, err := peerBoxes(BenchBoxes(c))
+			if err != nil {
+				return res, err
+			}
+			args = append(args, "--boxes", boxes)
+		}
 		cmd := exec.CommandContext(ctx, o.Python, args...)
 		ss, err := runJSONLines(ctx, "PyTorch "+c.Model+" "+mode, cmd)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/graftml/graft/strategy"
@@ -150,6 +151,9 @@ func WriteTable(w io.Writer, rep Report) error {
 		return "NCHW"
 	}
 	graftLayout := "each architecture's layout (smallcnn NHWC, resnet18 NCHW)"
+	if slices.ContainsFunc(rep.Results, func(r Row) bool { return Case{Model: r.Model}.IsDetector() }) {
+		graftLayout = "each architecture's layout (smallcnn NHWC, resnet18 NCHW, a detector its backbone's)"
+	}
 	if rep.ChannelsLast {
 		graftLayout = "NHWC"
 	}

@@ -20,7 +20,10 @@
 // writes, and the legacy one) without Python, and LoadPretrained loads
 // them, or safetensors files, into built-in architectures under
 // torchvision or timm names. Export writes a built-in architecture, or an
-// imported graph with its current weights, as ONNX. Checkpoints (a
+// imported graph with its current weights, as ONNX; ExportDetector writes
+// a single-shot detector (detect.Model) with its raw box regression and
+// class logits as the outputs, non-maximum suppression left to the
+// caller. Checkpoints (a
 // checkpoint.Store) keeps an imported model's graph beside its weights
 // (CKPT.graph.onnx) and reads every graft checkpoint back.
 //

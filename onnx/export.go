@@ -32,11 +32,8 @@ type ExportOptions struct {
 // with a free batch dimension, the output "logits". Dropout is left out:
 // the export is for inference.
 func Export(m *nn.Model, opts ExportOptions) (*Model, error) {
-	if opts.Opset == 0 {
-		opts.Opset = 13
-	}
-	if opts.Opset < 11 || opts.Opset > 17 {
-		return nil, fmt.Errorf("export: opset %d; graft writes opsets 11 to 17", opts.Opset)
+	if err := opts.withOpset(); err != nil {
+		return nil, err
 	}
 	if p := programOf(m); p != nil {
 		out, err := p.exportGraph(m)
@@ -71,6 +68,17 @@ func Export(m *nn.Model, opts ExportOptions) (*Model, error) {
 	setMetadata(om, opts)
 	setStages(om, m, e.stageEnds)
 	return om, nil
+}
+
+// withOpset fills in the default opset and checks it.
+func (o *ExportOptions) withOpset() error {
+	if o.Opset == 0 {
+		o.Opset = 13
+	}
+	if o.Opset < 11 || o.Opset > 17 {
+		return fmt.Errorf("export: opset %d; graft writes opsets 11 to 17", o.Opset)
+	}
+	return nil
 }
 
 // Metadata keys for what graft knows about feeding and reading a model.
@@ -349,6 +357,16 @@ func (e *exporter) module(path []string, m nn.Module, in string) (string, error)
 			return out, err
 		}
 		return e.add(path, "Add", []string{in, out}), nil
+	case *nn.InvertedResidualV3:
+		out, err := e.module(child(path, "block"), v.Block, in)
+		if err != nil || !v.UseRes {
+			return out, err
+		}
+		return e.add(path, "Add", []string{out, in}), nil
+	case *nn.SqueezeExcitation:
+		return e.squeezeExcitation(path, v, in)
+	case *nn.L2Norm:
+		return e.l2Norm(path, v, in)
 	}
 	return "", fmt.Errorf("layer %s: cannot export a %T", strings.Join(path, "."), m)
 }
@@ -471,6 +489,37 @@ func (e *exporter) act(path []string, kind, in string) (string, error) {
 		return in, nil
 	}
 	return "", fmt.Errorf("layer %s: cannot export activation %q", strings.Join(path, "."), kind)
+}
+
+// squeezeExcitation is x · gate(fc2(relu(fc1(avgpool(x))))).
+func (e *exporter) squeezeExcitation(path []string, s *nn.SqueezeExcitation, in string) (string, error) {
+	g := e.add(child(path, "avgpool"), "GlobalAveragePool", []string{in})
+	g, err := e.conv(child(path, "fc1"), s.FC1, g)
+	if err != nil {
+		return "", err
+	}
+	g = e.add(child(path, "activation"), "Relu", []string{g})
+	if g, err = e.conv(child(path, "fc2"), s.FC2, g); err != nil {
+		return "", err
+	}
+	if g, err = e.act(child(path, "scale_activation"), s.Gate, g); err != nil {
+		return "", err
+	}
+	return e.add(path, "Mul", []string{g, in}), nil
+}
+
+// l2Norm is scale · x / max(‖x‖₂ over channels, eps), the scale reshaped
+// to (1, C, 1, 1) in the graph so that it keeps its name and shape.
+func (e *exporter) l2Norm(path []string, l *nn.L2Norm, in string) (string, error) {
+	scale, err := e.param(path, "scale_weight", l.Scale)
+	if err != nil {
+		return "", err
+	}
+	n := e.add(path, "ReduceL2", []string{in}, ints("axes", 1), intAttr("keepdims", 1))
+	n = e.add(path, "Max", []string{n, e.scalar(l.Eps)})
+	y := e.add(path, "Div", []string{in, n})
+	s := e.add(path, "Reshape", []string{scale, e.int64s(1, -1, 1, 1)})
+	return e.add(path, "Mul", []string{y, s}), nil
 }
 
 // adaptivePool: global pooling is size-free; an h×w grid becomes a fixed

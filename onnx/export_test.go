@@ -59,6 +59,7 @@ func TestExportBuiltins(t *testing.T) {
 		{"smallcnn", 32},
 		{"resnet18", 64},
 		{"mobilenet_v2", 64},
+		{"mobilenet_v3_large", 64}, // hardswish, squeeze-excitation (the SSDLite backbone's blocks)
 	} {
 		t.Run(tc.arch, func(t *testing.T) {
 			m, err := arch.New(tc.arch, arch.Config{NumClasses: 7})

@@ -52,6 +52,15 @@ classes, Adam (lr 1e-3) for training, eval mode without gradients for
 inference. Every case and mode runs in its own process, for graft and for
 PyTorch alike, so each peak RSS is that measurement's own.
 
+Detectors, chosen with --models: ssdlite320_mobilenet_v3_large (320x320)
+and ssd_smallcnn (128x128), batch 8, 3 classes and the background, random
+weights. Training is a step of graft's detection training (the detection
+loader, SSD's multibox loss with hard-negative mining, Adam) on random
+images with 3 fixed boxes each, the same boxes on both sides; inference is
+the forward pass and post-processing (decoding, per-class NMS). PyTorch
+runs torchvision's ssdlite320_mobilenet_v3_large, and graft's small SSD
+rebuilt from torchvision's SSD parts.
+
 The PyTorch side is a script carried inside graft and run with --python
 (Debian: apt install python3-torch python3-torchvision). Without it, graft's
 numbers are printed and the PyTorch columns are empty (null in --json),
@@ -65,6 +74,7 @@ Timings depend on everything else the machine is doing: compare numbers
 taken on an otherwise idle machine.`,
 		Example: `  graft bench
   graft bench --models smallcnn --steps 50 --channels-last
+  graft bench --models ssdlite320_mobilenet_v3_large,ssd_smallcnn --threads 2
   graft bench --rss --json > bench.json
   graft bench --no-peer --threads 4`,
 		Args: cobra.NoArgs,
@@ -74,7 +84,7 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
 	f.IntVar(&o.Warmup, "warmup-steps", o.Warmup, "untimed steps before timing, per case and mode")
 	f.IntVar(&o.Steps, "steps", o.Steps, withNote("steps", "timed, per case and mode"))
-	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (default all)")
+	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (the default), ssdlite320_mobilenet_v3_large, ssd_smallcnn")
 	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
 	f.BoolVar(&o.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&o.NoPeer, "no-peer", false, "measure graft only")
