@@ -139,18 +139,30 @@ func apRecords(r Run) (*metrics.APRecords, bool) {
 // records over the same test images: the units pairedDiffAP resamples.
 func pairedRunsAP(a, b map[int]Run) (seeds []int) {
 	for s, ra := range a {
-		rb, ok := b[s]
-		if !ok {
-			continue
-		}
-		x, okA := apRecords(ra)
-		y, okB := apRecords(rb)
-		if okA && okB && x.Images == y.Images {
+		if _, _, ok := pairAP(ra, b[s]); ok {
 			seeds = append(seeds, s)
 		}
 	}
 	slices.Sort(seeds)
 	return seeds
+}
+
+// pairAP are two runs' AP records when both are usable and over the same
+// ground truth, hence the same test images; their Images may differ,
+// where one detector found nothing in the last images.
+func pairAP(ra, rb Run) (x, y *metrics.APRecords, ok bool) {
+	x, okA := apRecords(ra)
+	y, okB := apRecords(rb)
+	if !okA || !okB || len(x.Classes) != len(y.Classes) {
+		return nil, nil, false
+	}
+	for i := range x.Classes {
+		cx, cy := &x.Classes[i], &y.Classes[i]
+		if cx.Class != cy.Class || !slices.Equal(cx.GroundTruths, cy.GroundTruths) {
+			return nil, nil, false
+		}
+	}
+	return x, y, true
 }
 
 // maxRedraws bounds the redraws of a resample that dropped every image
@@ -159,7 +171,7 @@ func pairedRunsAP(a, b map[int]Run) (seeds []int) {
 const maxRedraws = 100
 
 // resampleAP draws Poisson(1) image weights into w (one per image of the
-// records) and sets ap[i] to recs[i]'s mAP@0.5 under them, redrawing
+// records, as many as the longest needs) and sets ap[i] to recs[i]'s mAP@0.5 under them, redrawing
 // when a resample leaves one without ground truth.
 func resampleAP(rng *rand.Rand, w, ap []float64, recs []*metrics.APRecords) {
 	for range maxRedraws {
@@ -218,13 +230,12 @@ func pairedDiffAP(a, b map[int]Run, seeds []int, rng *rand.Rand) (diff, lo, hi f
 	pairs := make([][2]*metrics.APRecords, 0, len(seeds))
 	images := 0
 	for _, s := range seeds {
-		x, okA := apRecords(a[s])
-		y, okB := apRecords(b[s])
-		if !okA || !okB || x.Images != y.Images {
+		x, y, ok := pairAP(a[s], b[s])
+		if !ok {
 			continue // pairedRunsAP leaves such seeds out
 		}
 		pairs = append(pairs, [2]*metrics.APRecords{x, y})
-		images = max(images, x.Images)
+		images = max(images, x.Images, y.Images)
 		diff += x.MeanAP(nil) - y.MeanAP(nil)
 	}
 	if len(pairs) == 0 {
@@ -237,7 +248,7 @@ func pairedDiffAP(a, b map[int]Run, seeds []int, rng *rand.Rand) (diff, lo, hi f
 		var tot float64
 		for range pairs {
 			p := &pairs[rng.IntN(len(pairs))]
-			resampleAP(rng, w[:p[0].Images], ap[:], p[:])
+			resampleAP(rng, w[:max(p[0].Images, p[1].Images)], ap[:], p[:])
 			tot += ap[0] - ap[1]
 		}
 		return tot / float64(len(pairs))

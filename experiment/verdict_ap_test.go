@@ -144,18 +144,32 @@ func TestPairedDiffAP(t *testing.T) {
 func TestPairedRunsAP(t *testing.T) {
 	a := detectorRuns(t, 4, 20, 0.8, 1)
 	b := detectorRuns(t, 4, 20, 0.8, 1)
+	// changed is a copy of seed 1's records of a, changed.
+	changed := func(change func(*metrics.APRecords)) Run {
+		r := *a[1].APRecords
+		r.Classes = slices.Clone(r.Classes)
+		for i := range r.Classes {
+			r.Classes[i].GroundTruths = slices.Clone(r.Classes[i].GroundTruths)
+		}
+		change(&r)
+		return Run{Status: "ok", APRecords: &r}
+	}
 	b[2] = Run{Status: "ok", TestCorrect: []byte{1}} // a classifier's record
 	b[3] = detector(t, 3, 21, 0.8, 1)                // other test images
 	delete(b, 4)                                     // no run
 	a[5], b[5] = detector(t, 5, 20, .8, 1), Run{}    // nothing on one side
-	bad := *a[1].APRecords                           // inconsistent records
-	bad.Classes = slices.Clone(bad.Classes)          // (a copy: a[1] is kept)
-	bad.Classes[0].TP = nil                          //
-	a[6], b[6] = Run{APRecords: &bad}, a[1]          //
-	if got := pairedRunsAP(a, b); !slices.Equal(got, []int{1}) {
-		t.Errorf("paired seeds %v, want [1]", got)
+	a[6], b[6] = changed(func(r *metrics.APRecords) { r.Classes[0].TP = nil }), a[1]
+	a[7], b[7] = changed(func(r *metrics.APRecords) { r.Classes[0].GroundTruths[0]++ }), a[1]
+	// A detection in a later image than any ground truth: more images
+	// recorded, the same test set.
+	a[8], b[8] = changed(func(r *metrics.APRecords) { r.Images += 3 }), a[1]
+	if got := pairedRunsAP(a, b); !slices.Equal(got, []int{1, 8}) {
+		t.Errorf("paired seeds %v, want [1 8]", got)
 	}
-	if _, _, hi := pairedDiffAP(a, b, []int{2, 3, 4}, rand.New(rand.NewPCG(1, 1))); hi != 0 {
+	if _, _, hi := pairedDiffAP(a, b, []int{2, 3, 4, 5, 6, 7}, rand.New(rand.NewPCG(1, 1))); hi != 0 {
 		t.Errorf("unpaired seeds gave an interval up to %v", hi)
+	}
+	if d, lo, hi := pairedDiffAP(a, b, []int{8}, rand.New(rand.NewPCG(1, 1))); d != 0 || lo != 0 || hi != 0 {
+		t.Errorf("the same records with more images: diff %v [%v, %v], want exactly 0", d, lo, hi)
 	}
 }

@@ -25,8 +25,8 @@ const iou50 = 0
 // records of two detectors on the same test images line up image by image,
 // which is what a paired comparison resamples.
 type APRecords struct {
-	// Images is one more than the largest image id: the length of
-	// MeanAP's weights.
+	// Images is one more than the largest image id recorded: the least
+	// length of MeanAP's weights.
 	Images int `json:"images"`
 	// Classes are the classes with at least one ground truth, by ascending
 	// id; a class without any takes part in no mean.
@@ -167,11 +167,13 @@ func (r *APRecords) Check() error {
 // truth under the weights are left out of the mean, and -1 means no class
 // had any, as in COCOResult.
 //
-// weights must be nil or have Images entries (NaN otherwise), and r must
-// be consistent (Check). One call allocates one scratch slice; it costs a
-// pass over the records.
+// weights must be nil or have at least Images entries (NaN otherwise):
+// records of several detectors on one test set can share weights, though
+// their Images differ where one detector found nothing in the last images.
+// r must be consistent (Check). One call allocates one scratch slice; it
+// costs a pass over the records.
 func (r *APRecords) MeanAP(weights []float64) float64 {
-	if weights != nil && len(weights) != r.Images {
+	if weights != nil && len(weights) < r.Images {
 		return math.NaN()
 	}
 	k, longest := len(r.Classes), 0

@@ -247,6 +247,9 @@ func TestRecordsCheck(t *testing.T) {
 	if v := good().MeanAP([]float64{1}); !math.IsNaN(v) {
 		t.Errorf("MeanAP with 1 weight for 3 images = %v, want NaN", v)
 	}
+	if v, want := good().MeanAP([]float64{1, 1, 1, 0}), good().MeanAP(nil); v != want {
+		t.Errorf("MeanAP with a weight past the last image = %v, want %v as without it", v, want)
+	}
 }
 
 // BenchmarkMeanAP: a bootstrap calls MeanAP 2,000 times per strategy and
