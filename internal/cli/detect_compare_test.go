@@ -62,3 +62,22 @@ func TestTransferAndCompareDetectors(t *testing.T) {
 		t.Errorf("task %q, %d runs, a verdict per shots %d", res.Spec.Task, len(res.Runs), len(res.Winners))
 	}
 }
+
+// TestExportDetector writes a detector checkpoint as ONNX with its two raw
+// outputs.
+func TestExportDetector(t *testing.T) {
+	dir := t.TempDir()
+	det := filepath.Join(dir, "det")
+	saveDetector(t, det, []string{"stop", "yield"})
+	out := filepath.Join(dir, "det.onnx")
+	code, stdout, errs := run(t, "export", det, "--onnx", out)
+	if code != 0 {
+		t.Fatalf("export exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, "bbox_regression and cls_logits") {
+		t.Errorf("export says %q", stdout)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() < 100_000 {
+		t.Errorf("no ONNX file of the detector's weights: %v", err)
+	}
+}
