@@ -69,6 +69,9 @@ func LoadBase(path string) (*Base, error) {
 // new head as the plan says. classMap, when not nil, maps target class →
 // source class (-1 none): those head rows start from the source head.
 func (b *Base) Model(s strategy.Strategy, p strategy.Plan, nClasses int, seed uint64, classMap []int) (*nn.Model, error) {
+	if b.det != nil && detect.IsDetector(b.Meta) {
+		return nil, fmt.Errorf("%s is a detector (%s): it adapts to detection data (coco:, voc:, gtsdb:) with graft compare or graft transfer, not to classes of images", b.Path, b.Meta.Arch)
+	}
 	var m *nn.Model
 	var err error
 	// Initialisation draws from libtorch's global generator: hold it so
