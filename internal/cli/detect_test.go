@@ -141,7 +141,7 @@ func TestDetectAndEvalDetector(t *testing.T) {
 	}
 	okScore := func(v float64) bool { return v == -1 || (v >= 0 && v <= 1) }
 	if rep.Images != 3 || rep.Objects != res.Boxes || !slices.Equal(rep.Classes, ds.Classes()) || len(rep.PerClass) == 0 ||
-		!okScore(rep.MAP) || !okScore(rep.MAP50) || !okScore(rep.MAP75) || !(rep.Loss > 0) || math.IsInf(rep.Loss, 0) {
+		!okScore(rep.MAP) || !okScore(rep.MAP50) || !okScore(rep.MAP75) || !okScore(rep.VOCMAP) || !okScore(rep.VOCMAP07) || !(rep.Loss > 0) || math.IsInf(rep.Loss, 0) {
 		t.Errorf("eval report %+v; want 3 images, %d objects, classes %v, scores in [0,1], a positive loss", rep, res.Boxes, ds.Classes())
 	}
 	code, out, errs = run(t, "eval", ck, "--data", "coco:"+res.COCO)
@@ -232,7 +232,7 @@ func TestDetectorTextGolden(t *testing.T) {
 	golden(t, "detect_table.golden", buf.Bytes())
 	buf.Reset()
 	err = writeDetectionEval(&buf, DetectionEvalReport{Checkpoint: "det", Data: "coco:scenes/annotations.json", Images: 20, Objects: 41,
-		MAP: 0.2345, MAP50: 0.51234, MAP75: 0.1, Loss: 3.21, Classes: []string{"limit50", "stop", "crossing"},
+		MAP: 0.2345, MAP50: 0.51234, MAP75: 0.1, VOCMAP: 0.5302, VOCMAP07: 0.5118, Loss: 3.21, Classes: []string{"limit50", "stop", "crossing"},
 		PerClass: []DetectionClassScore{
 			{Class: "limit50", Objects: 20, Detections: 180, AP: 0.3, AP50: 0.6, AP75: 0.2, AR100: 0.5},
 			{Class: "stop", Objects: 21, Detections: 150, AP: 0.17, AP50: 0.42, AP75: 0, AR100: 0.4},

@@ -116,6 +116,10 @@ type DetectionEvalReport struct {
 	MAP   float64 `json:"map"`
 	MAP50 float64 `json:"map50"`
 	MAP75 float64 `json:"map75"`
+	// VOCMAP07 and VOCMAP are Pascal VOC's mAP@0.5: the 11-point AP of
+	// VOC2007 and the all-point AP of VOC2010 on.
+	VOCMAP07 float64 `json:"voc_map07"`
+	VOCMAP   float64 `json:"voc_map"`
 	// Loss is the multibox loss per image.
 	Loss     float64               `json:"loss"`
 	PerClass []DetectionClassScore `json:"per_class"`
@@ -168,8 +172,12 @@ func runEvalDetector(ctx context.Context, o EvalOptions, g *globals, stdout io.W
 		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
 	}
 	c := ev.COCO
+	voc, err := metrics.EvaluateVOC(ev.GroundTruth, ev.Detections)
+	if err != nil {
+		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
+	}
 	rep := DetectionEvalReport{Checkpoint: o.Checkpoint, Data: o.Data, Images: ds.Len(), MAP: c.AP, MAP50: c.AP50, MAP75: c.AP75,
-		Loss: ev.Loss, PerClass: []DetectionClassScore{}, Classes: classes}
+		VOCMAP07: voc.MAP07, VOCMAP: voc.MAP, Loss: ev.Loss, PerClass: []DetectionClassScore{}, Classes: classes}
 	for _, k := range c.Classes {
 		if k.Class < 0 || k.Class >= len(classes) {
 			continue
@@ -186,8 +194,8 @@ func runEvalDetector(ctx context.Context, o EvalOptions, g *globals, stdout io.W
 
 // writeDetectionEval is graft eval's text report for a detector.
 func writeDetectionEval(w io.Writer, r DetectionEvalReport) error {
-	fmt.Fprintf(w, "%s on %s: %d images, %d objects\nmAP@[.5:.95] %s  mAP@0.5 %s  mAP@0.75 %s  loss %.4f per image\n\n",
-		r.Checkpoint, r.Data, r.Images, r.Objects, score(r.MAP), score(r.MAP50), score(r.MAP75), r.Loss)
+	fmt.Fprintf(w, "%s on %s: %d images, %d objects\nCOCO mAP@[.5:.95] %s  mAP@0.5 %s  mAP@0.75 %s; VOC mAP@0.5 %s (11-point %s); loss %.4f per image\n\n",
+		r.Checkpoint, r.Data, r.Images, r.Objects, score(r.MAP), score(r.MAP50), score(r.MAP75), score(r.VOCMAP), score(r.VOCMAP07), r.Loss)
 	// Names left, numbers right-aligned by their fixed widths.
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "class\t%7s %10s %6s %6s %6s %6s\n", "objects", "detections", "AP", "AP50", "AP75", "AR100")
