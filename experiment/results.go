@@ -76,6 +76,11 @@ type Spec struct {
 	TrainBN     bool    `json:"train_bn,omitempty"` // --bn train
 	Augment     string  `json:"augment,omitempty"`  // data.Augment as JSON; "" none
 	ClassMap    []int   `json:"class_map,omitempty"`
+	// Task is "detect" for a comparison of detectors (scores are mAP@0.5),
+	// "" for classifiers.
+	Task string `json:"task,omitempty"`
+	// DetectionAugment is data.DetectionAugment as JSON; "" none.
+	DetectionAugment string `json:"detection_augment,omitempty"`
 }
 
 // Env records where the results were measured.
@@ -95,9 +100,9 @@ type Run struct {
 	Seed            int              `json:"seed"`
 	Status          string           `json:"status"` // ok, diverged, failed
 	Error           string           `json:"error,omitempty"`
-	LR              float64          `json:"lr"`        // chosen on the validation split
-	LRSearch        []LRTrial        `json:"lr_search"` // every rate tried, with its validation accuracy
-	TestAccuracy    float64          `json:"test_accuracy"`
+	LR              float64          `json:"lr"`            // chosen on the validation split
+	LRSearch        []LRTrial        `json:"lr_search"`     // every rate tried, with its validation accuracy
+	TestAccuracy    float64          `json:"test_accuracy"` // the test score strategies are ranked by: accuracy, or a detector's mAP@0.5 (COCO's definition)
 	MacroF1         float64          `json:"macro_f1"`
 	TrainSeconds    float64          `json:"train_seconds"`
 	Epochs          int              `json:"epochs"`     // epochs run
@@ -127,6 +132,10 @@ type Run struct {
 	// least significant first), set where the prediction was right: what
 	// the paired comparison of strategies resamples. Base64 in JSON.
 	TestCorrect []byte `json:"test_correct,omitempty"`
+	// MAP is a detector's COCO mAP@[.5:.95] on the test images, and
+	// ClassAP its AP@0.5 per class (-1: no test image shows the class).
+	MAP     float64   `json:"map,omitempty"`
+	ClassAP []float64 `json:"class_ap,omitempty"`
 }
 
 // Selection records how a refit run chose its settings on validation.
