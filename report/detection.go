@@ -120,11 +120,11 @@ func classAPTable(v *view, g *group) *table {
 	means := make([][]float64, len(cols))
 	has := make([][]bool, len(cols))
 	for i, e := range cols {
-		role := "winner"
-		if i > 0 {
-			role = "from scratch"
+		head := e.Strategy + " AP@0.5 %"
+		if i == 0 {
+			head = e.Strategy + " (winner) AP@0.5 %"
 		}
-		t.Header = append(t.Header, fmt.Sprintf("%s (%s) AP@0.5 %%", e.Strategy, role))
+		t.Header = append(t.Header, head)
 		t.Align = append(t.Align, alignRight)
 		means[i], has[i] = meanClassAP(e, n)
 	}
@@ -249,13 +249,13 @@ func htmlExamplesOf(g *group, examples []Example) htmlExamples {
 			}
 			role := "the winner"
 			if e != g.Winner {
-				role = "trained from scratch"
+				role = "the baseline trained from scratch"
 			}
 			what := fmt.Sprintf("%s, %s, seed %d", e.Strategy, role, x.Seed)
 			out.Images = append(out.Images, htmlImage{
 				ID:      "detections-" + shotsSlug(g.Shots) + "-" + fileStrategy(e.Strategy),
 				Alt:     "Detections of " + what + ", on the first test images",
-				Caption: upperFirst(what) + ": its detections on the first test images, with " + lowerFirst(shotsTitle(g.Shots)) + ".",
+				Caption: what + ": its detections on the first test images, with " + lowerFirst(shotsTitle(g.Shots)) + ".",
 				// The bytes are the file's, and a data URL of a PNG runs no code.
 				Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(x.PNG)),
 			})

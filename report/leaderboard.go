@@ -281,8 +281,10 @@ func budget(v *view) string {
 	return "epoch"
 }
 
+// upperFirst capitalises a sentence's first letter, leaving a word that
+// is already mixed case as it is: "mAP@0.5" is not "MAP@0.5".
 func upperFirst(s string) string {
-	if s == "" {
+	if s == "" || len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
