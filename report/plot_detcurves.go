@@ -9,11 +9,12 @@ import (
 // lossPrefix names a detector's multibox-loss figures.
 const lossPrefix = "loss-curves-"
 
-// detectionCurves are a detector's learning curves for one shots setting:
-// validation mAP@0.5 per epoch (no training counterpart: the loop does
-// not score detections while training), and the multibox loss, training
-// and validation, which every run has even without a validation split.
-func detectionCurves(g *group) ([]*Figure, error) {
+// detectionCurves are a detector's learning curves for one shots setting,
+// those that have data: validation mAP@0.5 per epoch (no training
+// counterpart: the loop does not score detections while training), and
+// the multibox loss, training and validation, which every run has even
+// without a validation split.
+func detectionCurves(g *group) ([]Figure, error) {
 	shots := lowerFirst(shotsTitle(g.Shots))
 	const mean = "Each line is the mean over the strategy's successful seeds; at each epoch over the runs that reached it, " +
 		"so runs that stopped early do not pull later epochs down. Diverged and failed runs are left out."
@@ -43,5 +44,11 @@ func detectionCurves(g *group) ([]*Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []*Figure{mAP, loss}, nil
+	var out []Figure
+	for _, f := range []*Figure{mAP, loss} {
+		if f != nil { // no curve to draw
+			out = append(out, *f)
+		}
+	}
+	return out, nil
 }

@@ -46,11 +46,7 @@ func Plots(r *experiment.Results) ([]Figure, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, f := range curves {
-				if err := add(f, nil); err != nil {
-					return nil, err
-				}
-			}
+			figs = append(figs, curves...)
 			continue
 		}
 		if err := add(curvesFigure(g)); err != nil {
