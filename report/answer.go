@@ -71,7 +71,7 @@ func answer(v *view, g *group) Answer {
 	var h strings.Builder
 	if len(tied) > 0 {
 		h.WriteString(tieSentence(g, tied))
-		fmt.Fprintf(&h, " %s has %s%% mean test accuracy%s", w.Strategy, pct(w.Sum.MeanAccuracy), accuracySpread(w))
+		fmt.Fprintf(&h, " %s has %s%% mean test %s%s", w.Strategy, pct(w.Sum.MeanAccuracy), v.score(), accuracySpread(w))
 		// The strategies clear of the tie, the best of them and scratch.
 		var clear []string
 		cru := g.clearRunnerUp()
@@ -86,7 +86,7 @@ func answer(v *view, g *group) Answer {
 		}
 		h.WriteString(".")
 	} else {
-		fmt.Fprintf(&h, "%s won with %s%% mean test accuracy%s", w.Strategy, pct(w.Sum.MeanAccuracy), accuracySpread(w))
+		fmt.Fprintf(&h, "%s won with %s%% mean test %s%s", w.Strategy, pct(w.Sum.MeanAccuracy), v.score(), accuracySpread(w))
 		switch {
 		case ru == nil:
 			h.WriteString(", the only strategy with a successful run")
@@ -119,7 +119,8 @@ func answer(v *view, g *group) Answer {
 			compared = append(compared, e)
 		}
 	}
-	if s := gapReason(compared); s != "" {
+	// A detector's training accuracy is not measured: it has no gap.
+	if s := gapReason(compared); s != "" && !v.detect() {
 		a.Reasons = append(a.Reasons, s)
 	}
 	if s := epochsReason(v, compared); s != "" {
@@ -277,8 +278,8 @@ func budgetWarning(v *view, g *group) string {
 	if len(cut) == 0 {
 		return ""
 	}
-	s := fmt.Sprintf("Budget too small: runs were %s when the %s budget ran out (%s), so the accuracy of %s is a lower bound.",
-		v.improving(), budget(v), joinAnd(parts), pluralVerb(len(cut), "this strategy", "these strategies"))
+	s := fmt.Sprintf("Budget too small: runs were %s when the %s budget ran out (%s), so the %s of %s is a lower bound.",
+		v.improving(), budget(v), joinAnd(parts), v.score(), pluralVerb(len(cut), "this strategy", "these strategies"))
 	switch {
 	case g.Winner != nil && slices.Contains(cut, g.Winner):
 		s += " That includes the winner."

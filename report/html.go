@@ -17,12 +17,13 @@ var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
-// HTML writes report.html: a single self-contained page (inline CSS and
-// SVG, no scripts, no external links) that can be mailed or archived
-// with nothing else. figs are usually Plots(r); passing them in keeps the
-// page testable without the plotting library's exact bytes.
-func HTML(w io.Writer, r *experiment.Results, figs []Figure) error {
-	if err := htmlTemplate.Execute(w, newHTMLData(r, figs)); err != nil {
+// HTML writes report.html: a single self-contained page (inline CSS,
+// SVG and PNG, no scripts, no external links) that can be mailed or
+// archived with nothing else. figs are usually Plots(r), and examples a
+// detector comparison's ReadExamples(dir, r); passing them in keeps the
+// page testable without the plotting library's exact bytes or files.
+func HTML(w io.Writer, r *experiment.Results, figs []Figure, examples ...Example) error {
+	if err := htmlTemplate.Execute(w, newHTMLData(r, figs, examples)); err != nil {
 		return fmt.Errorf("write report.html: %w", err)
 	}
 	return nil
@@ -48,7 +49,12 @@ func columnsLegend(v *view) string {
 	if slices.ContainsFunc(v.R.Summary, hasCI) {
 		acc = "mean test accuracy [95% interval, bootstrap over test images and seeds]"
 	}
-	s := "accuracy %: " + acc + ". train s: wall-clock seconds per run, " + search +
+	first := "accuracy %: " + acc
+	if v.detect() {
+		first = "mAP@0.5 %: " + strings.Replace(acc, "accuracy", "mAP@0.5 (COCO's definition: AP at IoU 0.5, averaged over classes)", 1) +
+			". mAP@[.5:.95] %: mean over seeds of COCO's mAP, averaged over IoU thresholds 0.5 to 0.95"
+	}
+	s := first + ". train s: wall-clock seconds per run, " + search +
 		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). trainable: parameters trained. " +
 		"img/s: training throughput."
 	if slices.ContainsFunc(v.Groups, func(g *group) bool { return len(g.tiedWith()) > 0 }) {
@@ -76,10 +82,13 @@ type htmlData struct {
 	Command     string
 	Env, Spec   []kv
 	CutOff      bool
+	Score       string // what strategies are ranked by: accuracy or mAP@0.5
 	Legend      string
 	Protocol    string
 	Groups      []htmlGroup
 	Figures     []htmlFigure
+	ClassAPs    []htmlClassAP // detectors only
+	Examples    []htmlExamples
 	Confusions  []htmlConfusion
 	Runs        *table
 	RunsNote    string
@@ -88,9 +97,31 @@ type htmlData struct {
 	Footer      string
 }
 
-func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
+// htmlClassAP is one shots setting's AP@0.5 per class.
+type htmlClassAP struct {
+	Title string
+	Table *table
+}
+
+// htmlExamples are one shots setting's example detections.
+type htmlExamples struct {
+	Title  string
+	Images []htmlImage
+}
+
+// htmlImage is a PNG embedded in the page as a data URL, which keeps
+// report.html a single file.
+type htmlImage struct {
+	ID, Alt, Caption string
+	Src              template.URL
+}
+
+func newHTMLData(r *experiment.Results, figs []Figure, examples []Example) htmlData {
 	v := newView(r)
-	d := htmlData{Title: "Transfer strategy comparison", Command: r.Command, RunCount: len(r.Runs)}
+	d := htmlData{Title: "Transfer strategy comparison", Command: r.Command, RunCount: len(r.Runs), Score: v.score()}
+	if v.detect() {
+		d.Title = "Detector transfer strategy comparison"
+	}
 	if r.Spec.Arch != "" {
 		d.Title += ": " + r.Spec.Arch
 	}
@@ -111,7 +142,7 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 	}
 	for _, g := range v.Groups {
 		hg := htmlGroup{Title: shotsTitle(g.Shots), Subtitle: upperFirst(groupSubtitle(v, g)) + ".",
-			Table: leaderTable(g), Answer: answer(v, g)}
+			Table: leaderTable(v, g), Answer: answer(v, g)}
 		if g.Winner == nil {
 			hg.Notes = []string{"No strategy produced a successful run."}
 		}
@@ -127,6 +158,15 @@ func newHTMLData(r *experiment.Results, figs []Figure) htmlData {
 				Table:  confusionTable(g.Win.Confusion, r.Spec.Classes),
 				Diag:   true,
 			})
+		}
+		if !v.detect() {
+			continue
+		}
+		if t := classAPTable(v, g); t != nil {
+			d.ClassAPs = append(d.ClassAPs, htmlClassAP{Title: shotsTitle(g.Shots), Table: t})
+		}
+		if ex := htmlExamplesOf(g, examples); len(ex.Images) > 0 {
+			d.Examples = append(d.Examples, ex)
 		}
 	}
 	d.Runs = runsTable(v)
@@ -197,6 +237,12 @@ func specRows(v *view) []kv {
 		{"epoch budget", intOrDash(s.Epochs)},
 		{"learning rates searched", orDash(strings.Join(grid, ", "))},
 	}
+	if v.detect() {
+		rows = slices.Insert(rows, 2, kv{"task", "detection (strategies ranked by test mAP@0.5)"})
+		if s.DetectionAugment != "" {
+			rows = append(rows, kv{"augmentation", s.DetectionAugment})
+		}
+	}
 	if !v.schema2() {
 		return rows
 	}
@@ -238,6 +284,9 @@ func runsTable(v *view) *table {
 		Align: []align{alignLeft, alignRight, alignRight, alignLeft, alignRight, alignLeft, alignRight, alignRight,
 			alignRight, alignRight, alignRight, alignLeft, alignRight, alignRight},
 	}
+	if v.detect() {
+		t.Header[5], t.Header[6], t.Header[7] = detectLRSearchHeader, "test\u00a0mAP@0.5\u00a0%", "mAP@[.5:.95]\u00a0%"
+	}
 	refit := slices.ContainsFunc(v.R.Runs, func(r experiment.Run) bool { return r.Refit != nil })
 	if refit {
 		t.Header = append(t.Header, "refit epochs", "refit lr")
@@ -246,7 +295,7 @@ func runsTable(v *view) *table {
 	for _, g := range v.Groups {
 		for _, s := range v.Strategies {
 			for _, r := range runsOf(v.R, s, g.Shots) {
-				row := csvRow(r)
+				row := csvRow(r, v.detect())
 				conv := "yes"
 				if cutOff(v.R.Spec.Protocol, r) {
 					conv = "cut off"
@@ -255,6 +304,9 @@ func runsTable(v *view) *table {
 					conv = "—"
 				}
 				acc, f1, ips := pct(r.TestAccuracy), fmt.Sprintf("%.3f", r.MacroF1), rate(r.ImgPerSec)
+				if v.detect() {
+					f1 = pct(r.MAP)
+				}
 				if !isOK(r) {
 					acc, f1, ips = "—", "—", "—"
 				}
@@ -286,12 +338,16 @@ func runsTable(v *view) *table {
 // runsNote introduces the runs table: what its columns mean under the
 // file's protocol.
 func runsNote(v *view) string {
+	scores := "test accuracy and macro-F1"
+	if v.detect() {
+		scores = "test mAP@0.5 and mAP@[.5:.95]"
+	}
 	if v.R.Spec.Protocol == experiment.ProtocolRefit {
 		return "Every strategy × shots × seed, with the learning rates tried on validation (" + foldsText(v) +
-			") and the one chosen, then the final training on every shot (refit epochs and lr), whose model the test accuracy and macro-F1 are of. " +
+			") and the one chosen, then the final training on every shot (refit epochs and lr), whose model the " + scores + " are of. " +
 			"\"cut off\": still improving on smoothed validation when the budget ran out; \"(extended)\": a rate from beyond the spec's grid."
 	}
-	s := "Every strategy × shots × seed, with the learning rates tried on the validation split and the one chosen. Test accuracy and macro-F1 are on the test set; "
+	s := "Every strategy × shots × seed, with the learning rates tried on the validation split and the one chosen. " + upperFirst(scores) + " are on the test set; "
 	if v.schema2() {
 		return s + "\"cut off\": still improving on smoothed validation when the budget ran out; \"(extended)\": a rate from beyond the spec's grid."
 	}

@@ -24,7 +24,7 @@ func Leaderboard(w io.Writer, r *experiment.Results) error {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "%s — %s\n", shotsTitle(g.Shots), groupSubtitle(v, g))
-		t := leaderTable(g)
+		t := leaderTable(v, g)
 		if err := t.text(&b); err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "### %s\n\n%s.\n\n", mdEscape(shotsTitle(g.Shots)), mdEscape(upperFirst(groupSubtitle(v, g))))
-		t := leaderTable(g)
+		t := leaderTable(v, g)
 		if err := t.markdown(&b); err != nil {
 			return err
 		}
@@ -75,8 +75,15 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 var leaderHeader = []string{"#", "strategy", "accuracy %", "macro-F1", "train s", "epochs (best)", "trainable", "img/s", "notes"}
 var leaderAlign = []align{alignRight, alignLeft, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignLeft}
 
-func leaderTable(g *group) *table {
+// detectLeaderHeader is leaderHeader for detectors: mAP@0.5 ranks them,
+// and COCO's mAP@[.5:.95] takes macro-F1's place.
+var detectLeaderHeader = []string{"#", "strategy", "mAP@0.5 %", "mAP@[.5:.95] %", "train s", "epochs (best)", "trainable", "img/s", "notes"}
+
+func leaderTable(v *view, g *group) *table {
 	t := &table{Header: leaderHeader, Align: leaderAlign}
+	if v.detect() {
+		t.Header = detectLeaderHeader
+	}
 	for _, e := range g.Entries {
 		notes := strings.Join(entryFlags(g, e), ", ")
 		if !e.succeeded() {
@@ -91,8 +98,12 @@ func leaderTable(g *group) *table {
 		case e == g.Winner:
 			m = markWinner
 		}
+		second := fmt.Sprintf("%.3f", s.MeanMacroF1)
+		if v.detect() {
+			second = mapCell(e)
+		}
 		t.add(m, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
-			fmt.Sprintf("%.3f", s.MeanMacroF1), seconds(s.MeanTrainSeconds),
+			second, seconds(s.MeanTrainSeconds),
 			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)),
 			humanCountOrDash(s.TrainableParams), rate(s.MeanImgPerSec), notes)
 	}
@@ -170,7 +181,7 @@ func groupSubtitle(v *view, g *group) string {
 			seeds = max(seeds, len(e.Runs), e.Sum.Runs)
 		}
 	}
-	s := plural(seeds, "seed", "seeds") + ", mean test accuracy"
+	s := plural(seeds, "seed", "seeds") + ", mean test " + v.score()
 	if anyCI(g.Entries) {
 		return s + " [95% interval]"
 	}
@@ -194,7 +205,7 @@ func groupNotes(v *view, g *group) []string {
 		cut = cut || e.Sum.CutOff > 0
 	}
 	if cut {
-		out = append(out, fmt.Sprintf("cut off a/b: a of the b successful runs were %s when the %s budget ran out; their accuracy is a lower bound. Rerun with more epochs.", v.improving(), budget(v)))
+		out = append(out, fmt.Sprintf("cut off a/b: a of the b successful runs were %s when the %s budget ran out; their %s is a lower bound. Rerun with more epochs.", v.improving(), budget(v), v.score()))
 	}
 	if s := shortClassesLine(v, g.Shots); s != "" {
 		out = append(out, s)
@@ -270,8 +281,10 @@ func budget(v *view) string {
 	return "epoch"
 }
 
+// upperFirst capitalises a sentence's first letter, leaving a word that
+// is already mixed case as it is: "mAP@0.5" is not "MAP@0.5".
 func upperFirst(s string) string {
-	if s == "" {
+	if s == "" || len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]

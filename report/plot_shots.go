@@ -34,8 +34,11 @@ func accVsShotsFigure(v *view) (*Figure, error) {
 	if len(v.Shots) < 2 {
 		return nil, nil
 	}
-	title := "Test accuracy by training set size"
-	p := newChart(title, "images per class", "test accuracy (%)")
+	title, ylabel, what := "Test accuracy by training set size", "test accuracy (%)", "Mean test accuracy"
+	if v.detect() {
+		title, ylabel, what = "Test mAP@0.5 by training set size", "test mAP@0.5 (%)", "Mean test mAP@0.5"
+	}
+	p := newChart(title, "images per class", ylabel)
 	p.Add(lightGrid())
 	lo, hi := 100.0, 0.0
 	n := len(v.Strategies)
@@ -91,7 +94,7 @@ func accVsShotsFigure(v *view) (*Figure, error) {
 	percentAxis(p.Plot, lo, hi)
 	p.X.Min, p.X.Max = -0.4, float64(len(v.Shots)-1)+0.4
 	p.X.Tick.Marker = shotsTicks(v)
-	caption := "Mean test accuracy over seeds for each strategy and number of training images per class " +
+	caption := what + " over seeds for each strategy and number of training images per class " +
 		"(\"all\": the whole training set). Settings are evenly spaced, not to scale. "
 	if spread {
 		caption += "Error bars are ± one standard deviation over seeds; points are nudged sideways so that they stay visible."

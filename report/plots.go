@@ -23,10 +23,11 @@ const (
 )
 
 // Plots renders every figure of the report, in the order the HTML shows
-// them: learning curves per shots setting, accuracy against shots (when
-// there are several), seconds per epoch, and each winner's confusion
-// matrix. A figure without data (no history, no confusion matrix) is
-// left out rather than drawn empty.
+// them: learning curves per shots setting (for detectors validation mAP
+// and the multibox loss), accuracy (mAP) against shots (when there are
+// several), seconds per epoch, and each winner's confusion matrix
+// (classifiers only). A figure without data (no history, no confusion
+// matrix) is left out rather than drawn empty.
 func Plots(r *experiment.Results) ([]Figure, error) {
 	v := newView(r)
 	var figs []Figure
@@ -40,10 +41,21 @@ func Plots(r *experiment.Results) ([]Figure, error) {
 		return nil
 	}
 	for _, g := range v.Groups {
-		if err := add(curvesFigure(v, g)); err != nil {
+		if v.detect() {
+			curves, err := detectionCurves(g)
+			if err != nil {
+				return nil, err
+			}
+			figs = append(figs, curves...)
+			continue
+		}
+		if err := add(curvesFigure(g)); err != nil {
 			return nil, err
 		}
 	}
+	// PR CURVES GO HERE (the lead adds them with report/plot_pr.go): for a
+	// detector comparison, the precision–recall figures of each shots
+	// setting, after the learning curves and before mAP against shots.
 	if err := add(accVsShotsFigure(v)); err != nil {
 		return nil, err
 	}

@@ -33,10 +33,10 @@ func protocolLine(v *view) string {
 	switch p := v.R.Spec.Protocol; p {
 	case experiment.ProtocolRefit:
 		s = "Protocol: refit — each strategy's rate and length chosen on validation (" + foldsText(v) +
-			"), then retrained on every shot; test accuracy is that model's."
+			"), then retrained on every shot; test " + v.score() + " is that model's."
 	case experiment.ProtocolHoldout:
 		s = "Protocol: holdout — each run trained on the training part of one split with early stopping; " +
-			"test accuracy is that of its best validation epoch's weights."
+			"test " + v.score() + " is that of its best validation epoch's weights."
 	default:
 		s = "Protocol: " + p + "."
 	}

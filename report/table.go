@@ -127,7 +127,11 @@ func mdEscape(s string) string {
 }
 
 // wrapColumns hold prose that would make a table too wide on one line.
-var wrapColumns = map[string]bool{"lr search (val. acc. %)": true}
+var wrapColumns = map[string]bool{"lr search (val. acc. %)": true, detectLRSearchHeader: true}
+
+// detectLRSearchHeader is the runs table's learning-rate column for
+// detectors, whose validation score is mAP@0.5.
+const detectLRSearchHeader = "lr search (val. mAP@0.5 %)"
 
 // cellClass tells the HTML template how to align and wrap a column.
 func (t *table) cellClass(i int) string {

@@ -18,7 +18,9 @@ const (
 )
 
 // WriteAll writes results.csv, every figure as SVG and PNG,
-// leaderboard.md and report.html into dir, creating it if needed. Each file is written to a
+// leaderboard.md and report.html into dir, creating it if needed; a
+// detector comparison's page shows the example detections that graft
+// compare saved in dir (ReadExamples). Each file is written to a
 // temporary file in dir and renamed into place, so a reader (or a second
 // report run) never sees a half-written file. results.json is the
 // caller's: it exists before any report does.
@@ -29,6 +31,10 @@ func WriteAll(dir string, r *experiment.Results) error {
 	figs, err := Plots(r)
 	if err != nil {
 		return fmt.Errorf("report: plots: %w", err)
+	}
+	examples, err := ReadExamples(dir, r)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	write := func(name string, fill func(io.Writer) error) error {
 		if err := safefile.Write(filepath.Join(dir, name), fill); err != nil {
@@ -51,7 +57,7 @@ func WriteAll(dir string, r *experiment.Results) error {
 		return err
 	}
 	// The page last: when it is there, everything it describes is too.
-	return write(HTMLFile, func(w io.Writer) error { return HTML(w, r, figs) })
+	return write(HTMLFile, func(w io.Writer) error { return HTML(w, r, figs, examples...) })
 }
 
 func writeBytes(b []byte) func(io.Writer) error {
