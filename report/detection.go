@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -168,11 +167,10 @@ type Example struct {
 }
 
 // ExamplePath is where a run's example detections are, relative to the
-// comparison's folder: detections/<strategy>-<shots>-seed<seed>.png, with
-// the ':' and '+' of strategy names written as '_' (freeze:2 → freeze_2)
-// so that the name is a valid file name everywhere.
+// comparison's folder, with '/' separators: the executor's file
+// (experiment.ExamplesFile), so the two never disagree.
 func ExamplePath(strategy string, shots, seed int) string {
-	return path.Join("detections", fmt.Sprintf("%s-%d-seed%d.png", fileStrategy(strategy), shots, seed))
+	return filepath.ToSlash(experiment.ExamplesFile(strategy, shots, seed))
 }
 
 // fileStrategy writes a strategy name as a file name or HTML id can hold it.

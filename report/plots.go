@@ -24,7 +24,7 @@ const (
 
 // Plots renders every figure of the report, in the order the HTML shows
 // them: learning curves per shots setting (for detectors validation mAP
-// and the multibox loss), accuracy (mAP) against shots (when there are
+// and the multibox loss, then precision–recall curves), accuracy (mAP) against shots (when there are
 // several), seconds per epoch, and each winner's confusion matrix
 // (classifiers only). A figure without data (no history, no confusion
 // matrix) is left out rather than drawn empty.
@@ -53,9 +53,17 @@ func Plots(r *experiment.Results) ([]Figure, error) {
 			return nil, err
 		}
 	}
-	// PR CURVES GO HERE (the lead adds them with report/plot_pr.go): for a
-	// detector comparison, the precision–recall figures of each shots
-	// setting, after the learning curves and before mAP against shots.
+	// A detector comparison's precision–recall curves at IoU 0.5, one
+	// figure per shots setting (none for classifiers: no run has AP
+	// records).
+	for _, g := range v.Groups {
+		if !v.detect() {
+			break
+		}
+		if err := add(prCurvesFigure(v, g)); err != nil {
+			return nil, err
+		}
+	}
 	if err := add(accVsShotsFigure(v)); err != nil {
 		return nil, err
 	}

@@ -58,6 +58,15 @@ func TestTransferAndCompareDetectors(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
+	html, err := os.ReadFile(filepath.Join(cmp, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mAP@0.5", "Precision–recall", "Example detections", "AP@0.5 per class"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html has no %q", want)
+		}
+	}
 	if res.Spec.Task != "detect" || len(res.Runs) != 2 || res.Runs[0].APRecords == nil || len(res.Winners) != 1 {
 		t.Errorf("task %q, %d runs, a verdict per shots %d", res.Spec.Task, len(res.Runs), len(res.Winners))
 	}
