@@ -241,7 +241,8 @@ func TestSetPrefix(t *testing.T) {
 
 // BenchmarkProbeCache is the probe strategy's epochs per second on the
 // small SSD at 128², with its frozen body served from the task's cache and
-// recomputed every epoch (Run.NoCache).
+// recomputed every epoch (Run.NoCache). An iteration is a whole run of 5
+// epochs, so the cached one pays for its one pass over the images.
 //
 //	go test ./detect -run='^$' -bench=ProbeCache -count=5
 func BenchmarkProbeCache(b *testing.B) {

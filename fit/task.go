@@ -35,15 +35,15 @@ type Task interface {
 // then run once per image instead of once per image per epoch.
 //
 // Train calls SetPrefix at the start of every phase (a resumed run's
-// included) with the number of leading stages the phase leaves untouched:
-// those it freezes (stage rate 0) that no earlier phase trained, when the
-// phase keeps BatchNorm frozen, and 0 otherwise, under Run.NoCache, and
-// once more when Train returns, so that nothing cached outlives the run
-// whose weights it was computed with. k is a count over Run.Model's stages
-// and is never the last (the head). Train cannot see a task's loader, so
-// the rule's third condition is the task's: when its training images are
-// augmented the prefix's outputs differ every epoch, and SetPrefix must
-// behave as for 0 (serve nothing from a cache, and say so in its doc).
+// included) with k, the number of leading stages the phase leaves
+// untouched — frozen (stage rate 0), not trained by an earlier phase, with
+// BatchNorm frozen — or 0 under Run.NoCache; and with 0 once more when it
+// returns, so that nothing cached outlives the weights it was computed
+// with. k counts Run.Model's stages and never reaches the last (the head).
+// Train cannot see a task's loader, so the rule's third condition is the
+// task's: when its training images are augmented the prefix's outputs
+// differ every epoch, and SetPrefix must behave as for 0 (serve nothing
+// from a cache, and say so in its doc).
 //
 // With k > 0, EachTrain and Validate must give what they give without a
 // cache (to rounding), running only stages [k, ...) on the cached outputs.
