@@ -150,6 +150,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			t.opt.Free()
 		}
 	}()
+	if pt, ok := r.Task.(PrefixTask); ok {
+		// What the task caches are this run's weights' outputs; the next
+		// run's would differ. Turning the cache off only frees it.
+		defer func() { _ = pt.SetPrefix(context.Background(), 0, cfg) }()
+	}
 	if r.Cache == nil && !r.NoCache && r.Task == nil {
 		r.Cache = NewFeatureCache(DefaultCacheBytes)
 		t.r.Cache = r.Cache
@@ -497,6 +502,17 @@ func (t *trainer) hasVal() bool {
 func (t *trainer) sources(ctx context.Context, p Phase) error {
 	t.from = 0
 	if t.r.Task != nil {
+		pt, ok := t.r.Task.(PrefixTask)
+		if !ok {
+			return nil
+		}
+		k := 0
+		if !t.r.NoCache {
+			k = frozenPrefix(p, t.r.Model, t.st.Trained)
+		}
+		if err := pt.SetPrefix(ctx, k, t.cfg); err != nil {
+			return fmt.Errorf("phase %q: cache its %d frozen stages: %w", p.Name, k, err)
+		}
 		return nil
 	}
 	t.src = batchSource{l: t.r.Train, cfg: t.cfg}
@@ -522,6 +538,20 @@ func (t *trainer) sources(ctx context.Context, p Phase) error {
 	t.src.feat = tf
 	t.valSrc.feat = vf
 	return nil
+}
+
+// frozenPrefix is cachedPrefix's rule less the loader's augmentation,
+// which a PrefixTask checks itself: the leading stages p freezes, with
+// frozen BatchNorm, that no earlier phase trained.
+func frozenPrefix(p Phase, m *nn.Model, trained []bool) int {
+	if p.StageLR == nil || p.TrainBN {
+		return 0
+	}
+	k := 0
+	for k < len(m.Stages)-1 && p.StageLR[k] == 0 && !trained[k] {
+		k++
+	}
+	return k
 }
 
 // cacheKey names a loader's data in the cache: the caller's key, or the
