@@ -171,6 +171,7 @@ func (tr Trial) runDetector(ctx context.Context) (*TrialResult, error) {
 		return nil, err
 	}
 	task := &detect.Task{Model: m, Train: tr.DetTrain, Val: tr.DetVal, Loss: detect.SSDLoss, Post: tr.Base.det.post}
+	defer task.Free() // the frozen prefix's cached outputs, if any
 	cfg := fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		MinShare:  tr.MinShare,

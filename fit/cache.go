@@ -230,14 +230,10 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 // cache: frozen, with frozen BatchNorm, untouched by earlier phases, and
 // fed unaugmented input.
 func cachedPrefix(p Phase, m *nn.Model, l *data.Loader, trained []bool) int {
-	if p.StageLR == nil || p.TrainBN || l.Config().Augment.Enabled() {
+	if l.Config().Augment.Enabled() {
 		return 0
 	}
-	k := 0
-	for k < len(m.Stages)-1 && p.StageLR[k] == 0 && !trained[k] {
-		k++
-	}
-	return k
+	return frozenPrefix(p, m, trained)
 }
 
 // batchSource yields the model inputs of one epoch: images from the loader,
