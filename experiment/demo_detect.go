@@ -26,7 +26,7 @@ var (
 const (
 	demoDetectSize     = 128 // ssd_smallcnn's side
 	demoDetectEpochs   = 16
-	demoDetectPretrain = 24 // epochs on the source scenes
+	demoDetectPretrain = 16 // epochs on the source scenes
 )
 
 // DemoDetect is the detection story on synthetic street scenes, no
@@ -43,7 +43,7 @@ func DemoDetect(ctx context.Context, o DemoOptions, h DemoHooks) (*Results, stri
 		return synth.NewScenes(synth.SceneConfig{Country: country, Classes: DemoDetectClasses, Images: images, Width: 160, Height: 120,
 			MinSign: 16, MaxSign: 56, MaxSigns: 3, Seed: seed, Shift: 1, Difficulty: 0.5})
 	}
-	src, err := scenes(o.Source, 400, 11)
+	src, err := scenes(o.Source, 300, 11)
 	if err != nil {
 		return nil, "", fmt.Errorf("--source: %w", err)
 	}

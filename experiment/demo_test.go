@@ -16,8 +16,10 @@ func TestDemoUnknownCountry(t *testing.T) {
 		{DemoOptions{Out: t.TempDir(), Source: "xx", Target: "se"}, "--source: "},
 		{DemoOptions{Out: t.TempDir(), Source: "be", Target: "xx"}, "--target: "},
 	} {
-		if _, _, err := Demo(context.Background(), tt.o, DemoHooks{}); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("%+v: %v, want %q…", tt.o, err, tt.want)
+		for name, demo := range map[string]func(context.Context, DemoOptions, DemoHooks) (*Results, string, error){"classify": Demo, "detect": DemoDetect} {
+			if _, _, err := demo(context.Background(), tt.o, DemoHooks{}); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("%s %+v: %v, want %q…", name, tt.o, err, tt.want)
+			}
 		}
 	}
 }

@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	res, cmpOut, err := demo(ctx, experiment.DemoOptions{Out: o.Out, Source: o.Source, Target: o.Target, Device: dev,
 		Env: runEnv(dev, start), Command: command},
 		experiment.DemoHooks{Say: func(format string, a ...any) { say(g, stderr, "== "+format+"\n", a...) },
-			Pretrain:    progress.NewTrain(stderr, g.quiet),
+			Pretrain:    pretrainProgress(stderr, g.quiet, o.Task == "detect"),
 			NewProgress: func(runs int) experiment.Progress { prog = progress.NewCompare(stderr, g.quiet, runs); return prog }})
 	if prog != nil {
 		prog.Finish()
@@ -91,4 +91,13 @@ func runDemo(ctx context.Context, o DemoOptions, g *globals, stdout, stderr io.W
 	}
 	fmt.Fprintf(stdout, "\nreport: %s  (%.0fs in all)\n", filepath.Join(cmpOut, "report.html"), time.Since(start).Seconds())
 	return nil
+}
+
+// pretrainProgress is the demo's source training's progress.
+func pretrainProgress(w io.Writer, quiet, detector bool) *progress.Train {
+	p := progress.NewTrain(w, quiet)
+	if detector {
+		p.Detector()
+	}
+	return p
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/experiment"
 	"github.com/graftml/graft/fit"
-	"github.com/graftml/graft/internal/progress"
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
@@ -144,7 +143,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	pre := base.Meta.Preprocess
 	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
-		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: progress.NewTrain(stderr, g.quiet)}
+		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: pretrainProgress(stderr, g.quiet, detecting)}
 	ad, err := experiment.Adapt(ctx, cfg, s, 0, int(o.Seed))
 	if err != nil {
 		return err

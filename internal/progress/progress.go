@@ -35,11 +35,21 @@ type Train struct {
 	bar   *progressbar.ProgressBar
 	epoch int
 	lines bool // not a terminal: epoch lines only, no bar
+	// detector: the score is validation mAP@0.5, and there is no
+	// training accuracy to show.
+	detector bool
 }
 
 // NewTrain is the progress of a training on w.
 func NewTrain(w io.Writer, quiet bool) *Train {
 	return &Train{w: w, quiet: quiet, lines: !IsTerminal(w)}
+}
+
+// Detector makes p a detector's training's progress: losses, and
+// validation mAP@0.5 where a classifier's shows accuracy.
+func (p *Train) Detector() *Train {
+	p.detector = true
+	return p
 }
 
 func (p *Train) Step(s fit.StepInfo) {
@@ -58,7 +68,11 @@ func (p *Train) Step(s fit.StepInfo) {
 			progressbar.OptionSetRenderBlankState(true),
 		)
 	}
-	p.bar.Describe(fmt.Sprintf("epoch %d/%d %s loss %.4f acc %.3f %4.0f img/s", s.Epoch, s.Epochs, s.Phase, s.Loss, s.Accuracy, s.ImgPerSec))
+	if p.detector {
+		p.bar.Describe(fmt.Sprintf("epoch %d/%d %s loss %.4f %4.0f img/s", s.Epoch, s.Epochs, s.Phase, s.Loss, s.ImgPerSec))
+	} else {
+		p.bar.Describe(fmt.Sprintf("epoch %d/%d %s loss %.4f acc %.3f %4.0f img/s", s.Epoch, s.Epochs, s.Phase, s.Loss, s.Accuracy, s.ImgPerSec))
+	}
 	_ = p.bar.Set(s.Step)
 }
 
@@ -79,6 +93,13 @@ func (p *Train) Epoch(e fit.EpochStats) {
 	val := ""
 	if e.HasVal {
 		val = fmt.Sprintf("  val loss %.4f acc %.3f", e.ValLoss, e.ValAcc)
+	}
+	if p.detector {
+		if e.HasVal {
+			val = fmt.Sprintf("  val loss %.4f mAP@0.5 %.3f", e.ValLoss, e.ValAcc)
+		}
+		fmt.Fprintf(p.w, "epoch %3d %-8s train loss %.4f%s  %.1fs (%.0f img/s)\n", e.Epoch, e.Phase, e.TrainLoss, val, e.Seconds, e.ImgPerSec)
+		return
 	}
 	fmt.Fprintf(p.w, "epoch %3d %-8s train loss %.4f acc %.3f%s  %.1fs (%.0f img/s)\n",
 		e.Epoch, e.Phase, e.TrainLoss, e.TrainAcc, val, e.Seconds, e.ImgPerSec)

@@ -53,3 +53,11 @@ func TestLinesOffATerminal(t *testing.T) {
 		})
 	}
 }
+
+func TestDetectorEpochLine(t *testing.T) {
+	var b strings.Builder
+	NewTrain(&b, false).Detector().Epoch(fit.EpochStats{Epoch: 2, Phase: "train", TrainLoss: 1.5, HasVal: true, ValLoss: 2, ValAcc: 0.25, Seconds: 3, ImgPerSec: 40})
+	if want := "epoch   2 train    train loss 1.5000  val loss 2.0000 mAP@0.5 0.250  3.0s (40 img/s)\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
