@@ -79,7 +79,7 @@ func TestTorchvisionNames(t *testing.T) {
 // outputs, a forward that can stop and resume at any stage (a frozen
 // prefix's cache), freezing by stage, and a replaceable label set.
 func TestDetectorSuite(t *testing.T) {
-	boxes := map[string]int{"ssd300_vgg16": 8732, "ssdlite320_mobilenet_v3_large": 3234, "ssd_smallcnn": 1344}
+	boxes := map[string]int{"ssd300_vgg16": 8732, "ssdlite320_mobilenet_v3_large": 3234, "ssdlite320_mobilenet_v2": 3234, "ssd_smallcnn": 1344}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			if testing.Short() && name == "ssd300_vgg16" {
@@ -296,6 +296,7 @@ func TestLoadBackbone(t *testing.T) {
 	}{
 		{"ssd_smallcnn", "smallcnn", Config{NumClasses: 3}},
 		{"ssdlite320_mobilenet_v3_large", "mobilenet_v3_large", Config{NumClasses: 3, FullTail: true}},
+		{"ssdlite320_mobilenet_v2", "mobilenet_v2", Config{NumClasses: 3}},
 	} {
 		t.Run(tc.detector, func(t *testing.T) {
 			torch.ManualSeed(5)

@@ -61,6 +61,9 @@ var registry = map[string]Spec{
 	"ssdlite320_mobilenet_v3_large": {Name: "ssdlite320_mobilenet_v3_large", Doc: "SSDLite (Sandler et al. 2018) on MobileNetV3-Large at 320², 6 maps, 3,234 boxes",
 		InputSize: 320, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.5, 0.5, 0.5}, Backbone: "mobilenet_v3_large",
 		Post: Post{Coder: SSDCoder, ScoreThreshold: 0.001, TopK: 300, NMS: 0.55, PerImage: 300}, build: func(c Config) (*Model, error) { return ssdLite320MobileNetV3(c), nil }},
+	"ssdlite320_mobilenet_v2": {Name: "ssdlite320_mobilenet_v2", Doc: "SSDLite (Sandler et al. 2018) on graft's MobileNetV2: maps at /16 and /32, 4 depthwise-separable extras, 3,234 boxes at 320²",
+		InputSize: 320, Mean: [3]float64{0.485, 0.456, 0.406}, Std: [3]float64{0.229, 0.224, 0.225}, Backbone: "mobilenet_v2",
+		Post: Post{Coder: SSDCoder, ScoreThreshold: 0.001, TopK: 300, NMS: 0.55, PerImage: 300}, build: ssdLiteMobileNetV2},
 	"ssd_smallcnn": {Name: "ssd_smallcnn", Doc: "graft's small SSD: smallcnn's 3 blocks, 2 extra blocks, 3 maps (/8, /16, /32), for tests and the CPU demo",
 		InputSize: 128, Std: [3]float64{1, 1, 1}, Backbone: "smallcnn", Post: SSDPost, build: smallSSD},
 }
@@ -76,6 +79,20 @@ func smallSSD(c Config) (*Model, error) {
 	}
 	return FromClassifier(base, BaseOptions{Arch: "ssd_smallcnn", NumClasses: c.NumClasses, Taps: 1, Extras: []int{128, 128},
 		Boxes: SmallBoxes(), InputSize: 128})
+}
+
+// ssdLiteMobileNetV2 is SSDLite as the MobileNetV2 paper builds it, on
+// graft's mobilenet_v2 classifier's body (so its weights load by name):
+// the /16 stage (96 channels) and the /32 stage (1,280) are maps, then
+// torchvision's four SSDLite extras (512, 256, 256, 128) and SSDLite's
+// predictors and default boxes.
+func ssdLiteMobileNetV2(c Config) (*Model, error) {
+	base, err := arch.New("mobilenet_v2", arch.Config{NumClasses: 2, InChannels: c.InChannels})
+	if err != nil {
+		return nil, err
+	}
+	return FromClassifier(base, BaseOptions{Arch: "ssdlite320_mobilenet_v2", NumClasses: c.NumClasses, Taps: 2, Extras: []int{512, 256, 256, 128},
+		Lite: true, Boxes: SSDLiteBoxes(), InputSize: 320})
 }
 
 // Names lists the built-in detectors in alphabetical order.
