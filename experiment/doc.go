@@ -26,8 +26,15 @@
 //	graft lr-find      RangeTest → Start, then lrfind.Run at the plan's stage rates (rangetest.go)
 //	graft doctor       Base.Model and the plan, for its checks  (doctor/doctor.go)
 //
-// A detection head is meant to be a second kind of head behind Start and
-// the loss fit.Train minimises, not a second executor.
+// A detector is the executor's second kind of head, not a second
+// executor (detector.go): a Config whose Train and Test are
+// data.ImagesOf detection sets, on a base made ready with
+// Base.ForDetection, samples annotated images (KShotDetection), splits and
+// refits them as it does classifiers' images, starts each trial with
+// StartDetector where Start builds a classifier, trains it through
+// fit.Train with detect.Task (the multibox loss; the frozen prefix served
+// by the task's own cache), and tests it by COCO mAP@0.5, with the AP
+// records the intervals resample.
 //
 // # Protocols
 //
