@@ -79,7 +79,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
-	f.StringVar(&o.Task, "task", "auto", "classify or detect; auto detects from the data (coco:, voc:, gtsdb:) and the base (a detector checkpoint)")
+	f.StringVar(&o.Task, "task", "auto", withNote("task", ""))
 	return cmd
 }
 

@@ -45,7 +45,7 @@ with intervals (measured: 559 s on 2 cores).`,
 	f.StringVar(&o.Out, "out", "demo-out", withNote("out", "the folder to write"))
 	f.StringVar(&o.Source, "source", "be", "country to pretrain on")
 	f.StringVar(&o.Target, "target", "se", "country to transfer to (se: yellow fills, a far target; de: a near one)")
-	f.StringVar(&o.Task, "task", "auto", "classify (traffic signs; auto means it here, as there is no data to look at) or detect (signs in street scenes)")
+	f.StringVar(&o.Task, "task", "auto", withNote("task", "here auto means classify (signs); detect tells the detector's story on street scenes"))
 	engineFlags(f, &o.Engine, false)
 	return cmd
 }

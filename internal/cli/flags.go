@@ -56,6 +56,7 @@ var flagMeaning = map[string]string{
 	"val-split":     "fraction of --train held out for validation",
 	"weight-decay":  "weight decay (L2 for sgd/adam, decoupled for adamw)",
 	"workers":       "data-loading goroutines (default: one per core)",
+	"task":          "what is adapted: classify, detect, or auto (detect when the data is coco:, voc: or gtsdb:, or the base a detector checkpoint)",
 	"parallel":      "runs side by side, sharing --threads among them (worth it with many cores and small models)",
 	"out":           "output",
 	"seeds":         "seeds per strategy and shots (different samples and initialisations); verdicts need several",

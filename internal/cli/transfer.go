@@ -63,7 +63,7 @@ DATA is ` + data.SpecHelp,
 	seedFlag(f, &o.Seed, "")
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
-	f.StringVar(&o.Task, "task", "auto", "classify or detect; auto detects from the data (coco:, voc:, gtsdb:) and the base (a detector checkpoint)")
+	f.StringVar(&o.Task, "task", "auto", withNote("task", ""))
 	return cmd
 }
 
