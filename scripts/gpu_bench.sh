@@ -130,6 +130,7 @@ libs=(-L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed -ltorch 
 [ -e "$torch_dir/lib/libtorch_cuda.so" ] && libs+=(-ltorch_cuda)
 libs+=(-Wl,--as-needed)
 say "building the shim against it (a minute or two)…"
+[ "$(left)" -gt 0 ] || die "no time left in the ${budget}s budget to build the shim"
 shim_start=$SECONDS
 timeout "$(left)" "${CXX:-g++}" -O2 -std=c++17 -fPIC -fno-math-errno -w -D_GLIBCXX_USE_CXX11_ABI="$cxx11_abi" \
   -I"$inc" -I"$inc/torch/csrc/api/include" -shared -o "$work/lib/libgraft_shim.so" \
@@ -155,10 +156,12 @@ else
   reserve=(150 0)
 fi
 if "$graft" bench --help 2>/dev/null | grep -q -- '--precision'; then
-  bf16="measured"
   if [ $cpu = 0 ]; then
+    bf16="measured: the resnet50-bf16 run"
     runs+=("resnet50-bf16|--models resnet50 --batch 64 --size 224 --warmup-steps 10 --steps 50 --precision bf16")
     reserve=(240 90 0)
+  else
+    bf16="not run on the CPU path"
   fi
 else
   bf16="skipped: graft bench has no --precision flag yet, so only fp32 is measured"
