@@ -34,15 +34,16 @@ type Report struct {
 	Steps            int    `json:"steps"`
 	Isolated         bool   `json:"isolated"` // one process per case and mode
 	Device           string `json:"device"`   // both sides'
-	// SgemmGFLOPS is the roofline: the best rate of a SgemmSide² fp32
-	// matrix product on Device with Threads (MeasureSgemm).
-	SgemmGFLOPS     *float64 `json:"sgemm_gflops"`
-	LibtorchVersion string   `json:"libtorch_version"`
-	TorchVersion    string   `json:"torch_version,omitempty"`
-	Python          string   `json:"python,omitempty"`
+	LibtorchVersion  string `json:"libtorch_version"`
+	TorchVersion     string `json:"torch_version,omitempty"`
+	Python           string `json:"python,omitempty"`
 	// PeerError says why torch fields are null, when the peer was wanted.
 	PeerError string     `json:"peer_error,omitempty"`
 	RSS       *RSSReport `json:"rss,omitempty"`
+
+	// SgemmGFLOPS is the roofline: the best rate of a SgemmSide² fp32
+	// matrix product on Device with Threads (MeasureSgemm).
+	SgemmGFLOPS *float64 `json:"sgemm_gflops"`
 }
 
 // Rows pairs graft's result with the peer's (nil when it did not run) and
