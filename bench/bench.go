@@ -46,7 +46,9 @@ func DefaultCases() []Case {
 }
 
 // SelectCases picks cases by model name, in the order given, from the
-// default and the detector cases; no names means the default cases.
+// default and the detector cases; no names means the default cases. Any
+// other architecture graft builds (resnet50, say) gets ResNet-18's case:
+// batch 32, 64×64, 10 classes.
 func SelectCases(models []string) ([]Case, error) {
 	if len(models) == 0 {
 		return DefaultCases(), nil
@@ -59,12 +61,17 @@ func SelectCases(models []string) ([]Case, error) {
 			continue
 		}
 		i := slices.IndexFunc(all, func(c Case) bool { return c.Model == name })
+		if _, err := arch.Lookup(name); i < 0 && err == nil {
+			all = append(all, Case{Model: name, Batch: 32, Size: 64, Classes: 10})
+			i = len(all) - 1
+		}
 		if i < 0 {
 			names := make([]string, len(all))
 			for j, c := range all {
 				names[j] = c.Model
 			}
-			return nil, fmt.Errorf("no benchmark case for model %q: choose from %s", name, strings.Join(names, ", "))
+			return nil, fmt.Errorf("no benchmark case for model %q: choose from %s, or any of graft's architectures (%s)",
+				name, strings.Join(names, ", "), strings.Join(arch.Names(), ", "))
 		}
 		if !slices.Contains(out, all[i]) {
 			out = append(out, all[i])
@@ -112,6 +119,9 @@ type Options struct {
 	PeerChannelsLast bool
 	Python           string // interpreter that runs peer.py (default /usr/bin/python3)
 	Peer             bool   // also run the PyTorch peer (used by callers that orchestrate)
+	// Device runs both sides on "cpu" (the default) or a CUDA device
+	// ("cuda", "cuda:N"), as torch.ParseDevice reads it.
+	Device string
 }
 
 // Default settings, the same as peer.py's.
@@ -141,6 +151,9 @@ func (o Options) WithDefaults() Options {
 	if o.Python == "" {
 		o.Python = DefaultPython
 	}
+	if o.Device == "" {
+		o.Device = "cpu"
+	}
 	return o
 }
 
@@ -168,6 +181,10 @@ type Sample struct {
 	// Params counts the network's weights (buffers excluded): graft's and
 	// the peer's must agree, or the two sides built different networks.
 	Params int64 `json:"params,omitempty"`
+	// FLOPs is one image's forward pass (nn.Model.FLOPs); graft's side
+	// only, 0 where graft cannot count it (a detector).
+	FLOPs  int64  `json:"flops_per_image,omitempty"`
+	Device string `json:"device,omitempty"`
 }
 
 // Result is a case's training and inference samples.
@@ -231,8 +248,12 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if err := torch.SetNumThreads(o.Threads); err != nil {
 		return Sample{}, err
 	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return Sample{}, err
+	}
 	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model) || detectorLayout(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -256,8 +277,14 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if err := run(max(o.Warmup, 0)); err != nil {
 		return Sample{}, err
 	}
+	if err := syncDevice(dev); err != nil {
+		return Sample{}, err
+	}
 	start := time.Now()
 	if err := run(o.Steps); err != nil {
+		return Sample{}, err
+	}
+	if err := syncDevice(dev); err != nil {
 		return Sample{}, err
 	}
 	el := time.Since(start).Seconds()
@@ -269,7 +296,24 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		Model: c.Model, Mode: mode,
 		ImgPerSec: float64(c.Batch*o.Steps) / el, PeakRSSMB: peak,
 		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: cl, Params: r.params(),
+		FLOPs: r.flops(), Device: dev.String(),
 	}, nil
+}
+
+// syncDevice waits for the work queued on dev: CUDA runs kernels
+// asynchronously, so a clock read before they finish would time their
+// launches only. Reading a value back waits for everything queued before
+// it on the stream; on the CPU there is nothing to wait for.
+func syncDevice(dev torch.Device) error {
+	if dev == torch.CPU {
+		return nil
+	}
+	s := torch.NewScope()
+	defer s.Close()
+	if _, err := s.Track(torch.Zeros(1)).ToDevice(dev).Item(); err != nil {
+		return fmt.Errorf("wait for %v: %w", dev, err)
+	}
+	return nil
 }
 
 // stepper runs one mode's steps of a case: a classifier's runner or a
@@ -279,18 +323,19 @@ type stepper interface {
 	infer() error
 	free()
 	params() int64
+	flops() int64 // one image's forward pass; 0 when unknown
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device) (stepper, error) {
 	if c.IsDetector() {
-		r, err := newDetRunner(ctx, c, channelsLast, train)
+		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
 			return nil, err
 		}
 		return r, nil
 	}
-	r, err := newRunner(c, channelsLast, train)
+	r, err := newRunner(c, channelsLast, train, dev)
 	if err != nil {
 		return nil, err
 	}
@@ -305,13 +350,14 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool) (stepper,
 type runner struct {
 	c   Case
 	cl  bool
+	dev torch.Device
 	m   *nn.Model
 	opt *optim.Optimizer
 	x   []float32 // N×3×S×S, copied into a fresh tensor every step
 	y   []int64
 }
 
-func newRunner(c Case, channelsLast, train bool) (*runner, error) {
+func newRunner(c Case, channelsLast, train bool, dev torch.Device) (*runner, error) {
 	// Seed 0 as peer.py does: the same initialisation scheme and seed give
 	// networks of the same kind, not the same weights (the generators'
 	// call order differs), which is all throughput depends on.
@@ -320,12 +366,12 @@ func newRunner(c Case, channelsLast, train bool) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", c.Model, err)
 	}
-	r := &runner{c: c, cl: channelsLast, m: m,
+	r := &runner{c: c, cl: channelsLast, dev: dev, m: m,
 		x: make([]float32, c.Batch*3*c.Size*c.Size), y: make([]int64, c.Batch)}
-	if channelsLast {
-		if err := m.To(torch.CPU, true); err != nil {
+	if channelsLast || dev != torch.CPU {
+		if err := m.To(dev, channelsLast); err != nil {
 			r.free()
-			return nil, fmt.Errorf("%s to channels-last: %w", c.Model, err)
+			return nil, fmt.Errorf("%s to %v (channels-last %v): %w", c.Model, dev, channelsLast, err)
 		}
 	}
 	if train {
@@ -340,6 +386,14 @@ func newRunner(c Case, channelsLast, train bool) (*runner, error) {
 
 func (r *runner) params() int64 {
 	n, _ := r.m.CountParams()
+	return n
+}
+
+func (r *runner) flops() int64 {
+	n, err := r.m.FLOPs(r.c.Size, r.c.Size)
+	if err != nil {
+		return 0 // the roofline columns stay empty; the timing stands
+	}
 	return n
 }
 
@@ -369,10 +423,14 @@ func (r *runner) fill(rng *rand.Rand) {
 func (r *runner) batch(s *torch.Scope) (x, y *torch.Tensor) {
 	n, sz := int64(r.c.Batch), int64(r.c.Size)
 	x = s.Track(torch.FromFloat32(r.x, n, 3, sz, sz))
+	y = s.Track(torch.FromInt64(r.y, n))
+	if r.dev != torch.CPU {
+		// As fit.BatchTensors does: the batch is made on the host.
+		x, y = x.ToDevice(r.dev), y.ToDevice(r.dev)
+	}
 	if r.cl {
 		x = x.ChannelsLast()
 	}
-	y = s.Track(torch.FromInt64(r.y, n))
 	return x, y
 }
 

@@ -61,6 +61,11 @@ func TestSelectCases(t *testing.T) {
 	if _, err := SelectCases([]string{"vgg99"}); err == nil {
 		t.Fatal("unknown model accepted")
 	}
+	// Any other architecture runs at ResNet-18's case.
+	cs, err = SelectCases([]string{"resnet50"})
+	if err != nil || len(cs) != 1 || cs[0] != (Case{"resnet50", 32, 64, 10}) {
+		t.Fatalf("another architecture: %v, %v", cs, err)
+	}
 	// Detectors are chosen by name, never by default.
 	cs, err = SelectCases([]string{"ssdlite320_mobilenet_v3_large", "smallcnn", "ssd_smallcnn"})
 	if err != nil || len(cs) != 3 || cs[0] != (Case{"ssdlite320_mobilenet_v3_large", 8, 320, 4}) || cs[2] != (Case{"ssd_smallcnn", 8, 128, 4}) {
@@ -108,7 +113,7 @@ func TestBenchBoxes(t *testing.T) {
 }
 
 func TestSpecRoundTrip(t *testing.T) {
-	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true}}
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1"}}
 	out, err := ParseSpec(in.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +194,8 @@ func TestMeasureIsolated(t *testing.T) {
 
 func TestReportJSON(t *testing.T) {
 	g := Result{Case: tinyCase,
-		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 300, PeakRSSMB: 200},
-		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1200, PeakRSSMB: 180}}
+		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 300, PeakRSSMB: 200, FLOPs: 1e6},
+		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1200, PeakRSSMB: 180, FLOPs: 1e6}}
 	p := Result{Case: tinyCase,
 		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 200, PeakRSSMB: 300},
 		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1000, PeakRSSMB: 280}}
@@ -209,7 +214,7 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("%d rows: %s", len(got.Results), b)
 	}
 	for _, r := range got.Results {
-		for _, k := range []string{"model", "mode", "graft_img_s", "torch_img_s", "ratio", "peak_rss_mb"} {
+		for _, k := range []string{"model", "mode", "graft_img_s", "torch_img_s", "ratio", "peak_rss_mb", "graft_gflops", "torch_gflops"} {
 			if _, ok := r[k]; !ok {
 				t.Errorf("row lacks %q: %v", k, r)
 			}
@@ -218,8 +223,39 @@ func TestReportJSON(t *testing.T) {
 	if r := got.Results[0]; r["mode"] != "train" || r["ratio"] != 1.5 || r["torch_img_s"] != 200.0 {
 		t.Errorf("train row with peer: %v", r)
 	}
+	// The roofline: 1 MFLOP forward, ×3 to train, × images per second.
+	if r := got.Results[0]; r["graft_gflops"] != 0.9 || r["torch_gflops"] != 0.6 || r["flops_per_image"] != 1e6 {
+		t.Errorf("train row's GFLOP/s: %v", r)
+	}
+	if r := got.Results[1]; r["graft_gflops"] != 1.2 || r["torch_gflops"] != 1.0 {
+		t.Errorf("infer row's GFLOP/s: %v", r)
+	}
 	if r := got.Results[3]; r["mode"] != "infer" || r["torch_img_s"] != nil || r["ratio"] != nil || r["torch_peak_rss_mb"] != nil {
 		t.Errorf("row without peer must have null torch fields: %v", r)
+	}
+}
+
+// The roofline's sgemm gives a rate; the measured samples count the
+// network's FLOPs.
+func TestRoofline(t *testing.T) {
+	g, err := MeasureSgemm(torch.CPU, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(g > 1) || g > 1e5 {
+		t.Errorf("sgemm at %v GFLOP/s", g)
+	}
+	s, err := MeasureMode(context.Background(), tinyCase, ModeInfer, tinyOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 10, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if want, _ := m.FLOPs(32, 32); s.FLOPs != want || want == 0 || s.Device != "cpu" {
+		t.Errorf("sample counts %d FLOPs per image on %q, want %d on cpu", s.FLOPs, s.Device, want)
 	}
 }
 
@@ -310,7 +346,7 @@ func benchMode(b *testing.B, c Case, train bool) {
 	if err := torch.SetNumThreads(DefaultThreads); err != nil {
 		b.Fatal(err)
 	}
-	r, err := newRunner(c, false, train)
+	r, err := newRunner(c, false, train, torch.CPU)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -44,6 +44,7 @@ func (s Spec) Encode() string {
 		cl = "1"
 	}
 	v.Set("channels_last", cl)
+	v.Set("device", s.Options.Device)
 	return v.Encode()
 }
 
@@ -68,6 +69,7 @@ func ParseSpec(text string) (Spec, error) {
 	}
 	s.Case.Model, s.Mode = v.Get("model"), v.Get("mode")
 	s.Options.ChannelsLast = v.Get("channels_last") == "1"
+	s.Options.Device = v.Get("device")
 	if err := s.Case.Validate(); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case: %w", err)
 	}

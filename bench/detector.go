@@ -128,6 +128,7 @@ type detRunner struct {
 	ctx      context.Context
 	c        Case
 	cl       bool
+	dev      torch.Device
 	spec     detect.Spec
 	m        *detect.Model
 	task     *detect.Task
@@ -138,7 +139,7 @@ type detRunner struct {
 	epoch    int
 }
 
-func newDetRunner(ctx context.Context, c Case, channelsLast, train bool) (*detRunner, error) {
+func newDetRunner(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device) (*detRunner, error) {
 	spec, err := detect.Lookup(c.Model)
 	if err != nil {
 		return nil, err
@@ -149,11 +150,11 @@ func newDetRunner(ctx context.Context, c Case, channelsLast, train bool) (*detRu
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", c.Model, err)
 	}
-	r := &detRunner{ctx: ctx, c: c, cl: channelsLast, spec: spec, m: m, cfg: fit.Config{ChannelsLast: channelsLast}}
-	if channelsLast {
-		if err := m.To(torch.CPU, true); err != nil {
+	r := &detRunner{ctx: ctx, c: c, cl: channelsLast, dev: dev, spec: spec, m: m, cfg: fit.Config{ChannelsLast: channelsLast, Device: dev}}
+	if channelsLast || dev != torch.CPU {
+		if err := m.To(dev, channelsLast); err != nil {
 			r.free()
-			return nil, fmt.Errorf("%s to channels-last: %w", c.Model, err)
+			return nil, fmt.Errorf("%s to %v (channels-last %v): %w", c.Model, dev, channelsLast, err)
 		}
 	}
 	// The loader normalises as the detector expects and, with the images
@@ -198,6 +199,10 @@ func (r *detRunner) params() int64 {
 	return n
 }
 
+// flops is 0: nn.Model.FLOPs does not know the detection head, so a
+// detector's rows have no roofline figures.
+func (r *detRunner) flops() int64 { return 0 }
+
 func (r *detRunner) free() {
 	if r.opt != nil {
 		r.opt.Free()
@@ -237,6 +242,9 @@ func (r *detRunner) infer() error {
 		defer s.Close()
 		n, sz := int64(r.c.Batch), int64(r.c.Size)
 		x := s.Track(torch.FromFloat32(r.x, n, 3, sz, sz))
+		if r.dev != torch.CPU {
+			x = x.ToDevice(r.dev)
+		}
 		if r.cl {
 			x = x.ChannelsLast()
 		}

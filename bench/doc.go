@@ -1,6 +1,7 @@
 // Package bench measures graft's training and inference throughput (images
-// per second) and peak memory on the CPU, next to PyTorch running the same
-// networks, and checks that a long training run does not leak memory.
+// per second) and peak memory on the CPU or a CUDA device, next to PyTorch
+// running the same networks, and checks that a long training run does not
+// leak memory.
 //
 // # What is measured
 //
@@ -30,6 +31,20 @@
 // The peer runs torchvision's ssdlite320_mobilenet_v3_large and, for
 // ssd_smallcnn, the same network built from torchvision's SSD parts (the
 // tests check that its weight count is graft's).
+//
+// Options.Device runs both sides on a GPU: the model and each batch move
+// there (the batch is still made on the host, as fit's is), and both wait
+// for the queued kernels before reading the clock. scripts/gpu_bench.sh
+// runs it on a machine without Go.
+//
+// # The roofline
+//
+// Each row also gives the GFLOP/s a case achieves: its forward FLOPs per
+// image (nn.Model.FLOPs, 2 per multiply-add of convolutions and linear
+// layers), ×3 for a training step, ×1 for inference, × images per second;
+// and each run measures the ceiling once, the best of SgemmReps SgemmSide²
+// fp32 matrix products on the same device and threads (MeasureSgemm),
+// after everything else. Detectors have no FLOP count.
 //
 // # Peak memory and processes
 //

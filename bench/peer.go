@@ -72,6 +72,9 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 		if o.PeerChannelsLast {
 			args = append(args, "--channels-last")
 		}
+		if o.Device != "cpu" {
+			args = append(args, "--device", o.Device)
+		}
 		if c.IsDetector() {
 			boxes, err := peerBoxes(BenchBoxes(c))
 			if err != nil {

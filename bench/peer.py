@@ -6,7 +6,7 @@ per measurement: {"model","mode","img_s","peak_rss_mb"} plus
 
 Usage: peer.py --model smallcnn|resnet18 --batch B --size S --threads T
                --warmup W --steps N [--classes C] [--mode both|train|infer]
-               [--channels-last]
+               [--channels-last] [--device cpu|cuda|cuda:N]
        peer.py --model ssdlite320_mobilenet_v3_large|ssd_smallcnn ...
                --boxes '[[[x1,y1,x2,y2,label],...],...]'
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
@@ -18,6 +18,10 @@ and Adam's step; inference is the model in eval mode, post-processing
 (decoding, score threshold, per-class NMS) included. ssdlite320 is
 torchvision's own, with random weights; ssd_smallcnn is graft's small SSD
 built from torchvision's SSD parts (see ssd_small_cnn).
+
+--device cuda runs the model and the batch on that GPU and waits for its
+queued kernels (torch.cuda.synchronize) before reading the clock, as graft
+does; peak_rss_mb is then host memory only.
 
 --mode train or infer measures one mode per process, so that peak_rss_mb is
 that mode's own peak: `graft bench` runs graft the same way. With "both"
@@ -99,7 +103,14 @@ def peak_rss_mb():
 def line(a, mode, img_s, params):
     return json.dumps({"model": a.model, "mode": mode, "img_s": img_s, "peak_rss_mb": peak_rss_mb(),
                        "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-                       "channels_last": a.channels_last, "params": params})
+                       "channels_last": a.channels_last, "params": params, "device": a.device})
+
+
+def sync(device):
+    """Waits for the kernels queued on device: CUDA runs them
+    asynchronously, and the clock must not stop at their launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main():
@@ -113,11 +124,13 @@ def main():
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--mode", choices=("both", "train", "infer"), default="both")
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--boxes", help="a detector's training boxes, per image [[x1,y1,x2,y2,label],...] (JSON)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    device = torch.device(a.device)
     detector = a.model in DETECTORS
     if detector:
         model = build_detector(a.model, a.classes)
@@ -126,12 +139,15 @@ def main():
         if len(boxes) != a.batch:
             ap.error(f"--boxes holds {len(boxes)} images, want {a.batch}")
         targets = [{"boxes": torch.tensor([b[:4] for b in bs], dtype=torch.float32).reshape(-1, 4),
-                    "labels": torch.tensor([int(b[4]) for b in bs], dtype=torch.int64)} for bs in boxes]
-        x = images
+                    "labels": torch.tensor([int(b[4]) for b in bs], dtype=torch.int64, device=device)} for bs in boxes]
+        for t in targets:
+            t["boxes"] = t["boxes"].to(device)
+        x = [im.to(device) for im in images]
     else:
         model = build(a.model, a.classes)
-        x = torch.randn(a.batch, 3, a.size, a.size)
-        y = torch.randint(0, a.classes, (a.batch,))
+        x = torch.randn(a.batch, 3, a.size, a.size).to(device)
+        y = torch.randint(0, a.classes, (a.batch,)).to(device)
+    model = model.to(device)
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
         if detector:
@@ -156,9 +172,11 @@ def main():
         model.train()
         for _ in range(a.warmup):
             train_step()
+        sync(device)
         t0 = time.perf_counter()
         for _ in range(a.steps):
             train_step()
+        sync(device)
         dt = time.perf_counter() - t0
         print(line(a, "train", a.batch * a.steps / dt, params), flush=True)
     if a.mode == "train":
@@ -168,9 +186,11 @@ def main():
     with torch.no_grad():
         for _ in range(a.warmup):
             model(x)
+        sync(device)
         t0 = time.perf_counter()
         for _ in range(a.steps):
             model(x)
+        sync(device)
         dt = time.perf_counter() - t0
     print(line(a, "infer", a.batch * a.steps / dt, params), flush=True)
 

@@ -12,6 +12,14 @@ type Row struct {
 	Ratio          *float64 `json:"ratio"` // graft / torch throughput
 	PeakRSSMB      float64  `json:"peak_rss_mb"`
 	TorchPeakRSSMB *float64 `json:"torch_peak_rss_mb"`
+	// FLOPsPerImage is one image's forward pass (2 FLOPs per multiply-add
+	// of the convolutions and linear layers, nn.Model.FLOPs); the
+	// GFLOP/s are the step's FLOPs (3× the forward to train, 1× to
+	// infer) times images per second. Absent where graft cannot count
+	// the network (detectors) or the side did not run.
+	FLOPsPerImage int64    `json:"flops_per_image,omitempty"`
+	GraftGFLOPS   *float64 `json:"graft_gflops"`
+	TorchGFLOPS   *float64 `json:"torch_gflops"`
 }
 
 // Report is what graft bench --json prints: the issue's schema
@@ -25,12 +33,17 @@ type Report struct {
 	Warmup           int    `json:"warmup"`
 	Steps            int    `json:"steps"`
 	Isolated         bool   `json:"isolated"` // one process per case and mode
+	Device           string `json:"device"`   // both sides'
 	LibtorchVersion  string `json:"libtorch_version"`
 	TorchVersion     string `json:"torch_version,omitempty"`
 	Python           string `json:"python,omitempty"`
 	// PeerError says why torch fields are null, when the peer was wanted.
 	PeerError string     `json:"peer_error,omitempty"`
 	RSS       *RSSReport `json:"rss,omitempty"`
+
+	// SgemmGFLOPS is the roofline: the best rate of a SgemmSide² fp32
+	// matrix product on Device with Threads (MeasureSgemm).
+	SgemmGFLOPS *float64 `json:"sgemm_gflops"`
 }
 
 // Rows pairs graft's result with the peer's (nil when it did not run) and
@@ -43,7 +56,15 @@ func Rows(g Result, peer *Result) []Row {
 			gs = g.Infer
 		}
 		r := Row{Model: g.Case.Model, Mode: mode, Batch: g.Case.Batch, Size: g.Case.Size,
-			GraftImgS: gs.ImgPerSec, PeakRSSMB: gs.PeakRSSMB}
+			GraftImgS: gs.ImgPerSec, PeakRSSMB: gs.PeakRSSMB, FLOPsPerImage: gs.FLOPs}
+		gflops := func(imgS float64) *float64 {
+			if gs.FLOPs == 0 {
+				return nil
+			}
+			v := stepFLOPs(gs.FLOPs, mode) * imgS / 1e9
+			return &v
+		}
+		r.GraftGFLOPS = gflops(gs.ImgPerSec)
 		if peer != nil {
 			ps := peer.Train
 			if mode == ModeInfer {
@@ -53,6 +74,7 @@ func Rows(g Result, peer *Result) []Row {
 				ti, tp := ps.ImgPerSec, ps.PeakRSSMB
 				ratio := gs.ImgPerSec / ps.ImgPerSec
 				r.TorchImgS, r.TorchPeakRSSMB, r.Ratio = &ti, &tp, &ratio
+				r.TorchGFLOPS = gflops(ps.ImgPerSec)
 			}
 		}
 		out = append(out, r)

@@ -65,8 +65,13 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		}
 		o.Self = []string{exe, "bench"}
 	}
+	o.Options = o.Options.WithDefaults()
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return Report{}, fmt.Errorf("device: %w", err)
+	}
 	rep := Report{Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
-		Isolated: true, LibtorchVersion: torch.Version()}
+		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
 	warn := o.Warn
 	if warn == nil {
 		warn = io.Discard
@@ -139,6 +144,13 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		}
 		rep.RSS = &rss
 	}
+	// Last, so that the RSS check above still starts in a process that
+	// has done no tensor work.
+	sgemm, err := MeasureSgemm(dev, o.Threads)
+	if err != nil {
+		return rep, fmt.Errorf("roofline: %w", err)
+	}
+	rep.SgemmGFLOPS = &sgemm
 	return rep, nil
 }
 
@@ -162,16 +174,35 @@ func WriteTable(w io.Writer, rep Report) error {
 	if rep.TorchVersion != "" {
 		peer = "PyTorch " + rep.TorchVersion + " (" + rep.Python + ")"
 	}
-	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s\n%d threads, %s, %d warm-up + %d timed steps per case and mode, one process each\n\n",
-		rep.LibtorchVersion, peer, rep.Threads, layout, rep.Warmup, rep.Steps); err != nil {
+	device := rep.Device
+	if device == "" {
+		device = "cpu"
+	}
+	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s on %s\n%d threads, %s, %d warm-up + %d timed steps per case and mode, one process each\n",
+		rep.LibtorchVersion, peer, device, rep.Threads, layout, rep.Warmup, rep.Steps); err != nil {
 		return err
 	}
-	rows := [][]string{{"model", "mode", "batch", "input", "graft img/s", "torch img/s", "ratio", "graft peak MB", "torch peak MB"}}
+	if rep.SgemmGFLOPS != nil {
+		if _, err := fmt.Fprintf(w, "roofline: a %d² fp32 matmul runs at %.1f GFLOP/s here (best of %d); GFLOP/s count 2 per multiply-add of convolutions and linear layers, a training step 3× the forward\n",
+			SgemmSide, *rep.SgemmGFLOPS, SgemmReps); err != nil {
+			return err
+		}
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	rows := [][]string{{"model", "mode", "batch", "input", "graft img/s", "torch img/s", "ratio", "graft peak MB", "torch peak MB",
+		"graft GFLOP/s", "torch GFLOP/s", "graft % sgemm"}}
 	for _, r := range rep.Results {
+		pct := "-"
+		if r.GraftGFLOPS != nil && rep.SgemmGFLOPS != nil && *rep.SgemmGFLOPS > 0 {
+			pct = fmt.Sprintf("%.0f%%", 100**r.GraftGFLOPS / *rep.SgemmGFLOPS)
+		}
 		rows = append(rows, []string{
 			r.Model, r.Mode, fmt.Sprint(r.Batch), fmt.Sprintf("%d×%d", r.Size, r.Size),
 			fmt.Sprintf("%.1f", r.GraftImgS), optFloat(r.TorchImgS, "%.1f"), optFloat(r.Ratio, "%.2f"),
 			fmt.Sprintf("%.0f", r.PeakRSSMB), optFloat(r.TorchPeakRSSMB, "%.0f"),
+			optFloat(r.GraftGFLOPS, "%.1f"), optFloat(r.TorchGFLOPS, "%.1f"), pct,
 		})
 	}
 	if err := writeAligned(w, rows, 2); err != nil {

@@ -28,6 +28,8 @@ type BenchOptions struct {
 	Plot             string // with Freezing: write the freeze:K curve as PLOT.svg and PLOT.png
 	RSSSteps         int
 	Python           string
+	Device           string
+	Batch, Size      int // override every selected case's; 0 keeps each case's own
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
 	InternalCase string
@@ -70,13 +72,27 @@ unless --require-peer makes that an error.
 fresh random batch per step and reports how much the resident set grew from
 step 200 to the end; growth of 5% or more is an error (a leak).
 
+--models also takes any of graft's architectures (resnet50, say), at
+ResNet-18's case; --batch and --size override every selected case's.
+
+--device cuda runs both sides on the GPU (a shim built against a CUDA
+libtorch; see the README's "GPU benchmark"), waiting for the queued
+kernels before every clock read.
+
+Beside each case, the roofline: its achieved GFLOP/s (2 FLOPs per
+multiply-add of its convolutions and linear layers, a training step
+counted as 3 forward passes) and, once per run, the best rate of a
+2048x2048 fp32 matmul on the same device and threads: how far each case
+runs from the machine's limit. Detectors have no FLOP count.
+
 Timings depend on everything else the machine is doing: compare numbers
 taken on an otherwise idle machine.`,
 		Example: `  graft bench
   graft bench --models smallcnn --steps 50 --channels-last
   graft bench --models ssdlite320_mobilenet_v3_large,ssd_smallcnn --threads 2
   graft bench --rss --json > bench.json
-  graft bench --no-peer --threads 4`,
+  graft bench --no-peer --threads 4
+  graft bench --device cuda --models resnet50 --batch 64 --size 224`,
 		Args: cobra.NoArgs,
 		RunE: runE(g, &o, runBench),
 	}
@@ -84,7 +100,10 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
 	f.IntVar(&o.Warmup, "warmup-steps", o.Warmup, "untimed steps before timing, per case and mode")
 	f.IntVar(&o.Steps, "steps", o.Steps, withNote("steps", "timed, per case and mode"))
-	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (the default), ssdlite320_mobilenet_v3_large, ssd_smallcnn")
+	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (the default), ssdlite320_mobilenet_v3_large, ssd_smallcnn, or another architecture")
+	f.IntVar(&o.Batch, "batch", 0, withNote("batch", "of every selected case; 0: each case's own"))
+	f.IntVar(&o.Size, "size", 0, withNote("size", "the input's, for every selected case; 0: each case's own"))
+	deviceFlag(f, &o.Device)
 	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
 	f.BoolVar(&o.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&o.NoPeer, "no-peer", false, "measure graft only")
@@ -106,6 +125,9 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	if o.NoPeer && o.RequirePeer {
 		return errors.New("--no-peer and --require-peer contradict each other")
 	}
+	if o.Device != "cpu" && (o.RSS || o.Freezing) {
+		return fmt.Errorf("--device %s: --rss and --freezing measure on the CPU only; drop one", o.Device)
+	}
 	if o.Freezing {
 		return benchFreezing(ctx, o, g, stdout, stderr)
 	}
@@ -115,12 +137,29 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	if o.RSS && o.RSSSteps < 2 {
 		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", o.RSSSteps, bench.RSSRefStep)
 	}
+	if err := atLeast("--batch", o.Batch, 0); err != nil {
+		return err
+	}
+	if err := atLeast("--size", o.Size, 0); err != nil {
+		return err
+	}
 	cases, err := bench.SelectCases(o.Models)
 	if err != nil {
 		return err
 	}
+	for i := range cases {
+		if o.Batch > 0 {
+			cases[i].Batch = o.Batch
+		}
+		if o.Size > 0 {
+			cases[i].Size = o.Size
+		}
+		if err := cases[i].Validate(); err != nil {
+			return fmt.Errorf("--batch/--size: %w", err)
+		}
+	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer},
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device},
 		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {

@@ -22,6 +22,8 @@ var defaultExceptions = map[string]string{
 	"patience": "train stops early only when asked; transfers share compare's rule",
 	// lr-find's steps are its mini-batches, bench's its timed steps.
 	"steps": "a command's own amount of work",
+	// bench's cases each have their own batch size; its --batch overrides them all.
+	"batch": "bench's 0 keeps each case's own",
 	// transfer defaults to lpft, the safe adaptation; doctor and lr-find
 	// to finetune, the one that trains every weight (lr-find knows only
 	// finetune and probe).
