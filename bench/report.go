@@ -44,6 +44,22 @@ type Report struct {
 	// SgemmGFLOPS is the roofline: the best rate of a SgemmSide² fp32
 	// matrix product on Device with Threads (MeasureSgemm).
 	SgemmGFLOPS *float64 `json:"sgemm_gflops"`
+	// ConvGFLOPS is the best rate of a large 3×3 convolution on the same
+	// device and threads (MeasureConv); the percentages read against the
+	// higher of the two (Peak).
+	ConvGFLOPS *float64 `json:"conv_gflops,omitempty"`
+}
+
+// Peak is the roofline's ceiling: the higher of the matrix product's and
+// the convolution's measured rates, or 0 when neither was measured.
+func (r Report) Peak() float64 {
+	var p float64
+	for _, v := range []*float64{r.SgemmGFLOPS, r.ConvGFLOPS} {
+		if v != nil {
+			p = max(p, *v)
+		}
+	}
+	return p
 }
 
 // Rows pairs graft's result with the peer's (nil when it did not run) and

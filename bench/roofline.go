@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/graftml/graft/torch"
@@ -23,6 +24,11 @@ const (
 // GFLOP/s (2·n³ FLOPs per product). The best, not the mean: the figure is
 // a ceiling, and anything else the machine does only lowers a sample.
 func MeasureSgemm(dev torch.Device, threads int) (float64, error) {
+	// libtorch's thread count is the calling OS thread's (OpenMP's
+	// per-thread setting): without the pin, the product may run on a
+	// thread that never had it set, at one thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := torch.SetNumThreads(threads); err != nil {
 		return 0, err
 	}
@@ -51,6 +57,54 @@ func MeasureSgemm(dev torch.Device, threads int) (float64, error) {
 			return 0, err
 		}
 		best = max(best, 2*float64(n*n*n)/time.Since(start).Seconds()/1e9)
+	}
+	return best, nil
+}
+
+// The convolution whose rate is the other ceiling: a 3×3, 256 → 256
+// channels on a batch of 16 maps of 28², the shape of a ResNet's middle,
+// where oneDNN's kernels run near the machine's peak.
+const (
+	convBatch, convChannels, convSide = 16, 256, 28
+)
+
+// MeasureConv times SgemmReps such convolutions on dev with threads, after
+// one untimed, and returns the best rate in GFLOP/s. libtorch runs
+// convolutions with oneDNN and matrix products with the BLAS, and on a CPU
+// the convolution kernels can be the faster of the two: the roofline
+// reads each case against the higher rate, so that no case sits above it.
+func MeasureConv(dev torch.Device, threads int) (float64, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := torch.SetNumThreads(threads); err != nil {
+		return 0, err
+	}
+	s := torch.NewScope()
+	defer s.Close()
+	x := s.Track(torch.Randn(convBatch, convChannels, convSide, convSide))
+	w := s.Track(torch.Randn(convChannels, convChannels, 3, 3))
+	if dev != torch.CPU {
+		x, w = s.Track(x.ToDevice(dev)), s.Track(w.ToDevice(dev))
+	}
+	conv := func() error {
+		y := torch.Conv2d(x, w, nil, torch.Conv2dOpts{Padding: [2]int64{1, 1}})
+		defer y.Free()
+		if err := y.Err(); err != nil {
+			return fmt.Errorf("convolution on %v: %w", dev, err)
+		}
+		return syncDevice(dev)
+	}
+	if err := conv(); err != nil {
+		return 0, err
+	}
+	flops := 2 * float64(convBatch*convChannels*convChannels*9*convSide*convSide)
+	best := 0.0
+	for range SgemmReps {
+		start := time.Now()
+		if err := conv(); err != nil {
+			return 0, err
+		}
+		best = max(best, flops/time.Since(start).Seconds()/1e9)
 	}
 	return best, nil
 }
