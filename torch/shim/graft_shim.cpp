@@ -108,6 +108,16 @@ void gs_tune_allocator(int64_t keep_bytes) {
   // glibc caps the mmap threshold at 32 MiB on 64-bit systems.
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min<int64_t>(keep_bytes, 32 << 20)));
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(keep_bytes, 1 << 30)));
+  // Blocks above that cap were still mapped fresh on every allocation and
+  // unmapped on every free: a detector at 320² allocates activations of
+  // 50 MB and more every step and spent a third of its time in page
+  // faults (perf), SSDLite training ran at 4.5 img/s. With no mmap at all
+  // those blocks stay in the heap, and with one arena the heap is shared
+  // by every thread that allocates (libtorch calls move between OS threads
+  // with their goroutines), so a block freed on one serves the next step
+  // on another: 17 img/s, classifiers unchanged (BENCHMARKS.md).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_ARENA_MAX, 1);
 #else
   (void)keep_bytes;
 #endif
