@@ -37,7 +37,7 @@ About 6–7 minutes on 2 cores (measured: 385 s).
 --task detect tells the detector's story instead: pretrain graft's small SSD
 on one country's synthetic street scenes, then compare strategies on another
 country's scenes at 5 and 20 annotated images per class, ranked by mAP@0.5
-with intervals (measured: 559 s on 2 cores).`,
+with intervals (measured: 469 s on 2 cores).`,
 		Args: cobra.NoArgs,
 		RunE: runE(g, &o, runDemo),
 	}
