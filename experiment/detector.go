@@ -38,10 +38,11 @@ import (
 type detectorBase struct {
 	// arch is the built-in detector a classifier base becomes; "" when
 	// the base is a detector checkpoint.
-	arch   string
-	stages []checkpoint.StageInfo // the detector's stage outline, what plans address
-	pre    data.Preprocess        // the detector's input
-	post   detect.Post
+	arch     string
+	fullTail bool                   // detect.Config.FullTail for arch
+	stages   []checkpoint.StageInfo // the detector's stage outline, what plans address
+	pre      data.Preprocess        // the detector's input
+	post     detect.Post
 }
 
 // ForDetection makes the base start detectors: a detector checkpoint as it
@@ -69,18 +70,19 @@ func (b *Base) ForDetection() error {
 			names = append(names, spec.Backbone)
 			continue
 		}
+		// A classifier's MobileNetV3 has the full-width tail that
+		// torchvision's SSDLite keeps when it starts from ImageNet.
+		cfg := detect.Config{NumClasses: 2, InChannels: b.Meta.InChannels, FullTail: spec.Backbone == "mobilenet_v3_large"}
 		var m *detect.Model
 		var err error
-		torch.Seeded(1, func() {
-			m, err = detect.New(n, detect.Config{NumClasses: 2, InChannels: b.Meta.InChannels})
-		})
+		torch.Seeded(1, func() { m, err = detect.New(n, cfg) })
 		if err != nil {
 			return fmt.Errorf("%s as a detector's base: %w", b.Path, err)
 		}
 		defer m.Free()
 		pre := b.Meta.Preprocess
 		pre.Size, pre.Height, pre.Width = spec.InputSize, 0, 0
-		b.det = &detectorBase{arch: n, pre: pre, post: spec.Post}
+		b.det = &detectorBase{arch: n, fullTail: cfg.FullTail, pre: pre, post: spec.Post}
 		for _, s := range m.Stages {
 			b.det.stages = append(b.det.stages, checkpoint.StageInfo{Name: s.Name, Channels: s.Channels, Reduction: s.Reduction})
 		}
@@ -145,7 +147,7 @@ func (b *Base) buildDetector(plan strategy.Plan, classes int) (*detect.Model, er
 		}
 		return m, nil
 	}
-	m, err := detect.New(b.det.arch, detect.Config{NumClasses: classes + 1, InChannels: b.Meta.InChannels})
+	m, err := detect.New(b.det.arch, detect.Config{NumClasses: classes + 1, InChannels: b.Meta.InChannels, FullTail: b.det.fullTail})
 	if err != nil || plan.Scratch {
 		return m, err
 	}

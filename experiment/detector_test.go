@@ -164,3 +164,36 @@ func TestDetectorFromClassifier(t *testing.T) {
 		t.Error("truncate accepted for a detector")
 	}
 }
+
+// Every classifier body a built-in detector is made on loads into it.
+func TestDetectorOnEveryClassifierBody(t *testing.T) {
+	for _, name := range []string{"mobilenet_v2", "mobilenet_v3_large"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			torch.ManualSeed(7)
+			cls, err := arch.New(name, arch.Config{NumClasses: 3, InChannels: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "cls")
+			err = checkpoint.Save(path, cls, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: data.Preprocess{Size: 64, Channels: 3}}, nil)
+			cls.Free()
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, err := LoadBase(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := base.ForDetection(); err != nil {
+				t.Fatal(err)
+			}
+			s, _ := strategy.Parse("finetune")
+			m, _, err := StartDetector(base, s, strategy.Budget{Epochs: 1}, StartOptions{Classes: 2, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Free()
+		})
+	}
+}
