@@ -444,11 +444,21 @@ func (r *runner) train() error {
 	defer s.Close()
 	x, y := r.batch(s)
 	logits := r.m.Forward(x, true)
-	l := torch.CrossEntropy(logits, y, 0)
-	if err := l.Backward(); err != nil {
+	if err := update(r.opt, torch.CrossEntropy(logits, y, 0)); err != nil {
+		// A failed forward pass surfaces at backward: say where it began.
 		if e := logits.Err(); e != nil {
 			return fmt.Errorf("forward pass: %w", e)
 		}
+		return err
+	}
+	return nil
+}
+
+// update is the rest of fit's step after the forward pass, for every
+// kind of model bench times: backward, reading the loss and checking it
+// for divergence, the optimizer's step, dropping the gradients.
+func update(opt *optim.Optimizer, l *torch.Tensor) error {
+	if err := l.Backward(); err != nil {
 		return fmt.Errorf("backward pass: %w", err)
 	}
 	loss, err := l.Item()
@@ -458,10 +468,10 @@ func (r *runner) train() error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("loss is %v: training diverged", loss)
 	}
-	if err := r.opt.Step(); err != nil {
+	if err := opt.Step(); err != nil {
 		return err
 	}
-	return r.opt.ZeroGrad()
+	return opt.ZeroGrad()
 }
 
 // infer is one forward pass in eval mode without gradients, as fit.Predict

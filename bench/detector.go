@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/graftml/graft/arch"
@@ -215,22 +214,7 @@ func (r *detRunner) free() {
 // checking it, Adam's step, dropping the gradients).
 func (r *detRunner) train() error {
 	r.epoch++
-	return r.task.EachTrain(r.ctx, r.epoch, r.cfg, func(l *torch.Tensor, _ int) error {
-		if err := l.Backward(); err != nil {
-			return fmt.Errorf("backward pass: %w", err)
-		}
-		loss, err := l.Item()
-		if err != nil {
-			return fmt.Errorf("read loss: %w", err)
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("loss is %v: training diverged", loss)
-		}
-		if err := r.opt.Step(); err != nil {
-			return err
-		}
-		return r.opt.ZeroGrad()
-	})
+	return r.task.EachTrain(r.ctx, r.epoch, r.cfg, func(l *torch.Tensor, _ int) error { return update(r.opt, l) })
 }
 
 // infer is the forward pass in eval mode without gradients and the
