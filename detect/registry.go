@@ -95,6 +95,15 @@ func ssdLiteMobileNetV2(c Config) (*Model, error) {
 		Lite: true, Boxes: SSDLiteBoxes(), InputSize: 320})
 }
 
+// PostFor is a detector's post-processing: the registry's thresholds for a
+// built-in, SSD's for a detector put on a classifier (FromClassifier).
+func PostFor(arch string) Post {
+	if s, ok := registry[arch]; ok {
+		return s.Post
+	}
+	return SSDPost
+}
+
 // Names lists the built-in detectors in alphabetical order.
 func Names() []string {
 	out := make([]string, 0, len(registry))

@@ -101,7 +101,7 @@ func runDetect(ctx context.Context, o DetectOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	post := postOf(meta.Arch)
+	post := detect.PostFor(meta.Arch)
 	post.ScoreThreshold = float32(o.Threshold)
 	classes := foreground(meta, m)
 	out := make([]DetectedImage, len(paths))
@@ -176,15 +176,6 @@ func detectorInput(meta checkpoint.Meta, m *detect.Model) data.Preprocess {
 		p.Channels = m.InChannels
 	}
 	return p
-}
-
-// postOf is a detector's post-processing: the registry's for a built-in,
-// SSD's for one put on a classifier.
-func postOf(arch string) detect.Post {
-	if s, err := detect.Lookup(arch); err == nil {
-		return s.Post
-	}
-	return detect.SSDPost
 }
 
 // foreground names a detector's classes 1… (the checkpoint's names, or

@@ -13,6 +13,7 @@ import (
 	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/metrics"
+	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -162,12 +163,7 @@ func runEvalDetector(ctx context.Context, o EvalOptions, g *globals, stdout io.W
 		return fmt.Errorf("%s detects %s, %s has %s: the classes must be the same, in the same order",
 			o.Checkpoint, strings.Join(data.ShortList(meta.Classes, 8), ", "), o.Data, strings.Join(data.ShortList(classes, 8), ", "))
 	}
-	l, err := data.NewDetectionLoader(ds, data.DetectionLoaderConfig{BatchSize: o.Batch, Workers: o.Workers, Preprocess: detectorInput(meta, m)})
-	if err != nil {
-		return fmt.Errorf("--data %s: %w", o.Data, err)
-	}
-	task := &detect.Task{Model: m, Loss: detect.SSDLoss, Post: postOf(meta.Arch)}
-	ev, err := task.Evaluate(ctx, l, fit.Config{Device: dev})
+	ev, err := scoreDetector(ctx, m, meta, ds, o.Batch, o.Workers, dev)
 	if err != nil {
 		return fmt.Errorf("evaluate %s on %s: %w", o.Checkpoint, o.Data, err)
 	}
@@ -190,6 +186,17 @@ func runEvalDetector(ctx context.Context, o EvalOptions, g *globals, stdout io.W
 		return writeJSON(stdout, rep)
 	}
 	return writeDetectionEval(stdout, rep)
+}
+
+// scoreDetector runs detector m over ds once, its input prepared as its
+// checkpoint says, and scores its detections with COCO's definitions.
+func scoreDetector(ctx context.Context, m *detect.Model, meta checkpoint.Meta, ds data.DetectionDataset, batch, workers int, dev torch.Device) (*detect.Evaluation, error) {
+	l, err := data.NewDetectionLoader(ds, data.DetectionLoaderConfig{BatchSize: batch, Workers: workers, Preprocess: detectorInput(meta, m)})
+	if err != nil {
+		return nil, err
+	}
+	task := &detect.Task{Model: m, Loss: detect.SSDLoss, Post: detect.PostFor(meta.Arch)}
+	return task.Evaluate(ctx, l, fit.Config{Device: dev})
 }
 
 // writeDetectionEval is graft eval's text report for a detector.

@@ -211,10 +211,9 @@ func testDetector(ctx context.Context, test string, m *detect.Model, meta checkp
 	if err := data.SameClasses(meta.Classes, ds.Classes(), "--test "+test); err != nil {
 		return nil, err
 	}
-	l, err := data.NewDetectionLoader(ds, data.DetectionLoaderConfig{BatchSize: 32, Preprocess: detectorInput(meta, m)})
+	ev, err := scoreDetector(ctx, m, meta, ds, 32, 0, dev)
 	if err != nil {
 		return nil, fmt.Errorf("--test %s: %w", test, err)
 	}
-	task := &detect.Task{Model: m, Loss: detect.SSDLoss, Post: postOf(meta.Arch)}
-	return task.Evaluate(ctx, l, fit.Config{Device: dev})
+	return ev, nil
 }
