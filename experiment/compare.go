@@ -203,7 +203,7 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		return nil, err
 	}
 	res.ShortClasses = short
-	testL, err := c.testFeed()
+	testL, err := c.scoringFeed(c.Test)
 	if err != nil {
 		return nil, fmt.Errorf("test set: %w", err)
 	}
@@ -303,18 +303,6 @@ feed:
 		return res, err
 	}
 	return res, flush()
-}
-
-// testFeed is the loader of the test set.
-func (c Config) testFeed() (feed, error) {
-	var f feed
-	var err error
-	if c.detection() != nil {
-		f.dval, err = c.detectionLoader(c.Test, 0, false)
-	} else {
-		f.val, err = data.NewLoader(c.Test, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
-	}
-	return f, err
 }
 
 // FewShotBatch picks the batch size and last-batch rule for n training

@@ -78,14 +78,9 @@ func Demo(ctx context.Context, o DemoOptions, h DemoHooks) (*Results, string, er
 	// Four strategies, one shots setting, three seeds: enough for a verdict
 	// with its interval (and a tie where the data cannot separate two)
 	// within the demo's ten minutes on 2 cores.
-	names := []string{strategy.Scratch.Name, strategy.Probe.Name, strategy.Freeze.At(2).Name, strategy.Finetune.Name}
-	var strats []strategy.Strategy
-	for _, n := range names {
-		s, err := strategy.Parse(n)
-		if err != nil {
-			return nil, "", err
-		}
-		strats = append(strats, s)
+	names, strats, err := demoStrategies()
+	if err != nil {
+		return nil, "", err
 	}
 	shots := []int{DemoShots}
 	grid := []float64{3e-3, 1e-3}
@@ -109,6 +104,22 @@ func Demo(ctx context.Context, o DemoOptions, h DemoHooks) (*Results, string, er
 		Progress: prog,
 	})
 	return res, cmpOut, err
+}
+
+// demoStrategies are the four strategies both demos compare: from nothing
+// learnt (scratch) to everything moved (finetune), with a frozen base and
+// a partly frozen one between.
+func demoStrategies() ([]string, []strategy.Strategy, error) {
+	names := []string{strategy.Scratch.Name, strategy.Probe.Name, strategy.Freeze.At(2).Name, strategy.Finetune.Name}
+	strats := make([]strategy.Strategy, len(names))
+	for i, n := range names {
+		s, err := strategy.Parse(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		strats[i] = s
+	}
+	return names, strats, nil
 }
 
 // pretrainDemo trains the source model, or keeps one a previous demo run

@@ -64,14 +64,9 @@ func DemoDetect(ctx context.Context, o DemoOptions, h DemoHooks) (*Results, stri
 	if err != nil {
 		return nil, "", err
 	}
-	names := []string{strategy.Scratch.Name, strategy.Probe.Name, strategy.Freeze.At(2).Name, strategy.Finetune.Name}
-	var strats []strategy.Strategy
-	for _, n := range names {
-		s, err := strategy.Parse(n)
-		if err != nil {
-			return nil, "", err
-		}
-		strats = append(strats, s)
+	names, strats, err := demoStrategies()
+	if err != nil {
+		return nil, "", err
 	}
 	grid := []float64{3e-3, 1e-3}
 	const seeds = 2

@@ -3,12 +3,10 @@ package experiment
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +20,6 @@ import (
 	"github.com/graftml/graft/internal/safefile"
 	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/onnx"
-	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/torch"
 )
@@ -56,11 +53,7 @@ func (b *Base) ForDetection() error {
 		return nil
 	}
 	if detect.IsDetector(b.Meta) {
-		post := detect.SSDPost
-		if spec, err := detect.Lookup(b.Meta.Arch); err == nil {
-			post = spec.Post
-		}
-		b.det = &detectorBase{stages: b.Meta.Stages, pre: b.Meta.Preprocess, post: post}
+		b.det = &detectorBase{stages: b.Meta.Stages, pre: b.Meta.Preprocess, post: detect.PostFor(b.Meta.Arch)}
 		return nil
 	}
 	var names []string
@@ -174,29 +167,14 @@ func (tr Trial) runDetector(ctx context.Context) (*TrialResult, error) {
 	}
 	task := &detect.Task{Model: m, Train: tr.DetTrain, Val: tr.DetVal, Loss: detect.SSDLoss, Post: tr.Base.det.post}
 	defer task.Free() // the frozen prefix's cached outputs, if any
-	cfg := fit.Config{
-		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
-		MinShare:  tr.MinShare,
-		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
-		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
-		Phases:    plan.Phases,
+	// No precise BatchNorm for a task (fit refuses it; the splits never
+	// ask for it with detection data) and no channels-last (channelsLast).
+	res, err := fit.Train(ctx, fit.Run{Model: m.Model, Task: task, Config: tr.fitConfig(plan), Events: tr.Events})
+	out, err := trialResult(m.Model, plan, res, err)
+	if out != nil {
+		out.Detector = m
 	}
-	res, err := fit.Train(ctx, fit.Run{Model: m.Model, Task: task, Config: cfg, Events: tr.Events})
-	out := &TrialResult{Model: m.Model, Detector: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
-	if err != nil {
-		if errors.Is(err, fit.ErrDiverged) {
-			out.Status = "diverged"
-			return out, nil
-		}
-		m.Free()
-		return nil, err
-	}
-	if res.BestEpoch > 0 {
-		best := res.History[res.BestEpoch-1]
-		out.ValAcc, out.ValLoss = best.ValAcc, best.ValLoss
-	}
-	out.Trainable = trainable(m.Model, plan)
-	return out, nil
+	return out, err
 }
 
 // detection is the comparison's training data as detection images, or
@@ -242,24 +220,7 @@ func (c Config) detectionLoader(ds data.Dataset, seed int, train bool) (*data.De
 // fewer annotated images than shots.
 func detectionShortClasses(det data.DetectionDataset, shots []int) []ShortClasses {
 	counts, _ := data.DetectionClassCounts(det)
-	var out []ShortClasses
-	for _, k := range shots {
-		if k == 0 {
-			continue
-		}
-		sc := ShortClasses{Shots: k, Fewest: k}
-		for cl, n := range counts {
-			if n > 0 && n < k {
-				sc.Count++
-				sc.Classes = append(sc.Classes, det.Classes()[cl])
-				sc.Fewest = min(sc.Fewest, n)
-			}
-		}
-		if sc.Count > 0 {
-			out = append(out, sc)
-		}
-	}
-	return out
+	return shortClassesFrom(counts, det.Classes(), shots)
 }
 
 // testDetector scores a detector on the test images: mAP@0.5 as the run's

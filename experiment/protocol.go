@@ -46,19 +46,33 @@ type feed struct {
 	dtrain, dval *data.DetectionLoader
 }
 
-// trainFeed is the training loader of ds; scoring, when set, adds the
-// loader that scores on score (a validation fold).
+// trainFeed is the training loader of ds; score, when set, adds the
+// loader that scores on it (a validation fold).
 func (c Config) trainFeed(ds, score data.Dataset, seed int) (feed, error) {
 	var f feed
 	var err error
 	if c.detection() != nil {
-		if f.dtrain, err = c.detectionLoader(ds, seed, true); err == nil && score != nil {
-			f.dval, err = c.detectionLoader(score, seed, false)
-		}
+		f.dtrain, err = c.detectionLoader(ds, seed, true)
+	} else {
+		f.train, err = c.trainLoader(ds, seed)
+	}
+	if err != nil || score == nil {
 		return f, err
 	}
-	if f.train, err = c.trainLoader(ds, seed); err == nil && score != nil {
-		f.val, err = data.NewLoader(score, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
+	sf, err := c.scoringFeed(score)
+	f.val, f.dval = sf.val, sf.dval
+	return f, err
+}
+
+// scoringFeed is the loader that scores on ds (a validation fold or the
+// test set): in order, unaugmented.
+func (c Config) scoringFeed(ds data.Dataset) (feed, error) {
+	var f feed
+	var err error
+	if c.detection() != nil {
+		f.dval, err = c.detectionLoader(ds, 0, false)
+	} else {
+		f.val, err = data.NewLoader(ds, data.LoaderConfig{BatchSize: max(c.Batch, 64), Preprocess: c.Base.Meta.Preprocess, CacheDecoded: true})
 	}
 	return f, err
 }
@@ -148,7 +162,12 @@ func (c Config) trainLoader(ds data.Dataset, seed int) (*data.Loader, error) {
 // ShortClassesOf lists, per shots setting, the classes of ds with images
 // but fewer than shots of them (those give all they have).
 func ShortClassesOf(ds data.Dataset, shots []int) []ShortClasses {
-	counts := data.ClassCounts(ds)
+	return shortClassesFrom(data.ClassCounts(ds), ds.Classes(), shots)
+}
+
+// shortClassesFrom lists, per shots setting, the classes with a count of
+// images above zero and below shots.
+func shortClassesFrom(counts []int, classes []string, shots []int) []ShortClasses {
 	var out []ShortClasses
 	for _, k := range shots {
 		if k == 0 {
@@ -158,7 +177,7 @@ func ShortClassesOf(ds data.Dataset, shots []int) []ShortClasses {
 		for cl, n := range counts {
 			if n > 0 && n < k {
 				sc.Count++
-				sc.Classes = append(sc.Classes, ds.Classes()[cl])
+				sc.Classes = append(sc.Classes, classes[cl])
 				sc.Fewest = min(sc.Fewest, n)
 			}
 		}

@@ -224,7 +224,19 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := fit.Config{
+	res, err := fit.Train(ctx, fit.Run{Model: m, Train: tr.Train, Val: tr.Val, Config: tr.fitConfig(plan), Events: tr.Events,
+		Cache: tr.Cache, TrainKey: tr.TrainKey, ValKey: tr.ValKey})
+	if ferr := m.FoldStandardize(); ferr != nil && err == nil {
+		err = ferr
+	}
+	return trialResult(m, plan, res, err)
+}
+
+// fitConfig is how a trial trains under plan: Adam at the trial's rate on a
+// cosine schedule with a short warm-up, the plan's phases, and the trial's
+// budget, device and BatchNorm settings.
+func (tr Trial) fitConfig(plan strategy.Plan) fit.Config {
+	return fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		PreciseBN: tr.PreciseBN, MinShare: tr.MinShare,
 		ChannelsLast: tr.Base.channelsLast(tr.Device),
@@ -232,11 +244,12 @@ func (tr Trial) Run(ctx context.Context) (*TrialResult, error) {
 		Schedule:     optim.Schedule{Name: "cosine", Warmup: 0.05},
 		Phases:       plan.Phases,
 	}
-	res, err := fit.Train(ctx, fit.Run{Model: m, Train: tr.Train, Val: tr.Val, Config: cfg, Events: tr.Events,
-		Cache: tr.Cache, TrainKey: tr.TrainKey, ValKey: tr.ValKey})
-	if ferr := m.FoldStandardize(); ferr != nil && err == nil {
-		err = ferr
-	}
+}
+
+// trialResult is what fit.Train's outcome on m makes of a trial: a
+// diverging run is a result (status "diverged"), another error frees m;
+// the best epoch's validation scores and the trained weights are counted.
+func trialResult(m *nn.Model, plan strategy.Plan, res *fit.Result, err error) (*TrialResult, error) {
 	out := &TrialResult{Model: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
 	if err != nil {
 		if errors.Is(err, fit.ErrDiverged) {
@@ -275,7 +288,9 @@ func trainable(m *nn.Model, plan strategy.Plan) int64 {
 // on dev: the layout measured fastest for the architecture on the CPU
 // (BENCHMARKS.md).
 func (b *Base) channelsLast(dev torch.Device) bool {
-	return dev == torch.CPU && arch.PrefersChannelsLast(b.Meta.Arch)
+	// A detector's stream forks to its head at every tap: it runs in the
+	// layout it is built in, whatever its body's classifier prefers.
+	return b.det == nil && dev == torch.CPU && arch.PrefersChannelsLast(b.Meta.Arch)
 }
 
 // Shape is the base model's stage outline (no weights), enough for plans
