@@ -122,6 +122,10 @@ type Options struct {
 	// Device runs both sides on "cpu" (the default) or a CUDA device
 	// ("cuda", "cuda:N"), as torch.ParseDevice reads it.
 	Device string
+	// Precision is graft's forward arithmetic (torch.Precision; empty is
+	// fp32). Under a mixed precision the peer runs twice: in fp32, and in
+	// torch.autocast at the same type, so both ratios come from one run.
+	Precision torch.Precision
 }
 
 // Default settings, the same as peer.py's.
@@ -183,8 +187,9 @@ type Sample struct {
 	Params int64 `json:"params,omitempty"`
 	// FLOPs is one image's forward pass (nn.Model.FLOPs); graft's side
 	// only, 0 where graft cannot count it (a detector).
-	FLOPs  int64  `json:"flops_per_image,omitempty"`
-	Device string `json:"device,omitempty"`
+	FLOPs     int64  `json:"flops_per_image,omitempty"`
+	Device    string `json:"device,omitempty"`
+	Precision string `json:"precision,omitempty"` // fp32, bf16 or fp16
 }
 
 // Result is a case's training and inference samples.
@@ -252,8 +257,14 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if err != nil {
 		return Sample{}, err
 	}
+	if err := o.Precision.Check(dev); err != nil {
+		return Sample{}, err
+	}
+	if o.Precision.Mixed() && c.IsDetector() {
+		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
+	}
 	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model) || detectorLayout(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -296,7 +307,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		Model: c.Model, Mode: mode,
 		ImgPerSec: float64(c.Batch*o.Steps) / el, PeakRSSMB: peak,
 		Version: torch.Version(), Threads: torch.NumThreads(), ChannelsLast: cl, Params: r.params(),
-		FLOPs: r.flops(), Device: dev.String(),
+		FLOPs: r.flops(), Device: dev.String(), Precision: string(o.Precision.Name()),
 	}, nil
 }
 
@@ -327,7 +338,7 @@ type stepper interface {
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision) (stepper, error) {
 	if c.IsDetector() {
 		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
@@ -339,6 +350,7 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 	if err != nil {
 		return nil, err
 	}
+	r.m.Precision = prec
 	// Random but fixed input, like peer.py's torch.randn: throughput must
 	// not depend on the values, and a fixed batch costs no generation time.
 	r.fill(newRNG())

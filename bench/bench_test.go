@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestBenchBoxes(t *testing.T) {
 }
 
 func TestSpecRoundTrip(t *testing.T) {
-	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1"}}
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1", Precision: torch.BF16}}
 	out, err := ParseSpec(in.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -146,13 +147,20 @@ func TestMeasure(t *testing.T) {
 		{"smallcnn", tinyCase, tinyOpts},
 		{"smallcnn-channels-last", tinyCase, Options{Threads: 2, Warmup: -1, Steps: 1, ChannelsLast: true}},
 		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}},
+		{"resnet18-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Precision: torch.BF16}},
 		// A detector through detect.Task, its loss and post-processing.
 		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.o.Precision.Mixed() && tc.o.Precision.Check(torch.CPU) != nil {
+				t.Skip(tc.o.Precision.Check(torch.CPU))
+			}
 			res, err := Measure(ctx, tc.c, tc.o)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if res.Train.Precision != string(tc.o.Precision.Name()) {
+				t.Errorf("sample reports precision %q, want %q", res.Train.Precision, tc.o.Precision.Name())
 			}
 			checkSample(t, res.Train, tc.c.Model, ModeTrain)
 			checkSample(t, res.Infer, tc.c.Model, ModeInfer)
@@ -199,7 +207,7 @@ func TestReportJSON(t *testing.T) {
 	p := Result{Case: tinyCase,
 		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 200, PeakRSSMB: 300},
 		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 1000, PeakRSSMB: 280}}
-	rep := Report{Results: append(Rows(g, &p), Rows(g, nil)...), Threads: 2}
+	rep := Report{Results: append(Rows(g, &p, nil), Rows(g, nil, nil)...), Threads: 2}
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +240,27 @@ func TestReportJSON(t *testing.T) {
 	}
 	if r := got.Results[3]; r["mode"] != "infer" || r["torch_img_s"] != nil || r["ratio"] != nil || r["torch_peak_rss_mb"] != nil {
 		t.Errorf("row without peer must have null torch fields: %v", r)
+	}
+	// Under bf16 the row also holds PyTorch's autocast and graft's ratio
+	// to it; the fp32 ratio stays against PyTorch fp32.
+	ac := Result{Case: tinyCase,
+		Train: Sample{Model: "smallcnn", Mode: ModeTrain, ImgPerSec: 240},
+		Infer: Sample{Model: "smallcnn", Mode: ModeInfer, ImgPerSec: 600}}
+	rows := Rows(g, &p, &ac)
+	if r := rows[0]; *r.Ratio != 1.5 || *r.TorchAutocastImgS != 240 || *r.RatioAutocast != 1.25 {
+		t.Errorf("train row with autocast peer: ratio %v, autocast %v, ratio %v", *r.Ratio, *r.TorchAutocastImgS, *r.RatioAutocast)
+	}
+	if r := rows[1]; *r.RatioAutocast != 2 {
+		t.Errorf("infer row's ratio to autocast %v, want 2", *r.RatioAutocast)
+	}
+	var table strings.Builder
+	if err := WriteTable(&table, Report{Results: rows, Precision: "bf16", Threads: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"graft bf16 img/s", "torch fp32 img/s", "torch bf16 img/s", "× torch bf16", "1.25"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("bf16 table lacks %q:\n%s", want, table.String())
+		}
 	}
 }
 
@@ -290,6 +319,17 @@ func TestPeer(t *testing.T) {
 		t.Errorf("peer reports torch %q on %d threads, want %q on 2", res.Train.Version, res.Train.Threads, ver)
 	}
 	t.Logf("peer: torch %s, %v", ver, time.Since(start).Round(time.Millisecond))
+	// Its autocast run says which precision it measured.
+	bf := tinyOpts
+	bf.Precision = torch.BF16
+	res, err = RunPeer(ctx, tinyCase, bf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSample(t, res.Train, "smallcnn", ModeTrain)
+	if res.Train.Precision != "bf16" || res.Infer.Precision != "bf16" {
+		t.Errorf("peer under --precision bf16 reports %q/%q", res.Train.Precision, res.Infer.Precision)
+	}
 }
 
 // The peer's ssd_smallcnn, built from torchvision's SSD parts, is graft's

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/graftml/graft/torch"
 )
 
 // InternalCaseFlag is the flag by which graft bench re-executes itself to
@@ -45,6 +47,7 @@ func (s Spec) Encode() string {
 	}
 	v.Set("channels_last", cl)
 	v.Set("device", s.Options.Device)
+	v.Set("precision", string(s.Options.Precision.Name()))
 	return v.Encode()
 }
 
@@ -70,6 +73,9 @@ func ParseSpec(text string) (Spec, error) {
 	s.Case.Model, s.Mode = v.Get("model"), v.Get("mode")
 	s.Options.ChannelsLast = v.Get("channels_last") == "1"
 	s.Options.Device = v.Get("device")
+	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {
+		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
+	}
 	if err := s.Case.Validate(); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case: %w", err)
 	}

@@ -46,7 +46,8 @@ func PeerVersion(ctx context.Context, python string) (string, error) {
 }
 
 // RunPeer runs c in PyTorch with the same settings, one process per mode
-// (like MeasureIsolated), and returns its samples.
+// (like MeasureIsolated), and returns its samples. o.Precision is the
+// peer's here: fp32, or torch.autocast at that type.
 func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
@@ -74,6 +75,9 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 		}
 		if o.Device != "cpu" {
 			args = append(args, "--device", o.Device)
+		}
+		if o.Precision.Mixed() {
+			args = append(args, "--precision", string(o.Precision))
 		}
 		if c.IsDetector() {
 			boxes, err := peerBoxes(BenchBoxes(c))

@@ -7,6 +7,7 @@ per measurement: {"model","mode","img_s","peak_rss_mb"} plus
 Usage: peer.py --model smallcnn|resnet18 --batch B --size S --threads T
                --warmup W --steps N [--classes C] [--mode both|train|infer]
                [--channels-last] [--device cpu|cuda|cuda:N]
+               [--precision fp32|bf16|fp16]
        peer.py --model ssdlite320_mobilenet_v3_large|ssd_smallcnn ...
                --boxes '[[[x1,y1,x2,y2,label],...],...]'
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
@@ -22,6 +23,11 @@ built from torchvision's SSD parts (see ssd_small_cnn).
 --device cuda runs the model and the batch on that GPU and waits for its
 queued kernels (torch.cuda.synchronize) before reading the clock, as graft
 does; peak_rss_mb is then host memory only.
+
+--precision bf16 (or fp16, CUDA) runs the forward pass in
+torch.autocast(device, dtype), the way PyTorch's documentation recommends
+for mixed precision: fp32 weights, the loss in fp32 on the float logits, and
+for fp16 a GradScaler. Classifiers only.
 
 --mode train or infer measures one mode per process, so that peak_rss_mb is
 that mode's own peak: `graft bench` runs graft the same way. With "both"
@@ -103,7 +109,8 @@ def peak_rss_mb():
 def line(a, mode, img_s, params):
     return json.dumps({"model": a.model, "mode": mode, "img_s": img_s, "peak_rss_mb": peak_rss_mb(),
                        "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-                       "channels_last": a.channels_last, "params": params, "device": a.device})
+                       "channels_last": a.channels_last, "params": params, "device": a.device,
+                       "precision": a.precision})
 
 
 def sync(device):
@@ -125,6 +132,7 @@ def main():
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--mode", choices=("both", "train", "infer"), default="both")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32")
     ap.add_argument("--boxes", help="a detector's training boxes, per image [[x1,y1,x2,y2,label],...] (JSON)")
     a = ap.parse_args()
 
@@ -157,6 +165,18 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
+    if a.precision != "fp32" and detector:
+        ap.error("--precision bf16/fp16 measures classifiers only")
+    mixed = a.precision != "fp32"
+    dtype = torch.bfloat16 if a.precision == "bf16" else torch.float16
+
+    def forward(inp):
+        if not mixed:
+            return model(inp)
+        with torch.autocast(device.type, dtype=dtype):
+            return model(inp)
+
+    scaler = torch.cuda.amp.GradScaler() if a.precision == "fp16" else None
 
     def train_step():
         opt.zero_grad(set_to_none=True)
@@ -164,7 +184,12 @@ def main():
             losses = model(x, targets)
             loss = losses["bbox_regression"] + losses["classification"]
         else:
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(forward(x).float(), y)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            return
         loss.backward()
         opt.step()
 
@@ -185,11 +210,11 @@ def main():
     model.eval()
     with torch.no_grad():
         for _ in range(a.warmup):
-            model(x)
+            forward(x)
         sync(device)
         t0 = time.perf_counter()
         for _ in range(a.steps):
-            model(x)
+            forward(x)
         sync(device)
         dt = time.perf_counter() - t0
     print(line(a, "infer", a.batch * a.steps / dt, params), flush=True)

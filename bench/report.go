@@ -20,13 +20,21 @@ type Row struct {
 	FLOPsPerImage int64    `json:"flops_per_image,omitempty"`
 	GraftGFLOPS   *float64 `json:"graft_gflops"`
 	TorchGFLOPS   *float64 `json:"torch_gflops"`
+	// Under a mixed --precision, PyTorch also runs its own autocast at
+	// that type; TorchImgS and Ratio stay PyTorch in fp32, the baseline
+	// users start from.
+	TorchAutocastImgS *float64 `json:"torch_autocast_img_s,omitempty"`
+	RatioAutocast     *float64 `json:"ratio_autocast,omitempty"`
 }
 
 // Report is what graft bench --json prints: the issue's schema
 // ({"results":[{model, mode, graft_img_s, torch_img_s, ratio,
 // peak_rss_mb}]}) plus the settings needed to read it.
 type Report struct {
-	Results          []Row  `json:"results"`
+	Results []Row `json:"results"`
+	// Precision is graft's (fp32, bf16, fp16); PyTorch's fp32 columns are
+	// always fp32.
+	Precision        string `json:"precision"`
 	Threads          int    `json:"threads"`
 	ChannelsLast     bool   `json:"channels_last"`
 	PeerChannelsLast bool   `json:"torch_channels_last"`
@@ -62,9 +70,10 @@ func (r Report) Peak() float64 {
 	return p
 }
 
-// Rows pairs graft's result with the peer's (nil when it did not run) and
+// Rows pairs graft's result with the peer's in fp32 and, under a mixed
+// precision, in PyTorch's autocast (each nil when it did not run), and
 // returns one row per mode.
-func Rows(g Result, peer *Result) []Row {
+func Rows(g Result, peer, autocast *Result) []Row {
 	var out []Row
 	for _, mode := range Modes {
 		gs := g.Train
@@ -91,6 +100,16 @@ func Rows(g Result, peer *Result) []Row {
 				ratio := gs.ImgPerSec / ps.ImgPerSec
 				r.TorchImgS, r.TorchPeakRSSMB, r.Ratio = &ti, &tp, &ratio
 				r.TorchGFLOPS = gflops(ps.ImgPerSec)
+			}
+		}
+		if autocast != nil {
+			ps := autocast.Train
+			if mode == ModeInfer {
+				ps = autocast.Infer
+			}
+			if ps.ImgPerSec > 0 {
+				ti, ratio := ps.ImgPerSec, gs.ImgPerSec/ps.ImgPerSec
+				r.TorchAutocastImgS, r.RatioAutocast = &ti, &ratio
 			}
 		}
 		out = append(out, r)

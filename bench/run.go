@@ -70,7 +70,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
-	rep := Report{Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
 	warn := o.Warn
 	if warn == nil {
@@ -94,9 +94,14 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		}
 	}
 	jobs := len(o.Cases) * 2 // one process per mode, for each side
+	peerRuns := 0
 	if o.Peer {
-		jobs *= 2
+		peerRuns = 1
+		if o.Precision.Mixed() {
+			peerRuns = 2 // PyTorch in fp32 and in its own autocast
+		}
 	}
+	jobs *= 1 + peerRuns
 	bar := o.progress(jobs)
 	for _, c := range o.Cases {
 		bar.Describe("graft " + c.Model)
@@ -106,10 +111,14 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 			return rep, fmt.Errorf("measure graft: %w", err)
 		}
 		bar.Add(2)
-		var peer *Result
-		if o.Peer {
-			bar.Describe("PyTorch " + c.Model)
-			p, err := RunPeer(ctx, c, o.Options)
+		var peers [2]*Result // fp32, then autocast at graft's precision
+		for k := range peerRuns {
+			po := o.Options
+			if k == 0 {
+				po.Precision = torch.FP32
+			}
+			bar.Describe(fmt.Sprintf("PyTorch %s %s", c.Model, po.Precision.Name()))
+			p, err := RunPeer(ctx, c, po)
 			switch {
 			case ctx.Err() != nil:
 				bar.Clear()
@@ -124,11 +133,11 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 				fmt.Fprintf(warn, "graft: PyTorch %s: %v\n", c.Model, err)
 				rep.PeerError = strings.TrimSpace(rep.PeerError + "\n" + err.Error())
 			default:
-				peer = &p
+				peers[k] = &p
 			}
 			bar.Add(2)
 		}
-		rep.Results = append(rep.Results, Rows(g, peer)...)
+		rep.Results = append(rep.Results, Rows(g, peers[0], peers[1])...)
 	}
 	bar.Finish()
 	if o.RSS {
@@ -183,8 +192,12 @@ func WriteTable(w io.Writer, rep Report) error {
 	if device == "" {
 		device = "cpu"
 	}
-	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s on %s\n%d threads, %s, %d warm-up + %d timed steps per case and mode, one process each\n",
-		rep.LibtorchVersion, peer, device, rep.Threads, layout, rep.Warmup, rep.Steps); err != nil {
+	precision := "fp32"
+	if rep.Precision != "" && rep.Precision != string(torch.FP32) {
+		precision = "graft " + rep.Precision + " (autocast, fp32 weights), PyTorch fp32 and torch.autocast " + rep.Precision
+	}
+	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s on %s\n%d threads, %s, %s, %d warm-up + %d timed steps per case and mode, one process each\n",
+		rep.LibtorchVersion, peer, device, rep.Threads, precision, layout, rep.Warmup, rep.Steps); err != nil {
 		return err
 	}
 	if rep.SgemmGFLOPS != nil {
@@ -200,19 +213,30 @@ func WriteTable(w io.Writer, rep Report) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	rows := [][]string{{"model", "mode", "batch", "input", "graft img/s", "torch img/s", "ratio", "graft peak MB", "torch peak MB",
-		"graft GFLOP/s", "torch GFLOP/s", "graft % peak"}}
+	mixed := rep.Precision != "" && rep.Precision != string(torch.FP32)
+	head := []string{"model", "mode", "batch", "input", "graft img/s", "torch img/s", "ratio"}
+	if mixed {
+		// graft's precision against PyTorch fp32 (the ratio users feel)
+		// and against PyTorch's own autocast at the same type.
+		p := rep.Precision
+		head = []string{"model", "mode", "batch", "input", "graft " + p + " img/s", "torch fp32 img/s", "ratio",
+			"torch " + p + " img/s", "× torch " + p}
+	}
+	rows := [][]string{append(head, "graft peak MB", "torch peak MB", "graft GFLOP/s", "torch GFLOP/s", "graft % peak")}
 	for _, r := range rep.Results {
 		pct := "-"
 		if peak := rep.Peak(); r.GraftGFLOPS != nil && peak > 0 {
 			pct = fmt.Sprintf("%.0f%%", 100**r.GraftGFLOPS/peak)
 		}
-		rows = append(rows, []string{
-			r.Model, r.Mode, fmt.Sprint(r.Batch), fmt.Sprintf("%d×%d", r.Size, r.Size),
-			fmt.Sprintf("%.1f", r.GraftImgS), optFloat(r.TorchImgS, "%.1f"), optFloat(r.Ratio, "%.2f"),
+		row := []string{r.Model, r.Mode, fmt.Sprint(r.Batch), fmt.Sprintf("%d×%d", r.Size, r.Size),
+			fmt.Sprintf("%.1f", r.GraftImgS), optFloat(r.TorchImgS, "%.1f"), optFloat(r.Ratio, "%.2f")}
+		if mixed {
+			row = append(row, optFloat(r.TorchAutocastImgS, "%.1f"), optFloat(r.RatioAutocast, "%.2f"))
+		}
+		rows = append(rows, append(row,
 			fmt.Sprintf("%.0f", r.PeakRSSMB), optFloat(r.TorchPeakRSSMB, "%.0f"),
 			optFloat(r.GraftGFLOPS, "%.1f"), optFloat(r.TorchGFLOPS, "%.1f"), pct,
-		})
+		))
 	}
 	if err := writeAligned(w, rows, 2); err != nil {
 		return err

@@ -82,6 +82,9 @@ type Adapted struct {
 // without the refit.
 func Adapt(ctx context.Context, c Config, s strategy.Strategy, shots, seed int) (*Adapted, error) {
 	c = c.withDefaults()
+	if err := c.checkPrecision(); err != nil {
+		return nil, err
+	}
 	j := job{strategy: s, shots: shots, seed: seed}
 	var m fitted
 	var run Run

@@ -56,7 +56,10 @@ type Config struct {
 	// boxes (off by default: what is measured is then the model's).
 	DetectionAugment data.DetectionAugment
 	Device           torch.Device
-	Workers          int
+	// Precision runs every trial's and test's forward passes in mixed
+	// precision (fit.Config.Precision); classifiers only.
+	Precision torch.Precision
+	Workers   int
 	// Out is the folder of results.json; an existing one with the same
 	// spec is resumed: finished runs are kept, the rest run.
 	Out  string
@@ -89,6 +92,13 @@ type job struct {
 
 // completeSpec records in the spec every setting a run depends on.
 func (c *Config) completeSpec() error {
+	if err := c.checkPrecision(); err != nil {
+		return err
+	}
+	c.Spec.Precision = ""
+	if c.Precision.Mixed() {
+		c.Spec.Precision = string(c.Precision)
+	}
 	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
 	_, groups, err := data.Grouping(c.Train, c.Group)
 	if err != nil {
@@ -109,6 +119,18 @@ func (c *Config) completeSpec() error {
 			b, _ := json.Marshal(c.DetectionAugment)
 			c.Spec.DetectionAugment = string(b)
 		}
+	}
+	return nil
+}
+
+// checkPrecision refuses a mixed precision the device cannot run, and
+// one for detectors, whose heads and losses graft runs in fp32 only.
+func (c Config) checkPrecision() error {
+	if err := c.Precision.Check(c.Device); err != nil {
+		return err
+	}
+	if c.Precision.Mixed() && c.detection() != nil {
+		return fmt.Errorf("--precision %s covers classifiers; detectors train in fp32: use --precision fp32", c.Precision)
 	}
 	return nil
 }

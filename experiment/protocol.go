@@ -261,7 +261,7 @@ func (c Config) trialFor(j job, f feed, key string, cache *fit.FeatureCache, lr 
 	return Trial{Base: c.Base, Strategy: j.strategy, Train: f.train, Val: f.val, DetTrain: f.dtrain, DetVal: f.dval, Classes: len(c.Train.Classes()),
 		Seed: uint64(j.seed), LR: lr, Budget: budget, Batch: c.Batch, ClassMap: c.ClassMap, Cache: cache,
 		TrainKey: key + "/train", ValKey: key + "/val", Events: events, TrainBN: c.TrainBN, Device: c.Device,
-		PreciseBN: precise, MinShare: DefaultMinShare}
+		Precision: c.Precision, PreciseBN: precise, MinShare: DefaultMinShare}
 }
 
 // selectionBudget is the budget of a selection run: the comparison's
@@ -394,7 +394,7 @@ func (c Config) testFitted(ctx context.Context, f fitted, test feed, run *Run) e
 
 // evalConfig evaluates a model where and how its training left it.
 func (c Config) evalConfig() fit.Config {
-	return fit.Config{BatchSize: c.Batch, Device: c.Device, ChannelsLast: c.Base.channelsLast(c.Device)}
+	return fit.Config{BatchSize: c.Batch, Device: c.Device, ChannelsLast: c.Base.channelsLast(c.Device), Precision: c.Precision}
 }
 
 // adapt chooses a job's rate and length on the split's folds (extending

@@ -84,6 +84,9 @@ type Spec struct {
 	Task string `json:"task,omitempty"`
 	// DetectionAugment is data.DetectionAugment as JSON; "" none.
 	DetectionAugment string `json:"detection_augment,omitempty"`
+	// Precision is the forward arithmetic when it is not fp32 ("bf16",
+	// "fp16"); empty is fp32, so results from before the flag resume.
+	Precision string `json:"precision,omitempty"`
 }
 
 // Env records where the results were measured.

@@ -190,6 +190,7 @@ type Trial struct {
 	Events           fit.Events
 	TrainBN          bool
 	Device           torch.Device
+	Precision        torch.Precision // forward arithmetic (fit.Config.Precision)
 	// PreciseBN re-estimates BatchNorm statistics over the training
 	// images before every evaluation (fit.Config.PreciseBN).
 	PreciseBN bool
@@ -239,10 +240,10 @@ func (tr Trial) fitConfig(plan strategy.Plan) fit.Config {
 	return fit.Config{
 		BatchSize: tr.Batch, Seed: tr.Seed, Patience: tr.Budget.Patience, L2SP: plan.L2SP, Device: tr.Device,
 		PreciseBN: tr.PreciseBN, MinShare: tr.MinShare,
-		ChannelsLast: tr.Base.channelsLast(tr.Device),
-		Optimizer:    optim.Config{Name: "adam", LR: tr.LR},
-		Schedule:     optim.Schedule{Name: "cosine", Warmup: 0.05},
-		Phases:       plan.Phases,
+		ChannelsLast: tr.Base.channelsLast(tr.Device), Precision: tr.Precision,
+		Optimizer: optim.Config{Name: "adam", LR: tr.LR},
+		Schedule:  optim.Schedule{Name: "cosine", Warmup: 0.05},
+		Phases:    plan.Phases,
 	}
 }
 

@@ -64,6 +64,9 @@ type TrainOptions struct {
 	Workers      int    `json:"-"`
 	Device       string `json:"-"`
 	ChannelsLast bool   `json:"channels_last"`
+	// Precision is the forward arithmetic (torch.Precision); weights and
+	// the checkpoint stay float32. Empty is fp32.
+	Precision torch.Precision `json:"precision,omitempty"`
 
 	ArchSet   bool `json:"-"` // Arch was chosen, not defaulted: it must agree with From
 	LayoutSet bool `json:"-"` // ChannelsLast was chosen, not defaulted
@@ -419,6 +422,7 @@ func setupTrain(o TrainOptions, dev torch.Device) (su *trainSetup, err error) {
 		Optimizer: optim.Config{Name: o.Optimizer, LR: o.LR, Momentum: o.Momentum, Nesterov: o.Nesterov, WeightDecay: o.WeightDecay},
 		Schedule:  optim.Schedule{Name: o.Schedule, Warmup: o.Warmup},
 		ClipNorm:  o.Clip, LabelSmoothing: o.LabelSmoothing, ChannelsLast: o.ChannelsLast, Device: dev,
+		Precision: o.Precision,
 	}
 	if o.Optimizer != "sgd" {
 		cfg.Optimizer.Momentum, cfg.Optimizer.Nesterov = 0, false

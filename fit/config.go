@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
 )
@@ -56,6 +57,11 @@ type Config struct {
 	L2SP float64 `json:"l2sp,omitempty"`
 	// Device runs the model on the CPU (default) or a CUDA device.
 	Device torch.Device `json:"-"`
+	// Precision runs forward passes in mixed precision (torch.Precision:
+	// bf16 autocast on CPUs with AVX512-BF16 or CUDA, fp16 on CUDA);
+	// weights, gradients, optimizer state and checkpoints stay float32.
+	// Empty is fp32.
+	Precision torch.Precision `json:"precision,omitempty"`
 	// Phases overrides the single default phase.
 	Phases []Phase `json:"phases,omitempty"`
 }
@@ -153,4 +159,14 @@ func (c Config) TotalEpochs() int {
 		n += p.Epochs
 	}
 	return n
+}
+
+// usePrecision sets the model's forward precision to cfg's, as Train sets
+// its device and layout, after checking the device can run it.
+func usePrecision(m *nn.Model, cfg Config) error {
+	if err := cfg.Precision.Check(cfg.Device); err != nil {
+		return err
+	}
+	m.Precision = cfg.Precision
+	return nil
 }

@@ -24,6 +24,9 @@ func Evaluate(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (*Ev
 // evaluateSource scores the model from stage `from` on, over images or
 // cached features.
 func evaluateSource(ctx context.Context, m *nn.Model, src batchSource, from int, cfg Config) (*Evaluation, error) {
+	if err := usePrecision(m, cfg); err != nil {
+		return nil, err
+	}
 	ev := &Evaluation{Confusion: metrics.NewConfusion(src.l.Dataset().Classes())}
 	var lossSum float64
 	var n int
@@ -66,6 +69,9 @@ func evaluateSource(ctx context.Context, m *nn.Model, src batchSource, from int,
 // device) to f. The tensors are freed when f returns. cfg gives the device
 // and memory layout the model was moved to.
 func Predict(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config, f func(b *data.Batch, logits, labels *torch.Tensor) error) error {
+	if err := usePrecision(m, cfg); err != nil {
+		return err
+	}
 	var err error
 	torch.NoGrad(func() {
 		for b, berr := range l.Epoch(ctx, 0) {

@@ -140,6 +140,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
+	if err := usePrecision(r.Model, cfg); err != nil {
+		return nil, err
+	}
 	// "No best loss yet" is the largest float rather than +Inf, which the
 	// resumable state's JSON could not hold.
 	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.MaxFloat64, BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}

@@ -34,6 +34,10 @@ type Model struct {
 	InChannels int
 	NumClasses int
 	Stages     []*Stage
+	// Precision is how forward passes compute (see torch.Precision): a
+	// setting of the run, like its device, never saved with the weights,
+	// which stay float32.
+	Precision torch.Precision
 }
 
 // Forward runs the whole network.
@@ -43,11 +47,15 @@ func (m *Model) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 
 // ForwardRange runs stages [from, to) only: the frozen prefix and the
 // trainable rest can then run separately, and the prefix's output be cached.
+// Under a mixed precision the range runs in one autocast region and its
+// output comes back as float32.
 func (m *Model) ForwardRange(x *torch.Tensor, from, to int, train bool) *torch.Tensor {
-	for _, s := range m.Stages[from:to] {
-		x = s.Forward(x, train)
-	}
-	return x
+	return m.Precision.Run(x.Device(), func() *torch.Tensor {
+		for _, s := range m.Stages[from:to] {
+			x = s.Forward(x, train)
+		}
+		return x
+	})
 }
 
 // Params lists every parameter and buffer with its full (torchvision) name.

@@ -243,6 +243,11 @@ func specRows(v *view) []kv {
 			rows = append(rows, kv{"augmentation", s.DetectionAugment})
 		}
 	}
+	precision := "fp32"
+	if s.Precision != "" {
+		precision = s.Precision + " (autocast forward passes; fp32 weights, gradients and optimizer state)"
+	}
+	rows = append(rows, kv{"precision", precision})
 	if !v.schema2() {
 		return rows
 	}

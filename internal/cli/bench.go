@@ -10,6 +10,7 @@ import (
 
 	"github.com/graftml/graft/bench"
 	"github.com/graftml/graft/internal/progress"
+	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
 
@@ -29,6 +30,7 @@ type BenchOptions struct {
 	RSSSteps         int
 	Python           string
 	Device           string
+	Precision        torch.Precision
 	Batch, Size      int // override every selected case's; 0 keeps each case's own
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
@@ -112,6 +114,7 @@ taken on an otherwise idle machine.`,
 	f.StringVar(&o.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
 	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
+	precisionFlag(f, &o.Precision, "graft's; PyTorch then runs in fp32 and in torch.autocast at the same type")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
 	f.StringVar(&o.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
 	_ = f.MarkHidden(strings.TrimPrefix(bench.InternalCaseFlag, "--")) // the flag exists: cannot fail
@@ -147,7 +150,18 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	if err := checkPrecision(&o.Precision, dev); err != nil {
+		return err
+	}
+	prec := o.Precision
 	for i := range cases {
+		if prec.Mixed() && cases[i].IsDetector() {
+			return fmt.Errorf("--precision %s: %s is a detector, and detectors run in fp32; drop it from --models or use --precision fp32", prec, cases[i].Model)
+		}
 		if o.Batch > 0 {
 			cases[i].Batch = o.Batch
 		}
@@ -159,7 +173,7 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 		}
 	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device},
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec},
 		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/torch"
 	"github.com/graftml/graft/torch/torchtest"
 )
 
@@ -172,6 +173,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown architecture", []string{"train", "--train", good, "--arch", "resnet19", "--out", filepath.Join(dir, "o9"), "--quiet"}, "resnet18"},
 		{"missing --out", []string{"train", "--train", good}, "--out"},
 		{"predict missing image", []string{"predict", ck, filepath.Join(dir, "ghost.png")}, "ghost.png"},
+		{"unknown precision", []string{"train", "--train", good, "--precision", "int8", "--out", filepath.Join(dir, "o11"), "--quiet"}, "choose fp32, bf16 or fp16"},
+		{"fp16 on the CPU", []string{"eval", ck, "--data", good, "--precision", "fp16"}, "CUDA"},
+		{"fp16 predict on the CPU", []string{"predict", ck, good, "--precision", "half"}, "--precision bf16"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,10 +195,78 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing half-written: failed runs leave no checkpoint behind.
-	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9", "o10"} {
+	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9", "o10", "o11"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, o+"*")); len(m) != 0 {
 			t.Errorf("failed run left %v", m)
 		}
+	}
+}
+
+// TestTrainBF16: --precision bf16 trains to the same place as fp32 on an
+// easy set, writes a float32 checkpoint that fp32 eval reads, and says so
+// in --json; eval and predict in bf16 agree with fp32 on it.
+func TestTrainBF16(t *testing.T) {
+	if !torch.CPUHasBF16() {
+		t.Skip("this CPU has no AVX512-BF16")
+	}
+	dir := t.TempDir()
+	writeSet(t, filepath.Join(dir, "train"), 3, 24)
+	writeSet(t, filepath.Join(dir, "test"), 3, 6)
+	ck := filepath.Join(dir, "model")
+	code, out, errs := run(t, "train", "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
+		"--size", "16", "--epochs", "4", "--batch", "16", "--lr", "3e-3", "--precision", "bf16", "--out", ck, "--quiet", "--json")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("train --json: %v\n%s", err, out)
+	}
+	if acc := res["test_accuracy"].(float64); acc < 0.9 {
+		t.Errorf("bf16 test accuracy %.2f on an easy set", acc)
+	}
+	meta, err := checkpoint.ReadMeta(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(meta.Training)), ""), `"precision":"bf16"`) {
+		t.Errorf("checkpoint's training settings do not record bf16: %s", meta.Training)
+	}
+	accs := map[string]float64{}
+	for _, p := range []string{"fp32", "bf16"} {
+		code, out, errs = run(t, "eval", ck, "--data", filepath.Join(dir, "test"), "--precision", p, "--json")
+		if code != 0 {
+			t.Fatalf("eval --precision %s exit %d: %s", p, code, errs)
+		}
+		var rep EvalReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		accs[p] = rep.Accuracy
+	}
+	if math.Abs(accs["fp32"]-accs["bf16"]) > 1.0/18+1e-9 {
+		t.Errorf("eval of one checkpoint: fp32 %.3f, bf16 %.3f: more than one image apart", accs["fp32"], accs["bf16"])
+	}
+	// A comparison records its precision, and a rerun in another
+	// precision is another comparison, not a resume.
+	cmp := filepath.Join(dir, "cmp")
+	args := []string{"compare", "--base", ck, "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
+		"--strategies", "probe", "--shots", "4", "--seeds", "1", "--epochs", "2", "--lr-grid", "1e-3", "--folds", "2", "--out", cmp, "--quiet"}
+	if code, _, errs := run(t, append(args, "--precision", "bf16")...); code != 0 {
+		t.Fatalf("compare --precision bf16 exit %d: %s", code, errs)
+	}
+	var got struct {
+		Spec experiment.Spec `json:"spec"`
+	}
+	b, err := os.ReadFile(filepath.Join(cmp, "results.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &got)
+	}
+	if err != nil || got.Spec.Precision != "bf16" {
+		t.Errorf("results.json spec precision %q (%v), want bf16", got.Spec.Precision, err)
+	}
+	if code, _, errs := run(t, args...); code == 0 || !strings.Contains(errs, "other settings") {
+		t.Errorf("an fp32 rerun resumed a bf16 comparison (exit %d): %s", code, errs)
 	}
 }
 

@@ -32,6 +32,7 @@ type CompareOptions struct {
 	Protocol    string
 	ShotsStrict bool
 	Task        string
+	Precision   torch.Precision
 	Args        []string // the command line, recorded in the report
 }
 
@@ -80,6 +81,7 @@ DATA is ` + data.SpecHelp,
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	f.StringVar(&o.Task, "task", "auto", withNote("task", ""))
+	precisionFlag(f, &o.Precision, "every trial and test; recorded in results.json")
 	return cmd
 }
 
@@ -149,6 +151,9 @@ func compareRun(ctx context.Context, cfg experiment.Config, g *globals, stderr i
 // compareConfig checks compare's flags and opens what they name.
 func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error) {
 	var none experiment.Config
+	if err := checkPrecision(&o.Precision, dev); err != nil {
+		return none, err
+	}
 	if err := firstErr(o.check(false), atLeast("--seeds", o.Seeds, 1), atLeast("--parallel", o.Parallel, 1)); err != nil {
 		return none, err
 	}
@@ -236,7 +241,7 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	cfg := experiment.Config{
 		Base: base, Train: train, Test: test, Strategies: strats, Shots: shots, Seeds: o.Seeds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
-		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, DetectionAugment: detAug, Device: dev, Out: o.Out,
+		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, DetectionAugment: detAug, Device: dev, Precision: o.Precision, Out: o.Out,
 		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
 		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
 		Env: runEnv(dev, time.Now()),

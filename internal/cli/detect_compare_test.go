@@ -44,6 +44,14 @@ func TestTransferAndCompareDetectors(t *testing.T) {
 		"--shots", "2", "--out", filepath.Join(dir, "bad")); code == 0 || !strings.Contains(errs, "freeze:K") {
 		t.Errorf("truncate accepted for a detector (exit %d): %s", code, errs)
 	}
+	for _, args := range [][]string{
+		{"compare", "--base", det, "--train", train, "--test", test, "--precision", "bf16", "--shots", "2", "--out", filepath.Join(dir, "bad")},
+		{"eval", adapted, "--data", test, "--precision", "bf16"},
+	} {
+		if code, _, errs := run(t, args...); code == 0 || !strings.Contains(errs, "--precision fp32") {
+			t.Errorf("%s --precision bf16 accepted for a detector (exit %d): %s", args[0], code, errs)
+		}
+	}
 	cmp := filepath.Join(dir, "cmp")
 	code, _, errs = run(t, "compare", "--base", det, "--train", train, "--test", test, "--strategies", "probe,scratch",
 		"--shots", "2", "--seeds", "1", "--epochs", "2", "--lr-grid", "1e-3", "--folds", "2", "--out", cmp, "--quiet")

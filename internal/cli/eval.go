@@ -22,6 +22,7 @@ type EvalOptions struct {
 	Checkpoint string
 	Data       string
 	Batch      int
+	Precision  torch.Precision
 	Engine
 }
 
@@ -50,6 +51,7 @@ mAP@0.75, per-class AP and the multibox loss per image. DATA is then
 	f.StringVar(&o.Data, "data", "", "labelled data to evaluate on (required; sets with a train/test split use the test part)")
 	batchFlag(f, &o.Batch)
 	engineFlags(f, &o.Engine, true)
+	precisionFlag(f, &o.Precision, "classifiers")
 	return cmd
 }
 
@@ -74,6 +76,9 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 		return err
 	}
 	if meta, err := checkpoint.ReadMeta(o.Checkpoint); err == nil && detect.IsDetector(meta) {
+		if p, _ := torch.ParsePrecision(string(o.Precision)); p.Mixed() {
+			return fmt.Errorf("--precision %s covers classifiers; %s is a detector, which runs in fp32: use --precision fp32", o.Precision, o.Checkpoint)
+		}
 		return runEvalDetector(ctx, o, g, stdout)
 	}
 	ck, dev, err := o.load(o.Checkpoint)
@@ -81,11 +86,14 @@ func runEval(ctx context.Context, o EvalOptions, g *globals, stdout, stderr io.W
 		return err
 	}
 	defer ck.Model.Free()
+	if err := checkPrecision(&o.Precision, dev); err != nil {
+		return err
+	}
 	ds, err := data.Open(o.Data, data.TestPart)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
-	cfg := fit.Config{BatchSize: o.Batch, Device: dev}
+	cfg := fit.Config{BatchSize: o.Batch, Device: dev, Precision: o.Precision}
 	classes, err := data.EvalClasses(ck.Meta.Classes, ck.Model.NumClasses, ds.Classes(), o.Checkpoint, o.Data)
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ var flagMeaning = map[string]string{
 	"optimizer":     "sgd, adam or adamw",
 	"patience":      "epochs without validation improvement that end a run (or a phase)",
 	"plot":          "write the plot to PLOT.svg and PLOT.png",
+	"precision":     "forward arithmetic: fp32, bf16 (autocast on CPUs with AVX512-BF16, or CUDA) or fp16 (CUDA); weights and checkpoints stay fp32",
 	"protocol":      "refit (choose rate and length on validation folds, then train on every image) or holdout (one split, best-epoch weights)",
 	"seed":          "random seed; the same seed repeats a CPU run exactly",
 	"shots":         "images per class, or all",
@@ -97,6 +98,27 @@ func (e Engine) start() (torch.Device, error) { return engine(e.Threads, e.Devic
 
 func threadsFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, "threads", runtime.NumCPU(), withNote("threads", ""))
+}
+
+// precisionFlag is --precision, on the commands that train or run a
+// classifier (train, transfer, compare, eval, predict, bench).
+func precisionFlag(f *pflag.FlagSet, p *torch.Precision, note string) {
+	*p = torch.FP32
+	f.StringVar((*string)(p), "precision", string(torch.FP32), withNote("precision", note))
+}
+
+// checkPrecision reads --precision into its canonical name and checks
+// that dev can run it.
+func checkPrecision(p *torch.Precision, dev torch.Device) error {
+	v, err := torch.ParsePrecision(string(*p))
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
+	}
+	if err := v.Check(dev); err != nil {
+		return err
+	}
+	*p = v
+	return nil
 }
 
 func deviceFlag(f *pflag.FlagSet, p *string) {

@@ -20,6 +20,7 @@ type PredictOptions struct {
 	Inputs     []string
 	Top        int
 	Batch      int
+	Precision  torch.Precision
 	Engine
 }
 
@@ -39,6 +40,7 @@ func newPredictCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.Top, "top", 5, "classes to list per image")
 	batchFlag(f, &o.Batch)
 	engineFlags(f, &o.Engine, true)
+	precisionFlag(f, &o.Precision, "")
 	return cmd
 }
 
@@ -67,6 +69,9 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 		return err
 	}
 	defer ck.Model.Free()
+	if err := checkPrecision(&o.Precision, dev); err != nil {
+		return err
+	}
 	paths, err := data.ImageFiles(o.Inputs)
 	if err != nil {
 		return err
@@ -77,7 +82,7 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	}
 	classes := ck.Meta.Classes
 	var out []Prediction
-	err = fit.Predict(ctx, ck.Model, l, fit.Config{Device: dev}, func(b *data.Batch, logits, _ *torch.Tensor) error {
+	err = fit.Predict(ctx, ck.Model, l, fit.Config{Device: dev, Precision: o.Precision}, func(b *data.Batch, logits, _ *torch.Tensor) error {
 		probs, err := logits.Softmax(1).Float32s()
 		if err != nil {
 			return err

@@ -77,6 +77,7 @@ are kept.`,
 	loaderFlag(f, &o.Workers)
 	deviceFlag(f, &o.Device)
 	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", ""))
+	precisionFlag(f, &o.Precision, "")
 	return cmd
 }
 
@@ -99,6 +100,9 @@ func runTrain(ctx context.Context, o TrainOptions, g *globals, stdout, stderr io
 	}
 	dev, err := engine(o.Threads, o.Device)
 	if err != nil {
+		return err
+	}
+	if err := checkPrecision(&o.Precision, dev); err != nil {
 		return err
 	}
 	tr, err := experiment.Train(ctx, o, experiment.TrainHooks{Device: dev, Events: progress.NewTrain(stderr, g.quiet),

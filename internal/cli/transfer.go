@@ -21,13 +21,14 @@ import (
 // TransferOptions are graft transfer's flags.
 type TransferOptions struct {
 	Adaptation
-	Strategy string
-	LR       float64
-	Seed     uint64
-	ClassMap string
-	BN       string
-	Protocol string
-	Task     string
+	Strategy  string
+	LR        float64
+	Seed      uint64
+	ClassMap  string
+	BN        string
+	Protocol  string
+	Task      string
+	Precision torch.Precision
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -64,6 +65,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.ClassMap, "class-map", "", withNote("class-map", ""))
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
 	f.StringVar(&o.Task, "task", "auto", withNote("task", ""))
+	precisionFlag(f, &o.Precision, "")
 	return cmd
 }
 
@@ -79,6 +81,9 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	}
 	dev, err := o.start()
 	if err != nil {
+		return err
+	}
+	if err := checkPrecision(&o.Precision, dev); err != nil {
 		return err
 	}
 	base, err := experiment.LoadBase(o.Base)
@@ -143,7 +148,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 	pre := base.Meta.Preprocess
 	cfg := experiment.Config{Base: base, Train: train, LRGrid: grid, ValFraction: o.ValSplit, Protocol: protocol, Folds: o.Folds,
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, Batch: o.Batch, ClassMap: classMap,
-		TrainBN: o.BN == "train", Device: dev, Group: o.Group, Progress: pretrainProgress(stderr, g.quiet, detecting)}
+		TrainBN: o.BN == "train", Device: dev, Precision: o.Precision, Group: o.Group, Progress: pretrainProgress(stderr, g.quiet, detecting)}
 	ad, err := experiment.Adapt(ctx, cfg, s, 0, int(o.Seed))
 	if err != nil {
 		return err
@@ -174,7 +179,7 @@ func runTransfer(ctx context.Context, o TransferOptions, g *globals, stdout, std
 		}
 		summary["test_map50"], summary["test_map"] = ev.COCO.AP50, ev.COCO.AP
 	} else if o.Test != "" {
-		ev, err := testOn(ctx, o.Test, model, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev}, 0)
+		ev, err := testOn(ctx, o.Test, model, pre, train.Classes(), fit.Config{BatchSize: 64, Device: dev, Precision: o.Precision}, 0)
 		if err != nil {
 			return err
 		}

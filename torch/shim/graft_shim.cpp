@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -152,6 +153,42 @@ int gs_cuda_device_count(void) {
 
 int gs_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
 void gs_set_grad_enabled(int enabled) { at::GradMode::set_enabled(enabled != 0); }
+
+// Autocast is ATen's own (the AutocastCPU/AutocastCUDA dispatch keys), so
+// which ops run in low precision is PyTorch's list, not ours. Its cache of
+// cast weights (leaf tensors that require grad) lives while the nesting
+// count is above zero; clearing it when the outermost region ends is what
+// torch.autocast.__exit__ does, and what keeps a region after an optimizer
+// step from reading weights cast before it.
+gs_error gs_autocast_enter(int device, int dtype, int64_t *saved) {
+  GS_TRY
+  auto st = to_scalar_type(dtype);
+  if (st != at::kBFloat16 && st != at::kHalf) throw std::invalid_argument("autocast takes bfloat16 or float16");
+  if (device < 0) {
+    saved[0] = at::autocast::is_cpu_enabled() ? 1 : 0;
+    saved[1] = static_cast<int64_t>(at::autocast::get_autocast_cpu_dtype());
+    at::autocast::set_autocast_cpu_dtype(st);
+    at::autocast::set_cpu_enabled(true);
+  } else {
+    saved[0] = at::autocast::is_enabled() ? 1 : 0;
+    saved[1] = static_cast<int64_t>(at::autocast::get_autocast_gpu_dtype());
+    at::autocast::set_autocast_gpu_dtype(st);
+    at::autocast::set_enabled(true);
+  }
+  at::autocast::increment_nesting();
+  GS_END
+}
+
+void gs_autocast_exit(int device, const int64_t *saved) {
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (device < 0) {
+    at::autocast::set_autocast_cpu_dtype(static_cast<at::ScalarType>(saved[1]));
+    at::autocast::set_cpu_enabled(saved[0] != 0);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(static_cast<at::ScalarType>(saved[1]));
+    at::autocast::set_enabled(saved[0] != 0);
+  }
+}
 
 void gs_free(gs_tensor t) { delete static_cast<at::Tensor *>(t); }
 

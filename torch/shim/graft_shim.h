@@ -72,6 +72,13 @@ void gs_manual_seed(uint64_t seed);
 int gs_cuda_device_count(void);
 int gs_grad_enabled(void);
 void gs_set_grad_enabled(int enabled);
+/* autocast (mixed precision): gs_autocast_enter turns ATen's autocast on for
+ * the CPU (device -1) or CUDA (device >= 0) at dtype (GS_BFLOAT16 or
+ * GS_FLOAT16) on the calling thread and fills saved[2] with the state it
+ * found; gs_autocast_exit(device, saved) restores it and, when the outermost
+ * region ends, drops the cached low-precision copies of the weights. */
+gs_error gs_autocast_enter(int device, int dtype, int64_t *saved);
+void gs_autocast_exit(int device, const int64_t *saved);
 
 /* ---- handles and data ---- */
 void gs_free(gs_tensor t);
