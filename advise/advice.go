@@ -345,7 +345,7 @@ func rankWhy(e experiment.RaceEntry, meas *Measurements, shape *nn.Model) string
 	var parts []string
 	switch e.Rung {
 	case "rates":
-		parts = append(parts, fmt.Sprintf("stopped after the short budget: %.1f%% on validation at its best rate", 100*e.ValAcc))
+		parts = append(parts, fmt.Sprintf("stopped after the short budget: %.1f%% on validation, its rates smoothed with their neighbours", 100*e.ValAcc))
 	default:
 		parts = append(parts, fmt.Sprintf("%.1f%% on validation [%.1f, %.1f] over %d seed(s), %d images", 100*e.ValAcc, 100*e.Low, 100*e.High, e.Seeds, e.ValImages))
 	}

@@ -44,11 +44,12 @@ type Validation struct {
 	// EstimatedFraction is what advise estimated the share to be.
 	EstimatedFraction float64 `json:"estimated_fraction"`
 	// The floor: what the comparison itself would pick without its test
-	// set — the best mean selection score (every rate and seed, its whole
-	// compute) — with that choice's regret and its ranking's τ-b against
-	// test. No advice from the same validation images can be expected to
-	// do better; where the floor misses, the validation images cannot
-	// see what the test set sees.
+	// set — the best mean selection score over the seeds, each seed's
+	// smoothed over neighbouring rates (experiment.SmoothedSelectionScore;
+	// every rate and seed, its whole compute) — with that choice's regret
+	// and its ranking's τ-b against test. No advice from the same
+	// validation images can be expected to do better; where the floor
+	// misses, the validation images cannot see what the test set sees.
 	ValidationChoice       string  `json:"validation_choice"`
 	ValidationChoiceRegret float64 `json:"validation_choice_regret_points"`
 	ValidationTau          float64 `json:"validation_kendall_tau"`
@@ -144,27 +145,20 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 }
 
 // validationFloor fills the comparison's own validation choice: each
-// strategy's selection score (its best rate's validation accuracy) averaged
-// over the seeds.
+// strategy's selection score smoothed over neighbouring rates
+// (experiment.SmoothedSelectionScore) averaged over the seeds.
 func (v *Validation) validationFloor(res *experiment.Results, shots int, measured map[string]float64) {
-	sum, n := map[string]float64{}, map[string]int{}
+	scores := map[string][]float64{}
 	for _, r := range res.Runs {
 		if r.Shots != shots || r.Status != "ok" {
 			continue
 		}
-		best, ok := -1.0, false
-		for _, t := range r.LRSearch {
-			if t.Status == "ok" && t.ValAcc > best {
-				best, ok = t.ValAcc, true
-			}
-		}
-		if ok {
-			sum[r.Strategy] += best
-			n[r.Strategy]++
+		if score, ok := experiment.SmoothedSelectionScore(r.LRSearch); ok {
+			scores[r.Strategy] = append(scores[r.Strategy], score)
 		}
 	}
 	var names []string
-	for s := range sum {
+	for s := range scores {
 		if _, ok := measured[s]; ok {
 			names = append(names, s)
 		}
@@ -173,12 +167,21 @@ func (v *Validation) validationFloor(res *experiment.Results, shots int, measure
 		return
 	}
 	sort.Strings(names)
+	mean := map[string]float64{}
 	var val, test []float64
 	for _, s := range names {
-		m := sum[s] / float64(n[s])
-		val = append(val, m)
+		// Summed in increasing order: two strategies with the same scores
+		// on different seeds tie exactly (validation accuracies are counts
+		// of images, and such ties happen), not by the order of rounding.
+		ss := slices.Sorted(slices.Values(scores[s]))
+		var sum float64
+		for _, x := range ss {
+			sum += x
+		}
+		mean[s] = sum / float64(len(ss))
+		val = append(val, mean[s])
 		test = append(test, measured[s])
-		if v.ValidationChoice == "" || m > sum[v.ValidationChoice]/float64(n[v.ValidationChoice]) {
+		if v.ValidationChoice == "" || mean[s] > mean[v.ValidationChoice] {
 			v.ValidationChoice = s
 		}
 	}

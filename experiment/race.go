@@ -26,7 +26,9 @@ import (
 //
 //   - rates: every strategy at every rate of the grid (extended at its
 //     edges as a comparison's is) for a sixth of the budget on the first
-//     seed's folds; each strategy keeps its best rate.
+//     seed's folds; each strategy keeps its best rate, and goes on to the
+//     full budget in the order of its short runs' score smoothed over
+//     neighbouring rates (SmoothedSelectionScore).
 //   - strategies: every strategy at its rate for the whole budget, on the
 //     same folds: the ranking, with which validation images each got
 //     right.
@@ -44,9 +46,10 @@ import (
 // advice settles a tie by cost (advise.TieCheapest) the cheap member
 // should be one the race found strong.
 //
-// Slow starters are not judged on a short run: the short rung only
-// chooses rates within a strategy; strategies are compared on the full
-// budget.
+// Slow starters are not judged on a short run: the short rung chooses
+// rates within a strategy, and the order in which strategies get the full
+// budget (the first two always do; the rest while the budget allows);
+// strategies are compared on the full budget.
 const (
 	// RaceScreenShare is the rates rung's share of the budget.
 	RaceScreenShare = 1.0 / 6
@@ -134,7 +137,9 @@ type RaceEntry struct {
 	Epochs int     `json:"epochs"`         // training length chosen (first seed)
 	// ValAcc is the predicted accuracy: the smoothed validation accuracy
 	// at the chosen length, averaged over the seeds run; Low/High its 95%
-	// interval (seeds, then validation images, resampled).
+	// interval (seeds, then validation images, resampled). For a strategy
+	// the budget stopped at the rates rung, its short runs' score smoothed
+	// over neighbouring rates (SmoothedSelectionScore), Low and High equal.
 	ValAcc    float64 `json:"val_accuracy"`
 	Low       float64 `json:"low"`
 	High      float64 `json:"high"`
@@ -348,6 +353,11 @@ type standing struct {
 	second RaceTrial   // the runner-up rate, when the short run cannot separate it from the best
 	full   []RaceTrial // full budget, one per seed (the first is seed 1's chosen rate)
 	rates  int         // rates the screen tried (a comparison tries as many)
+
+	// smoothed is the short runs' score over their rates, smoothed with
+	// neighbouring rates: what strategies are ordered by after the short
+	// rung (0 when no rate trained ok).
+	smoothed float64
 }
 
 // ok are the full-budget trials that trained without diverging.
@@ -359,6 +369,33 @@ func (sd *standing) ok() []RaceTrial {
 		}
 	}
 	return ts
+}
+
+// aheadOf orders strategies after the short rung: those with a rate that
+// trained ok first, then by the short runs' smoothed score (a spike at one
+// rate is the short run's luck as much as a comparison's), then as the
+// best rates compare.
+func (sd *standing) aheadOf(o *standing) bool {
+	if (sd.screen.Status == "ok") != (o.screen.Status == "ok") {
+		return sd.screen.Status == "ok"
+	}
+	if sd.smoothed != o.smoothed {
+		return sd.smoothed > o.smoothed
+	}
+	return better(sd.screen, o.screen)
+}
+
+// searchOf is race trials as a comparison's rate search, for
+// SmoothedSelectionScore: the raw head apart from the standardized one.
+func searchOf(ts []RaceTrial) []LRTrial {
+	out := make([]LRTrial, len(ts))
+	for i, t := range ts {
+		out[i] = LRTrial{LR: t.LR, ValAcc: t.ValAcc, Epochs: t.Epochs, Status: t.Status}
+		if t.Raw {
+			out[i].Head = "raw"
+		}
+	}
+	return out
 }
 
 // mean is the selection score averaged over the seeds that ran ok.
@@ -408,6 +445,7 @@ func (r *racer) run(ctx context.Context) error {
 		// rates, and biased towards those that learn fast (Wu et al.,
 		// "Understanding short-horizon bias", 2018), so a rate it cannot
 		// separate from the best also gets the full budget.
+		sd.smoothed, _ = SmoothedSelectionScore(searchOf(all))
 		sort.SliceStable(all, func(i, j int) bool { return better(all[i], all[j]) })
 		sd.screen = all[0]
 		if len(all) > 1 && all[1].Status == "ok" && all[0].Status == "ok" {
@@ -481,11 +519,11 @@ func (r *racer) run(ctx context.Context) error {
 	fits := func(sd *standing) bool {
 		return r.res.Seconds+runCost(sd) <= allowed()
 	}
-	// Rung 2: strategies, on the full budget, best screen first; then the
-	// runner-up rates, while the budget allows. A strategy keeps the
-	// better of its two.
+	// Rung 2: strategies, on the full budget, best smoothed screen first;
+	// then the runner-up rates, while the budget allows. A strategy keeps
+	// the better of its two.
 	order := slices.Clone(st)
-	sort.SliceStable(order, func(i, j int) bool { return better(order[i].screen, order[j].screen) })
+	sort.SliceStable(order, func(i, j int) bool { return order[i].aheadOf(order[j]) })
 	ran := 0
 	for _, sd := range order {
 		if sd.screen.Status != "ok" {
@@ -557,7 +595,7 @@ func (r *racer) run(ctx context.Context) error {
 		if len(sd.full) > 0 {
 			chosen = sd.full[0]
 		}
-		e := RaceEntry{Strategy: sd.s.Name, Rung: "rates", LR: chosen.LR, Epochs: sd.screen.Epochs, ValAcc: sd.screen.ValAcc,
+		e := RaceEntry{Strategy: sd.s.Name, Rung: "rates", LR: chosen.LR, Epochs: sd.screen.Epochs, ValAcc: sd.smoothed,
 			Status: sd.screen.Status, ValImages: sd.screen.ValImages, FullSeconds: fullCost(sd), Seeds: 1}
 		if chosen.Raw {
 			e.Head = "raw"

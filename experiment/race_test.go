@@ -155,3 +155,37 @@ func TestRaceMatchesCompareSelection(t *testing.T) {
 		}
 	}
 }
+
+// After the short rung, strategies go on to the full budget in the order
+// of their short runs' smoothed scores: a plateau before a spike that
+// reads higher at its best rate, a strategy with no rate that trained
+// last, equal smoothed scores as their best rates compare.
+func TestRaceOrder(t *testing.T) {
+	screen := func(acc, loss float64) RaceTrial { return RaceTrial{Status: "ok", ValAcc: acc, ValLoss: loss} }
+	spike := &standing{screen: screen(0.9, 1), smoothed: 0.7}
+	plateau := &standing{screen: screen(0.8, 1), smoothed: 0.7875}
+	diverged := &standing{screen: RaceTrial{Status: "diverged"}}
+	sameLower := &standing{screen: screen(0.8, 2), smoothed: 0.7875}
+	for _, c := range []struct {
+		name string
+		a, b *standing
+		want bool
+	}{
+		{"plateau before spike", plateau, spike, true},
+		{"spike after plateau", spike, plateau, false},
+		{"trained before diverged", spike, diverged, true},
+		{"diverged after trained", diverged, spike, false},
+		{"equal smoothed: the lower loss", plateau, sameLower, true},
+		{"equal smoothed, the other way", sameLower, plateau, false},
+		{"diverged both: neither", diverged, diverged, false},
+	} {
+		if got := c.a.aheadOf(c.b); got != c.want {
+			t.Errorf("%s: aheadOf = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// The short runs as a rate search: the raw head apart.
+	got := searchOf([]RaceTrial{{LR: 1e-2, Raw: true, ValAcc: 0.1, Status: "ok"}, {LR: 1e-2, ValAcc: 0.9, Status: "ok"}, {LR: 1e-3, ValAcc: 0.9, Status: "ok"}, {LR: 1e-3, Raw: true, ValAcc: 0.1, Status: "ok"}})
+	if s, ok := SmoothedSelectionScore(got); !ok || math.Abs(s-0.9) > 1e-12 {
+		t.Errorf("two heads' short runs smoothed to %v, %v; want 0.9 (the standardized head's own curve)", s, ok)
+	}
+}
