@@ -109,6 +109,9 @@ type state struct {
 	// Trained marks stages whose weights changed in this run; their old
 	// cached outputs are stale.
 	Trained []bool `json:"trained"`
+	// Scaler is the fp16 loss scale, kept with the run so that a resumed
+	// run goes on at the scale it had reached.
+	Scaler *optim.Scaler `json:"scaler,omitempty"`
 }
 
 // Train runs the configured phases on r.Model.
@@ -146,6 +149,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	// "No best loss yet" is the largest float rather than +Inf, which the
 	// resumable state's JSON could not hold.
 	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.MaxFloat64, BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
+	if cfg.Precision.Name() == torch.FP16 {
+		t.st.Scaler = optim.NewScaler()
+	}
 	defer t.freeBest()
 	defer freeAll(t.anchors)
 	defer func() {
@@ -458,12 +464,30 @@ func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
 
 // update backpropagates a batch's loss and makes the optimizer step
 // (L2-SP, clipping), returning the loss's value.
+//
+// In fp16 the loss is scaled before the backward pass and the gradients
+// unscaled after it (optim.Scaler); a step whose gradients overflowed is
+// skipped, which is how the scale finds its level, not a divergence.
 func (t *trainer) update(l *torch.Tensor) (loss float64, err error) {
+	if loss, err = l.Item(); err != nil {
+		return 0, err
+	}
+	sc := t.st.Scaler
+	if sc != nil {
+		l = l.MulScalar(sc.Scale)
+	}
 	if err := l.Backward(); err != nil {
 		return 0, err
 	}
-	if loss, err = l.Item(); err != nil {
-		return 0, err
+	if sc != nil {
+		finite, err := sc.Unscale(t.opt)
+		if err != nil {
+			return 0, err
+		}
+		sc.Update(finite)
+		if !finite {
+			return loss, t.opt.ZeroGrad()
+		}
 	}
 	if t.anchors != nil {
 		if err := t.l2sp(); err != nil {
