@@ -126,6 +126,12 @@ type Options struct {
 	// fp32). Under a mixed precision the peer runs twice: in fp32, and in
 	// torch.autocast at the same type, so both ratios come from one run.
 	Precision torch.Precision
+	// FusedAdam steps graft's Adam in one native call per group
+	// (optim.Config.Fused); PyTorch's side is unchanged.
+	FusedAdam bool
+	// FoldBN folds graft's BatchNorms into the convolutions before them
+	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
+	FoldBN bool
 }
 
 // Default settings, the same as peer.py's.
@@ -264,7 +270,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
 	}
 	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model) || detectorLayout(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.FusedAdam, o.FoldBN)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -338,7 +344,7 @@ type stepper interface {
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, fused, fold bool) (stepper, error) {
 	if c.IsDetector() {
 		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
@@ -346,11 +352,17 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		}
 		return r, nil
 	}
-	r, err := newRunner(c, channelsLast, train, dev)
+	r, err := newRunner(c, channelsLast, train, dev, fused)
 	if err != nil {
 		return nil, err
 	}
 	r.m.Precision = prec
+	if fold && !train {
+		if _, err := r.m.FoldBatchNorm(); err != nil {
+			r.free()
+			return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
+		}
+	}
 	// Random but fixed input, like peer.py's torch.randn: throughput must
 	// not depend on the values, and a fixed batch costs no generation time.
 	r.fill(newRNG())
@@ -369,7 +381,7 @@ type runner struct {
 	y   []int64
 }
 
-func newRunner(c Case, channelsLast, train bool, dev torch.Device) (*runner, error) {
+func newRunner(c Case, channelsLast, train bool, dev torch.Device, fused bool) (*runner, error) {
 	// Seed 0 as peer.py does: the same initialisation scheme and seed give
 	// networks of the same kind, not the same weights (the generators'
 	// call order differs), which is all throughput depends on.
@@ -387,7 +399,7 @@ func newRunner(c Case, channelsLast, train bool, dev torch.Device) (*runner, err
 		}
 	}
 	if train {
-		r.opt, err = optim.New(optim.Config{Name: "adam", LR: 1e-3}, []optim.Group{{Name: "all", Params: m.Trainable()}})
+		r.opt, err = optim.New(optim.Config{Name: "adam", LR: 1e-3, Fused: fused}, []optim.Group{{Name: "all", Params: m.Trainable()}})
 		if err != nil {
 			r.free()
 			return nil, fmt.Errorf("%s optimizer: %w", c.Model, err)

@@ -114,7 +114,7 @@ func TestBenchBoxes(t *testing.T) {
 }
 
 func TestSpecRoundTrip(t *testing.T) {
-	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1", Precision: torch.BF16}}
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1", Precision: torch.BF16, FusedAdam: true, FoldBN: true}}
 	out, err := ParseSpec(in.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func benchMode(b *testing.B, c Case, train bool) {
 	if err := torch.SetNumThreads(DefaultThreads); err != nil {
 		b.Fatal(err)
 	}
-	r, err := newRunner(c, false, train, torch.CPU)
+	r, err := newRunner(c, false, train, torch.CPU, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,6 +48,12 @@ func (s Spec) Encode() string {
 	v.Set("channels_last", cl)
 	v.Set("device", s.Options.Device)
 	v.Set("precision", string(s.Options.Precision.Name()))
+	if s.Options.FusedAdam {
+		v.Set("fused_adam", "1")
+	}
+	if s.Options.FoldBN {
+		v.Set("fold_bn", "1")
+	}
 	return v.Encode()
 }
 
@@ -73,6 +79,8 @@ func ParseSpec(text string) (Spec, error) {
 	s.Case.Model, s.Mode = v.Get("model"), v.Get("mode")
 	s.Options.ChannelsLast = v.Get("channels_last") == "1"
 	s.Options.Device = v.Get("device")
+	s.Options.FusedAdam = v.Get("fused_adam") == "1"
+	s.Options.FoldBN = v.Get("fold_bn") == "1"
 	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
 	}

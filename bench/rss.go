@@ -169,7 +169,7 @@ func TrackRSS(ctx context.Context, cfg RSSConfig) (RSSReport, error) {
 			return rep, err
 		}
 	}
-	r, err := newRunner(c, cfg.ChannelsLast || arch.PrefersChannelsLast(c.Model), true, torch.CPU)
+	r, err := newRunner(c, cfg.ChannelsLast || arch.PrefersChannelsLast(c.Model), true, torch.CPU, false)
 	if err != nil {
 		return rep, err
 	}

@@ -166,6 +166,9 @@ func (s Store) Save(path string, m *nn.Model, meta Meta, optState []Tensor) erro
 }
 
 func saveWith(path string, m *nn.Model, meta Meta, optState []Tensor, graphs GraphCodec) error {
+	if m.Folded {
+		return fmt.Errorf("save %s: the model's BatchNorms are folded into its convolutions for inference (FoldBatchNorm); save the model before folding", path)
+	}
 	if graphs == nil && strings.HasPrefix(m.Arch, "onnx:") {
 		return fmt.Errorf("save %s: the model is an imported %s, whose graph must be saved beside its weights: save it with onnx.Checkpoints", path, m.Arch)
 	}

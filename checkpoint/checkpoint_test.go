@@ -219,3 +219,25 @@ func TestStoreNeedsItsCodecForImportedGraphs(t *testing.T) {
 	}
 	ck.Model.Free()
 }
+
+// A model whose BatchNorms were folded for inference is not the network
+// its names describe any more: saving it would write convolutions that
+// already include BatchNorms that still run after loading.
+func TestSaveRefusesFoldedModel(t *testing.T) {
+	dir := t.TempDir()
+	m, err := arch.New("smallcnn", arch.Config{NumClasses: 2, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if _, err := m.FoldBatchNorm(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "folded")
+	if err := Save(path, m, Meta{}, nil); err == nil || !strings.Contains(err.Error(), "folded") {
+		t.Fatalf("saved a folded model: %v", err)
+	}
+	if m, _ := filepath.Glob(path + "*"); len(m) != 0 {
+		t.Errorf("refused save left %v", m)
+	}
+}

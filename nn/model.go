@@ -38,6 +38,9 @@ type Model struct {
 	// setting of the run, like its device, never saved with the weights,
 	// which stay float32.
 	Precision torch.Precision
+	// Folded is set once FoldBatchNorm has merged BatchNorms into
+	// convolutions: the model is then for inference only.
+	Folded bool
 }
 
 // Forward runs the whole network.

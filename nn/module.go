@@ -118,6 +118,9 @@ type BatchNorm2d struct {
 	Weight, Bias, RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
 	Momentum, Eps                                            float64
 	Frozen                                                   bool
+	// Folded marks a BatchNorm whose map lives in the convolution before
+	// it (Model.FoldBatchNorm): it passes its input through.
+	Folded bool
 	// Observe, when set, sees the layer's input before every forward:
 	// how graft advise and doctor compare a target's statistics with the
 	// running ones without a second copy of the forward pass.
@@ -139,6 +142,9 @@ func NewBatchNorm2d(channels int) *BatchNorm2d {
 func (b *BatchNorm2d) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if b.Observe != nil {
 		b.Observe(x)
+	}
+	if b.Folded {
+		return x
 	}
 	training := train && !b.Frozen
 	if training {

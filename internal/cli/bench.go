@@ -31,6 +31,8 @@ type BenchOptions struct {
 	Python           string
 	Device           string
 	Precision        torch.Precision
+	FusedAdam        bool
+	FoldBN           bool
 	Batch, Size      int // override every selected case's; 0 keeps each case's own
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
@@ -114,6 +116,8 @@ taken on an otherwise idle machine.`,
 	f.StringVar(&o.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
 	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
+	f.BoolVar(&o.FusedAdam, "fused-adam", false, "graft's Adam steps each parameter group in one native call (optim.Config.Fused; PyTorch unchanged)")
+	f.BoolVar(&o.FoldBN, "fold-bn", false, "graft's inference folds each BatchNorm into the convolution before it (PyTorch unchanged)")
 	precisionFlag(f, &o.Precision, "graft's; PyTorch then runs in fp32 and in torch.autocast at the same type")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
 	f.StringVar(&o.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
@@ -173,7 +177,7 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 		}
 	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec},
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
 		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {
