@@ -132,7 +132,17 @@ type Options struct {
 	// FoldBN folds graft's BatchNorms into the convolutions before them
 	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
 	FoldBN bool
+	// PeerMalloc runs PyTorch with the glibc malloc settings graft's CLI
+	// makes (PeerMallocEnv): the like-for-like comparison, since on a
+	// machine where page faults are dear those settings alone move
+	// PyTorch's rates by 2× and more (BENCHMARKS.md).
+	PeerMalloc bool
 }
+
+// PeerMallocEnv is torch.TuneAllocator(1 GiB) — what graft's CLI calls —
+// as glibc's environment variables: mmap threshold 32 MiB (glibc's cap),
+// trim threshold 1 GiB, no mmap, one arena.
+var PeerMallocEnv = []string{"MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=1073741824", "MALLOC_MMAP_MAX_=0", "MALLOC_ARENA_MAX=1"}
 
 // Default settings, the same as peer.py's.
 const (
@@ -207,6 +217,36 @@ type Result struct {
 	// PeakRSSMB is that mode's own peak; otherwise the infer peak also
 	// covers the training measured before it, and every earlier case.
 	Isolated bool
+	// Rounds are every round's img/s per mode when the case was measured
+	// more than once (RunOptions.Rounds); Train and Infer are then the
+	// fastest round, with the highest peak RSS of all.
+	Rounds map[string][]float64 `json:"rounds,omitempty"`
+}
+
+// merge folds another round's measurement of the same case into r: the
+// faster sample of each mode is kept, the higher peak RSS, and every
+// round's rate.
+func (r *Result) merge(o Result) {
+	if r.Rounds == nil {
+		r.Rounds = map[string][]float64{}
+		if r.Train.ImgPerSec > 0 {
+			r.Rounds[ModeTrain] = []float64{r.Train.ImgPerSec}
+		}
+		if r.Infer.ImgPerSec > 0 {
+			r.Rounds[ModeInfer] = []float64{r.Infer.ImgPerSec}
+		}
+	}
+	for _, p := range []struct{ dst, src *Sample }{{&r.Train, &o.Train}, {&r.Infer, &o.Infer}} {
+		if p.src.ImgPerSec <= 0 {
+			continue
+		}
+		r.Rounds[p.src.Mode] = append(r.Rounds[p.src.Mode], p.src.ImgPerSec)
+		peak := max(p.dst.PeakRSSMB, p.src.PeakRSSMB)
+		if p.src.ImgPerSec > p.dst.ImgPerSec {
+			*p.dst = *p.src
+		}
+		p.dst.PeakRSSMB = peak
+	}
 }
 
 func (r *Result) set(s Sample) error {

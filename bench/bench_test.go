@@ -442,3 +442,26 @@ func BenchmarkRSSGrowth(b *testing.B) {
 	b.ReportMetric(rssRep.EndMB, "rss_end_MB")
 	b.ReportMetric(rssRep.GrowthPct, "growth_%")
 }
+
+// Rounds keep each side's fastest sample, the highest peak and every rate.
+func TestMergeRounds(t *testing.T) {
+	r := Result{Case: tinyCase,
+		Train: Sample{Mode: ModeTrain, ImgPerSec: 100, PeakRSSMB: 300},
+		Infer: Sample{Mode: ModeInfer, ImgPerSec: 500, PeakRSSMB: 200}}
+	r.merge(Result{Train: Sample{Mode: ModeTrain, ImgPerSec: 180, PeakRSSMB: 250},
+		Infer: Sample{Mode: ModeInfer, ImgPerSec: 400, PeakRSSMB: 260}})
+	r.merge(Result{Train: Sample{Mode: ModeTrain, ImgPerSec: 150, PeakRSSMB: 310}})
+	if r.Train.ImgPerSec != 180 || r.Train.PeakRSSMB != 310 || r.Infer.ImgPerSec != 500 || r.Infer.PeakRSSMB != 260 {
+		t.Errorf("merged train %+v, infer %+v", r.Train, r.Infer)
+	}
+	if got := r.Rounds[ModeTrain]; len(got) != 3 || got[0] != 100 || got[1] != 180 || got[2] != 150 {
+		t.Errorf("train rounds %v", got)
+	}
+	if got := r.Rounds[ModeInfer]; len(got) != 2 {
+		t.Errorf("infer rounds %v", got)
+	}
+	rows := Rows(r, &r, nil)
+	if len(rows[0].GraftRounds) != 3 || len(rows[0].TorchRounds) != 3 {
+		t.Errorf("rows lack the rounds: %+v", rows[0])
+	}
+}

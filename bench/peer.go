@@ -87,6 +87,9 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 			args = append(args, "--boxes", boxes)
 		}
 		cmd := exec.CommandContext(ctx, o.Python, args...)
+		if o.PeerMalloc {
+			cmd.Env = append(os.Environ(), PeerMallocEnv...)
+		}
 		ss, err := runJSONLines(ctx, "PyTorch "+c.Model+" "+mode, cmd)
 		if err != nil {
 			return res, err

@@ -25,6 +25,11 @@ type Row struct {
 	// users start from.
 	TorchAutocastImgS *float64 `json:"torch_autocast_img_s,omitempty"`
 	RatioAutocast     *float64 `json:"ratio_autocast,omitempty"`
+	// Every round's img/s when there were several (Report.Rounds); the
+	// columns above are the fastest of each.
+	GraftRounds         []float64 `json:"graft_img_s_rounds,omitempty"`
+	TorchRounds         []float64 `json:"torch_img_s_rounds,omitempty"`
+	TorchAutocastRounds []float64 `json:"torch_autocast_img_s_rounds,omitempty"`
 }
 
 // Report is what graft bench --json prints: the issue's schema
@@ -38,13 +43,18 @@ type Report struct {
 	Threads          int    `json:"threads"`
 	ChannelsLast     bool   `json:"channels_last"`
 	PeerChannelsLast bool   `json:"torch_channels_last"`
-	Warmup           int    `json:"warmup"`
-	Steps            int    `json:"steps"`
-	Isolated         bool   `json:"isolated"` // one process per case and mode
-	Device           string `json:"device"`   // both sides'
-	LibtorchVersion  string `json:"libtorch_version"`
-	TorchVersion     string `json:"torch_version,omitempty"`
-	Python           string `json:"python,omitempty"`
+	// PeerMalloc: PyTorch ran with graft's glibc malloc settings.
+	PeerMalloc bool `json:"torch_graft_malloc,omitempty"`
+	Warmup     int  `json:"warmup"`
+	Steps      int  `json:"steps"`
+	Isolated   bool `json:"isolated"` // one process per case and mode
+	// Rounds is how many times each case was measured, the sides taking
+	// turns; the rates are each side's fastest round (RunOptions.Rounds).
+	Rounds          int    `json:"rounds,omitempty"`
+	Device          string `json:"device"` // both sides'
+	LibtorchVersion string `json:"libtorch_version"`
+	TorchVersion    string `json:"torch_version,omitempty"`
+	Python          string `json:"python,omitempty"`
 	// PeerError says why torch fields are null, when the peer was wanted.
 	PeerError string     `json:"peer_error,omitempty"`
 	RSS       *RSSReport `json:"rss,omitempty"`
@@ -81,7 +91,7 @@ func Rows(g Result, peer, autocast *Result) []Row {
 			gs = g.Infer
 		}
 		r := Row{Model: g.Case.Model, Mode: mode, Batch: g.Case.Batch, Size: g.Case.Size,
-			GraftImgS: gs.ImgPerSec, PeakRSSMB: gs.PeakRSSMB, FLOPsPerImage: gs.FLOPs}
+			GraftImgS: gs.ImgPerSec, PeakRSSMB: gs.PeakRSSMB, FLOPsPerImage: gs.FLOPs, GraftRounds: g.Rounds[mode]}
 		gflops := func(imgS float64) *float64 {
 			if gs.FLOPs == 0 {
 				return nil
@@ -100,6 +110,7 @@ func Rows(g Result, peer, autocast *Result) []Row {
 				ratio := gs.ImgPerSec / ps.ImgPerSec
 				r.TorchImgS, r.TorchPeakRSSMB, r.Ratio = &ti, &tp, &ratio
 				r.TorchGFLOPS = gflops(ps.ImgPerSec)
+				r.TorchRounds = peer.Rounds[mode]
 			}
 		}
 		if autocast != nil {
@@ -110,6 +121,7 @@ func Rows(g Result, peer, autocast *Result) []Row {
 			if ps.ImgPerSec > 0 {
 				ti, ratio := ps.ImgPerSec, gs.ImgPerSec/ps.ImgPerSec
 				r.TorchAutocastImgS, r.RatioAutocast = &ti, &ratio
+				r.TorchAutocastRounds = autocast.Rounds[mode]
 			}
 		}
 		out = append(out, r)

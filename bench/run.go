@@ -37,6 +37,13 @@ type RunOptions struct {
 	Warn io.Writer
 	// NewProgress makes the progress of a stage of n steps; nil: none.
 	NewProgress func(n int) Progress
+	// Rounds measures every case this many times (default 1), graft and
+	// PyTorch taking turns, and keeps each side's fastest round: on a
+	// shared machine whose speed drifts between states for seconds at a
+	// time, a single graft-then-PyTorch pair can land on two different
+	// machines; the best of interleaved rounds compares the two on the
+	// same one (timeit's rule). Every round's rate is kept in the JSON.
+	Rounds int
 }
 
 type noProgress struct{}
@@ -70,7 +77,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
-	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
 	warn := o.Warn
 	if warn == nil {
@@ -101,43 +108,35 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 			peerRuns = 2 // PyTorch in fp32 and in its own autocast
 		}
 	}
-	jobs *= 1 + peerRuns
+	rounds := max(o.Rounds, 1)
+	rep.Rounds = rounds
+	jobs *= (1 + peerRuns) * rounds
 	bar := o.progress(jobs)
 	for _, c := range o.Cases {
-		bar.Describe("graft " + c.Model)
-		g, err := MeasureIsolated(ctx, o.Self, c, o.Options)
-		if err != nil {
-			bar.Clear()
-			return rep, fmt.Errorf("measure graft: %w", err)
-		}
-		bar.Add(2)
+		var g *Result
 		var peers [2]*Result // fp32, then autocast at graft's precision
-		for k := range peerRuns {
-			po := o.Options
-			if k == 0 {
-				po.Precision = torch.FP32
+		for round := range rounds {
+			what := c.Model
+			if rounds > 1 {
+				what = fmt.Sprintf("%s, round %d of %d", c.Model, round+1, rounds)
 			}
-			bar.Describe(fmt.Sprintf("PyTorch %s %s", c.Model, po.Precision.Name()))
-			p, err := RunPeer(ctx, c, po)
-			switch {
-			case ctx.Err() != nil:
+			bar.Describe("graft " + what)
+			gr, err := MeasureIsolated(ctx, o.Self, c, o.Options)
+			if err != nil {
 				bar.Clear()
-				return rep, ctx.Err()
-			case err != nil && o.RequirePeer:
-				bar.Clear()
-				return rep, fmt.Errorf("measure PyTorch: %w", err)
-			case err != nil:
-				// One case failing (torchvision missing for ResNet-18,
-				// say) leaves the others' comparison standing.
-				bar.Clear()
-				fmt.Fprintf(warn, "graft: PyTorch %s: %v\n", c.Model, err)
-				rep.PeerError = strings.TrimSpace(rep.PeerError + "\n" + err.Error())
-			default:
-				peers[k] = &p
+				return rep, fmt.Errorf("measure graft: %w", err)
 			}
 			bar.Add(2)
+			if g == nil {
+				g = &gr
+			} else {
+				g.merge(gr)
+			}
+			if err := o.measurePeers(ctx, c, peerRuns, what, &peers, &rep, bar, warn); err != nil {
+				return rep, err
+			}
 		}
-		rep.Results = append(rep.Results, Rows(g, peers[0], peers[1])...)
+		rep.Results = append(rep.Results, Rows(*g, peers[0], peers[1])...)
 	}
 	bar.Finish()
 	if o.RSS {
@@ -184,6 +183,9 @@ func WriteTable(w io.Writer, rep Report) error {
 		graftLayout = "NHWC"
 	}
 	layout := "graft " + graftLayout + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
+	if rep.PeerMalloc {
+		layout += " with graft's malloc settings"
+	}
 	peer := "PyTorch not run"
 	if rep.TorchVersion != "" {
 		peer = "PyTorch " + rep.TorchVersion + " (" + rep.Python + ")"
@@ -196,8 +198,12 @@ func WriteTable(w io.Writer, rep Report) error {
 	if rep.Precision != "" && rep.Precision != string(torch.FP32) {
 		precision = "graft " + rep.Precision + " (autocast, fp32 weights), PyTorch fp32 and torch.autocast " + rep.Precision
 	}
-	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s on %s\n%d threads, %s, %s, %d warm-up + %d timed steps per case and mode, one process each\n",
-		rep.LibtorchVersion, peer, device, rep.Threads, precision, layout, rep.Warmup, rep.Steps); err != nil {
+	rounds := ""
+	if rep.Rounds > 1 {
+		rounds = fmt.Sprintf("; each side's fastest of %d rounds, taking turns", rep.Rounds)
+	}
+	if _, err := fmt.Fprintf(w, "graft (libtorch %s) vs %s on %s\n%d threads, %s, %s, %d warm-up + %d timed steps per case and mode, one process each%s\n",
+		rep.LibtorchVersion, peer, device, rep.Threads, precision, layout, rep.Warmup, rep.Steps, rounds); err != nil {
 		return err
 	}
 	if rep.SgemmGFLOPS != nil {
@@ -307,6 +313,42 @@ func WriteFreezing(w io.Writer, rep *FreezeReport) error {
 		if _, err := fmt.Fprintf(w, "%-9s %-8s %12d %14.2f %16.2f\n", strategy.Freeze.At(p.K).Name, p.Frozen, p.Trainable, p.EpochSeconds, p.NoCacheEpochS); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// measurePeers runs one round of PyTorch's side of case c: fp32, then
+// (runs = 2) its autocast at graft's precision, merging each into peers.
+// A failing peer leaves its columns empty unless RequirePeer.
+func (o RunOptions) measurePeers(ctx context.Context, c Case, runs int, what string, peers *[2]*Result, rep *Report, bar Progress, warn io.Writer) error {
+	for k := range runs {
+		po := o.Options
+		if k == 0 {
+			po.Precision = torch.FP32
+		}
+		bar.Describe(fmt.Sprintf("PyTorch %s %s", po.Precision.Name(), what))
+		p, err := RunPeer(ctx, c, po)
+		switch {
+		case ctx.Err() != nil:
+			bar.Clear()
+			return ctx.Err()
+		case err != nil && o.RequirePeer:
+			bar.Clear()
+			return fmt.Errorf("measure PyTorch: %w", err)
+		case err != nil:
+			// One case failing (torchvision missing for ResNet-18,
+			// say) leaves the others' comparison standing.
+			bar.Clear()
+			fmt.Fprintf(warn, "graft: PyTorch %s: %v\n", c.Model, err)
+			if !strings.Contains(rep.PeerError, err.Error()) {
+				rep.PeerError = strings.TrimSpace(rep.PeerError + "\n" + err.Error())
+			}
+		case peers[k] == nil:
+			peers[k] = &p
+		default:
+			peers[k].merge(p)
+		}
+		bar.Add(2)
 	}
 	return nil
 }

@@ -63,7 +63,9 @@ func foldList(layers []Named) (int, error) {
 // then within float32 rounding of the two layers applied in turn.
 func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
 	read := func(t *torch.Tensor) ([]float64, error) {
-		v, err := t.ToDevice(torch.CPU).Float32s()
+		host := t.ToDevice(torch.CPU) // a new handle, even on the CPU
+		defer host.Free()
+		v, err := host.Float32s()
 		out := make([]float64, len(v))
 		for i, x := range v {
 			out[i] = float64(x)

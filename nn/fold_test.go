@@ -7,6 +7,7 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/torch/torchtest"
 )
 
 // TestFoldBatchNorm: a folded network gives the unfolded one's outputs to
@@ -17,6 +18,7 @@ func TestFoldBatchNorm(t *testing.T) {
 	// In these architectures every BatchNorm follows a convolution.
 	for _, name := range []string{"smallcnn", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "vgg11_bn"} {
 		t.Run(name, func(t *testing.T) {
+			torchtest.NoLeaks(t)
 			torch.ManualSeed(1)
 			m, err := arch.New(name, arch.Config{NumClasses: 7, InChannels: 3})
 			if err != nil {

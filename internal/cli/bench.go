@@ -33,6 +33,8 @@ type BenchOptions struct {
 	Precision        torch.Precision
 	FusedAdam        bool
 	FoldBN           bool
+	PeerMalloc       bool
+	Rounds           int
 	Batch, Size      int // override every selected case's; 0 keeps each case's own
 	// InternalCase, set by graft itself, measures one case and mode in
 	// this process and prints one JSON line (see bench.MeasureIsolated).
@@ -117,6 +119,8 @@ taken on an otherwise idle machine.`,
 	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
 	f.BoolVar(&o.FusedAdam, "fused-adam", false, "graft's Adam steps each parameter group in one native call (optim.Config.Fused; PyTorch unchanged)")
+	f.IntVar(&o.Rounds, "rounds", 1, "measure every case this many times, graft and PyTorch taking turns, and keep each side's fastest (the machine's speed drifts)")
+	f.BoolVar(&o.PeerMalloc, "peer-graft-malloc", false, "PyTorch runs with the glibc malloc settings graft uses (no mmap, no trimming, one arena): the like-for-like comparison")
 	f.BoolVar(&o.FoldBN, "fold-bn", false, "graft's inference folds each BatchNorm into the convolution before it (PyTorch unchanged)")
 	precisionFlag(f, &o.Precision, "graft's; PyTorch then runs in fp32 and in torch.autocast at the same type")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
@@ -143,6 +147,9 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 	}
 	if o.RSS && o.RSSSteps < 2 {
 		return fmt.Errorf("--rss-steps %d: use at least 2 (the check compares step %d with the end)", o.RSSSteps, bench.RSSRefStep)
+	}
+	if err := atLeast("--rounds", o.Rounds, 1); err != nil {
+		return err
 	}
 	if err := atLeast("--batch", o.Batch, 0); err != nil {
 		return err
@@ -177,8 +184,8 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 		}
 	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
-		Cases: cases, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
+		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
+		Cases: cases, Rounds: o.Rounds, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {
 		ro.Warmup = -1 // bench.Options reads 0 as "default"; the flag's 0 means none

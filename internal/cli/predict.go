@@ -72,6 +72,13 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	if err := checkPrecision(&o.Precision, dev); err != nil {
 		return err
 	}
+	// Prediction only reads the model: its BatchNorms can live in the
+	// convolutions before them, one pass fewer per feature map (ResNet-18
+	// inference about 8% faster here; BENCHMARKS.md). Probabilities move
+	// by float32 rounding only.
+	if _, err := ck.Model.FoldBatchNorm(); err != nil {
+		return fmt.Errorf("%s: %w", o.Checkpoint, err)
+	}
 	paths, err := data.ImageFiles(o.Inputs)
 	if err != nil {
 		return err
