@@ -189,3 +189,34 @@ func TestRaceOrder(t *testing.T) {
 		t.Errorf("two heads' short runs smoothed to %v, %v; want 0.9 (the standardized head's own curve)", s, ok)
 	}
 }
+
+// TestChooseRates: the race takes a strategy's best short run, as the
+// comparison takes its best rate, and runs a runner-up only when the
+// short run cannot separate it from the best.
+func TestChooseRates(t *testing.T) {
+	tr := func(lr, acc float64, raw bool) RaceTrial {
+		return RaceTrial{LR: lr, ValAcc: acc, Raw: raw, Status: "ok", ValImages: 100, ValLoss: 1 - acc}
+	}
+	for _, c := range []struct {
+		name    string
+		all     []RaceTrial
+		best    float64 // rate
+		bestRaw bool
+		second  float64 // 0: none
+	}{
+		// One standard error of 0.80 on 100 images is 0.04: 0.77 is
+		// within it, 0.74 is not.
+		{"runner-up within one standard error", []RaceTrial{tr(1e-2, 0.40, false), tr(3e-3, 0.80, false), tr(1e-3, 0.77, false)}, 3e-3, false, 1e-3},
+		{"clear winner", []RaceTrial{tr(3e-3, 0.80, false), tr(1e-3, 0.74, false)}, 3e-3, false, 0},
+		{"the raw head's run", []RaceTrial{tr(1e-2, 0.1, false), tr(1e-2, 0.9, true)}, 1e-2, true, 0},
+		// A diverged rate is never chosen, nor run again.
+		{"diverged", []RaceTrial{{LR: 1e-1, Status: "diverged"}, tr(1e-2, 0.5, false)}, 1e-2, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			best, second := chooseRates(c.all)
+			if best.LR != c.best || best.Raw != c.bestRaw || second.LR != c.second {
+				t.Errorf("chose %g (raw %v), runner-up %g; want %g (raw %v), %g", best.LR, best.Raw, second.LR, c.best, c.bestRaw, c.second)
+			}
+		})
+	}
+}
