@@ -133,16 +133,12 @@ type Options struct {
 	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
 	FoldBN bool
 	// PeerMalloc runs PyTorch with the glibc malloc settings graft's CLI
-	// makes (PeerMallocEnv): the like-for-like comparison, since on a
+	// makes (torch.MallocEnv): the like-for-like comparison, since on a
 	// machine where page faults are dear those settings alone move
 	// PyTorch's rates by 2× and more (BENCHMARKS.md).
 	PeerMalloc bool
 }
 
-// PeerMallocEnv is torch.TuneAllocator(1 GiB) — what graft's CLI calls —
-// as glibc's environment variables: mmap threshold 32 MiB (glibc's cap),
-// trim threshold 1 GiB, no mmap, one arena.
-var PeerMallocEnv = []string{"MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=1073741824", "MALLOC_MMAP_MAX_=0", "MALLOC_ARENA_MAX=1"}
 
 // Default settings, the same as peer.py's.
 const (

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/graftml/graft/torch"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +89,7 @@ func RunPeer(ctx context.Context, c Case, o Options) (Result, error) {
 		}
 		cmd := exec.CommandContext(ctx, o.Python, args...)
 		if o.PeerMalloc {
-			cmd.Env = append(os.Environ(), PeerMallocEnv...)
+			cmd.Env = append(os.Environ(), torch.MallocEnv...)
 		}
 		ss, err := runJSONLines(ctx, "PyTorch "+c.Model+" "+mode, cmd)
 		if err != nil {
