@@ -139,7 +139,6 @@ type Options struct {
 	PeerMalloc bool
 }
 
-
 // Default settings, the same as peer.py's.
 const (
 	DefaultThreads = 2
