@@ -25,9 +25,6 @@ const (
 	FP16 Precision = "fp16"
 )
 
-// Precisions lists the accepted names, for help texts.
-var Precisions = []Precision{FP32, BF16, FP16}
-
 // ParsePrecision reads a precision name; the empty string is fp32.
 func ParsePrecision(s string) (Precision, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -70,8 +67,8 @@ func (p Precision) DType() DType {
 func CPUHasBF16() bool { return cpu.X86.HasAVX512BF16 }
 
 // Check says why p cannot run on dev, or nil. bf16 needs a CPU with
-// native bfloat16 or a CUDA device; fp16 needs CUDA (its loss scaling is
-// done by the optimizer, see optim.Scaler), since CPU autocast in libtorch
+// native bfloat16 or a CUDA device; fp16 needs CUDA (fit scales its loss
+// with optim.Scaler), since CPU autocast in libtorch
 // 1.13 has no float16 kernels worth using.
 func (p Precision) Check(dev Device) error {
 	switch p.Name() {
