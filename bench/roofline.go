@@ -21,44 +21,14 @@ const (
 
 // MeasureSgemm times SgemmReps products of two SgemmSide² random fp32
 // matrices on dev, after one untimed, and returns the best rate in
-// GFLOP/s (2·n³ FLOPs per product). The best, not the mean: the figure is
-// a ceiling, and anything else the machine does only lowers a sample.
+// GFLOP/s (2·n³ FLOPs per product).
 func MeasureSgemm(dev torch.Device, threads int) (float64, error) {
-	// libtorch's thread count is the calling OS thread's (OpenMP's
-	// per-thread setting): without the pin, the product may run on a
-	// thread that never had it set, at one thread.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := torch.SetNumThreads(threads); err != nil {
-		return 0, err
-	}
-	s := torch.NewScope()
-	defer s.Close()
 	n := int64(SgemmSide)
-	a, b := s.Track(torch.Randn(n, n)), s.Track(torch.Randn(n, n))
-	if dev != torch.CPU {
-		a, b = a.ToDevice(dev), b.ToDevice(dev)
-	}
-	product := func() error {
-		p := a.Matmul(b)
-		defer p.Free()
-		if err := p.Err(); err != nil {
-			return fmt.Errorf("sgemm %d² on %v: %w", n, dev, err)
-		}
-		return syncDevice(dev)
-	}
-	if err := product(); err != nil {
-		return 0, err
-	}
-	best := 0.0
-	for range SgemmReps {
-		start := time.Now()
-		if err := product(); err != nil {
-			return 0, err
-		}
-		best = max(best, 2*float64(n*n*n)/time.Since(start).Seconds()/1e9)
-	}
-	return best, nil
+	return bestRate(dev, threads, 2*float64(n*n*n), fmt.Sprintf("sgemm %d²", n),
+		func(s *torch.Scope) []*torch.Tensor {
+			return []*torch.Tensor{s.Track(torch.Randn(n, n)), s.Track(torch.Randn(n, n))}
+		},
+		func(in []*torch.Tensor) *torch.Tensor { return in[0].Matmul(in[1]) })
 }
 
 // The convolution whose rate is the other ceiling: a 3×3, 256 → 256
@@ -74,6 +44,25 @@ const (
 // the convolution kernels can be the faster of the two: the roofline
 // reads each case against the higher rate, so that no case sits above it.
 func MeasureConv(dev torch.Device, threads int) (float64, error) {
+	return bestRate(dev, threads, 2*float64(convBatch*convChannels*convChannels*9*convSide*convSide), "convolution",
+		func(s *torch.Scope) []*torch.Tensor {
+			return []*torch.Tensor{s.Track(torch.Randn(convBatch, convChannels, convSide, convSide)),
+				s.Track(torch.Randn(convChannels, convChannels, 3, 3))}
+		},
+		func(in []*torch.Tensor) *torch.Tensor {
+			return torch.Conv2d(in[0], in[1], nil, torch.Conv2dOpts{Padding: [2]int64{1, 1}})
+		})
+}
+
+// bestRate runs op on the inputs made (on the host, then moved to dev)
+// once untimed and SgemmReps times timed, waiting for dev each time, and
+// returns the best rate in GFLOP/s of flops per run. The best, not the
+// mean: the figure is a ceiling, and anything else the machine does only
+// lowers a sample.
+func bestRate(dev torch.Device, threads int, flops float64, what string, inputs func(*torch.Scope) []*torch.Tensor, op func([]*torch.Tensor) *torch.Tensor) (float64, error) {
+	// libtorch's thread count is the calling OS thread's (OpenMP's
+	// per-thread setting): without the pin, the work may run on a thread
+	// that never had it set, at one thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := torch.SetNumThreads(threads); err != nil {
@@ -81,27 +70,27 @@ func MeasureConv(dev torch.Device, threads int) (float64, error) {
 	}
 	s := torch.NewScope()
 	defer s.Close()
-	x := s.Track(torch.Randn(convBatch, convChannels, convSide, convSide))
-	w := s.Track(torch.Randn(convChannels, convChannels, 3, 3))
+	in := inputs(s)
 	if dev != torch.CPU {
-		x, w = s.Track(x.ToDevice(dev)), s.Track(w.ToDevice(dev))
+		for i, t := range in {
+			in[i] = s.Track(t.ToDevice(dev))
+		}
 	}
-	conv := func() error {
-		y := torch.Conv2d(x, w, nil, torch.Conv2dOpts{Padding: [2]int64{1, 1}})
+	run := func() error {
+		y := op(in)
 		defer y.Free()
 		if err := y.Err(); err != nil {
-			return fmt.Errorf("convolution on %v: %w", dev, err)
+			return fmt.Errorf("%s on %v: %w", what, dev, err)
 		}
 		return syncDevice(dev)
 	}
-	if err := conv(); err != nil {
+	if err := run(); err != nil {
 		return 0, err
 	}
-	flops := 2 * float64(convBatch*convChannels*convChannels*9*convSide*convSide)
 	best := 0.0
 	for range SgemmReps {
 		start := time.Now()
-		if err := conv(); err != nil {
+		if err := run(); err != nil {
 			return 0, err
 		}
 		best = max(best, flops/time.Since(start).Seconds()/1e9)
