@@ -10,6 +10,7 @@ import (
 	"github.com/graftml/graft/checkpoint"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/detect"
+	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/onnx"
 	"github.com/graftml/graft/strategy"
 	"github.com/graftml/graft/synth"
@@ -118,22 +119,11 @@ func TestDetectorFromClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "cls")
-	if err := checkpoint.Save(path, cls, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: data.Preprocess{Size: 32, Channels: 3}}, nil); err != nil {
-		t.Fatal(err)
-	}
 	want, err := cls.Stages[0].Params()[0].T.Float32s()
-	cls.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := LoadBase(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := base.ForDetection(); err != nil {
-		t.Fatal(err)
-	}
+	base := classifierForDetection(t, dir, cls, 32)
 	if got := base.Preprocess().Size; got != 128 {
 		t.Errorf("detector input %d, want ssd_smallcnn's 128", got)
 	}
@@ -175,19 +165,7 @@ func TestDetectorOnEveryClassifierBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(dir, "cls")
-			err = checkpoint.Save(path, cls, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: data.Preprocess{Size: 64, Channels: 3}}, nil)
-			cls.Free()
-			if err != nil {
-				t.Fatal(err)
-			}
-			base, err := LoadBase(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := base.ForDetection(); err != nil {
-				t.Fatal(err)
-			}
+			base := classifierForDetection(t, dir, cls, 64)
 			s, _ := strategy.Parse("finetune")
 			m, _, err := StartDetector(base, s, strategy.Budget{Epochs: 1}, StartOptions{Classes: 2, Seed: 1})
 			if err != nil {
@@ -196,4 +174,24 @@ func TestDetectorOnEveryClassifierBody(t *testing.T) {
 			m.Free()
 		})
 	}
+}
+
+// classifierForDetection saves cls (3 classes, size² RGB input) in dir,
+// frees it, and loads it back as a base made ready for detection.
+func classifierForDetection(t *testing.T, dir string, cls *nn.Model, size int) *Base {
+	t.Helper()
+	path := filepath.Join(dir, "cls")
+	err := checkpoint.Save(path, cls, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: data.Preprocess{Size: size, Channels: 3}}, nil)
+	cls.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := LoadBase(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := base.ForDetection(); err != nil {
+		t.Fatal(err)
+	}
+	return base
 }
