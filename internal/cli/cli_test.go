@@ -70,24 +70,48 @@ func trainBase(t *testing.T, src, out string, epochs int) string {
 	return out
 }
 
-func TestTrainEvalPredict(t *testing.T) {
-	torchtest.NoLeaks(t)
-	dir := t.TempDir()
+// trainEasy writes an easy 3-class set (24 training and 6 test images a
+// class) into dir, trains a small CNN on it into ck with the extra flags,
+// and checks the --json result's test accuracy, which it returns.
+func trainEasy(t *testing.T, dir, ck string, extra ...string) map[string]any {
+	t.Helper()
 	writeSet(t, filepath.Join(dir, "train"), 3, 24)
 	writeSet(t, filepath.Join(dir, "test"), 3, 6)
-	ck := filepath.Join(dir, "out", "model")
-	code, out, errs := run(t, "train", "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
-		"--size", "16", "--epochs", "4", "--batch", "16", "--lr", "3e-3", "--out", ck, "--quiet", "--json")
+	args := append([]string{"train", "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
+		"--size", "16", "--epochs", "4", "--batch", "16", "--lr", "3e-3", "--out", ck, "--quiet", "--json"}, extra...)
+	code, out, errs := run(t, args...)
 	if code != 0 {
-		t.Fatalf("train exit %d: %s", code, errs)
+		t.Fatalf("train %v exit %d: %s", extra, code, errs)
 	}
 	var res map[string]any
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("train --json: %v\n%s", err, out)
 	}
 	if acc := res["test_accuracy"].(float64); acc < 0.9 {
-		t.Errorf("test accuracy %.2f on an easy set", acc)
+		t.Errorf("train %v: test accuracy %.2f on an easy set", extra, acc)
 	}
+	return res
+}
+
+// evalJSON runs graft eval --json on ck with data and the extra flags.
+func evalJSON(t *testing.T, ck, data string, extra ...string) EvalReport {
+	t.Helper()
+	code, out, errs := run(t, append([]string{"eval", ck, "--data", data, "--json"}, extra...)...)
+	if code != 0 {
+		t.Fatalf("eval %v exit %d: %s", extra, code, errs)
+	}
+	var rep EvalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestTrainEvalPredict(t *testing.T) {
+	torchtest.NoLeaks(t)
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "out", "model")
+	res := trainEasy(t, dir, ck)
 	for _, f := range []string{ck + ".safetensors", ck + ".json"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("missing %s", f)
@@ -96,18 +120,11 @@ func TestTrainEvalPredict(t *testing.T) {
 	if m, _ := filepath.Glob(ck + ".resume*"); len(m) != 0 {
 		t.Errorf("resume files left after a finished run: %v", m)
 	}
-	code, out, errs = run(t, "eval", ck, "--data", filepath.Join(dir, "test"), "--json")
-	if code != 0 {
-		t.Fatalf("eval exit %d: %s", code, errs)
-	}
-	var rep EvalReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := evalJSON(t, ck, filepath.Join(dir, "test"))
 	if rep.Samples != 18 || len(rep.Confusion) != 3 || rep.Accuracy != res["test_accuracy"].(float64) {
 		t.Errorf("eval report %+v disagrees with train's test accuracy %v", rep, res["test_accuracy"])
 	}
-	code, out, errs = run(t, "predict", ck, filepath.Join(dir, "test", "class1"), "--top", "2")
+	code, out, errs := run(t, "predict", ck, filepath.Join(dir, "test", "class1"), "--top", "2")
 	if code != 0 {
 		t.Fatalf("predict exit %d: %s", code, errs)
 	}
@@ -210,21 +227,8 @@ func TestTrainBF16(t *testing.T) {
 		t.Skip("this CPU has no AVX512-BF16")
 	}
 	dir := t.TempDir()
-	writeSet(t, filepath.Join(dir, "train"), 3, 24)
-	writeSet(t, filepath.Join(dir, "test"), 3, 6)
 	ck := filepath.Join(dir, "model")
-	code, out, errs := run(t, "train", "--train", filepath.Join(dir, "train"), "--test", filepath.Join(dir, "test"),
-		"--size", "16", "--epochs", "4", "--batch", "16", "--lr", "3e-3", "--precision", "bf16", "--out", ck, "--quiet", "--json")
-	if code != 0 {
-		t.Fatalf("train exit %d: %s", code, errs)
-	}
-	var res map[string]any
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("train --json: %v\n%s", err, out)
-	}
-	if acc := res["test_accuracy"].(float64); acc < 0.9 {
-		t.Errorf("bf16 test accuracy %.2f on an easy set", acc)
-	}
+	trainEasy(t, dir, ck, "--precision", "bf16")
 	meta, err := checkpoint.ReadMeta(ck)
 	if err != nil {
 		t.Fatal(err)
@@ -234,15 +238,7 @@ func TestTrainBF16(t *testing.T) {
 	}
 	accs := map[string]float64{}
 	for _, p := range []string{"fp32", "bf16"} {
-		code, out, errs = run(t, "eval", ck, "--data", filepath.Join(dir, "test"), "--precision", p, "--json")
-		if code != 0 {
-			t.Fatalf("eval --precision %s exit %d: %s", p, code, errs)
-		}
-		var rep EvalReport
-		if err := json.Unmarshal([]byte(out), &rep); err != nil {
-			t.Fatal(err)
-		}
-		accs[p] = rep.Accuracy
+		accs[p] = evalJSON(t, ck, filepath.Join(dir, "test"), "--precision", p).Accuracy
 	}
 	if math.Abs(accs["fp32"]-accs["bf16"]) > 1.0/18+1e-9 {
 		t.Errorf("eval of one checkpoint: fp32 %.3f, bf16 %.3f: more than one image apart", accs["fp32"], accs["bf16"])
