@@ -41,9 +41,11 @@ type Spec struct {
 	// Norm is the normalisation preset its pretrained weights expect.
 	Norm string
 	// ChannelsLast says the architecture trains faster with NHWC
-	// convolutions on the CPU; measured per architecture (BENCHMARKS.md):
-	// oneDNN's NHWC kernels win for the small CNN, lose slightly for
-	// ResNet-18's inference.
+	// convolutions on the CPU; measured per architecture, in fp32 and bf16
+	// (BENCHMARKS.md, "Memory layout per architecture"): oneDNN's NHWC
+	// kernels win for the small CNN, the ResNets and the MobileNets (their
+	// depthwise convolutions most of all); VGG trains as fast either way,
+	// its step being mostly the 100M-weight classifier, and stays NCHW.
 	ChannelsLast bool
 	build        func(Config) *nn.Model
 }
@@ -55,12 +57,12 @@ var registry = map[string]Spec{
 	"vgg11_bn":     {Name: "vgg11_bn", Doc: "VGG-11 with BatchNorm", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg11_bn", vggA, true)},
 	"vgg16":        {Name: "vgg16", Doc: "VGG-16, the classic SSD base", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg16", vggD, false)},
 	"vgg16_bn":     {Name: "vgg16_bn", Doc: "VGG-16 with BatchNorm", InputSize: 224, Norm: "imagenet", build: vggBuilder("vgg16_bn", vggD, true)},
-	"resnet18":     {Name: "resnet18", Doc: "ResNet-18 (He et al. 2015), basic blocks [2,2,2,2]", InputSize: 224, Norm: "imagenet", build: resnetBuilder("resnet18", false, [4]int{2, 2, 2, 2})},
-	"resnet34":     {Name: "resnet34", Doc: "ResNet-34, basic blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", build: resnetBuilder("resnet34", false, [4]int{3, 4, 6, 3})},
-	"resnet50":     {Name: "resnet50", Doc: "ResNet-50, bottleneck blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", build: resnetBuilder("resnet50", true, [4]int{3, 4, 6, 3})},
-	"mobilenet_v2": {Name: "mobilenet_v2", Doc: "MobileNetV2 (Sandler et al. 2018), width 1.0", InputSize: 224, Norm: "imagenet", build: mobileNetV2},
+	"resnet18":     {Name: "resnet18", Doc: "ResNet-18 (He et al. 2015), basic blocks [2,2,2,2]", InputSize: 224, Norm: "imagenet", ChannelsLast: true, build: resnetBuilder("resnet18", false, [4]int{2, 2, 2, 2})},
+	"resnet34":     {Name: "resnet34", Doc: "ResNet-34, basic blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", ChannelsLast: true, build: resnetBuilder("resnet34", false, [4]int{3, 4, 6, 3})},
+	"resnet50":     {Name: "resnet50", Doc: "ResNet-50, bottleneck blocks [3,4,6,3]", InputSize: 224, Norm: "imagenet", ChannelsLast: true, build: resnetBuilder("resnet50", true, [4]int{3, 4, 6, 3})},
+	"mobilenet_v2": {Name: "mobilenet_v2", Doc: "MobileNetV2 (Sandler et al. 2018), width 1.0", InputSize: 224, Norm: "imagenet", ChannelsLast: true, build: mobileNetV2},
 
-	"mobilenet_v3_large": {Name: "mobilenet_v3_large", Doc: "MobileNetV3-Large (Howard et al. 2019): hardswish, squeeze-excitation", InputSize: 224, Norm: "imagenet", build: mobileNetV3Large},
+	"mobilenet_v3_large": {Name: "mobilenet_v3_large", Doc: "MobileNetV3-Large (Howard et al. 2019): hardswish, squeeze-excitation", InputSize: 224, Norm: "imagenet", ChannelsLast: true, build: mobileNetV3Large},
 }
 
 // Names lists the built-in architectures in alphabetical order.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -111,9 +110,9 @@ type Options struct {
 	Threads int // intra-op threads (default 2)
 	Warmup  int // untimed steps before timing, per mode (0 takes the default 5; negative: none)
 	Steps   int // timed steps per mode (default 30)
-	// ChannelsLast forces NHWC weights and inputs for graft; otherwise each
-	// architecture runs in the layout graft train uses for it.
-	ChannelsLast bool
+	// Layout is graft's memory layout: empty or LayoutAuto runs each
+	// architecture as graft train does; nchw or nhwc forces one on all.
+	Layout Layout
 	// PeerChannelsLast gives PyTorch NHWC too; off, PyTorch runs as its
 	// users get it by default (contiguous NCHW).
 	PeerChannelsLast bool
@@ -289,8 +288,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	// Grad mode is per OS thread in libtorch and glibc's malloc arenas are
 	// per thread: one thread for the whole measurement, as fit.Train does,
 	// keeps both the semantics and the allocator's reuse what training sees.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer torch.LockThread()()
 	if err := torch.SetNumThreads(o.Threads); err != nil {
 		return Sample{}, err
 	}
@@ -304,7 +302,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	if o.Precision.Mixed() && c.IsDetector() {
 		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
 	}
-	cl := o.ChannelsLast || arch.PrefersChannelsLast(c.Model) || detectorLayout(c.Model)
+	cl := o.Layout.ChannelsLast(c.Model)
 	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.FusedAdam, o.FoldBN)
 	if err != nil {
 		return Sample{}, err

@@ -114,7 +114,7 @@ func TestBenchBoxes(t *testing.T) {
 }
 
 func TestSpecRoundTrip(t *testing.T) {
-	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, ChannelsLast: true, Device: "cuda:1", Precision: torch.BF16, FusedAdam: true, FoldBN: true}}
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, Layout: LayoutNHWC, Device: "cuda:1", Precision: torch.BF16, FusedAdam: true, FoldBN: true}}
 	out, err := ParseSpec(in.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -143,13 +143,15 @@ func TestMeasure(t *testing.T) {
 		name string
 		c    Case
 		o    Options
+		cl   bool // the layout graft must have run in
 	}{
-		{"smallcnn", tinyCase, tinyOpts},
-		{"smallcnn-channels-last", tinyCase, Options{Threads: 2, Warmup: -1, Steps: 1, ChannelsLast: true}},
-		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}},
-		{"resnet18-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Precision: torch.BF16}},
+		{"smallcnn", tinyCase, tinyOpts, true},
+		{"smallcnn-nchw", tinyCase, Options{Threads: 2, Warmup: -1, Steps: 1, Layout: LayoutNCHW}, false},
+		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}, true},
+		{"resnet18-nchw-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Layout: LayoutNCHW, Precision: torch.BF16}, false},
+		{"resnet18-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Precision: torch.BF16}, true},
 		// A detector through detect.Task, its loss and post-processing.
-		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}},
+		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.o.Precision.Mixed() && tc.o.Precision.Check(torch.CPU) != nil {
@@ -164,9 +166,7 @@ func TestMeasure(t *testing.T) {
 			}
 			checkSample(t, res.Train, tc.c.Model, ModeTrain)
 			checkSample(t, res.Infer, tc.c.Model, ModeInfer)
-			// Without the flag, each architecture runs in its own layout.
-			wantCL := tc.o.ChannelsLast || arch.PrefersChannelsLast(tc.c.Model) || detectorLayout(tc.c.Model)
-			if res.Train.ChannelsLast != wantCL || res.Train.Threads != 2 || res.Train.Version == "" || res.Train.Params == 0 {
+			if res.Train.ChannelsLast != tc.cl || res.Infer.ChannelsLast != tc.cl || res.Train.Threads != 2 || res.Train.Version == "" || res.Train.Params == 0 {
 				t.Errorf("settings not reported: %+v", res.Train)
 			}
 		})

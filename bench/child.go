@@ -41,11 +41,7 @@ func (s Spec) Encode() string {
 	v.Set("threads", strconv.Itoa(s.Options.Threads))
 	v.Set("warmup", strconv.Itoa(s.Options.Warmup))
 	v.Set("steps", strconv.Itoa(s.Options.Steps))
-	cl := "0"
-	if s.Options.ChannelsLast {
-		cl = "1"
-	}
-	v.Set("channels_last", cl)
+	v.Set("layout", string(s.Options.Layout))
 	v.Set("device", s.Options.Device)
 	v.Set("precision", string(s.Options.Precision.Name()))
 	if s.Options.FusedAdam {
@@ -77,7 +73,9 @@ func ParseSpec(text string) (Spec, error) {
 		}
 	}
 	s.Case.Model, s.Mode = v.Get("model"), v.Get("mode")
-	s.Options.ChannelsLast = v.Get("channels_last") == "1"
+	if s.Options.Layout, err = ParseLayout(v.Get("layout")); err != nil {
+		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
+	}
 	s.Options.Device = v.Get("device")
 	s.Options.FusedAdam = v.Get("fused_adam") == "1"
 	s.Options.FoldBN = v.Get("fold_bn") == "1"

@@ -39,9 +39,10 @@ type Report struct {
 	Results []Row `json:"results"`
 	// Precision is graft's (fp32, bf16, fp16); PyTorch's fp32 columns are
 	// always fp32.
-	Precision        string `json:"precision"`
-	Threads          int    `json:"threads"`
-	ChannelsLast     bool   `json:"channels_last"`
+	Precision string `json:"precision"`
+	Threads   int    `json:"threads"`
+	// Layout is graft's: auto (each architecture's own), nchw or nhwc.
+	Layout           string `json:"layout"`
 	PeerChannelsLast bool   `json:"torch_channels_last"`
 	// PeerMalloc: PyTorch ran with graft's glibc malloc settings.
 	PeerMalloc bool `json:"torch_graft_malloc,omitempty"`

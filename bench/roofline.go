@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/graftml/graft/torch"
@@ -63,8 +62,7 @@ func bestRate(dev torch.Device, threads int, flops float64, what string, inputs 
 	// libtorch's thread count is the calling OS thread's (OpenMP's
 	// per-thread setting): without the pin, the work may run on a thread
 	// that never had it set, at one thread.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer torch.LockThread()()
 	if err := torch.SetNumThreads(threads); err != nil {
 		return 0, err
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/graftml/graft/arch"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/graftml/graft/arch"
 
 	"github.com/graftml/graft/torch"
 )
@@ -162,8 +163,7 @@ func TrackRSS(ctx context.Context, cfg RSSConfig) (RSSReport, error) {
 	// One OS thread throughout, as in fit.Train: glibc gives each thread
 	// its own malloc arena, so hopping threads would show up as growth that
 	// training itself does not have.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer torch.LockThread()()
 	if cfg.Threads > 0 {
 		if err := torch.SetNumThreads(cfg.Threads); err != nil {
 			return rep, err

@@ -77,7 +77,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
-	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
 	warn := o.Warn
 	if warn == nil {
@@ -144,7 +144,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		// done no tensor work yet and its resident set is the run's own.
 		bar := o.progress(o.RSSSteps)
 		bar.Describe("RSS check")
-		rss, err := TrackRSS(ctx, RSSConfig{Steps: o.RSSSteps, Threads: o.Threads, ChannelsLast: o.ChannelsLast,
+		rss, err := TrackRSS(ctx, RSSConfig{Steps: o.RSSSteps, Threads: o.Threads, ChannelsLast: o.Layout == LayoutNHWC,
 			Progress: func(step, _ int) { bar.Set(step) }})
 		bar.Finish()
 		if err != nil {
@@ -169,20 +169,17 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 
 // WriteTable prints a Report for people: the settings, then an aligned table.
 func WriteTable(w io.Writer, rep Report) error {
-	layoutOf := func(cl bool) string {
-		if cl {
-			return "NHWC"
+	var models []string
+	for _, r := range rep.Results {
+		if !slices.Contains(models, r.Model) {
+			models = append(models, r.Model)
 		}
-		return "NCHW"
 	}
-	graftLayout := "each architecture's layout (smallcnn NHWC, resnet18 NCHW)"
-	if slices.ContainsFunc(rep.Results, func(r Row) bool { return Case{Model: r.Model}.IsDetector() }) {
-		graftLayout = "each architecture's layout (smallcnn NHWC, resnet18 NCHW, a detector its backbone's)"
+	l, err := ParseLayout(rep.Layout)
+	if err != nil {
+		return err
 	}
-	if rep.ChannelsLast {
-		graftLayout = "NHWC"
-	}
-	layout := "graft " + graftLayout + ", PyTorch " + layoutOf(rep.PeerChannelsLast)
+	layout := "graft " + l.describe(models) + ", PyTorch " + layoutName(rep.PeerChannelsLast)
 	if rep.PeerMalloc {
 		layout += " with graft's malloc settings"
 	}

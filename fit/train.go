@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/graftml/graft/data"
@@ -135,8 +134,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	// libtorch's grad mode is per thread, and glibc gives each thread its
 	// own malloc arena: one OS thread for the whole run keeps both stable
 	// and memory reused step after step.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer torch.LockThread()()
 
 	if cfg.ChannelsLast || cfg.Device != torch.CPU {
 		if err := r.Model.To(cfg.Device, cfg.ChannelsLast); err != nil {

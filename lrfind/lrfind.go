@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
@@ -123,8 +122,7 @@ func Run(ctx context.Context, m *nn.Model, l *data.Loader, cfg Config) (res *Res
 		return nil, err
 	}
 	// libtorch's grad mode is per thread: keep the run on one.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer torch.LockThread()()
 
 	restore, err := snapshot(m)
 	if err != nil {

@@ -15,7 +15,6 @@ import "C"
 
 import (
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -31,6 +30,7 @@ func (e *Error) Error() string { return "torch " + e.Op + ": " + e.Msg }
 
 // check converts a shim error string into a Go error and frees it.
 func check(op string, e C.gs_error) error {
+	libtorchYielder.maybe() // see yield.go
 	if e == nil {
 		return nil
 	}
@@ -111,8 +111,7 @@ func CUDADeviceCount() int { return int(C.gs_cuda_device_count()) }
 // Grad mode is thread-local in libtorch, so the goroutine is pinned to its OS
 // thread for the duration; every op f issues must run on this goroutine.
 func NoGrad(f func()) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer LockThread()()
 	prev := C.gs_grad_enabled()
 	C.gs_set_grad_enabled(0)
 	defer C.gs_set_grad_enabled(prev)

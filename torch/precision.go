@@ -100,8 +100,7 @@ func (p Precision) Autocast(dev Device, f func()) error {
 	if err := p.Check(dev); err != nil {
 		return err
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer LockThread()()
 	var saved [2]C.int64_t
 	if err := check("autocast "+string(p.Name()), C.gs_autocast_enter(dev.code(), C.int(p.DType()), &saved[0])); err != nil {
 		return err

@@ -120,3 +120,45 @@ func TestAutocastWeightCache(t *testing.T) {
 		}
 	}
 }
+
+// TestRelu6BackwardReduced: libtorch 1.13's CPU hardtanh has no bf16 or
+// fp16 backward kernel, so ReLU6 (MobileNetV2's activation) must train
+// under autocast another way; the gradient is 1 strictly inside (0, 6) and
+// 0 outside, in fp32 and bf16 (fp16 is CUDA's: libtorch has no CPU clamp
+// for it), and the in-place form agrees.
+func TestRelu6BackwardReduced(t *testing.T) {
+	in := []float32{-2, -0.5, 0.5, 3, 5.5, 7, 12}
+	wantY := []float32{0, 0, 0.5, 3, 5.5, 6, 6}
+	wantG := []float32{0, 0, 1, 1, 1, 0, 0}
+	for _, dt := range []DType{Float32, BFloat16} {
+		for _, inPlace := range []bool{false, true} {
+			s := NewScope()
+			leaf := s.Track(FromFloat32(in, int64(len(in))).To(dt, CPU))
+			if err := leaf.SetRequiresGrad(true); err != nil {
+				t.Fatal(err)
+			}
+			x := s.Track(leaf.MulScalar(1)) // an in-place op needs a non-leaf
+			var y *Tensor
+			if inPlace {
+				y = x.Relu6InPlace()
+			} else {
+				y = s.Track(x.Relu6())
+			}
+			if err := s.Track(s.Track(y.To(Float32, CPU)).Sum()).Backward(); err != nil {
+				t.Fatalf("dtype %v, in place %v: backward: %v", dt, inPlace, err)
+			}
+			g, err := leaf.Grad()
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotY, _ := s.Track(y.To(Float32, CPU)).Float32s()
+			gotG, _ := s.Track(g.To(Float32, CPU)).Float32s()
+			for i := range in {
+				if gotY[i] != wantY[i] || gotG[i] != wantG[i] {
+					t.Errorf("dtype %v, in place %v: relu6(%v) = %v, gradient %v; want %v, %v", dt, inPlace, in[i], gotY[i], gotG[i], wantY[i], wantG[i])
+				}
+			}
+			s.Close()
+		}
+	}
+}

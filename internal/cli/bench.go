@@ -21,6 +21,7 @@ type BenchOptions struct {
 	Steps            int // timed steps per mode
 	Models           []string
 	ChannelsLast     bool
+	Layout           string
 	PeerChannelsLast bool
 	NoPeer           bool
 	RequirePeer      bool
@@ -110,7 +111,8 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&o.Batch, "batch", 0, withNote("batch", "of every selected case; 0: each case's own"))
 	f.IntVar(&o.Size, "size", 0, withNote("size", "the input's, for every selected case; 0: each case's own"))
 	deviceFlag(f, &o.Device)
-	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model"))
+	f.StringVar(&o.Layout, "layout", "auto", "graft's memory layout: auto (each architecture's faster one, as graft train uses; BENCHMARKS.md), nchw or nhwc for every model")
+	f.BoolVar(&o.ChannelsLast, "channels-last", false, withNote("channels-last", "graft's, for every model: --layout nhwc"))
 	f.BoolVar(&o.PeerChannelsLast, "peer-channels-last", false, "PyTorch also runs NHWC (default: its own default, NCHW)")
 	f.BoolVar(&o.NoPeer, "no-peer", false, "measure graft only")
 	f.BoolVar(&o.RequirePeer, "require-peer", false, "fail when the PyTorch peer cannot run")
@@ -183,8 +185,18 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 			return fmt.Errorf("--batch/--size: %w", err)
 		}
 	}
+	layout, err := bench.ParseLayout(o.Layout)
+	if err != nil {
+		return fmt.Errorf("--layout: %w", err)
+	}
+	if o.ChannelsLast {
+		if layout == bench.LayoutNCHW {
+			return fmt.Errorf("--channels-last and --layout nchw contradict each other: give one")
+		}
+		layout = bench.LayoutNHWC
+	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		ChannelsLast: o.ChannelsLast, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
+		Layout: layout, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
 		Cases: cases, Rounds: o.Rounds, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {

@@ -193,6 +193,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown precision", []string{"train", "--train", good, "--precision", "int8", "--out", filepath.Join(dir, "o11"), "--quiet"}, "choose fp32, bf16 or fp16"},
 		{"fp16 on the CPU", []string{"eval", ck, "--data", good, "--precision", "fp16"}, "CUDA"},
 		{"fp16 predict on the CPU", []string{"predict", ck, good, "--precision", "half"}, "--precision bf16"},
+		{"unknown bench layout", []string{"bench", "--layout", "nhcw", "--no-peer"}, "auto, nchw or nhwc"},
+		{"bench layouts that contradict", []string{"bench", "--layout", "nchw", "--channels-last", "--no-peer"}, "contradict"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

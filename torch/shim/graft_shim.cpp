@@ -329,13 +329,29 @@ gs_error gs_backward(gs_tensor t) {
   GS_END
 }
 
+// relu6 is hardtanh(x, 0, 6), as PyTorch's nn.ReLU6, except in bf16 and
+// fp16: libtorch 1.13's CPU hardtanh_backward has no kernel for them
+// ("hardshrink_backward_cpu" not implemented for 'BFloat16', which is also
+// why PyTorch's own autocast cannot train MobileNetV2 on the CPU), so there
+// it is clamp, whose backward is built from comparisons and where. The two
+// differ only in the gradient at exactly 0 and 6 (clamp passes it).
+static bool reduced(const at::Tensor &x) {
+  return x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+}
+static at::Tensor gs_relu6(const at::Tensor &x) {
+  return reduced(x) ? at::clamp(x, 0.0, 6.0) : at::hardtanh(x, 0.0, 6.0);
+}
+static at::Tensor gs_relu6_(at::Tensor &x) {
+  return reduced(x) ? at::clamp_(x, 0.0, 6.0) : at::hardtanh_(x, 0.0, 6.0);
+}
+
 gs_error gs_unary(int op, gs_tensor xh, gs_tensor *out) {
   GS_TRY
   const at::Tensor &x = T(xh);
   at::Tensor r;
   switch (op) {
     case GS_RELU: r = at::relu(x); break;
-    case GS_RELU6: r = at::hardtanh(x, 0.0, 6.0); break;
+    case GS_RELU6: r = gs_relu6(x); break;
     case GS_SILU: r = at::silu(x); break;
     case GS_SIGMOID: r = at::sigmoid(x); break;
     case GS_HARDSWISH: r = at::hardswish(x); break;
@@ -360,7 +376,7 @@ gs_error gs_unary(int op, gs_tensor xh, gs_tensor *out) {
     }
     case GS_RELU6_: {
       at::Tensor y = x;
-      r = at::hardtanh_(y, 0.0, 6.0);
+      r = gs_relu6_(y);
       break;
     }
     default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
