@@ -125,9 +125,9 @@ type Options struct {
 	// fp32). Under a mixed precision the peer runs twice: in fp32, and in
 	// torch.autocast at the same type, so both ratios come from one run.
 	Precision torch.Precision
-	// FusedAdam steps graft's Adam in one native call per group
-	// (optim.Config.Fused); PyTorch's side is unchanged.
-	FusedAdam bool
+	// UnfusedAdam steps graft's Adam one ATen call per operation
+	// (optim.Config.Unfused); PyTorch's side is unchanged.
+	UnfusedAdam bool
 	// FoldBN folds graft's BatchNorms into the convolutions before them
 	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
 	FoldBN bool
@@ -303,7 +303,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
 	}
 	cl := o.Layout.ChannelsLast(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.FusedAdam, o.FoldBN)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.UnfusedAdam, o.FoldBN)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -377,7 +377,7 @@ type stepper interface {
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, fused, fold bool) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, unfused, fold bool) (stepper, error) {
 	if c.IsDetector() {
 		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
@@ -385,7 +385,7 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		}
 		return r, nil
 	}
-	r, err := newRunner(c, channelsLast, train, dev, fused)
+	r, err := newRunner(c, channelsLast, train, dev, unfused)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ type runner struct {
 	y   []int64
 }
 
-func newRunner(c Case, channelsLast, train bool, dev torch.Device, fused bool) (*runner, error) {
+func newRunner(c Case, channelsLast, train bool, dev torch.Device, unfused bool) (*runner, error) {
 	// Seed 0 as peer.py does: the same initialisation scheme and seed give
 	// networks of the same kind, not the same weights (the generators'
 	// call order differs), which is all throughput depends on.
@@ -432,7 +432,7 @@ func newRunner(c Case, channelsLast, train bool, dev torch.Device, fused bool) (
 		}
 	}
 	if train {
-		r.opt, err = optim.New(optim.Config{Name: "adam", LR: 1e-3, Fused: fused}, []optim.Group{{Name: "all", Params: m.Trainable()}})
+		r.opt, err = optim.New(optim.Config{Name: "adam", LR: 1e-3, Unfused: unfused}, []optim.Group{{Name: "all", Params: m.Trainable()}})
 		if err != nil {
 			r.free()
 			return nil, fmt.Errorf("%s optimizer: %w", c.Model, err)

@@ -44,8 +44,8 @@ func (s Spec) Encode() string {
 	v.Set("layout", string(s.Options.Layout))
 	v.Set("device", s.Options.Device)
 	v.Set("precision", string(s.Options.Precision.Name()))
-	if s.Options.FusedAdam {
-		v.Set("fused_adam", "1")
+	if s.Options.UnfusedAdam {
+		v.Set("unfused_adam", "1")
 	}
 	if s.Options.FoldBN {
 		v.Set("fold_bn", "1")
@@ -77,7 +77,7 @@ func ParseSpec(text string) (Spec, error) {
 		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
 	}
 	s.Options.Device = v.Get("device")
-	s.Options.FusedAdam = v.Get("fused_adam") == "1"
+	s.Options.UnfusedAdam = v.Get("unfused_adam") == "1"
 	s.Options.FoldBN = v.Get("fold_bn") == "1"
 	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)

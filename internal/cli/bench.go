@@ -32,7 +32,7 @@ type BenchOptions struct {
 	Python           string
 	Device           string
 	Precision        torch.Precision
-	FusedAdam        bool
+	UnfusedAdam      bool
 	FoldBN           bool
 	PeerMalloc       bool
 	Rounds           int
@@ -120,7 +120,7 @@ taken on an otherwise idle machine.`,
 	f.StringVar(&o.Plot, "plot", "", withNote("plot", "with --freezing, the freeze:K curve"))
 	f.BoolVar(&o.Freezing, "freezing", false, "instead, measure what freezing saves: a cached probe against one recomputing its base, and freeze:K epoch times")
 	f.IntVar(&o.RSSSteps, "rss-steps", o.RSSSteps, "training steps of the --rss run")
-	f.BoolVar(&o.FusedAdam, "fused-adam", false, "graft's Adam steps each parameter group in one native call (optim.Config.Fused; PyTorch unchanged)")
+	f.BoolVar(&o.UnfusedAdam, "unfused-adam", false, "graft's Adam steps one ATen call per operation and parameter, the reference its fused step is tested against (optim.Config.Unfused; PyTorch unchanged)")
 	f.IntVar(&o.Rounds, "rounds", 1, "measure every case this many times, graft and PyTorch taking turns, and keep each side's fastest (the machine's speed drifts)")
 	f.BoolVar(&o.PeerMalloc, "peer-graft-malloc", false, "PyTorch runs with the glibc malloc settings graft uses (no mmap, no trimming, one arena): the like-for-like comparison")
 	f.BoolVar(&o.FoldBN, "fold-bn", false, "graft's inference folds each BatchNorm into the convolution before it (PyTorch unchanged)")
@@ -196,7 +196,7 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 		layout = bench.LayoutNHWC
 	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		Layout: layout, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, FusedAdam: o.FusedAdam, FoldBN: o.FoldBN},
+		Layout: layout, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, UnfusedAdam: o.UnfusedAdam, FoldBN: o.FoldBN},
 		Cases: cases, Rounds: o.Rounds, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {
