@@ -38,6 +38,9 @@ type Config struct {
 	ValFraction float64
 	// Protocol is ProtocolRefit (default) or ProtocolHoldout.
 	Protocol string
+	// RateChoice is how each run's rate is chosen from its search:
+	// RateBest (default, "" too) or RateSmoothed; refit protocol only.
+	RateChoice string
 	// Folds is the most validation folds a refit selection averages
 	// (default DefaultFolds); fewer when one fold holds MinValImages.
 	Folds int
@@ -100,6 +103,10 @@ func (c *Config) completeSpec() error {
 		c.Spec.Precision = string(c.Precision)
 	}
 	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
+	c.Spec.RateChoice = ""
+	if c.RateChoice == RateSmoothed {
+		c.Spec.RateChoice = RateSmoothed // the default stays out, so older comparisons resume
+	}
 	_, groups, err := data.Grouping(c.Train, c.Group)
 	if err != nil {
 		return fmt.Errorf("grouping: %w", err)
@@ -162,6 +169,9 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	c = c.withDefaults()
 	if c.Protocol != ProtocolRefit && c.Protocol != ProtocolHoldout {
 		return nil, fmt.Errorf("protocol %q: choose %s or %s", c.Protocol, ProtocolRefit, ProtocolHoldout)
+	}
+	if err := c.checkRateChoice(); err != nil {
+		return nil, err
 	}
 	if err := c.completeSpec(); err != nil {
 		return nil, err
@@ -650,4 +660,20 @@ func shorten(v []byte) string {
 		return string(v[:57]) + "…"
 	}
 	return string(v)
+}
+
+// checkRateChoice refuses an unknown rule, and smoothing under the
+// holdout protocol, which keeps the best rate's trained model rather than
+// refitting at a chosen rate.
+func (c Config) checkRateChoice() error {
+	switch c.RateChoice {
+	case "", RateBest:
+		return nil
+	case RateSmoothed:
+		if c.Protocol == ProtocolHoldout {
+			return fmt.Errorf("rate choice %s needs the refit protocol: holdout keeps the model of the best rate", RateSmoothed)
+		}
+		return nil
+	}
+	return fmt.Errorf("rate choice %q: choose %s or %s", c.RateChoice, RateBest, RateSmoothed)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/graftml/graft/arch"
@@ -251,5 +252,69 @@ func TestProbeTrialFoldsStandardisedHead(t *testing.T) {
 	}
 	if err := checkpoint.Save(filepath.Join(dir, "probe"), out.Model, checkpoint.Meta{Classes: []string{"a", "b", "c"}, Preprocess: pre}, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCompareSmoothedRateChoice: under RateChoice smoothed every run's
+// rate is the one best on its search smoothed over neighbouring rates,
+// the spec says so (and so is another comparison than the default's), and
+// holdout refuses it.
+func TestCompareSmoothedRateChoice(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	strategies, err := strategy.Expand("finetune,probe", base.Shape())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
+		Shots: []int{10}, Seeds: 2, Budget: strategy.Budget{Epochs: 3, Patience: 3},
+		LRGrid: []float64{1e-3, 1e-2, 1e-1}, Batch: 8, Out: filepath.Join(dir, "cmp"), RateChoice: RateSmoothed,
+		Spec: Spec{Base: "base", Strategies: []string{"…"}},
+	}
+	res, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Spec.RateChoice != RateSmoothed {
+		t.Errorf("spec rate_choice %q, want %q", res.Spec.RateChoice, RateSmoothed)
+	}
+	differs := 0 // runs where the rule chose other than the best rate
+	for _, r := range res.Runs {
+		if r.Status != "ok" {
+			t.Fatalf("%s seed %d: %s %s", r.Strategy, r.Seed, r.Status, r.Error)
+		}
+		best := 0
+		for k, l := range r.LRSearch {
+			if l.ValAcc > r.LRSearch[best].ValAcc {
+				best = k
+			}
+		}
+		if r.LR != r.LRSearch[best].LR {
+			differs++
+		}
+		i, ok := SmoothedBestRate(r.LRSearch)
+		if !ok || r.LR != r.LRSearch[i].LR {
+			t.Errorf("%s seed %d: rate %g, smoothed choice %g of %+v", r.Strategy, r.Seed, r.LR, r.LRSearch[i].LR, r.LRSearch)
+		}
+	}
+	if differs == 0 {
+		t.Error("every run took its best rate: the data no longer tell the rules apart")
+	}
+	// The default rule's comparison is another one: the folder refuses it.
+	def := cfg
+	def.RateChoice = ""
+	if _, err := Compare(context.Background(), def); err == nil {
+		t.Error("a comparison with another rate rule resumed this one")
+	}
+	hold := cfg
+	hold.Protocol, hold.Out = ProtocolHoldout, filepath.Join(dir, "hold")
+	if _, err := Compare(context.Background(), hold); err == nil || !strings.Contains(err.Error(), "refit") {
+		t.Errorf("holdout with smoothed rates: %v, want a refusal naming refit", err)
+	}
+	bad := cfg
+	bad.RateChoice, bad.Out = "median", filepath.Join(dir, "bad")
+	if _, err := Compare(context.Background(), bad); err == nil {
+		t.Error("an unknown rate rule was accepted")
 	}
 }

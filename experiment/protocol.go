@@ -479,6 +479,13 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 			return false, nil
 		})
 	}
+	if c.RateChoice == RateSmoothed && c.Protocol == ProtocolRefit {
+		// run.LRSearch and results are in the same order. Under refit no
+		// rate's model is kept: the refit trains at the chosen rate anew.
+		if i, ok := SmoothedBestRate(run.LRSearch); ok {
+			best = results[i]
+		}
+	}
 	run.TrainSeconds = time.Since(start).Seconds()
 	if best == nil {
 		for _, r := range results {

@@ -181,6 +181,9 @@ func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
 		return nil, fmt.Errorf("no strategies to race")
 	}
 	c.Protocol = ProtocolRefit
+	if err := c.checkRateChoice(); err != nil {
+		return nil, err
+	}
 	if err := c.completeSpec(); err != nil {
 		return nil, err
 	}
@@ -398,9 +401,17 @@ func (sd *standing) aheadOf(o *standing) bool {
 // docs/advise.md's validation (2026-12-07): the same recommendations,
 // regret 1.6 → 1.7 points on one setting and one tie that no longer held
 // the comparison's winner, so the rate stays the best unsmoothed one.
-func chooseRates(all []RaceTrial) (best, second RaceTrial) {
+//
+// Under RateSmoothed the race chooses as such a comparison does: the rate
+// best on the smoothed curve, with no runner-up.
+func chooseRates(all []RaceTrial, rule string) (best, second RaceTrial) {
 	if len(all) == 0 {
 		return best, second
+	}
+	if rule == RateSmoothed {
+		if i, ok := SmoothedBestRate(searchOf(all)); ok {
+			return all[i], second
+		}
 	}
 	ranked := slices.Clone(all)
 	sort.SliceStable(ranked, func(i, j int) bool { return better(ranked[i], ranked[j]) })
@@ -470,7 +481,7 @@ func (r *racer) run(ctx context.Context) error {
 			sd.rates += len(tried)
 		}
 		sd.smoothed, _ = SmoothedSelectionScore(searchOf(all))
-		sd.screen, sd.second = chooseRates(all)
+		sd.screen, sd.second = chooseRates(all, c.RateChoice)
 		st = append(st, sd)
 	}
 	// The full comparison's cost, from the short runs' cost per epoch:

@@ -203,17 +203,21 @@ func TestChooseRates(t *testing.T) {
 		best    float64 // rate
 		bestRaw bool
 		second  float64 // 0: none
+		rule    string  // RateBest when empty
 	}{
 		// One standard error of 0.80 on 100 images is 0.04: 0.77 is
 		// within it, 0.74 is not.
-		{"runner-up within one standard error", []RaceTrial{tr(1e-2, 0.40, false), tr(3e-3, 0.80, false), tr(1e-3, 0.77, false)}, 3e-3, false, 1e-3},
-		{"clear winner", []RaceTrial{tr(3e-3, 0.80, false), tr(1e-3, 0.74, false)}, 3e-3, false, 0},
-		{"the raw head's run", []RaceTrial{tr(1e-2, 0.1, false), tr(1e-2, 0.9, true)}, 1e-2, true, 0},
+		{"runner-up within one standard error", []RaceTrial{tr(1e-2, 0.40, false), tr(3e-3, 0.80, false), tr(1e-3, 0.77, false)}, 3e-3, false, 1e-3, ""},
+		{"clear winner", []RaceTrial{tr(3e-3, 0.80, false), tr(1e-3, 0.74, false)}, 3e-3, false, 0, ""},
+		{"the raw head's run", []RaceTrial{tr(1e-2, 0.1, false), tr(1e-2, 0.9, true)}, 1e-2, true, 0, ""},
 		// A diverged rate is never chosen, nor run again.
-		{"diverged", []RaceTrial{{LR: 1e-1, Status: "diverged"}, tr(1e-2, 0.5, false)}, 1e-2, false, 0},
+		{"diverged", []RaceTrial{{LR: 1e-1, Status: "diverged"}, tr(1e-2, 0.5, false)}, 1e-2, false, 0, ""},
+		// Under RateSmoothed: the plateau, not the spike, and no runner-up.
+		{"smoothed: plateau over spike", []RaceTrial{tr(1e-1, 0.40, false), tr(3e-2, 0.85, false), tr(1e-2, 0.40, false), tr(3e-3, 0.78, false), tr(1e-3, 0.80, false)}, 1e-3, false, 0, RateSmoothed},
+		{"smoothed: diverged", []RaceTrial{{LR: 1e-1, Status: "diverged"}, tr(1e-2, 0.5, false)}, 1e-2, false, 0, RateSmoothed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			best, second := chooseRates(c.all)
+			best, second := chooseRates(c.all, c.rule)
 			if best.LR != c.best || best.Raw != c.bestRaw || second.LR != c.second {
 				t.Errorf("chose %g (raw %v), runner-up %g; want %g (raw %v), %g", best.LR, best.Raw, second.LR, c.best, c.bestRaw, c.second)
 			}

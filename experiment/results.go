@@ -63,6 +63,10 @@ type Spec struct {
 	LRGrid     []float64 `json:"lr_grid"` // learning rates searched per strategy
 	// Protocol is refit or holdout; empty in schema-1 files (holdout).
 	Protocol string `json:"protocol,omitempty"`
+	// RateChoice is "smoothed" when each run's rate was chosen on its
+	// search smoothed over neighbouring rates (Config.RateChoice); empty
+	// for the best unsmoothed rate.
+	RateChoice string `json:"rate_choice,omitempty"`
 	// Folds is the most validation folds a selection uses (refit).
 	Folds int `json:"folds,omitempty"`
 	// ShotsStrict refuses classes with fewer images than shots.

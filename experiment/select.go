@@ -255,32 +255,77 @@ func ChooseEpochs(h []fit.EpochStats, window, valImages int) (epochs int, acc fl
 // rate chosen on the smoothed curve was not measured on test, so the
 // smoothing changes which strategy wins, not any model.
 func SmoothedSelectionScore(search []LRTrial) (score float64, ok bool) {
+	if i, found := SmoothedBestRate(search); found {
+		return smoothedCurve(search)[i], true
+	}
+	return 0, false
+}
+
+// SmoothedBestRate is the index in search of the rate whose smoothed value
+// (SmoothedSelectionScore's curve) is highest; of equal values, the one
+// with the higher accuracy of its own, then the earlier in search. ok is
+// false when no rate trained ok. It is Config.RateChoice RateSmoothed's
+// rule: a rate whose neighbours agree, rather than a lucky spike.
+func SmoothedBestRate(search []LRTrial) (best int, ok bool) {
+	curve := smoothedCurve(search)
+	for i, v := range curve {
+		if search[i].Status != "ok" {
+			continue
+		}
+		// Values that differ by rounding alone (the same accuracies summed
+		// in another order) are equal.
+		tie := math.Abs(v-curve[best]) <= 1e-12
+		if !ok || (v > curve[best] && !tie) || (tie && search[i].ValAcc > search[best].ValAcc) {
+			best, ok = i, true
+		}
+	}
+	return best, ok
+}
+
+// smoothedCurve is each trial's validation accuracy averaged 1/2/1 with
+// its neighbours in log-rate order among the rates of its head variant
+// that trained ok (weights renormalised at the ends); 0 for a trial that
+// did not train ok.
+func smoothedCurve(search []LRTrial) []float64 {
+	out := make([]float64, len(search))
+	byHead := map[string][]int{}
 	var heads []string
-	byHead := map[string][]LRTrial{}
-	for _, t := range search {
+	for i, t := range search {
 		if t.Status != "ok" {
 			continue // a failed rate has no score; its neighbours meet
 		}
 		if _, seen := byHead[t.Head]; !seen {
 			heads = append(heads, t.Head)
 		}
-		byHead[t.Head] = append(byHead[t.Head], t)
+		byHead[t.Head] = append(byHead[t.Head], i)
 	}
 	for _, h := range heads {
-		ts := byHead[h]
-		slices.SortStableFunc(ts, func(a, b LRTrial) int { return cmp.Compare(a.LR, b.LR) })
-		for i, t := range ts {
-			sum, weight := 2*t.ValAcc, 2.0
-			if i > 0 {
-				sum, weight = sum+ts[i-1].ValAcc, weight+1
+		idx := byHead[h]
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(search[a].LR, search[b].LR) })
+		for k, i := range idx {
+			sum, weight := 2*search[i].ValAcc, 2.0
+			if k > 0 {
+				sum, weight = sum+search[idx[k-1]].ValAcc, weight+1
 			}
-			if i+1 < len(ts) {
-				sum, weight = sum+ts[i+1].ValAcc, weight+1
+			if k+1 < len(idx) {
+				sum, weight = sum+search[idx[k+1]].ValAcc, weight+1
 			}
-			if s := sum / weight; !ok || s > score {
-				score, ok = s, true
-			}
+			out[i] = sum / weight
 		}
 	}
-	return score, ok
+	return out
 }
+
+// How a run's rate is chosen from its search (Config.RateChoice).
+const (
+	// RateBest takes the rate with the best validation score, the
+	// comparison's rule since the first protocol.
+	RateBest = "best"
+	// RateSmoothed takes the rate best on the search smoothed over
+	// neighbouring rates (SmoothedBestRate). On docs/advise.md's
+	// validation settings, runs whose best rate was a spike 3 points or
+	// more above its smoothed curve tested 1.4 points below their
+	// strategy's other seeds: opt-in until a comparison has measured it
+	// (docs/advise.md).
+	RateSmoothed = "smoothed"
+)

@@ -43,3 +43,40 @@ func TestSmoothedSelectionScore(t *testing.T) {
 		})
 	}
 }
+
+func TestSmoothedBestRate(t *testing.T) {
+	ok := func(lr, acc float64, head string) LRTrial { return LRTrial{LR: lr, ValAcc: acc, Head: head, Status: "ok"} }
+	for _, c := range []struct {
+		name   string
+		search []LRTrial
+		want   int // index; -1: none
+	}{
+		// The spike at 3e-2 reads 0.85 alone but (0.40+1.70+0.40)/4 =
+		// 0.625 smoothed; the plateau at 1e-3, (0.78+1.60+0.77)/4 = 0.79.
+		{"plateau over spike", []LRTrial{ok(1e-1, 0.40, ""), ok(3e-2, 0.85, ""), ok(1e-2, 0.40, ""), ok(3e-3, 0.78, ""), ok(1e-3, 0.80, ""), ok(3e-4, 0.77, "")}, 4},
+		// Search order is not rate order: the curve is in rate order.
+		{"extended grid out of order", []LRTrial{ok(1e-2, 0.5, ""), ok(1e-3, 0.7, ""), ok(1e-4, 0.7, ""), ok(3e-4, 0.72, "")}, 3},
+		// Equal smoothed values: the higher accuracy of its own.
+		{"tie to its own accuracy", []LRTrial{ok(1e-3, 0.6, ""), ok(1e-2, 0.6, "")}, 0},
+		// Each head's rates are their own curve: the raw head's 0.9 has
+		// no neighbour of its head to pull it down.
+		{"heads apart", []LRTrial{ok(1e-2, 0.5, "standardized"), ok(1e-3, 0.6, "standardized"), ok(1e-2, 0.9, "raw")}, 2},
+		// A diverged rate is never chosen, and its neighbours meet.
+		{"diverged skipped", []LRTrial{{LR: 1e-1, Status: "diverged"}, ok(1e-2, 0.5, ""), ok(1e-3, 0.4, "")}, 1},
+		{"none trained", []LRTrial{{LR: 1e-1, Status: "diverged"}}, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, found := SmoothedBestRate(c.search)
+			if !found {
+				got = -1
+			}
+			if got != c.want {
+				t.Errorf("chose %d, want %d", got, c.want)
+			}
+			// The score is the chosen rate's smoothed value.
+			if s, ok := SmoothedSelectionScore(c.search); ok != found || (ok && s != smoothedCurve(c.search)[got]) {
+				t.Errorf("score %v, %v does not match the choice", s, ok)
+			}
+		})
+	}
+}

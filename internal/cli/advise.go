@@ -24,6 +24,7 @@ type AdviseOptions struct {
 	Strategies string
 	Budget     float64
 	Ties       string
+	RateChoice string
 	Validate   bool
 	Against    string
 	Seeds      int
@@ -92,6 +93,7 @@ DATA is ` + data.SpecHelp,
 	f.IntVar(&o.MaxImages, "max-images", 1000, "images the training-free measurements use at most (a random sample, every class kept)")
 	f.StringVar(&o.Strategies, "strategies", "all", withNote("strategies", "the candidates"))
 	f.Float64Var(&o.Budget, "budget", experiment.DefaultRaceBudget, "compute advise may spend, as a share of the full comparison's (measurements included)")
+	f.StringVar(&o.RateChoice, "rate-choice", experiment.RateBest, withNote("rate-choice", "the race's, as the comparison it stands for chooses"))
 	f.StringVar(&o.Ties, "ties", advise.TieBest, "what a tie recommends: best (the best on validation, naming the cheapest beside it) or cheapest (the tied strategy with the least training work)")
 	f.BoolVar(&o.Validate, "validate", false, "run graft compare on the same data and score the advice against it")
 	f.StringVar(&o.Against, "against", "", "score the advice against a comparison already run: its results.json")
@@ -107,7 +109,7 @@ func (o AdviseOptions) compareOptions() CompareOptions {
 		shots = fmt.Sprint(o.Shots)
 	}
 	return CompareOptions{Adaptation: o.Adaptation, Strategies: o.Strategies, Shots: shots, Seeds: o.Seeds, BN: "frozen", Augment: "none",
-		Parallel: o.Parallel, Args: os.Args, Protocol: experiment.ProtocolRefit}
+		Parallel: o.Parallel, Args: os.Args, Protocol: experiment.ProtocolRefit, RateChoice: o.RateChoice}
 }
 
 func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr io.Writer) error {

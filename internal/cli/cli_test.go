@@ -193,6 +193,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown precision", []string{"train", "--train", good, "--precision", "int8", "--out", filepath.Join(dir, "o11"), "--quiet"}, "choose fp32, bf16 or fp16"},
 		{"fp16 on the CPU", []string{"eval", ck, "--data", good, "--precision", "fp16"}, "CUDA"},
 		{"fp16 predict on the CPU", []string{"predict", ck, good, "--precision", "half"}, "--precision bf16"},
+		{"unknown rate choice", []string{"compare", "--base", ck, "--train", good, "--test", good, "--rate-choice", "median", "--out", filepath.Join(dir, "o12"), "--quiet"}, "choose best or smoothed"},
+		{"smoothed rates under holdout", []string{"compare", "--base", ck, "--train", good, "--test", good, "--rate-choice", "smoothed", "--protocol", "holdout", "--out", filepath.Join(dir, "o13"), "--quiet"}, "--protocol refit"},
 		{"unknown bench layout", []string{"bench", "--layout", "nhcw", "--no-peer"}, "auto, nchw or nhwc"},
 		{"bench layouts that contradict", []string{"bench", "--layout", "nchw", "--channels-last", "--no-peer"}, "contradict"},
 	}
@@ -214,7 +216,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing half-written: failed runs leave no checkpoint behind.
-	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9", "o10", "o11"} {
+	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o9", "o10", "o11", "o12", "o13"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, o+"*")); len(m) != 0 {
 			t.Errorf("failed run left %v", m)
 		}

@@ -30,6 +30,7 @@ type CompareOptions struct {
 	Augment     string
 	Parallel    int
 	Protocol    string
+	RateChoice  string
 	ShotsStrict bool
 	Task        string
 	Precision   torch.Precision
@@ -78,6 +79,7 @@ DATA is ` + data.SpecHelp,
 	f.StringVar(&o.BN, "bn", "frozen", withNote("bn", ""))
 	f.StringVar(&o.Augment, "augment", "none", withNote("augment", "anything but none disables the frozen-feature cache"))
 	f.StringVar(&o.Protocol, "protocol", experiment.ProtocolRefit, withNote("protocol", ""))
+	f.StringVar(&o.RateChoice, "rate-choice", experiment.RateBest, withNote("rate-choice", ""))
 	f.BoolVar(&o.ShotsStrict, "shots-strict", false, "refuse classes with fewer images than --shots (by default they give all they have, and are reported)")
 	f.IntVar(&o.Parallel, "parallel", 1, withNote("parallel", ""))
 	f.StringVar(&o.Task, "task", "auto", withNote("task", ""))
@@ -232,6 +234,12 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 	if o.Protocol != experiment.ProtocolRefit && o.Protocol != experiment.ProtocolHoldout {
 		return none, fmt.Errorf("--protocol %q: choose refit or holdout", o.Protocol)
 	}
+	switch {
+	case o.RateChoice != experiment.RateBest && o.RateChoice != experiment.RateSmoothed:
+		return none, fmt.Errorf("--rate-choice %q: choose %s or %s", o.RateChoice, experiment.RateBest, experiment.RateSmoothed)
+	case o.RateChoice == experiment.RateSmoothed && o.Protocol == experiment.ProtocolHoldout:
+		return none, fmt.Errorf("--rate-choice smoothed needs --protocol refit: holdout keeps the model trained at the best rate")
+	}
 	_, groupName, err := data.Grouping(train, o.Group)
 	if err != nil {
 		return none, fmt.Errorf("--group: %w", err)
@@ -243,7 +251,7 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		Budget: strategy.Budget{Epochs: o.Epochs, Patience: o.Patience}, LRGrid: grid, ValFraction: o.ValSplit,
 		Batch: o.Batch, ClassMap: classMap, TrainBN: o.BN == "train", Augment: aug, DetectionAugment: detAug, Device: dev, Precision: o.Precision, Out: o.Out,
 		Spec: spec, Command: experiment.CommandLine(o.Args), Workers: o.Parallel,
-		Protocol: o.Protocol, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
+		Protocol: o.Protocol, RateChoice: o.RateChoice, Folds: o.Folds, ShotsStrict: o.ShotsStrict, Group: o.Group,
 		Env: runEnv(dev, time.Now()),
 	}
 	return cfg, nil
