@@ -45,7 +45,9 @@ func TestSmoothedSelectionScore(t *testing.T) {
 }
 
 func TestSmoothedBestRate(t *testing.T) {
-	ok := func(lr, acc float64, head string) LRTrial { return LRTrial{LR: lr, ValAcc: acc, Head: head, Status: "ok"} }
+	ok := func(lr, acc float64, head string) LRTrial {
+		return LRTrial{LR: lr, ValAcc: acc, Head: head, Status: "ok"}
+	}
 	for _, c := range []struct {
 		name   string
 		search []LRTrial
