@@ -13,10 +13,13 @@
 # --against the comparison's results.json.
 # Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 2 hours on 2
 # cores; rerun to resume: finished comparisons and races are kept;
-# GRAFT_BIN=path skips the set-up and uses that binary)
+# GRAFT_BIN=path skips the set-up and uses that binary; RATE_CHOICE=smoothed
+# runs both compare and advise with --rate-choice smoothed, and ONLY=fm
+# keeps the Fashion-MNIST settings)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${1:-/tmp/graft-advise-validation}"
+rate="--rate-choice ${RATE_CHOICE:-best}"
 if [ -n "${GRAFT_BIN:-}" ]; then g=$GRAFT_BIN; else source scripts/setup.sh; g=build/bin/graft; fi
 mkdir -p "$out"
 source scripts/transfer_sources.sh
@@ -27,15 +30,16 @@ pairs=( # name base train test shots
   "be-de|$out/be-src|$out/de-train|$out/de-test|5,10"
   "be-se|$out/be-src|$out/se-train|$out/se-test|5,10"
 )
+[ "${ONLY:-}" = fm ] && pairs=("${pairs[@]:0:2}")
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
   # compare resumes a finished or interrupted comparison.
-  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --parallel 2 --threads 2 --out "$out/$name" --quiet > /dev/null
+  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --parallel 2 --threads 2 $rate --out "$out/$name" --quiet > /dev/null
 done
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
   for k in ${shots//,/ }; do
-    $g advise --base "$base" --train "$train" --shots $k --threads 1 --against "$out/$name/results.json" \
+    $g advise --base "$base" --train "$train" --shots $k --threads 1 $rate --against "$out/$name/results.json" \
       --out "$out/$name/advise-$k" > "$out/$name/advise-$k.txt" 2> "$out/$name/advise-$k.log"
   done
 done
