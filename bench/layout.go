@@ -37,7 +37,10 @@ func (l Layout) ChannelsLast(model string) bool {
 	case LayoutNCHW:
 		return false
 	}
-	return arch.PrefersChannelsLast(model) || detectorLayout(model)
+	if (Case{Model: model}).IsDetector() {
+		return detectorLayout(model)
+	}
+	return arch.PrefersChannelsLast(model)
 }
 
 // describe names the layout each of models runs in under l, for the
