@@ -29,7 +29,10 @@ import (
 //
 // Only while some goroutine holds LockThread: an unlocked goroutine that
 // yields may resume on another OS thread, whose OpenMP thread count and
-// grad mode are that thread's own.
+// grad mode are that thread's own. The clock is the process's, so during a
+// locked run an unlocked goroutine's libtorch call may take the yield
+// instead (rare: graft's libtorch work runs locked); Go's own preemption
+// could move that goroutine as well.
 const yieldEvery = 8 * time.Millisecond
 
 // locked counts the goroutines inside LockThread.
