@@ -76,15 +76,6 @@ func peerBoxes(boxes [][]data.Box) (string, error) {
 	return string(b), nil
 }
 
-// detectorLayout is the layout graft trains and evaluates a detector in:
-// the one it is built in, NCHW, whatever its backbone's classifier
-// prefers (experiment's Base.channelsLast says why), so that the bench
-// measures what graft does. NHWC measured faster here (SSDLite training
-// 28.4 against 18.3 img/s, inference 112 against 82, 2026-12-07, `graft
-// bench --layout nhwc`); moving detection to it is the detection code's
-// change to make, not the bench's.
-func detectorLayout(string) bool { return false }
-
 // benchScenes is the benchmark batch as a detection data set: one image
 // of uniform random pixels per batch slot, at the input size, with
 // BenchBoxes.

@@ -5,12 +5,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"github.com/graftml/graft/torch"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/graftml/graft/torch"
 )
 
 // peerScript is bench/peer.py, carried in the binary so graft bench needs

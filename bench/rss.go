@@ -15,8 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/graftml/graft/arch"
-
 	"github.com/graftml/graft/torch"
 )
 
@@ -75,10 +73,11 @@ const (
 
 // RSSConfig is a memory-growth run.
 type RSSConfig struct {
-	Case         Case // default: the small CNN case
-	Steps        int  // default DefaultRSSSteps
-	Threads      int  // intra-op threads; 0 leaves libtorch's setting
-	ChannelsLast bool
+	Case    Case // default: the small CNN case
+	Steps   int  // default DefaultRSSSteps
+	Threads int  // intra-op threads; 0 leaves libtorch's setting
+	// Layout is graft's, as Options.Layout (empty: the architecture's own).
+	Layout Layout
 	// Every is how often RSS is sampled, in steps (default Steps/20).
 	Every int
 	// Progress, when set, is called after every step on the training
@@ -169,7 +168,7 @@ func TrackRSS(ctx context.Context, cfg RSSConfig) (RSSReport, error) {
 			return rep, err
 		}
 	}
-	r, err := newRunner(c, cfg.ChannelsLast || arch.PrefersChannelsLast(c.Model), true, torch.CPU, false)
+	r, err := newRunner(c, cfg.Layout.ChannelsLast(c.Model), true, torch.CPU, false)
 	if err != nil {
 		return rep, err
 	}

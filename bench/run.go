@@ -144,7 +144,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		// done no tensor work yet and its resident set is the run's own.
 		bar := o.progress(o.RSSSteps)
 		bar.Describe("RSS check")
-		rss, err := TrackRSS(ctx, RSSConfig{Steps: o.RSSSteps, Threads: o.Threads, ChannelsLast: o.Layout == LayoutNHWC,
+		rss, err := TrackRSS(ctx, RSSConfig{Steps: o.RSSSteps, Threads: o.Threads, Layout: o.Layout,
 			Progress: func(step, _ int) { bar.Set(step) }})
 		bar.Finish()
 		if err != nil {

@@ -255,8 +255,9 @@ func ChooseEpochs(h []fit.EpochStats, window, valImages int) (epochs int, acc fl
 // rate chosen on the smoothed curve was not measured on test, so the
 // smoothing changes which strategy wins, not any model.
 func SmoothedSelectionScore(search []LRTrial) (score float64, ok bool) {
-	if i, found := SmoothedBestRate(search); found {
-		return smoothedCurve(search)[i], true
+	curve := smoothedCurve(search)
+	if i, found := smoothedBest(search, curve); found {
+		return curve[i], true
 	}
 	return 0, false
 }
@@ -267,7 +268,11 @@ func SmoothedSelectionScore(search []LRTrial) (score float64, ok bool) {
 // false when no rate trained ok. It is Config.RateChoice RateSmoothed's
 // rule: a rate whose neighbours agree, rather than a lucky spike.
 func SmoothedBestRate(search []LRTrial) (best int, ok bool) {
-	curve := smoothedCurve(search)
+	return smoothedBest(search, smoothedCurve(search))
+}
+
+// smoothedBest is SmoothedBestRate on search's smoothed curve.
+func smoothedBest(search []LRTrial, curve []float64) (best int, ok bool) {
 	for i, v := range curve {
 		if search[i].Status != "ok" {
 			continue
