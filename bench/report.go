@@ -44,6 +44,9 @@ type Report struct {
 	// Layout is graft's: auto (each architecture's own), nchw or nhwc.
 	Layout           string `json:"layout"`
 	PeerChannelsLast bool   `json:"torch_channels_last"`
+	// FoldBN: graft's classifier inference ran with each BatchNorm folded
+	// into the convolution before it, as graft predict runs.
+	FoldBN bool `json:"fold_bn"`
 	// PeerMalloc: PyTorch ran with graft's glibc malloc settings.
 	PeerMalloc bool `json:"torch_graft_malloc,omitempty"`
 	Warmup     int  `json:"warmup"`

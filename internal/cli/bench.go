@@ -123,7 +123,7 @@ taken on an otherwise idle machine.`,
 	f.BoolVar(&o.UnfusedAdam, "unfused-adam", false, "graft's Adam steps one ATen call per operation and parameter, the reference its fused step is tested against (optim.Config.Unfused; PyTorch unchanged)")
 	f.IntVar(&o.Rounds, "rounds", 1, "measure every case this many times, graft and PyTorch taking turns, and keep each side's fastest (the machine's speed drifts)")
 	f.BoolVar(&o.PeerMalloc, "peer-graft-malloc", false, "PyTorch runs with the glibc malloc settings graft uses (no mmap, no trimming, one arena): the like-for-like comparison")
-	f.BoolVar(&o.FoldBN, "fold-bn", false, "graft's inference folds each BatchNorm into the convolution before it (PyTorch unchanged)")
+	f.BoolVar(&o.FoldBN, "fold-bn", true, "graft's inference folds each BatchNorm into the convolution before it, as graft predict does (PyTorch unchanged); --fold-bn=false measures the network unfolded, as graft eval runs it")
 	precisionFlag(f, &o.Precision, "graft's; PyTorch then runs in fp32 and in torch.autocast at the same type")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
 	f.StringVar(&o.InternalCase, strings.TrimPrefix(bench.InternalCaseFlag, "--"), "", "measure one case in this process (used by graft itself)")
