@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,7 +40,8 @@ type Config struct {
 	// Protocol is ProtocolRefit (default) or ProtocolHoldout.
 	Protocol string
 	// RateChoice is how each run's rate is chosen from its search:
-	// RateBest (default, "" too) or RateSmoothed; refit protocol only.
+	// RateBest (default, "" too), RateSmoothed or RatePooled; the last
+	// two need the refit protocol.
 	RateChoice string
 	// Folds is the most validation folds a refit selection averages
 	// (default DefaultFolds); fewer when one fold holds MinValImages.
@@ -104,8 +106,8 @@ func (c *Config) completeSpec() error {
 	}
 	c.Spec.Protocol, c.Spec.ShotsStrict = c.Protocol, c.ShotsStrict
 	c.Spec.RateChoice = ""
-	if c.RateChoice == RateSmoothed {
-		c.Spec.RateChoice = RateSmoothed // the default stays out, so older comparisons resume
+	if c.RateChoice == RateSmoothed || c.RateChoice == RatePooled {
+		c.Spec.RateChoice = c.RateChoice // the default stays out, so older comparisons resume
 	}
 	_, groups, err := data.Grouping(c.Train, c.Group)
 	if err != nil {
@@ -250,10 +252,29 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 			slots[i] = &r
 		}
 	}
-	// Runs are independent, so --workers runs them side by side. Results
+	// A unit is what one worker does at a time: one job, or under
+	// RatePooled one strategy at one shot count on every seed, whose rate
+	// is chosen over them all. A unit with a run missing runs whole.
+	var units [][]int
+	pooled := map[[2]string]int{}
+	for i, j := range jobs {
+		if c.RateChoice != RatePooled {
+			units = append(units, []int{i})
+			continue
+		}
+		key := [2]string{j.strategy.Name, fmt.Sprint(j.shots)}
+		u, ok := pooled[key]
+		if !ok {
+			u = len(units)
+			pooled[key] = u
+			units = append(units, nil)
+		}
+		units[u] = append(units[u], i)
+	}
+	// Units are independent, so --workers runs them side by side. Results
 	// land in their job's slot, keeping results.json in job order whatever
 	// finishes first; libtorch's threads are shared out among the workers.
-	workers := max(1, min(c.Workers, n))
+	workers := max(1, min(c.Workers, len(units)))
 	if workers > 1 {
 		threads := torch.NumThreads()
 		if err := torch.SetNumThreads(max(1, threads/workers)); err != nil {
@@ -279,23 +300,42 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
+			for u := range next {
+				idx := units[u]
+				js := make([]job, len(idx))
+				sps := make([]*split, len(idx))
+				var err error
 				mu.Lock()
-				sp, err := getSplit(j.shots, j.seed)
+				for k, i := range idx {
+					js[k] = jobs[i]
+					if sps[k], err = getSplit(js[k].shots, js[k].seed); err != nil {
+						break
+					}
+				}
 				mu.Unlock()
 				if err != nil {
 					errs <- err
 					return
 				}
-				run := c.runOne(ctx, i+1, n, j, sp, testL, &mu)
+				var runs []Run
+				if len(idx) == 1 && c.RateChoice != RatePooled {
+					runs = []Run{c.runOne(ctx, idx[0]+1, n, js[0], sps[0], testL, &mu)}
+				} else {
+					pos := make([]int, len(idx))
+					for k, i := range idx {
+						pos[k] = i + 1
+					}
+					runs = c.runPooled(ctx, pos, n, js, sps, testL, &mu)
+				}
 				if ctx.Err() != nil {
 					return
 				}
 				mu.Lock()
-				slots[i] = &run
-				if c.Progress != nil {
-					c.Progress.RunDone(i+1, n, run)
+				for k, i := range idx {
+					slots[i] = &runs[k]
+					if c.Progress != nil {
+						c.Progress.RunDone(i+1, n, runs[k])
+					}
 				}
 				err = flush()
 				mu.Unlock()
@@ -308,12 +348,12 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	}
 	var firstErr error
 feed:
-	for i := range jobs {
-		if slots[i] != nil {
+	for u, idx := range units {
+		if !slices.ContainsFunc(idx, func(i int) bool { return slots[i] == nil }) {
 			continue
 		}
 		select {
-		case next <- i:
+		case next <- u:
 		case firstErr = <-errs:
 			break feed
 		case <-ctx.Done():
@@ -662,18 +702,18 @@ func shorten(v []byte) string {
 	return string(v)
 }
 
-// checkRateChoice refuses an unknown rule, and smoothing under the
+// checkRateChoice refuses an unknown rule, and smoothing or pooling under the
 // holdout protocol, which keeps the best rate's trained model rather than
 // refitting at a chosen rate.
 func (c Config) checkRateChoice() error {
 	switch c.RateChoice {
 	case "", RateBest:
 		return nil
-	case RateSmoothed:
+	case RateSmoothed, RatePooled:
 		if c.Protocol == ProtocolHoldout {
-			return fmt.Errorf("rate choice %s needs the refit protocol: holdout keeps the model of the best rate", RateSmoothed)
+			return fmt.Errorf("rate choice %s needs the refit protocol: holdout keeps the model of the best rate", c.RateChoice)
 		}
 		return nil
 	}
-	return fmt.Errorf("rate choice %q: choose %s or %s", c.RateChoice, RateBest, RateSmoothed)
+	return fmt.Errorf("rate choice %q: choose %s, %s or %s", c.RateChoice, RateBest, RateSmoothed, RatePooled)
 }

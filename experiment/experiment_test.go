@@ -318,3 +318,108 @@ func TestCompareSmoothedRateChoice(t *testing.T) {
 		t.Error("an unknown rate rule was accepted")
 	}
 }
+
+// TestComparePooledRateChoice: under RateChoice pooled the seeds of a
+// strategy share one rate, every seed tried every rate, the rate is the
+// best of the seeds' mean curve smoothed over neighbouring rates and
+// brackets, and a finished comparison resumes without training.
+func TestComparePooledRateChoice(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	strategies, err := strategy.Expand("finetune,probe", base.Shape())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
+		Shots: []int{10}, Seeds: 3, Budget: strategy.Budget{Epochs: 3, Patience: 3}, Workers: 2,
+		LRGrid: []float64{1e-3, 1e-2, 1e-1}, Batch: 8, Out: filepath.Join(dir, "cmp"), RateChoice: RatePooled,
+		Spec: Spec{Base: "base", Strategies: []string{"…"}},
+	}
+	res, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Spec.RateChoice != RatePooled {
+		t.Errorf("spec rate_choice %q, want %q", res.Spec.RateChoice, RatePooled)
+	}
+	type arm struct {
+		head string
+		lr   float64
+	}
+	own := 0 // seeds whose own smoothed choice is not the pooled rate
+	for _, s := range []string{"finetune", "probe"} {
+		var runs []Run
+		for _, r := range res.Runs {
+			if r.Strategy == s {
+				runs = append(runs, r)
+			}
+		}
+		if len(runs) != 3 {
+			t.Fatalf("%s: %d runs, want 3", s, len(runs))
+		}
+		sum := map[arm]float64{}
+		var order []arm
+		for _, r := range runs {
+			if r.Status != "ok" {
+				t.Fatalf("%s seed %d: %s %s", s, r.Seed, r.Status, r.Error)
+			}
+			if r.LR != runs[0].LR || r.Head != runs[0].Head {
+				t.Errorf("%s seed %d: rate %g head %q, seed 1 %g %q", s, r.Seed, r.LR, r.Head, runs[0].LR, runs[0].Head)
+			}
+			if len(r.LRSearch) != len(runs[0].LRSearch) {
+				t.Errorf("%s seed %d tried %d rates, seed 1 %d", s, r.Seed, len(r.LRSearch), len(runs[0].LRSearch))
+			}
+			for _, l := range r.LRSearch {
+				a := arm{l.Head, l.LR}
+				if _, ok := sum[a]; !ok {
+					order = append(order, a)
+				}
+				sum[a] += l.ValAcc / 3
+			}
+			if i, ok := SmoothedBestRate(r.LRSearch); ok && (r.LRSearch[i].LR != r.LR || r.LRSearch[i].Head != r.Head) {
+				own++
+			}
+		}
+		pooled := make([]LRTrial, len(order))
+		rates := map[string][]float64{}
+		for i, a := range order {
+			pooled[i] = LRTrial{Head: a.head, LR: a.lr, ValAcc: sum[a], Status: "ok"}
+			rates[a.head] = append(rates[a.head], a.lr)
+		}
+		i, ok := SmoothedBestRate(pooled)
+		if !ok || pooled[i].LR != runs[0].LR || pooled[i].Head != runs[0].Head {
+			t.Errorf("%s: rate %g (%q), the pooled curve's best %g (%q) of %+v", s, runs[0].LR, runs[0].Head, pooled[i].LR, pooled[i].Head, pooled)
+		}
+		// Bracketing: at an edge of the rates tried only once the
+		// extensions in that direction ran out.
+		r := rates[runs[0].Head]
+		past := 0
+		for _, lr := range r {
+			if (runs[0].LR == slices.Max(r) && lr > slices.Max(cfg.LRGrid)) || (runs[0].LR == slices.Min(r) && lr < slices.Min(cfg.LRGrid)) {
+				past++
+			}
+		}
+		if lo, hi := slices.Min(r), slices.Max(r); (runs[0].LR == lo || runs[0].LR == hi) && past < MaxExtensions {
+			if _, more := extendGrid(r, runs[0].LR, past, past); more {
+				t.Errorf("%s: rate %g sits at the edge of %v, and the grid was not extended past it", s, runs[0].LR, r)
+			}
+		}
+	}
+	t.Logf("seeds whose own smoothed choice differs from the pooled rate: %d of 6", own)
+	// Resuming a finished comparison trains nothing and changes nothing.
+	again, err := Compare(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res.Runs {
+		if again.Runs[i].TestAccuracy != res.Runs[i].TestAccuracy || again.Runs[i].TrainSeconds != res.Runs[i].TrainSeconds {
+			t.Errorf("run %d changed on resume", i)
+		}
+	}
+	hold := cfg
+	hold.Protocol, hold.Out = ProtocolHoldout, filepath.Join(dir, "hold")
+	if _, err := Compare(context.Background(), hold); err == nil || !strings.Contains(err.Error(), "refit") {
+		t.Errorf("holdout with pooled rates: %v, want a refusal naming refit", err)
+	}
+}

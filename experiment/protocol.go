@@ -403,92 +403,137 @@ func (c Config) evalConfig() fit.Config {
 // holdout, the best-epoch weights of the chosen rate's training. The model
 // is nil when the run failed (run says why).
 func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressMu *sync.Mutex) (fitted, Run) {
-	run := Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok", PreciseBN: sp.preciseBN}
-	var events fit.Events
-	if c.Progress != nil {
-		events = lockedEvents{c.Progress, progressMu}
+	s := c.newSearcher(i, n, j, sp, progressMu)
+	s.search(ctx)
+	chosen := s.best
+	if c.RateChoice == RateSmoothed && c.Protocol == ProtocolRefit {
+		// run.LRSearch and results are in the same order. Under refit no
+		// rate's model is kept: the refit trains at the chosen rate anew.
+		if k, ok := SmoothedBestRate(s.run.LRSearch); ok {
+			chosen = s.results[k]
+		}
 	}
-	announce := func(lr float64) {
+	return s.finish(ctx, chosen)
+}
+
+// searcher is one job's rate search: every rate tried on the split's
+// folds, in order, and the best so far.
+type searcher struct {
+	c        Config
+	j        job
+	sp       *split
+	run      Run
+	results  []*rateResult // in run.LRSearch's order
+	best     *rateResult
+	budget   strategy.Budget
+	window   int
+	events   fit.Events
+	heads    []bool
+	announce func(lr float64)
+	secs     float64 // spent training, this job's alone
+}
+
+func (c Config) newSearcher(i, n int, j job, sp *split, progressMu *sync.Mutex) *searcher {
+	s := &searcher{c: c, j: j, sp: sp, budget: c.selectionBudget(), heads: c.headArms(j.strategy),
+		run: Run{Strategy: j.strategy.Name, Shots: j.shots, Seed: j.seed, Status: "ok", PreciseBN: sp.preciseBN}}
+	s.window = smoothWindow(s.budget.Epochs)
+	if c.Protocol == ProtocolHoldout {
+		s.window = 1
+	}
+	if c.Progress != nil {
+		s.events = lockedEvents{c.Progress, progressMu}
+	}
+	s.announce = func(lr float64) {
 		if c.Progress != nil {
 			progressMu.Lock()
 			c.Progress.RunStart(i, n, j.strategy.Name, j.shots, j.seed, lr)
 			progressMu.Unlock()
 		}
 	}
-	budget := c.selectionBudget()
-	window := smoothWindow(budget.Epochs)
-	if c.Protocol == ProtocolHoldout {
-		window = 1
+	return s
+}
+
+// betterRate says whether rate result a beats b.
+func betterRate(a, b *rateResult) bool {
+	if b == nil || b.status != "ok" {
+		return a.status == "ok"
 	}
+	return a.status == "ok" && (a.acc > b.acc || (a.acc == b.acc && a.loss < b.loss))
+}
+
+func (s *searcher) headName(raw bool) string {
+	if len(s.heads) == 1 {
+		return ""
+	}
+	if raw {
+		return "raw"
+	}
+	return "standardized"
+}
+
+// find is the result of (raw, lr) if it was tried.
+func (s *searcher) find(raw bool, lr float64) *rateResult {
+	for _, r := range s.results {
+		if r.raw == raw && r.lr == lr {
+			return r
+		}
+	}
+	return nil
+}
+
+// consider trains one rate on every fold and records it.
+func (s *searcher) consider(ctx context.Context, lr float64, raw bool) *rateResult {
+	if !slices.Contains(s.c.LRGrid, lr) && !slices.Contains(s.run.LRExtended, lr) {
+		s.run.LRExtended = append(s.run.LRExtended, lr)
+	}
+	s.announce(lr)
 	start := time.Now()
-	var results []*rateResult
-	try := func(lr float64, raw bool) *rateResult {
-		announce(lr)
-		return c.selectRate(ctx, j, sp, lr, raw, budget, window, events, false)
+	rr := s.c.selectRate(ctx, s.j, s.sp, lr, raw, s.budget, s.window, s.events, false)
+	s.secs += time.Since(start).Seconds()
+	s.results = append(s.results, rr)
+	t := LRTrial{LR: lr, Head: s.headName(raw), Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
+	if rr.status != "ok" {
+		t.ValAcc, t.Epochs = 0, 0
 	}
-	better := func(a, b *rateResult) bool { // a better than b
-		if b == nil || b.status != "ok" {
-			return a.status == "ok"
+	s.run.LRSearch = append(s.run.LRSearch, t)
+	if betterRate(rr, s.best) {
+		if s.best != nil {
+			s.best.model.free()
 		}
-		return a.status == "ok" && (a.acc > b.acc || (a.acc == b.acc && a.loss < b.loss))
+		s.best = rr
+	} else {
+		rr.model.free()
 	}
-	heads := c.headArms(j.strategy)
-	headName := func(raw bool) string {
-		if len(heads) == 1 {
-			return ""
-		}
-		if raw {
-			return "raw"
-		}
-		return "standardized"
-	}
-	var best *rateResult
-	consider := func(lr float64, raw bool) {
-		rr := try(lr, raw)
-		results = append(results, rr)
-		t := LRTrial{LR: lr, Head: headName(raw), Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
-		if rr.status != "ok" {
-			t.ValAcc, t.Epochs = 0, 0
-		}
-		run.LRSearch = append(run.LRSearch, t)
-		if better(rr, best) {
-			if best != nil {
-				best.model.free()
-			}
-			best = rr
-		} else {
-			rr.model.free()
-		}
-	}
-	for _, raw := range heads {
+	return rr
+}
+
+// search tries the grid for every head, extending it while the head's
+// best rate sits at an edge.
+func (s *searcher) search(ctx context.Context) {
+	for _, raw := range s.heads {
 		var arm *rateResult // the best of this head's rates
 		// The search stops at an interruption (ctx's error); what was
 		// measured until then stands.
-		searchRates(c.LRGrid, func(lr float64) (bool, error) {
+		searchRates(s.c.LRGrid, func(lr float64) (bool, error) {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
-			if !slices.Contains(c.LRGrid, lr) && !slices.Contains(run.LRExtended, lr) {
-				run.LRExtended = append(run.LRExtended, lr)
-			}
-			consider(lr, raw)
-			if r := results[len(results)-1]; better(r, arm) {
+			if r := s.consider(ctx, lr, raw); betterRate(r, arm) {
 				arm = r
 				return true, nil
 			}
 			return false, nil
 		})
 	}
-	if c.RateChoice == RateSmoothed && c.Protocol == ProtocolRefit {
-		// run.LRSearch and results are in the same order. Under refit no
-		// rate's model is kept: the refit trains at the chosen rate anew.
-		if i, ok := SmoothedBestRate(run.LRSearch); ok {
-			best = results[i]
-		}
-	}
-	run.TrainSeconds = time.Since(start).Seconds()
+}
+
+// finish records the chosen rate (nil when none trained ok) and, under
+// refit, trains on every shot with it.
+func (s *searcher) finish(ctx context.Context, best *rateResult) (fitted, Run) {
+	c, j, sp, run := s.c, s.j, s.sp, s.run
+	run.TrainSeconds = s.secs
 	if best == nil {
-		for _, r := range results {
+		for _, r := range s.results {
 			if r.status == "failed" {
 				run.Status, run.Error = "failed", r.err
 				return fitted{}, run
@@ -498,42 +543,142 @@ func (c Config) adapt(ctx context.Context, i, n int, j job, sp *split, progressM
 		return fitted{}, run
 	}
 	run.LR, run.History, run.TrainableParams = best.lr, best.hist, best.trainabl
-	run.Head = headName(best.raw)
+	run.Head = s.headName(best.raw)
 	run.ImgPerSec = imgPerSec(best.hist)
 	// Cut off: the chosen length reaches into the budget's last window
 	// while the run was not stopped: more epochs might have helped.
-	run.CutOff = best.ran >= budget.Epochs && best.epochs > budget.Epochs-max(1, window)
+	run.CutOff = best.ran >= s.budget.Epochs && best.epochs > s.budget.Epochs-max(1, s.window)
 	run.Converged = !run.CutOff
-	var model fitted
 	if c.Protocol == ProtocolHoldout {
-		model = best.model
 		run.Epochs, run.BestEpoch = best.ran, best.epochs
-	} else {
-		run.Selection = &Selection{Folds: len(sp.folds), ValImages: sp.valImages, Epochs: best.epochs, ValAcc: best.acc,
-			Smoothing: window, MinEpochs: int(math.Ceil(DefaultMinShare * float64(budget.Epochs)))}
-		announce(best.lr)
-		refitStart := time.Now()
-		tr := c.trialFor(j, sp.allL, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, events)
-		tr.RawHead = best.raw
-		out, err := tr.Run(ctx)
-		if err != nil {
-			run.Status, run.Error = "failed", "refit: "+err.Error()
-			return fitted{}, run
-		}
-		if out.Status != "ok" {
-			if out.Model != nil {
-				out.Model.Free()
-			}
-			run.Status, run.Error = out.Status, fmt.Sprintf("refit on every shot at %g for %d epochs diverged", best.lr, best.epochs)
-			return fitted{}, run
-		}
-		model = fitted{out.Model, out.Detector}
-		run.Refit = &Refit{Images: sp.all.Len(), Epochs: best.epochs, LR: best.lr, Seconds: time.Since(refitStart).Seconds()}
-		run.Epochs, run.BestEpoch = best.epochs, best.epochs
-		run.History = out.Result.History
-		run.TrainSeconds = time.Since(start).Seconds()
+		return best.model, run
 	}
-	return model, run
+	run.Selection = &Selection{Folds: len(sp.folds), ValImages: sp.valImages, Epochs: best.epochs, ValAcc: best.acc,
+		Smoothing: s.window, MinEpochs: int(math.Ceil(DefaultMinShare * float64(s.budget.Epochs)))}
+	s.announce(best.lr)
+	refitStart := time.Now()
+	tr := c.trialFor(j, sp.allL, sp.key+"/all", sp.cache, best.lr, strategy.Budget{Epochs: best.epochs}, sp.preciseBN, s.events)
+	tr.RawHead = best.raw
+	out, err := tr.Run(ctx)
+	refit := time.Since(refitStart).Seconds()
+	run.TrainSeconds += refit
+	if err != nil {
+		run.Status, run.Error = "failed", "refit: "+err.Error()
+		return fitted{}, run
+	}
+	if out.Status != "ok" {
+		if out.Model != nil {
+			out.Model.Free()
+		}
+		run.Status, run.Error = out.Status, fmt.Sprintf("refit on every shot at %g for %d epochs diverged", best.lr, best.epochs)
+		return fitted{}, run
+	}
+	run.Refit = &Refit{Images: sp.all.Len(), Epochs: best.epochs, LR: best.lr, Seconds: refit}
+	run.Epochs, run.BestEpoch = best.epochs, best.epochs
+	run.History = out.Result.History
+	return fitted{out.Model, out.Detector}, run
+}
+
+// runPooled adapts one strategy at one shot count on all its seeds with
+// one rate (RatePooled), and tests each seed's model. Each seed searches
+// as adapt does; then every seed trains the rates any other seed tried,
+// so that each rate is scored on every seed's folds; the grid is extended
+// while the best of the pooled curve — each rate's validation accuracy
+// averaged over the seeds, then smoothed over neighbouring rates as
+// RateSmoothed smooths one seed's — sits at its edge; and every seed is
+// refit at that rate, for the length its own folds chose at it. A rate
+// that failed or diverged on any seed is not chosen; when none trained ok
+// on every seed, each seed keeps its own smoothed choice. idx are the
+// jobs' positions for progress, 1-based.
+func (c Config) runPooled(ctx context.Context, idx []int, n int, js []job, sps []*split, test feed, progressMu *sync.Mutex) []Run {
+	ss := make([]*searcher, len(js))
+	for k := range js {
+		ss[k] = c.newSearcher(idx[k], n, js[k], sps[k], progressMu)
+		ss[k].search(ctx)
+	}
+	type arm struct {
+		raw bool
+		lr  float64
+	}
+	var chosen *arm
+	for ctx.Err() == nil {
+		var union []arm
+		for _, s := range ss {
+			for _, r := range s.results {
+				if a := (arm{r.raw, r.lr}); !slices.Contains(union, a) {
+					union = append(union, a)
+				}
+			}
+		}
+		for _, s := range ss {
+			for _, a := range union {
+				if ctx.Err() == nil && s.find(a.raw, a.lr) == nil {
+					s.consider(ctx, a.lr, a.raw)
+				}
+			}
+		}
+		pooled := make([]LRTrial, len(union))
+		for u, a := range union {
+			pooled[u] = LRTrial{LR: a.lr, Head: ss[0].headName(a.raw), Status: "ok"}
+			for _, s := range ss {
+				r := s.find(a.raw, a.lr)
+				if r == nil || r.status != "ok" {
+					pooled[u].Status, pooled[u].ValAcc = "diverged", 0
+					break
+				}
+				pooled[u].ValAcc += r.acc / float64(len(ss))
+			}
+		}
+		b, ok := SmoothedBestRate(pooled)
+		if !ok {
+			break
+		}
+		best := union[b]
+		var rates []float64
+		for _, a := range union {
+			if a.raw == best.raw {
+				rates = append(rates, a.lr)
+			}
+		}
+		// Extensions so far, the seeds' own included, count against
+		// MaxExtensions in each direction.
+		up, down := 0, 0
+		for _, lr := range rates {
+			if lr > slices.Max(c.LRGrid) {
+				up++
+			} else if lr < slices.Min(c.LRGrid) {
+				down++
+			}
+		}
+		next, more := extendGrid(rates, best.lr, up, down)
+		if !more {
+			chosen = &best
+			break
+		}
+		for _, s := range ss {
+			if ctx.Err() == nil {
+				s.consider(ctx, next, best.raw)
+			}
+		}
+	}
+	runs := make([]Run, len(ss))
+	for k, s := range ss {
+		var pick *rateResult
+		if chosen != nil {
+			pick = s.find(chosen.raw, chosen.lr)
+		} else if i, ok := SmoothedBestRate(s.run.LRSearch); ok {
+			pick = s.results[i]
+		}
+		model, run := s.finish(ctx, pick)
+		if model.m != nil {
+			if err := c.testFitted(ctx, model, test, &run); err != nil {
+				run.Status, run.Error = "failed", "test: "+err.Error()
+			}
+			model.free()
+		}
+		runs[k] = run
+	}
+	return runs
 }
 
 func imgPerSec(h []fit.EpochStats) float64 {

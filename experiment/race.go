@@ -402,13 +402,14 @@ func (sd *standing) aheadOf(o *standing) bool {
 // regret 1.6 → 1.7 points on one setting and one tie that no longer held
 // the comparison's winner, so the rate stays the best unsmoothed one.
 //
-// Under RateSmoothed the race chooses as such a comparison does: the rate
+// Under RateSmoothed (and RatePooled, whose race searches one seed, so
+// that there is nothing to pool) the race chooses as such a comparison does: the rate
 // best on the smoothed curve, with no runner-up.
 func chooseRates(all []RaceTrial, rule string) (best, second RaceTrial) {
 	if len(all) == 0 {
 		return best, second
 	}
-	if rule == RateSmoothed {
+	if rule == RateSmoothed || rule == RatePooled {
 		if i, ok := SmoothedBestRate(searchOf(all)); ok {
 			return all[i], second
 		}

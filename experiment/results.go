@@ -64,8 +64,9 @@ type Spec struct {
 	// Protocol is refit or holdout; empty in schema-1 files (holdout).
 	Protocol string `json:"protocol,omitempty"`
 	// RateChoice is "smoothed" when each run's rate was chosen on its
-	// search smoothed over neighbouring rates (Config.RateChoice); empty
-	// for the best unsmoothed rate.
+	// search smoothed over neighbouring rates, "pooled" when one rate per
+	// strategy and shot count was chosen for all seeds so
+	// (Config.RateChoice); empty for the best unsmoothed rate.
 	RateChoice string `json:"rate_choice,omitempty"`
 	// Folds is the most validation folds a selection uses (refit).
 	Folds int `json:"folds,omitempty"`

@@ -333,4 +333,11 @@ const (
 	// strategy's other seeds: opt-in until a comparison has measured it
 	// (docs/advise.md).
 	RateSmoothed = "smoothed"
+	// RatePooled takes one rate per strategy and shot count for all
+	// seeds: the best of the mean over the seeds' searches, smoothed as
+	// RateSmoothed smooths (Config.runPooled). Each seed's search is a
+	// maximum over about five noisy rates; the mean over three seeds
+	// triples the validation images behind the choice. Opt-in until
+	// measured (docs/advise.md).
+	RatePooled = "pooled"
 )

@@ -193,7 +193,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown precision", []string{"train", "--train", good, "--precision", "int8", "--out", filepath.Join(dir, "o11"), "--quiet"}, "choose fp32, bf16 or fp16"},
 		{"fp16 on the CPU", []string{"eval", ck, "--data", good, "--precision", "fp16"}, "CUDA"},
 		{"fp16 predict on the CPU", []string{"predict", ck, good, "--precision", "half"}, "--precision bf16"},
-		{"unknown rate choice", []string{"compare", "--base", ck, "--train", good, "--test", good, "--rate-choice", "median", "--out", filepath.Join(dir, "o12"), "--quiet"}, "choose best or smoothed"},
+		{"unknown rate choice", []string{"compare", "--base", ck, "--train", good, "--test", good, "--rate-choice", "median", "--out", filepath.Join(dir, "o12"), "--quiet"}, "choose best, smoothed or pooled"},
 		{"smoothed rates under holdout", []string{"compare", "--base", ck, "--train", good, "--test", good, "--rate-choice", "smoothed", "--protocol", "holdout", "--out", filepath.Join(dir, "o13"), "--quiet"}, "--protocol refit"},
 		{"unknown bench layout", []string{"bench", "--layout", "nhcw", "--no-peer"}, "auto, nchw or nhwc"},
 		{"bench layouts that contradict", []string{"bench", "--layout", "nchw", "--channels-last", "--no-peer"}, "contradict"},

@@ -235,10 +235,10 @@ func compareConfig(o CompareOptions, dev torch.Device) (experiment.Config, error
 		return none, fmt.Errorf("--protocol %q: choose refit or holdout", o.Protocol)
 	}
 	switch {
-	case o.RateChoice != experiment.RateBest && o.RateChoice != experiment.RateSmoothed:
-		return none, fmt.Errorf("--rate-choice %q: choose %s or %s", o.RateChoice, experiment.RateBest, experiment.RateSmoothed)
-	case o.RateChoice == experiment.RateSmoothed && o.Protocol == experiment.ProtocolHoldout:
-		return none, fmt.Errorf("--rate-choice smoothed needs --protocol refit: holdout keeps the model trained at the best rate")
+	case o.RateChoice != experiment.RateBest && o.RateChoice != experiment.RateSmoothed && o.RateChoice != experiment.RatePooled:
+		return none, fmt.Errorf("--rate-choice %q: choose %s, %s or %s", o.RateChoice, experiment.RateBest, experiment.RateSmoothed, experiment.RatePooled)
+	case o.RateChoice != experiment.RateBest && o.Protocol == experiment.ProtocolHoldout:
+		return none, fmt.Errorf("--rate-choice %s needs --protocol refit: holdout keeps the model trained at the best rate", o.RateChoice)
 	}
 	_, groupName, err := data.Grouping(train, o.Group)
 	if err != nil {

@@ -45,7 +45,7 @@ var flagMeaning = map[string]string{
 	"patience":      "epochs without validation improvement that end a run (or a phase)",
 	"plot":          "write the plot to PLOT.svg and PLOT.png",
 	"precision":     "forward arithmetic: fp32, bf16 (autocast on CPUs with AVX512-BF16, or CUDA) or fp16 (CUDA); weights and checkpoints stay fp32",
-	"rate-choice":   "how each run's rate is chosen from its search: best (the highest validation score) or smoothed (the highest on the scores smoothed over neighbouring rates: a plateau beats a lucky spike; refit protocol only; docs/advise.md)",
+	"rate-choice":   "how each run's rate is chosen from its search: best (the highest validation score), smoothed (the highest on the scores smoothed over neighbouring rates: a plateau beats a lucky spike) or pooled (one rate per strategy and shot count for all seeds: the highest on the seeds' mean scores, smoothed so); the last two need the refit protocol (docs/advise.md)",
 	"protocol":      "refit (choose rate and length on validation folds, then train on every image) or holdout (one split, best-epoch weights)",
 	"seed":          "random seed; the same seed repeats a CPU run exactly",
 	"shots":         "images per class, or all",
