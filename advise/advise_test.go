@@ -319,6 +319,32 @@ func TestValidationFloorTie(t *testing.T) {
 	}
 }
 
+// Under pooled rates the floor scores each seed at the seeds' shared rate,
+// not at its own best: here seed 2 of "a" peaks at a rate the pooled
+// choice did not take, which would make "a" the floor's choice.
+func TestValidationFloorPooled(t *testing.T) {
+	search := func(lo, hi float64) []experiment.LRTrial {
+		return []experiment.LRTrial{{LR: 1e-3, ValAcc: lo, Status: "ok"}, {LR: 1e-2, ValAcc: hi, Status: "ok"}}
+	}
+	res := experiment.Results{Runs: []experiment.Run{
+		// Smoothed 1/2/1: a scores 0.40 and 0.77 on its own best rates
+		// (mean 0.58), 0.40 and 0.58 at the shared 1e-2 (0.49); b 0.57.
+		{Strategy: "a", Shots: 5, Seed: 1, Status: "ok", LR: 1e-2, LRSearch: search(0.0, 0.6)},
+		{Strategy: "a", Shots: 5, Seed: 2, Status: "ok", LR: 1e-2, LRSearch: search(0.95, 0.4)},
+		{Strategy: "b", Shots: 5, Seed: 1, Status: "ok", LR: 1e-2, LRSearch: search(0.5, 0.6)},
+		{Strategy: "b", Shots: 5, Seed: 2, Status: "ok", LR: 1e-2, LRSearch: search(0.5, 0.6)},
+	}}
+	measured := map[string]float64{"a": 0.5, "b": 0.6}
+	for _, tc := range []struct{ rule, want string }{{experiment.RateSmoothed, "a"}, {experiment.RatePooled, "b"}} {
+		res.Spec.RateChoice = tc.rule
+		v := &Validation{BestAccuracy: 0.6}
+		v.validationFloor(&res, 5, measured)
+		if v.ValidationChoice != tc.want {
+			t.Errorf("%s: floor %s, want %s", tc.rule, v.ValidationChoice, tc.want)
+		}
+	}
+}
+
 // Measure end to end on a random smallcnn: every field is filled, the
 // target is counted, and a source set adds distances.
 // bars is n grey 12×12 images of 3 classes, class c a bright bar in row

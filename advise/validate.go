@@ -146,14 +146,21 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 
 // validationFloor fills the comparison's own validation choice: each
 // strategy's selection score smoothed over neighbouring rates
-// (experiment.SmoothedSelectionScore) averaged over the seeds.
+// (experiment.SmoothedSelectionScore; under RatePooled at the seeds'
+// shared rate, experiment.SmoothedScoreAt) averaged over the seeds.
 func (v *Validation) validationFloor(res *experiment.Results, shots int, measured map[string]float64) {
 	scores := map[string][]float64{}
 	for _, r := range res.Runs {
 		if r.Shots != shots || r.Status != "ok" {
 			continue
 		}
-		if score, ok := experiment.SmoothedSelectionScore(r.LRSearch); ok {
+		score, ok := experiment.SmoothedSelectionScore(r.LRSearch)
+		if res.Spec.RateChoice == experiment.RatePooled {
+			// The seeds share one rate, chosen on their mean: score each
+			// at it, so the strategy's score is the pooled curve's best.
+			score, ok = experiment.SmoothedScoreAt(r.LRSearch, r.Head, r.LR)
+		}
+		if ok {
 			scores[r.Strategy] = append(scores[r.Strategy], score)
 		}
 	}

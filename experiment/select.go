@@ -262,6 +262,22 @@ func SmoothedSelectionScore(search []LRTrial) (score float64, ok bool) {
 	return 0, false
 }
 
+// SmoothedScoreAt is one run's selection score at its own rate (head and
+// lr as in Run.Head and Run.LR) on its search smoothed over neighbouring
+// rates. Under RatePooled every seed tried the same rates, so the mean of
+// its seeds' scores at the shared rate is the best of the pooled curve:
+// the score the comparison chose by. ok is false when that rate did not
+// train ok.
+func SmoothedScoreAt(search []LRTrial, head string, lr float64) (score float64, ok bool) {
+	curve := smoothedCurve(search)
+	for i, t := range search {
+		if t.Head == head && t.LR == lr && t.Status == "ok" {
+			return curve[i], true
+		}
+	}
+	return 0, false
+}
+
 // SmoothedBestRate is the index in search of the rate whose smoothed value
 // (SmoothedSelectionScore's curve) is highest; of equal values, the one
 // with the higher accuracy of its own, then the earlier in search. ok is
