@@ -256,13 +256,17 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	// RatePooled one strategy at one shot count on every seed, whose rate
 	// is chosen over them all. A unit with a run missing runs whole.
 	var units [][]int
-	pooled := map[[2]string]int{}
+	type unitKey struct {
+		strategy string
+		shots    int
+	}
+	pooled := map[unitKey]int{}
 	for i, j := range jobs {
 		if c.RateChoice != RatePooled {
 			units = append(units, []int{i})
 			continue
 		}
-		key := [2]string{j.strategy.Name, fmt.Sprint(j.shots)}
+		key := unitKey{j.strategy.Name, j.shots}
 		u, ok := pooled[key]
 		if !ok {
 			u = len(units)
