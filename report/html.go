@@ -55,7 +55,8 @@ func columnsLegend(v *view) string {
 			". mAP@[.5:.95] %: mean over seeds of COCO's mAP, averaged over IoU thresholds 0.5 to 0.95"
 	}
 	s := first + ". train s: wall-clock seconds per run, " + search +
-		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). trainable: parameters trained. " +
+		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). " +
+		"lr: the learning rate the runs trained at, one value where the seeds agree, else the lowest–highest. trainable: parameters trained. " +
 		"img/s: training throughput."
 	if slices.ContainsFunc(v.Groups, func(g *group) bool { return len(g.tiedWith()) > 0 }) {
 		s += " tie: the winner's paired margin over these strategies has a 95% interval containing 0."

@@ -72,12 +72,12 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 	return nil
 }
 
-var leaderHeader = []string{"#", "strategy", "accuracy %", "macro-F1", "train s", "epochs (best)", "trainable", "img/s", "notes"}
-var leaderAlign = []align{alignRight, alignLeft, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignLeft}
+var leaderHeader = []string{"#", "strategy", "accuracy %", "macro-F1", "train s", "epochs (best)", "lr", "trainable", "img/s", "notes"}
+var leaderAlign = []align{alignRight, alignLeft, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignLeft}
 
 // detectLeaderHeader is leaderHeader for detectors: mAP@0.5 ranks them,
 // and COCO's mAP@[.5:.95] takes macro-F1's place.
-var detectLeaderHeader = []string{"#", "strategy", "mAP@0.5 %", "mAP@[.5:.95] %", "train s", "epochs (best)", "trainable", "img/s", "notes"}
+var detectLeaderHeader = []string{"#", "strategy", "mAP@0.5 %", "mAP@[.5:.95] %", "train s", "epochs (best)", "lr", "trainable", "img/s", "notes"}
 
 func leaderTable(v *view, g *group) *table {
 	t := &table{Header: leaderHeader, Align: leaderAlign}
@@ -87,7 +87,7 @@ func leaderTable(v *view, g *group) *table {
 	for _, e := range g.Entries {
 		notes := strings.Join(entryFlags(g, e), ", ")
 		if !e.succeeded() {
-			t.add(markNone, "—", e.Strategy, "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
+			t.add(markNone, "—", e.Strategy, "—", "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
 			continue
 		}
 		s := e.Sum
@@ -104,10 +104,40 @@ func leaderTable(v *view, g *group) *table {
 		}
 		t.add(m, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
 			second, seconds(s.MeanTrainSeconds),
-			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)),
+			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)), rateRange(e.OK),
 			humanCountOrDash(s.TrainableParams), rate(s.MeanImgPerSec), notes)
 	}
 	return t
+}
+
+// rateRange is the learning rate the successful runs trained at: one
+// value when the seeds agree (always under --rate-choice pooled), else
+// the lowest and highest. It is what a user would train the strategy at.
+func rateRange(runs []experiment.Run) string {
+	var lo, hi float64
+	for _, r := range runs {
+		if r.LR <= 0 {
+			continue
+		}
+		if lo == 0 || r.LR < lo {
+			lo = r.LR
+		}
+		hi = max(hi, r.LR)
+	}
+	switch {
+	case lo == 0:
+		return "—"
+	case lo == hi:
+		return lrString(lo)
+	}
+	return lrString(lo) + "–" + lrString(hi)
+}
+
+// lrString writes a rate as grids are written: 3e-4, not 0.0003.
+func lrString(x float64) string {
+	s := strconv.FormatFloat(x, 'e', -1, 64)
+	s = strings.Replace(s, "e-0", "e-", 1)
+	return strings.Replace(strings.Replace(s, "e+00", "", 1), "e+0", "e+", 1)
 }
 
 // accuracyCell gives the 95% interval as [low, high] when results.json
