@@ -14,8 +14,8 @@
 # Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 2 hours on 2
 # cores; rerun to resume: finished comparisons and races are kept;
 # GRAFT_BIN=path skips the set-up and uses that binary; RATE_CHOICE=smoothed
-# runs both compare and advise with --rate-choice smoothed, and ONLY=fm
-# keeps the Fashion-MNIST settings)
+# or pooled runs both compare and advise with that --rate-choice, and
+# ONLY=fm keeps the Fashion-MNIST settings)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${1:-/tmp/graft-advise-validation}"
