@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/detect"
 )
 
 // Layout is graft's memory layout in a bench run: each architecture's
@@ -38,14 +39,8 @@ func (l Layout) ChannelsLast(model string) bool {
 		return false
 	}
 	if (Case{Model: model}).IsDetector() {
-		// graft trains and evaluates a detector in the layout it is built
-		// in, NCHW, whatever its backbone's classifier prefers
-		// (experiment's Base.channelsLast says why), and the bench measures
-		// what graft does. NHWC measured faster here (SSDLite training 28.4
-		// against 18.3 img/s, inference 112 against 82, 2026-12-07, `graft
-		// bench --layout nhwc`); moving detection to it is the detection
-		// code's change to make, not the bench's.
-		return false
+		// As graft trains and evaluates it: its body's layout.
+		return detect.ChannelsLast(model)
 	}
 	return arch.PrefersChannelsLast(model)
 }

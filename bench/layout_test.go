@@ -9,7 +9,7 @@ func TestLayout(t *testing.T) {
 		cl     map[string]bool // model → NHWC?
 		header string
 	}{
-		{"", LayoutAuto, map[string]bool{"smallcnn": true, "resnet18": true, "vgg11": false, "ssd_smallcnn": false, "ssdlite320_mobilenet_v3_large": false}, "each architecture's layout (smallcnn NHWC, resnet18 NHWC)"},
+		{"", LayoutAuto, map[string]bool{"smallcnn": true, "resnet18": true, "vgg11": false, "ssd_smallcnn": true, "ssdlite320_mobilenet_v3_large": true, "ssd300_vgg16": false}, "each architecture's layout (smallcnn NHWC, resnet18 NHWC)"},
 		{"AUTO", LayoutAuto, nil, "each architecture's layout (smallcnn NHWC, resnet18 NHWC)"},
 		{"nchw", LayoutNCHW, map[string]bool{"smallcnn": false, "resnet18": false, "ssd_smallcnn": false}, "NCHW"},
 		{" nhwc", LayoutNHWC, map[string]bool{"smallcnn": true, "vgg11": true}, "NHWC"},

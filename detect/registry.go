@@ -68,6 +68,16 @@ var registry = map[string]Spec{
 		InputSize: 128, Std: [3]float64{1, 1, 1}, Backbone: "smallcnn", Post: SSDPost, build: smallSSD},
 }
 
+// ChannelsLast says whether the built-in detector name trains and
+// evaluates NHWC on the CPU: where its body's classifier does
+// (arch.PrefersChannelsLast). Measured on SSDLite (MobileNetV3), graft
+// alone: training 28.4 against 18.3 img/s, inference 112 against 82
+// (BENCHMARKS.md, 2026-12-07). An unknown name runs NCHW.
+func ChannelsLast(name string) bool {
+	s, ok := registry[name]
+	return ok && s.Backbone != "" && arch.PrefersChannelsLast(s.Backbone)
+}
+
 // smallSSD is the small CNN's body (stage1…stage3, named block1…3 as in
 // the classifier, so a smallcnn classifier's weights load into it), two
 // extra blocks of 128 channels, and SSD's 3×3 predictors on stage3 and

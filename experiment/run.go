@@ -287,11 +287,19 @@ func trainable(m *nn.Model, plan strategy.Plan) int64 {
 
 // channelsLast says whether models of this base train and evaluate NHWC
 // on dev: the layout measured fastest for the architecture on the CPU
-// (BENCHMARKS.md).
+// (BENCHMARKS.md); a detector's, its body's (detect.ChannelsLast).
 func (b *Base) channelsLast(dev torch.Device) bool {
-	// A detector's stream forks to its head at every tap: it runs in the
-	// layout it is built in, whatever its body's classifier prefers.
-	return b.det == nil && dev == torch.CPU && arch.PrefersChannelsLast(b.Meta.Arch)
+	if dev != torch.CPU {
+		return false
+	}
+	if b.det != nil {
+		name := b.det.arch
+		if name == "" {
+			name = b.Meta.Arch
+		}
+		return detect.ChannelsLast(name)
+	}
+	return arch.PrefersChannelsLast(b.Meta.Arch)
 }
 
 // Shape is the base model's stage outline (no weights), enough for plans
