@@ -150,8 +150,10 @@ func TestMeasure(t *testing.T) {
 		{"resnet18", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1}, true},
 		{"resnet18-nchw-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Layout: LayoutNCHW, Precision: torch.BF16}, false},
 		{"resnet18-bf16", Case{Model: "resnet18", Batch: 2, Size: 32, Classes: 10}, Options{Threads: 2, Warmup: -1, Steps: 1, Precision: torch.BF16}, true},
-		// A detector through detect.Task, its loss and post-processing.
-		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}, false},
+		// A detector through detect.Task, its loss and post-processing,
+		// in its body's layout (NHWC), and forced NCHW.
+		{"ssd_smallcnn", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1}, true},
+		{"ssd_smallcnn-nchw", Case{Model: "ssd_smallcnn", Batch: 2, Size: 64, Classes: 4}, Options{Threads: 2, Warmup: 1, Steps: 1, Layout: LayoutNCHW}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.o.Precision.Mixed() && tc.o.Precision.Check(torch.CPU) != nil {
