@@ -661,6 +661,9 @@ func (c Config) runPooled(ctx context.Context, idx []int, n int, js []job, sps [
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		return nil // interrupted: the unit runs again on resume
+	}
 	runs := make([]Run, len(ss))
 	for k, s := range ss {
 		var pick *rateResult
