@@ -154,11 +154,14 @@ func (v *Validation) validationFloor(res *experiment.Results, shots int, measure
 		if r.Shots != shots || r.Status != "ok" {
 			continue
 		}
-		score, ok := experiment.SmoothedSelectionScore(r.LRSearch)
+		var score float64
+		var ok bool
 		if res.Spec.RateChoice == experiment.RatePooled {
 			// The seeds share one rate, chosen on their mean: score each
 			// at it, so the strategy's score is the pooled curve's best.
 			score, ok = experiment.SmoothedScoreAt(r.LRSearch, r.Head, r.LR)
+		} else {
+			score, ok = experiment.SmoothedSelectionScore(r.LRSearch)
 		}
 		if ok {
 			scores[r.Strategy] = append(scores[r.Strategy], score)

@@ -322,7 +322,7 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 					return
 				}
 				var runs []Run
-				if len(idx) == 1 && c.RateChoice != RatePooled {
+				if c.RateChoice != RatePooled { // a unit of one job
 					runs = []Run{c.runOne(ctx, idx[0]+1, n, js[0], sps[0], testL, &mu)}
 				} else {
 					pos := make([]int, len(idx))

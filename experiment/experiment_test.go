@@ -260,18 +260,7 @@ func TestProbeTrialFoldsStandardisedHead(t *testing.T) {
 // the spec says so (and so is another comparison than the default's), and
 // holdout refuses it.
 func TestCompareSmoothedRateChoice(t *testing.T) {
-	dir := t.TempDir()
-	base := baseCheckpoint(t, dir)
-	strategies, err := strategy.Expand("finetune,probe", base.Shape())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
-		Shots: []int{10}, Seeds: 2, Budget: strategy.Budget{Epochs: 3, Patience: 3},
-		LRGrid: []float64{1e-3, 1e-2, 1e-1}, Batch: 8, Out: filepath.Join(dir, "cmp"), RateChoice: RateSmoothed,
-		Spec: Spec{Base: "base", Strategies: []string{"…"}},
-	}
+	cfg, dir := rateRuleConfig(t, RateSmoothed, 2)
 	res, err := Compare(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -307,11 +296,7 @@ func TestCompareSmoothedRateChoice(t *testing.T) {
 	if _, err := Compare(context.Background(), def); err == nil {
 		t.Error("a comparison with another rate rule resumed this one")
 	}
-	hold := cfg
-	hold.Protocol, hold.Out = ProtocolHoldout, filepath.Join(dir, "hold")
-	if _, err := Compare(context.Background(), hold); err == nil || !strings.Contains(err.Error(), "refit") {
-		t.Errorf("holdout with smoothed rates: %v, want a refusal naming refit", err)
-	}
+	checkHoldoutRefuses(t, cfg, dir)
 	bad := cfg
 	bad.RateChoice, bad.Out = "median", filepath.Join(dir, "bad")
 	if _, err := Compare(context.Background(), bad); err == nil {
@@ -324,18 +309,8 @@ func TestCompareSmoothedRateChoice(t *testing.T) {
 // best of the seeds' mean curve smoothed over neighbouring rates and
 // brackets, and a finished comparison resumes without training.
 func TestComparePooledRateChoice(t *testing.T) {
-	dir := t.TempDir()
-	base := baseCheckpoint(t, dir)
-	strategies, err := strategy.Expand("finetune,probe", base.Shape())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
-		Shots: []int{10}, Seeds: 3, Budget: strategy.Budget{Epochs: 3, Patience: 3}, Workers: 2,
-		LRGrid: []float64{1e-3, 1e-2, 1e-1}, Batch: 8, Out: filepath.Join(dir, "cmp"), RateChoice: RatePooled,
-		Spec: Spec{Base: "base", Strategies: []string{"…"}},
-	}
+	cfg, dir := rateRuleConfig(t, RatePooled, 3)
+	cfg.Workers = 2
 	res, err := Compare(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -417,9 +392,34 @@ func TestComparePooledRateChoice(t *testing.T) {
 			t.Errorf("run %d changed on resume", i)
 		}
 	}
+	checkHoldoutRefuses(t, cfg, dir)
+}
+
+// rateRuleConfig is a small comparison of finetune and probe over a
+// three-rate grid under a rate rule, and its folder's parent.
+func rateRuleConfig(t *testing.T, rule string, seeds int) (Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	strategies, err := strategy.Expand("finetune,probe", base.Shape())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		Base: base, Train: lines(60, 1, 1), Test: lines(30, 2, 1), Strategies: strategies,
+		Shots: []int{10}, Seeds: seeds, Budget: strategy.Budget{Epochs: 3, Patience: 3},
+		LRGrid: []float64{1e-3, 1e-2, 1e-1}, Batch: 8, Out: filepath.Join(dir, "cmp"), RateChoice: rule,
+		Spec: Spec{Base: "base", Strategies: []string{"…"}},
+	}, dir
+}
+
+// checkHoldoutRefuses: cfg's rate rule under the holdout protocol is
+// refused with an error naming refit.
+func checkHoldoutRefuses(t *testing.T, cfg Config, dir string) {
+	t.Helper()
 	hold := cfg
 	hold.Protocol, hold.Out = ProtocolHoldout, filepath.Join(dir, "hold")
 	if _, err := Compare(context.Background(), hold); err == nil || !strings.Contains(err.Error(), "refit") {
-		t.Errorf("holdout with pooled rates: %v, want a refusal naming refit", err)
+		t.Errorf("holdout with %s rates: %v, want a refusal naming refit", cfg.RateChoice, err)
 	}
 }

@@ -361,6 +361,12 @@ func (c Config) headArms(s strategy.Strategy) []bool {
 // progressMu serialises progress reports from concurrent workers.
 func (c Config) runOne(ctx context.Context, i, n int, j job, sp *split, test feed, progressMu *sync.Mutex) Run {
 	model, run := c.adapt(ctx, i, n, j, sp, progressMu)
+	return c.tested(ctx, model, run, test)
+}
+
+// tested scores a run's model (none when the run failed) on the test set
+// into the run, and frees the model.
+func (c Config) tested(ctx context.Context, model fitted, run Run, test feed) Run {
 	if model.m == nil {
 		return run
 	}
@@ -673,13 +679,7 @@ func (c Config) runPooled(ctx context.Context, idx []int, n int, js []job, sps [
 			pick = s.results[i]
 		}
 		model, run := s.finish(ctx, pick)
-		if model.m != nil {
-			if err := c.testFitted(ctx, model, test, &run); err != nil {
-				run.Status, run.Error = "failed", "test: "+err.Error()
-			}
-			model.free()
-		}
-		runs[k] = run
+		runs[k] = c.tested(ctx, model, run, test)
 	}
 	return runs
 }
