@@ -131,6 +131,10 @@ type Options struct {
 	// FoldBN folds graft's BatchNorms into the convolutions before them
 	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
 	FoldBN bool
+	// CastWeights, under bf16 training on the CPU, has autocast cast every
+	// weight on every step instead of keeping bf16 copies
+	// (fit.Config.CastWeights): what the copies save.
+	CastWeights bool
 	// PeerMalloc runs PyTorch with the glibc malloc settings graft's CLI
 	// makes (torch.MallocEnv): the like-for-like comparison, since on a
 	// machine where page faults are dear those settings alone move
@@ -303,7 +307,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
 	}
 	cl := o.Layout.ChannelsLast(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.UnfusedAdam, o.FoldBN)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.UnfusedAdam, o.FoldBN, o.CastWeights)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -377,7 +381,7 @@ type stepper interface {
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, unfused, fold bool) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, unfused, fold, cast bool) (stepper, error) {
 	if c.IsDetector() {
 		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
@@ -390,6 +394,13 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		return nil, err
 	}
 	r.m.Precision = prec
+	if train && prec.Name() == torch.BF16 && dev == torch.CPU && !cast {
+		// As fit.Train does.
+		if err := r.m.KeepLowWeights(torch.BFloat16); err != nil {
+			r.free()
+			return nil, fmt.Errorf("%s: %w", c.Model, err)
+		}
+	}
 	if fold && !train {
 		if _, err := r.m.FoldBatchNorm(); err != nil {
 			r.free()

@@ -50,6 +50,9 @@ func (s Spec) Encode() string {
 	if s.Options.FoldBN {
 		v.Set("fold_bn", "1")
 	}
+	if s.Options.CastWeights {
+		v.Set("cast_weights", "1")
+	}
 	return v.Encode()
 }
 
@@ -79,6 +82,7 @@ func ParseSpec(text string) (Spec, error) {
 	s.Options.Device = v.Get("device")
 	s.Options.UnfusedAdam = v.Get("unfused_adam") == "1"
 	s.Options.FoldBN = v.Get("fold_bn") == "1"
+	s.Options.CastWeights = v.Get("cast_weights") == "1"
 	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
 	}

@@ -47,6 +47,9 @@ type Report struct {
 	// FoldBN: graft's classifier inference ran with each BatchNorm folded
 	// into the convolution before it, as graft predict runs.
 	FoldBN bool `json:"fold_bn"`
+	// CastWeights: graft's bf16 training cast every weight on every step
+	// (autocast's way) instead of keeping bf16 copies.
+	CastWeights bool `json:"cast_weights,omitempty"`
 	// PeerMalloc: PyTorch ran with graft's glibc malloc settings.
 	PeerMalloc bool `json:"torch_graft_malloc,omitempty"`
 	Warmup     int  `json:"warmup"`

@@ -104,7 +104,9 @@ type Store struct {
 func Build(path string, meta Meta) (*nn.Model, error) { return Store{}.Build(path, meta) }
 
 // Build is the package's Build with s's codec.
-func (s Store) Build(path string, meta Meta) (*nn.Model, error) { return buildWith(path, meta, s.Graphs) }
+func (s Store) Build(path string, meta Meta) (*nn.Model, error) {
+	return buildWith(path, meta, s.Graphs)
+}
 
 func buildWith(path string, meta Meta, graphs GraphCodec) (*nn.Model, error) {
 	_, sPath := Paths(path)

@@ -59,9 +59,16 @@ type Config struct {
 	Device torch.Device `json:"-"`
 	// Precision runs forward passes in mixed precision (torch.Precision:
 	// bf16 autocast on CPUs with AVX512-BF16 or CUDA, fp16 on CUDA);
-	// weights, gradients, optimizer state and checkpoints stay float32.
-	// Empty is fp32.
+	// weights, optimizer state and checkpoints stay float32. Empty is
+	// fp32. In bf16 on the CPU, convolutions and dense layers compute
+	// with bf16 copies of their weights kept through the run
+	// (nn.Model.KeepLowWeights), whose gradients stay bf16: the values
+	// autocast's per-step casts would give, without the casts.
 	Precision torch.Precision `json:"precision,omitempty"`
+	// CastWeights turns the bf16 copies off: autocast casts every weight
+	// on every forward and every gradient back, as PyTorch's autocast
+	// does. For measuring what the copies save, and for tests.
+	CastWeights bool `json:"-"`
 	// Phases overrides the single default phase.
 	Phases []Phase `json:"phases,omitempty"`
 }

@@ -317,3 +317,67 @@ func TestL2SPPullsTowardStart(t *testing.T) {
 		t.Errorf("L2-SP drift %.4g not below unpenalised %.4g", pulled, free)
 	}
 }
+
+// TestLowWeightsTrainAsCasts: bf16 training through bf16 copies of the
+// weights (the default on the CPU) ends on the weights autocast's
+// per-step casts give (Config.CastWeights), through early stopping's
+// restore, a frozen stage joining late, L2-SP and clipping, in both
+// layouts; and the model keeps no copies afterwards.
+func TestLowWeightsTrainAsCasts(t *testing.T) {
+	if !torch.CPUHasBF16() {
+		t.Skip("this CPU has no AVX512-BF16")
+	}
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"adam", Config{Epochs: 3, Seed: 1, Patience: 2, Optimizer: optim.Config{Name: "adam", LR: 3e-3}}},
+		{"phases-l2sp-clip", Config{Seed: 2, L2SP: 0.5, ClipNorm: 0.5, Optimizer: optim.Config{Name: "sgd", LR: 0.05, Momentum: 0.9},
+			Phases: []Phase{{Name: "head", Epochs: 1, StageLR: []float64{0, 0, 1, 1}}, {Name: "all", Epochs: 2}}}},
+	}
+	for _, tc := range cases {
+		for _, cl := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/channels-last=%v", tc.name, cl), func(t *testing.T) {
+				var got [2][][]float32
+				for k, cast := range []bool{true, false} {
+					m := model(t, 3)
+					cfg := tc.cfg
+					cfg.Precision, cfg.ChannelsLast, cfg.CastWeights = torch.BF16, cl, cast
+					if cfg.Phases != nil && len(cfg.Phases[0].StageLR) != len(m.Stages) {
+						t.Fatalf("smallcnn has %d stages; the test's phases assume 4", len(m.Stages))
+					}
+					seen := &lowSeen{m: m}
+					run := Run{Model: m, Train: loader(t, bars(48, 1), true), Val: loader(t, bars(24, 2), false), Config: cfg, Events: seen}
+					if _, err := Train(context.Background(), run); err != nil {
+						t.Fatal(err)
+					}
+					if seen.steps == 0 || seen.kept != map[bool]int{false: seen.steps, true: 0}[cast] {
+						t.Fatalf("cast %v: the model kept bf16 copies on %d of %d steps", cast, seen.kept, seen.steps)
+					}
+					if m.KeepsLowWeights() {
+						t.Fatal("the model still keeps bf16 copies after training")
+					}
+					got[k] = weights(t, m)
+				}
+				if !equalWeights(got[0], got[1]) {
+					t.Error("training through bf16 copies ended elsewhere than casting every step")
+				}
+			})
+		}
+	}
+}
+
+// lowSeen counts the training steps during which the model kept bf16
+// copies of its weights.
+type lowSeen struct {
+	m           *nn.Model
+	steps, kept int
+}
+
+func (l *lowSeen) Step(StepInfo) {
+	l.steps++
+	if l.m.KeepsLowWeights() {
+		l.kept++
+	}
+}
+func (l *lowSeen) Epoch(EpochStats) {}

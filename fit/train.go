@@ -177,6 +177,13 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
+	if cfg.Precision.Name() == torch.BF16 && cfg.Device == torch.CPU && !cfg.CastWeights {
+		// After the resume, so that the copies are of the restored weights.
+		if err := r.Model.KeepLowWeights(torch.BFloat16); err != nil {
+			return nil, err
+		}
+		defer r.Model.DropLowWeights()
+	}
 	for t.st.Phase < len(cfg.Phases) {
 		if err := t.runPhase(ctx); err != nil {
 			return t.result(), err
@@ -487,6 +494,12 @@ func (t *trainer) update(l *torch.Tensor) (loss float64, err error) {
 			return loss, t.opt.ZeroGrad()
 		}
 	}
+	if t.anchors != nil || t.cfg.ClipNorm > 0 {
+		// The penalty and the clipping read float32 gradients.
+		if err := t.masterGrads(); err != nil {
+			return 0, err
+		}
+	}
 	if t.anchors != nil {
 		if err := t.l2sp(); err != nil {
 			return 0, err
@@ -741,6 +754,21 @@ func (t *trainer) freeBest() {
 		b.Free()
 	}
 	t.best = nil
+}
+
+// masterGrads moves the gradients of the weights' low-precision copies
+// into the float32 masters (nn.Model.KeepLowWeights).
+func (t *trainer) masterGrads() error {
+	for _, g := range t.opt.Groups() {
+		for _, p := range g.Params {
+			if p.Low != nil {
+				if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
+					return fmt.Errorf("%s: %w", p.Name, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (t *trainer) restoreBest() error {

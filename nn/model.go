@@ -177,6 +177,7 @@ func (m *Model) Truncate(k, n int) error {
 func freeParams(ps []Param) {
 	for _, p := range ps {
 		p.T.Free()
+		p.Low.Free()
 	}
 }
 
@@ -194,6 +195,11 @@ func (m *Model) SetTrainable(stage int, on, trainBN bool) error {
 		}
 		if err := p.T.SetRequiresGrad(on); err != nil {
 			return fmt.Errorf("stage %s, %s: %w", s.Name, p.Name, err)
+		}
+		if p.Low != nil {
+			if err := p.Low.SetRequiresGrad(on); err != nil {
+				return fmt.Errorf("stage %s, %s (low-precision copy): %w", s.Name, p.Name, err)
+			}
 		}
 	}
 	Walk(s.Layers, func(mod Module) {

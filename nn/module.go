@@ -13,6 +13,10 @@ type Param struct {
 	Name   string // relative to its module; the model prefixes it
 	T      *torch.Tensor
 	Buffer bool
+	// Low, when set, is the low-precision copy of T that the forward
+	// computes with (Model.KeepLowWeights): its gradient is T's, and the
+	// optimizer rewrites it from T after every update.
+	Low *torch.Tensor
 }
 
 // Module is a layer or a block of layers.
@@ -72,6 +76,9 @@ func prefixed(children []Named) []Param {
 type Conv2d struct {
 	Weight, Bias *torch.Tensor // Bias may be nil
 	Opts         torch.Conv2dOpts
+	// Low is Weight's low-precision copy while the model keeps one
+	// (Model.KeepLowWeights); the forward then convolves with it.
+	Low *torch.Tensor
 }
 
 // NewConv2d makes a square-kernel convolution with Kaiming-normal
@@ -97,12 +104,15 @@ func NewConv2d(in, out, kernel, stride, padding, groups int, bias bool) *Conv2d 
 
 // Forward convolves x.
 func (c *Conv2d) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
+	if c.Low != nil {
+		return torch.Conv2d(x, c.Low, c.Bias, c.Opts)
+	}
 	return torch.Conv2d(x, c.Weight, c.Bias, c.Opts)
 }
 
 // Params are weight and, when present, bias.
 func (c *Conv2d) Params() []Param {
-	ps := []Param{{Name: "weight", T: c.Weight}}
+	ps := []Param{{Name: "weight", T: c.Weight, Low: c.Low}}
 	if c.Bias != nil {
 		ps = append(ps, Param{Name: "bias", T: c.Bias})
 	}
@@ -169,6 +179,9 @@ func (b *BatchNorm2d) Params() []Param {
 // Linear is x·Wᵀ + b.
 type Linear struct {
 	Weight, Bias *torch.Tensor
+	// Low is Weight's low-precision copy while the model keeps one
+	// (Model.KeepLowWeights).
+	Low *torch.Tensor
 	// Observe, when set, sees the input before every forward: on a
 	// classifier, the penultimate features a new head would train on.
 	Observe func(x *torch.Tensor)
@@ -193,12 +206,15 @@ func (l *Linear) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
 	if l.Observe != nil {
 		l.Observe(x)
 	}
+	if l.Low != nil {
+		return torch.Linear(x, l.Low, l.Bias)
+	}
 	return torch.Linear(x, l.Weight, l.Bias)
 }
 
 // Params are weight and, when present, bias.
 func (l *Linear) Params() []Param {
-	ps := []Param{{Name: "weight", T: l.Weight}}
+	ps := []Param{{Name: "weight", T: l.Weight, Low: l.Low}}
 	if l.Bias != nil {
 		ps = append(ps, Param{Name: "bias", T: l.Bias})
 	}

@@ -166,3 +166,117 @@ func BenchmarkAdamStep(b *testing.B) {
 		})
 	}
 }
+
+// TestLowCopiesMatchCasts: training through bf16 copies of the weights
+// (nn.Param.Low: the gradient stays bf16 on the copy, the step widens it
+// and rewrites the copy) ends where casting every weight on every step
+// ends (autocast's way: the cast's backward widens the gradient into the
+// float32 weight's), for every optimizer, fused and unfused; and the
+// copies hold the masters rounded as the cast rounds them.
+func TestLowCopiesMatchCasts(t *testing.T) {
+	cfgs := []Config{
+		{Name: "adam", LR: 0.1},
+		{Name: "adamw", LR: 0.1},
+		{Name: "sgd", LR: 0.1, Momentum: 0.9, Nesterov: true},
+	}
+	for _, cfg := range cfgs {
+		for _, unfused := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s-unfused=%v", cfg.Name, unfused), func(t *testing.T) {
+				var got [2][][]float32
+				for k, low := range []bool{false, true} {
+					fp := newFusedProblem(t, 11)
+					var lows []*torch.Tensor
+					if low {
+						for gi := range fp.groups {
+							for pi, p := range fp.groups[gi].Params {
+								l := p.T.LowCopy(torch.BFloat16)
+								if err := l.Err(); err != nil {
+									t.Fatal(err)
+								}
+								fp.groups[gi].Params[pi].Low = l
+								lows = append(lows, l)
+							}
+						}
+					}
+					o, err := New(cfg, fp.groups)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o.unfused = unfused && low
+					for i := range 30 {
+						fp.stepLow(t, o, i, lows)
+					}
+					for j, p := range fp.params {
+						v, err := p.Float32s()
+						if err != nil {
+							t.Fatal(err)
+						}
+						got[k] = append(got[k], v)
+						if low {
+							// The copy is the master rounded.
+							want := p.To(torch.BFloat16, torch.CPU).To(torch.Float32, torch.CPU)
+							w, err1 := want.Float32s()
+							c := lows[j].To(torch.Float32, torch.CPU)
+							l, err2 := c.Float32s()
+							if err := firstErr(err1, err2); err != nil {
+								t.Fatal(err)
+							}
+							for i := range w {
+								if w[i] != l[i] {
+									t.Fatalf("param %d[%d]: copy %g, master rounded %g", j, i, l[i], w[i])
+								}
+							}
+							want.Free()
+							c.Free()
+							lows[j].Free()
+						}
+						p.Free()
+					}
+					o.Free()
+				}
+				for j := range got[0] {
+					for i := range got[0][j] {
+						if d := math.Abs(float64(got[0][j][i] - got[1][j][i])); d > 1e-6*math.Max(1, math.Abs(float64(got[0][j][i]))) {
+							t.Fatalf("param %d[%d]: through copies %g, cast each step %g", j, i, got[1][j][i], got[0][j][i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// stepLow is step computing in bf16: through the copies where lows is
+// set, else through a cast of every weight.
+func (fp *fusedProblem) stepLow(t *testing.T, o *Optimizer, i int, lows []*torch.Tensor) {
+	t.Helper()
+	s := torch.NewScope()
+	defer s.Close()
+	var loss *torch.Tensor
+	for j, p := range fp.params {
+		if j == 2 && i < 10 {
+			continue
+		}
+		var w *torch.Tensor
+		if lows != nil {
+			w = s.Track(lows[j].Alias())
+		} else {
+			w = s.Track(p.Alias()).To(torch.BFloat16, torch.CPU)
+		}
+		term := w.AddScalar(float64(j) - 0.5).Square().MulScalar(0.5 * float64(i%3+1)).Tanh().Sum()
+		if loss == nil {
+			loss = term
+		} else {
+			loss = loss.Add(term)
+		}
+	}
+	if err := loss.To(torch.Float32, torch.CPU).Backward(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.ZeroGrad(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -123,6 +123,11 @@ func (o *Optimizer) ZeroGrad() error {
 			if err := p.T.ZeroGrad(); err != nil {
 				return fmt.Errorf("zero grad %s: %w", p.Name, err)
 			}
+			if p.Low != nil {
+				if err := p.Low.ZeroGrad(); err != nil {
+					return fmt.Errorf("zero grad %s (low-precision copy): %w", p.Name, err)
+				}
+			}
 		}
 	}
 	return nil
@@ -153,7 +158,7 @@ func (o *Optimizer) Step() (err error) {
 func (o *Optimizer) stepGroup(g Group) error {
 	lr := g.LR * o.scale
 	c := o.cfg
-	var ps, gs []*torch.Tensor
+	var ps, gs, lows []*torch.Tensor
 	var live []nn.Param
 	defer func() {
 		for _, t := range gs {
@@ -161,14 +166,14 @@ func (o *Optimizer) stepGroup(g Group) error {
 		}
 	}()
 	for _, p := range g.Params {
-		gr, err := p.T.Grad()
+		gr, err := grad(p)
 		if err != nil {
 			return fmt.Errorf("%s step, %s: %w", c.Name, p.Name, err)
 		}
 		if gr == nil {
 			continue // no gradient: the parameter did not take part
 		}
-		ps, gs, live = append(ps, p.T), append(gs, gr), append(live, p)
+		ps, gs, lows, live = append(ps, p.T), append(gs, gr), append(lows, p.Low), append(live, p)
 	}
 	if len(ps) == 0 {
 		return nil
@@ -184,7 +189,7 @@ func (o *Optimizer) stepGroup(g Group) error {
 				bufs, fresh = append(bufs, bs[0]), append(fresh, f)
 			}
 		}
-		err = torch.SGDStep(ps, gs, bufs, fresh, lr, c.Momentum, g.WeightDecay, c.Nesterov)
+		err = torch.SGDStep(ps, gs, bufs, lows, fresh, lr, c.Momentum, g.WeightDecay, c.Nesterov)
 	default: // adam, adamw
 		ms, vs := make([]*torch.Tensor, len(live)), make([]*torch.Tensor, len(live))
 		bc1, bc2 := make([]float64, len(live)), make([]float64, len(live))
@@ -195,7 +200,7 @@ func (o *Optimizer) stepGroup(g Group) error {
 			t := float64(o.steps[p.Name])
 			bc1[i], bc2[i] = 1-math.Pow(c.Beta1, t), 1-math.Pow(c.Beta2, t)
 		}
-		err = torch.AdamStep(ps, gs, ms, vs, bc1, bc2, lr, c.Beta1, c.Beta2, c.Eps, g.WeightDecay, c.Name == "adamw")
+		err = torch.AdamStep(ps, gs, ms, vs, lows, bc1, bc2, lr, c.Beta1, c.Beta2, c.Eps, g.WeightDecay, c.Name == "adamw")
 	}
 	if err != nil {
 		return fmt.Errorf("%s step, group %s: %w", c.Name, g.Name, err)
@@ -229,7 +234,43 @@ func (o *Optimizer) buffers(p nn.Param, n int) (bs []*torch.Tensor, fresh bool) 
 	return bs, fresh
 }
 
+// grad is the gradient a step reads for p: the float32 master's, or
+// where the forward computed with a low-precision copy (nn.Param.Low), the
+// copy's bf16 gradient, which the fused step widens as it reads. Where
+// both exist (a penalty added to the master's), the copy's is moved into
+// the master's.
+func grad(p nn.Param) (*torch.Tensor, error) {
+	if p.Low != nil {
+		lg, err := p.Low.Grad()
+		if err != nil || lg == nil {
+			return p.T.Grad()
+		}
+		mg, err := p.T.Grad()
+		if err != nil || mg == nil {
+			return lg, err
+		}
+		mg.Free()
+		lg.Free()
+		if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
+			return nil, err
+		}
+	}
+	return p.T.Grad()
+}
+
+// update is one unfused step of p; a low-precision copy's gradient is
+// moved into the master first and the copy rewritten after.
 func (o *Optimizer) update(p nn.Param, lr, wd float64) error {
+	if p.Low == nil {
+		return o.updateMaster(p, lr, wd)
+	}
+	if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
+		return err
+	}
+	return firstErr(o.updateMaster(p, lr, wd), torch.SyncLow(p.T, p.Low))
+}
+
+func (o *Optimizer) updateMaster(p nn.Param, lr, wd float64) error {
 	g, err := p.T.Grad()
 	if err != nil || g == nil {
 		return err // no gradient: the parameter did not take part

@@ -15,6 +15,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"unsafe"
@@ -62,6 +63,17 @@ func bint(b bool) C.int {
 		return 1
 	}
 	return 0
+}
+
+// CheckShim reports whether the shim library this process loaded was
+// built from the header this binary was compiled with (GS_ABI): a shim
+// from another graft version reads some calls' arguments differently, and
+// would train garbage rather than fail.
+func CheckShim() error {
+	if got, want := int(C.gs_abi()), int(C.GS_ABI); got != want {
+		return fmt.Errorf("the libgraft_shim.so this process loaded (through LD_LIBRARY_PATH or the binary's run path) speaks ABI %d and this graft binary needs %d: rebuild one from the same checkout as the other (make -C torch/shim, then go build ./cmd/graft), or point LD_LIBRARY_PATH at the shim built with it", got, want)
+	}
+	return nil
 }
 
 // Version is the libtorch version the shim was built against.
@@ -128,3 +140,6 @@ func GradEnabled() bool { return C.gs_grad_enabled() != 0 }
 // all threads (see graft_shim.cpp; detectors at 320² train 2–4× faster).
 // Programs that train call it once at start; graft's CLI does.
 func TuneAllocator(keepBytes int64) { C.gs_tune_allocator(C.int64_t(keepBytes)) }
+
+// abiVersion is the GS_ABI this binary was compiled with.
+func abiVersion() int { return int(C.GS_ABI) }

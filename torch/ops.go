@@ -501,29 +501,34 @@ func handles(name string, ts []*Tensor) ([]C.gs_tensor, error) {
 // a parameter may start late). One native call for the group and, for
 // CPU float32 tensors of one layout, one pass over each parameter's
 // memory; the result equals the unfused ATen sequence to rounding.
-func AdamStep(ps, gs, ms, vs []*Tensor, bc1, bc2 []float64, lr, beta1, beta2, eps, wd float64, decoupled bool) error {
+//
+// A gradient may be bfloat16: that of the weight's low-precision copy
+// lows[i] (nn.Model.KeepLowWeights), which the same pass rewrites from the
+// updated weight. lows may be nil, and so may its entries.
+func AdamStep(ps, gs, ms, vs, lows []*Tensor, bc1, bc2 []float64, lr, beta1, beta2, eps, wd float64, decoupled bool) error {
 	n := len(ps)
-	if len(gs) != n || len(ms) != n || len(vs) != n || len(bc1) != n || len(bc2) != n {
-		return fmt.Errorf("adam step: %d parameters, %d gradients, %d/%d moments, %d/%d corrections", n, len(gs), len(ms), len(vs), len(bc1), len(bc2))
+	if len(gs) != n || len(ms) != n || len(vs) != n || len(bc1) != n || len(bc2) != n || (lows != nil && len(lows) != n) {
+		return fmt.Errorf("adam step: %d parameters, %d gradients, %d/%d moments, %d/%d corrections, %d copies", n, len(gs), len(ms), len(vs), len(bc1), len(bc2), len(lows))
 	}
 	if n == 0 {
 		return nil
 	}
-	var all [4][]C.gs_tensor
-	for i, ts := range [][]*Tensor{ps, gs, ms, vs} {
+	var all [5][]C.gs_tensor
+	for i, ts := range [][]*Tensor{ps, gs, ms, vs, lows} {
 		hs, err := handles("adam step", ts)
 		if err != nil {
 			return err
 		}
 		all[i] = hs
 	}
-	err := check("adam step", C.gs_adam_step(&all[0][0], &all[1][0], &all[2][0], &all[3][0],
+	err := check("adam step", C.gs_adam_step(&all[0][0], &all[1][0], &all[2][0], &all[3][0], &all[4][0],
 		(*C.double)(unsafe.Pointer(&bc1[0])), (*C.double)(unsafe.Pointer(&bc2[0])), C.int(n),
 		C.double(lr), C.double(beta1), C.double(beta2), C.double(eps), C.double(wd), bint(decoupled)))
 	runtime.KeepAlive(ps)
 	runtime.KeepAlive(gs)
 	runtime.KeepAlive(ms)
 	runtime.KeepAlive(vs)
+	runtime.KeepAlive(lows)
 	return err
 }
 
@@ -531,11 +536,11 @@ func AdamStep(ps, gs, ms, vs []*Tensor, bc1, bc2 []float64, lr, beta1, beta2, ep
 // gs[i]: weight decay as L2, then momentum into bufs[i] (fresh[i]: the
 // buffer takes the gradient as its first value, as PyTorch's does), then
 // Nesterov's look-ahead. bufs may be nil when momentum is 0. One native
-// call for the group, as AdamStep.
-func SGDStep(ps, gs, bufs []*Tensor, fresh []bool, lr, momentum, wd float64, nesterov bool) error {
+// call for the group, as AdamStep; gradients and lows as AdamStep's.
+func SGDStep(ps, gs, bufs, lows []*Tensor, fresh []bool, lr, momentum, wd float64, nesterov bool) error {
 	n := len(ps)
-	if len(gs) != n || (momentum != 0 && (len(bufs) != n || len(fresh) != n)) {
-		return fmt.Errorf("sgd step: %d parameters, %d gradients, %d buffers", n, len(gs), len(bufs))
+	if len(gs) != n || (momentum != 0 && (len(bufs) != n || len(fresh) != n)) || (lows != nil && len(lows) != n) {
+		return fmt.Errorf("sgd step: %d parameters, %d gradients, %d buffers, %d copies", n, len(gs), len(bufs), len(lows))
 	}
 	if n == 0 {
 		return nil
@@ -556,9 +561,54 @@ func SGDStep(ps, gs, bufs []*Tensor, fresh []bool, lr, momentum, wd float64, nes
 	for i := range fresh {
 		fr[i] = bint(fresh[i])
 	}
-	err = check("sgd step", C.gs_sgd_step(&hp[0], &hg[0], &hb[0], &fr[0], C.int(n), C.double(lr), C.double(momentum), C.double(wd), bint(nesterov)))
+	hl, err := handles("sgd step", lows)
+	if err != nil {
+		return err
+	}
+	err = check("sgd step", C.gs_sgd_step(&hp[0], &hg[0], &hb[0], &hl[0], &fr[0], C.int(n), C.double(lr), C.double(momentum), C.double(wd), bint(nesterov)))
 	runtime.KeepAlive(ps)
 	runtime.KeepAlive(gs)
 	runtime.KeepAlive(bufs)
+	runtime.KeepAlive(lows)
 	return err
+}
+
+// LowCopy is a detached copy of the weight t in dtype, in t's layout,
+// requiring gradients as t does: what a layer computes with under mixed
+// precision when it keeps a copy (nn.Model.KeepLowWeights).
+func (t *Tensor) LowCopy(dtype DType) *Tensor {
+	return call("low copy", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error { return C.gs_low_copy(t.h, C.int(dtype), out) })
+}
+
+// SyncLow rewrites low from master, converting: after the master changed
+// other than by an optimizer step (best weights restored, a resume).
+func SyncLow(master, low *Tensor) error {
+	if err := firstUsable(master, low); err != nil {
+		return fmt.Errorf("sync low copy: %w", err)
+	}
+	defer runtime.KeepAlive(master)
+	defer runtime.KeepAlive(low)
+	return check("sync low copy", C.gs_low_sync(master.h, low.h))
+}
+
+// LowGradToMaster moves low's gradient, widened, into master's (adding it
+// to one already there): for steps that read float32 gradients, clipping
+// and L2-SP.
+func LowGradToMaster(master, low *Tensor) error {
+	if err := firstUsable(master, low); err != nil {
+		return fmt.Errorf("low gradient: %w", err)
+	}
+	defer runtime.KeepAlive(master)
+	defer runtime.KeepAlive(low)
+	return check("low gradient", C.gs_low_grad_to_master(master.h, low.h))
+}
+
+// firstUsable is the first of ts that cannot be used, as an error.
+func firstUsable(ts ...*Tensor) error {
+	for _, t := range ts {
+		if err := t.usable(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

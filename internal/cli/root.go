@@ -78,6 +78,10 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			code = 3
 		}
 	}()
+	if err := torch.CheckShim(); err != nil {
+		fmt.Fprintf(stderr, "graft: %v\n", err)
+		return 1
+	}
 	// Keep freed activations in the heap between steps (1 GiB at most):
 	// measured ~30% faster training on the small CNN here.
 	torch.TuneAllocator(1 << 30)

@@ -124,6 +124,8 @@ void gs_tune_allocator(int64_t keep_bytes) {
 #endif
 }
 
+int gs_abi(void) { return GS_ABI; }
+
 void gs_version(char *buf, int n) {
   std::string v = TORCH_VERSION;
   std::snprintf(buf, static_cast<size_t>(n), "%s", v.c_str());
@@ -637,16 +639,18 @@ gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tenso
 
 namespace {
 
-// dense says the optimizer may walk ts as flat float arrays in step: CPU,
-// float32, the same sizes and strides, no gaps or overlaps (channels-last
-// weights included).
-bool dense(std::initializer_list<const at::Tensor *> ts) {
+// dense says the optimizer may walk ts as flat arrays in step: CPU, the
+// same sizes and strides, no gaps or overlaps (channels-last weights
+// included); the first tensor float32, the others float32 or, where
+// lowOK, bfloat16 (a gradient or a low-precision copy of the weight).
+bool dense(std::initializer_list<const at::Tensor *> ts, bool lowOK = false) {
   const at::Tensor &a = **ts.begin();
   if (!a.device().is_cpu() || a.scalar_type() != at::kFloat || !a.is_non_overlapping_and_dense()) return false;
   for (const at::Tensor *t : ts) {
-    if (!t->defined() || !t->device().is_cpu() || t->scalar_type() != at::kFloat || t->sizes() != a.sizes() ||
-        t->strides() != a.strides() || t->storage_offset() != 0 || a.storage_offset() != 0)
+    if (!t->defined() || !t->device().is_cpu() || t->sizes() != a.sizes() || t->strides() != a.strides() ||
+        t->storage_offset() != 0 || a.storage_offset() != 0)
       return false;
+    if (t->scalar_type() != at::kFloat && !(lowOK && t->scalar_type() == at::kBFloat16)) return false;
   }
   return true;
 }
@@ -666,13 +670,21 @@ constexpr int64_t kGrain = 1 << 15;
 // adamKernel is one Adam update of n elements. ATen's lerp takes
 // a + w·(b−a) for |w| < 0.5 and b − (b−a)·(1−w) otherwise
 // (ATen/native/Lerp.h); the branch is hoisted into lowW.
-template <bool L2, bool Decoupled, bool LowW>
-GS_VECTOR void adamKernel(float *__restrict pp, const float *__restrict gp, float *__restrict mp, float *__restrict vp,
+//
+// G is the gradient's element: float, or the bits of a bfloat16 (the
+// gradient of a low-precision copy of the weight, Model.KeepLowWeights),
+// widened exactly as ATen's .to(float) widens it.
+inline float widen(float g) { return g; }
+inline float widen(uint16_t g) { return c10::detail::f32_from_bits(g); }
+
+template <bool L2, bool Decoupled, bool LowW, typename G>
+GS_VECTOR void adamKernel(float *__restrict pp, const G *__restrict gp, float *__restrict mp, float *__restrict vp,
                           int64_t n, float w1, float b2, float c2, float fi, float fe, float fs, float fwd, float keep) {
   for (int64_t k = 0; k < n; k++) {
     float pk = pp[k];
     if (Decoupled) pk = pk * keep;
-    const float gk = L2 ? gp[k] + fwd * pk : gp[k];
+    const float gr = widen(gp[k]);
+    const float gk = L2 ? gr + fwd * pk : gr;
     const float mk = LowW ? mp[k] + w1 * (gk - mp[k]) : gk - (gk - mp[k]) * (1 - w1);
     const float vk = vp[k] * b2 + c2 * gk * gk;
     mp[k] = mk;
@@ -681,19 +693,25 @@ GS_VECTOR void adamKernel(float *__restrict pp, const float *__restrict gp, floa
   }
 }
 
-template <bool L2, bool Decoupled>
-void adamDispatch(bool lowW, float *pp, const float *gp, float *mp, float *vp, int64_t n, float w1, float b2, float c2,
+template <bool L2, bool Decoupled, typename G>
+void adamDispatch(bool lowW, float *pp, const G *gp, float *mp, float *vp, int64_t n, float w1, float b2, float c2,
                   float fi, float fe, float fs, float fwd, float keep) {
   if (lowW) adamKernel<L2, Decoupled, true>(pp, gp, mp, vp, n, w1, b2, c2, fi, fe, fs, fwd, keep);
   else adamKernel<L2, Decoupled, false>(pp, gp, mp, vp, n, w1, b2, c2, fi, fe, fs, fwd, keep);
 }
 
+// narrow writes the updated weights into their bfloat16 copy, rounding to
+// nearest even as ATen's .to(bfloat16) does, while they are in cache.
+GS_VECTOR void narrow(uint16_t *__restrict lp, const float *__restrict pp, int64_t n) {
+  for (int64_t k = 0; k < n; k++) lp[k] = c10::detail::round_to_nearest_even(pp[k]);
+}
+
 // sgdKernel is one SGD update of n elements (bp null: no momentum).
-template <bool Momentum, bool First, bool Nesterov>
-GS_VECTOR void sgdKernel(float *__restrict pp, const float *__restrict gp, float *__restrict bp, int64_t n, float fwd,
+template <bool Momentum, bool First, bool Nesterov, typename G>
+GS_VECTOR void sgdKernel(float *__restrict pp, const G *__restrict gp, float *__restrict bp, int64_t n, float fwd,
                          float fm, float flr) {
   for (int64_t k = 0; k < n; k++) {
-    float d = gp[k] + fwd * pp[k];
+    float d = widen(gp[k]) + fwd * pp[k];
     if (Momentum) {
       const float bk = First ? d : bp[k] * fm + d;
       bp[k] = bk;
@@ -705,9 +723,20 @@ GS_VECTOR void sgdKernel(float *__restrict pp, const float *__restrict gp, float
 
 }  // namespace
 
+// lowCopy returns lows[i]'s tensor, or null where the parameter keeps no
+// low-precision copy (lows itself may be null).
+at::Tensor *lowCopy(const gs_tensor *lows, int i) { return lows && lows[i] ? &T(lows[i]) : nullptr; }
+
+// elems runs f on the gradient's elements as float or as bfloat16 bits.
+template <typename F>
+void elems(const at::Tensor &g, F f) {
+  if (g.scalar_type() == at::kBFloat16) f(reinterpret_cast<const uint16_t *>(g.data_ptr<at::BFloat16>()));
+  else f(g.data_ptr<float>());
+}
+
 gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *ms, const gs_tensor *vs,
-                      const double *bc1, const double *bc2, int n, double lr, double beta1, double beta2,
-                      double eps, double wd, int decoupled) {
+                      const gs_tensor *lows, const double *bc1, const double *bc2, int n, double lr, double beta1,
+                      double beta2, double eps, double wd, int decoupled) {
   GS_TRY
   at::NoGradGuard ng;
   for (int i = 0; i < n; i++) {
@@ -715,70 +744,118 @@ gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor 
     const at::Tensor &g = T(gs[i]);
     at::Tensor &m = T(ms[i]);
     at::Tensor &v = T(vs[i]);
+    at::Tensor *low = lowCopy(lows, i);
     const double step = -lr / bc1[i], inv = 1 / std::sqrt(bc2[i]);
-    if (!dense({&p, &g, &m, &v})) {
-      at::Tensor grad = g;
+    if (!(low ? dense({&p, &g, &m, &v, low}, true) : dense({&p, &g, &m, &v}, true)) ||
+        (low && low->scalar_type() != at::kBFloat16)) {
+      at::Tensor grad = g.scalar_type() == p.scalar_type() ? g : g.to(p.scalar_type());
       if (wd != 0) {
         if (decoupled) p.mul_(1 - lr * wd);
-        else grad = g.add(p, wd);
+        else grad = grad.add(p, wd);
       }
       m.lerp_(grad, 1 - beta1);
       v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
       at::Tensor denom = v.sqrt().mul_(inv).add_(eps);
       p.addcdiv_(m, denom, step);
+      if (low) low->copy_(p);
       continue;
     }
     // Written through raw pointers: bump the version counters as ATen's
     // in-place ops do, so nothing keyed on them sees stale values.
     for (at::Tensor *t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
+    if (low) low->unsafeGetTensorImpl()->bump_version();
     float *pp = p.data_ptr<float>(), *mp = m.data_ptr<float>(), *vp = v.data_ptr<float>();
-    const float *gp = g.data_ptr<float>();
+    uint16_t *lp = low ? reinterpret_cast<uint16_t *>(low->data_ptr<at::BFloat16>()) : nullptr;
     const float w1 = static_cast<float>(1 - beta1), b2 = static_cast<float>(beta2), c2 = static_cast<float>(1 - beta2),
                 fi = static_cast<float>(inv), fe = static_cast<float>(eps), fs = static_cast<float>(step),
                 fwd = static_cast<float>(wd), keep = static_cast<float>(1 - lr * wd);
     const bool lowW = std::abs(w1) < 0.5f;
-    at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
-      const int64_t n = hi - lo;
-      if (wd == 0) adamDispatch<false, false>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
-      else if (decoupled) adamDispatch<false, true>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
-      else adamDispatch<true, false>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
+    elems(g, [&](auto gp) {
+      at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
+        const int64_t n = hi - lo;
+        if (wd == 0) adamDispatch<false, false>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
+        else if (decoupled) adamDispatch<false, true>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
+        else adamDispatch<true, false>(lowW, pp + lo, gp + lo, mp + lo, vp + lo, n, w1, b2, c2, fi, fe, fs, fwd, keep);
+        if (lp) narrow(lp + lo, pp + lo, n);
+      });
     });
   }
   GS_END
 }
 
-gs_error gs_sgd_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *bufs, const int *fresh, int n,
-                     double lr, double momentum, double wd, int nesterov) {
+gs_error gs_sgd_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *bufs, const gs_tensor *lows,
+                     const int *fresh, int n, double lr, double momentum, double wd, int nesterov) {
   GS_TRY
   at::NoGradGuard ng;
   for (int i = 0; i < n; i++) {
     at::Tensor &p = T(ps[i]);
     const at::Tensor &g = T(gs[i]);
     at::Tensor *b = momentum != 0 ? &T(bufs[i]) : nullptr;
-    if (!(b ? dense({&p, &g, b}) : dense({&p, &g}))) {
-      at::Tensor d = wd != 0 ? g.add(p, wd) : g;
+    at::Tensor *low = lowCopy(lows, i);
+    bool fast = b ? dense({&p, &g, b}, true) : dense({&p, &g}, true);
+    if (low) fast = fast && low->scalar_type() == at::kBFloat16 && dense({&p, low}, true);
+    if (b) fast = fast && b->scalar_type() == at::kFloat;
+    if (!fast) {
+      at::Tensor gr = g.scalar_type() == p.scalar_type() ? g : g.to(p.scalar_type());
+      at::Tensor d = wd != 0 ? gr.add(p, wd) : gr;
       if (b) {
         if (fresh[i]) b->copy_(d);
         else b->mul_(momentum).add_(d);
         d = nesterov ? d.add(*b, momentum) : *b;
       }
       p.add_(d, -lr);
+      if (low) low->copy_(p);
       continue;
     }
     p.unsafeGetTensorImpl()->bump_version();
     if (b) b->unsafeGetTensorImpl()->bump_version();
+    if (low) low->unsafeGetTensorImpl()->bump_version();
     float *pp = p.data_ptr<float>(), *bp = b ? b->data_ptr<float>() : nullptr;
-    const float *gp = g.data_ptr<float>();
+    uint16_t *lp = low ? reinterpret_cast<uint16_t *>(low->data_ptr<at::BFloat16>()) : nullptr;
     const float fwd = static_cast<float>(wd), fm = static_cast<float>(momentum), flr = static_cast<float>(-lr);
     const bool first = b && fresh[i], nest = nesterov != 0;
-    at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
-      float *q = pp + lo, *bq = bp ? bp + lo : nullptr;
-      const float *h = gp + lo;
-      const int64_t n = hi - lo;
-      if (!bq) sgdKernel<false, false, false>(q, h, bq, n, fwd, fm, flr);
-      else if (first) nest ? sgdKernel<true, true, true>(q, h, bq, n, fwd, fm, flr) : sgdKernel<true, true, false>(q, h, bq, n, fwd, fm, flr);
-      else nest ? sgdKernel<true, false, true>(q, h, bq, n, fwd, fm, flr) : sgdKernel<true, false, false>(q, h, bq, n, fwd, fm, flr);
+    elems(g, [&](auto gp) {
+      at::parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
+        float *q = pp + lo, *bq = bp ? bp + lo : nullptr;
+        const auto *h = gp + lo;
+        const int64_t n = hi - lo;
+        if (!bq) sgdKernel<false, false, false>(q, h, bq, n, fwd, fm, flr);
+        else if (first) nest ? sgdKernel<true, true, true>(q, h, bq, n, fwd, fm, flr) : sgdKernel<true, true, false>(q, h, bq, n, fwd, fm, flr);
+        else nest ? sgdKernel<true, false, true>(q, h, bq, n, fwd, fm, flr) : sgdKernel<true, false, false>(q, h, bq, n, fwd, fm, flr);
+        if (lp) narrow(lp + lo, q, n);
+      });
     });
   }
+  GS_END
+}
+
+// ---- low-precision copies of weights (Model.KeepLowWeights) ----
+
+gs_error gs_low_copy(gs_tensor t, int dtype, gs_tensor *out) {
+  GS_TRY
+  const at::Tensor &w = T(t);
+  at::Tensor low = w.detach().to(to_scalar_type(dtype), /*non_blocking=*/false, /*copy=*/true, at::MemoryFormat::Preserve);
+  low.set_requires_grad(w.requires_grad());
+  *out = wrap(low);
+  GS_END
+}
+
+gs_error gs_low_sync(gs_tensor master, gs_tensor low) {
+  GS_TRY
+  at::NoGradGuard ng;
+  T(low).copy_(T(master));
+  GS_END
+}
+
+gs_error gs_low_grad_to_master(gs_tensor master, gs_tensor low) {
+  GS_TRY
+  at::NoGradGuard ng;
+  at::Tensor &l = T(low);
+  if (!l.grad().defined()) return nullptr;
+  at::Tensor &m = T(master);
+  at::Tensor g = l.grad().to(m.scalar_type(), /*non_blocking=*/false, /*copy=*/false, at::MemoryFormat::Preserve);
+  if (m.grad().defined()) m.mutable_grad().add_(g);
+  else m.mutable_grad() = g;
+  l.mutable_grad().reset();
   GS_END
 }

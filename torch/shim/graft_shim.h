@@ -27,6 +27,16 @@ extern "C" {
 typedef void *gs_tensor;
 typedef char *gs_error;
 
+/* The version of the declarations below. It is raised whenever one of them
+ * changes, and a graft binary refuses a shim whose gs_abi differs from the
+ * GS_ABI it was compiled with (torch.CheckShim): the binary finds the
+ * library through its run path or LD_LIBRARY_PATH, and calling a shim
+ * built from another header passes arguments it reads differently, which
+ * trains garbage instead of failing. torch's TestShimABI keeps this
+ * header's hash beside the version, so a change without a raise fails. */
+#define GS_ABI 2
+int gs_abi(void);
+
 /* dtypes */
 enum { GS_FLOAT32 = 0, GS_INT64 = 1, GS_FLOAT64 = 2, GS_UINT8 = 3, GS_BOOL = 4, GS_FLOAT16 = 5, GS_BFLOAT16 = 6, GS_INT32 = 7 };
 
@@ -150,15 +160,32 @@ gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tenso
 /* Adam (decoupled = 0: L2 added to the gradient) or AdamW (decoupled = 1:
  * p *= 1 - lr*wd first), for n parameters with their gradients, first and
  * second moments and bias corrections bc1[i] = 1 - beta1^t_i,
- * bc2[i] = 1 - beta2^t_i. Gradients are not modified. */
+ * bc2[i] = 1 - beta2^t_i. Gradients are not modified; a gradient may be
+ * bfloat16 (that of the weight's low-precision copy). low[i], where low
+ * and low[i] are not NULL, is the weight's bfloat16 copy, rewritten from
+ * the updated weight in the same pass. */
 gs_error gs_adam_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *m, const gs_tensor *v,
-                      const double *bc1, const double *bc2, int n, double lr, double beta1, double beta2,
-                      double eps, double wd, int decoupled);
+                      const gs_tensor *low, const double *bc1, const double *bc2, int n, double lr, double beta1,
+                      double beta2, double eps, double wd, int decoupled);
 /* SGD with optional weight decay, momentum (buf; fresh[i] != 0 takes the
  * gradient as the buffer's first value, as PyTorch does) and Nesterov. buf
- * may be NULL when momentum is 0. Gradients are not modified. */
-gs_error gs_sgd_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *buf, const int *fresh, int n,
-                     double lr, double momentum, double wd, int nesterov);
+ * may be NULL when momentum is 0; gradients and low as for Adam. Gradients
+ * are not modified. */
+gs_error gs_sgd_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *buf, const gs_tensor *low,
+                     const int *fresh, int n, double lr, double momentum, double wd, int nesterov);
+
+/* ---- low-precision copies of weights: a bf16 leaf the forward computes
+ * with, so that autocast casts no weight per step and backward casts no
+ * gradient back; the optimizer updates the float32 master and rewrites
+ * the copy ---- */
+
+/* A detached copy of t in dtype, in t's layout, requiring gradients as t does. */
+gs_error gs_low_copy(gs_tensor t, int dtype, gs_tensor *out);
+/* low = master, converted (after the master changed other than by a step). */
+gs_error gs_low_sync(gs_tensor master, gs_tensor low);
+/* Moves low's gradient, widened, into master's (added to one already
+ * there), for what must read float32 gradients (clipping, L2-SP). */
+gs_error gs_low_grad_to_master(gs_tensor master, gs_tensor low);
 
 #ifdef __cplusplus
 }
