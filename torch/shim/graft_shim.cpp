@@ -639,20 +639,26 @@ gs_error gs_interpolate(gs_tensor x, const int64_t *size, int bilinear, gs_tenso
 
 namespace {
 
-// dense says the optimizer may walk ts as flat arrays in step: CPU, the
-// same sizes and strides, no gaps or overlaps (channels-last weights
-// included); the first tensor float32, the others float32 or, where
-// lowOK, bfloat16 (a gradient or a low-precision copy of the weight).
-bool dense(std::initializer_list<const at::Tensor *> ts, bool lowOK = false) {
+// dense says the optimizer may walk ts as flat float arrays in step: CPU,
+// float32, the same sizes and strides, no gaps or overlaps (channels-last
+// weights included).
+bool dense(std::initializer_list<const at::Tensor *> ts) {
   const at::Tensor &a = **ts.begin();
   if (!a.device().is_cpu() || a.scalar_type() != at::kFloat || !a.is_non_overlapping_and_dense()) return false;
   for (const at::Tensor *t : ts) {
-    if (!t->defined() || !t->device().is_cpu() || t->sizes() != a.sizes() || t->strides() != a.strides() ||
-        t->storage_offset() != 0 || a.storage_offset() != 0)
+    if (!t->defined() || !t->device().is_cpu() || t->scalar_type() != at::kFloat || t->sizes() != a.sizes() ||
+        t->strides() != a.strides() || t->storage_offset() != 0 || a.storage_offset() != 0)
       return false;
-    if (t->scalar_type() != at::kFloat && !(lowOK && t->scalar_type() == at::kBFloat16)) return false;
   }
   return true;
+}
+
+// alike says t may be walked beside the dense weight p as a flat array of
+// bfloat16 (or, where floatOK, float32): a gradient, or the weight's
+// low-precision copy.
+bool alike(const at::Tensor &t, const at::Tensor &p, bool floatOK) {
+  return t.defined() && t.device().is_cpu() && t.sizes() == p.sizes() && t.strides() == p.strides() &&
+         t.storage_offset() == 0 && (t.scalar_type() == at::kBFloat16 || (floatOK && t.scalar_type() == at::kFloat));
 }
 
 constexpr int64_t kGrain = 1 << 15;
@@ -721,8 +727,6 @@ GS_VECTOR void sgdKernel(float *__restrict pp, const G *__restrict gp, float *__
   }
 }
 
-}  // namespace
-
 // lowCopy returns lows[i]'s tensor, or null where the parameter keeps no
 // low-precision copy (lows itself may be null).
 at::Tensor *lowCopy(const gs_tensor *lows, int i) { return lows && lows[i] ? &T(lows[i]) : nullptr; }
@@ -733,6 +737,8 @@ void elems(const at::Tensor &g, F f) {
   if (g.scalar_type() == at::kBFloat16) f(reinterpret_cast<const uint16_t *>(g.data_ptr<at::BFloat16>()));
   else f(g.data_ptr<float>());
 }
+
+}  // namespace
 
 gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *ms, const gs_tensor *vs,
                       const gs_tensor *lows, const double *bc1, const double *bc2, int n, double lr, double beta1,
@@ -746,8 +752,7 @@ gs_error gs_adam_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor 
     at::Tensor &v = T(vs[i]);
     at::Tensor *low = lowCopy(lows, i);
     const double step = -lr / bc1[i], inv = 1 / std::sqrt(bc2[i]);
-    if (!(low ? dense({&p, &g, &m, &v, low}, true) : dense({&p, &g, &m, &v}, true)) ||
-        (low && low->scalar_type() != at::kBFloat16)) {
+    if (!dense({&p, &m, &v}) || !alike(g, p, true) || (low && !alike(*low, p, false))) {
       at::Tensor grad = g.scalar_type() == p.scalar_type() ? g : g.to(p.scalar_type());
       if (wd != 0) {
         if (decoupled) p.mul_(1 - lr * wd);
@@ -792,10 +797,7 @@ gs_error gs_sgd_step(const gs_tensor *ps, const gs_tensor *gs, const gs_tensor *
     const at::Tensor &g = T(gs[i]);
     at::Tensor *b = momentum != 0 ? &T(bufs[i]) : nullptr;
     at::Tensor *low = lowCopy(lows, i);
-    bool fast = b ? dense({&p, &g, b}, true) : dense({&p, &g}, true);
-    if (low) fast = fast && low->scalar_type() == at::kBFloat16 && dense({&p, low}, true);
-    if (b) fast = fast && b->scalar_type() == at::kFloat;
-    if (!fast) {
+    if (!(b ? dense({&p, b}) : dense({&p})) || !alike(g, p, true) || (low && !alike(*low, p, false))) {
       at::Tensor gr = g.scalar_type() == p.scalar_type() ? g : g.to(p.scalar_type());
       at::Tensor d = wd != 0 ? gr.add(p, wd) : gr;
       if (b) {
