@@ -17,8 +17,11 @@ race-bound: which strategy advise would recommend if its seeds rung
 scored every strategy it kept there as the comparison's floor does (each
 seed's search smoothed over rates, at full budget, averaged over seeds),
 read off the comparison's own searches; and the same with each seed
-scored at the rate the race's strategies rung ran, which replays the
-race's own rule with the comparison's numbers."""
+scored at the rate the race's strategies rung chose, which replays the
+race's own rule with the comparison's numbers; and with each seed scored
+by the mean of its readings at every rate the strategies rung ran on the
+first seed (the best short run's rate and, where the short run could not
+separate them, the runner-up's)."""
 import json
 import math
 import pathlib
@@ -103,7 +106,8 @@ def one_se(best_dir, sm_dir, po_dir):
 
 
 def race_bound(folder):
-    out = {"floor's score on the race's kept strategies": [], "the race's rule, the comparison's numbers": [], "floor (every strategy)": []}
+    out = {"floor's score on the race's kept strategies": [], "the race's rule, the comparison's numbers": [],
+           "both full-budget rates of the first seed": [], "floor (every strategy)": []}
     for name, shots in SETTINGS:
         rs = runs(folder, name)
         for k in shots:
@@ -114,7 +118,11 @@ def race_bound(folder):
             kept = [e["strategy"] for e in race["entries"] if e["rung"] == "seeds"] or \
                    [e["strategy"] for e in race["entries"] if e["rung"] == "strategies"]
             entry = {e["strategy"]: e for e in race["entries"]}
-            test, floor, at = {}, {}, {}
+            arms = {}
+            for t in race["trials"]:
+                if t["rung"] == "strategies":
+                    arms.setdefault(t["strategy"], []).append((bool(t.get("raw_head")), t["lr"]))
+            test, floor, at, two = {}, {}, {}, {}
             for r in rs:
                 if r["shots"] != k or r["status"] != "ok":
                     continue
@@ -132,6 +140,16 @@ def race_bound(folder):
                         v = next((t["val_accuracy"] for t in race["trials"] if t["rung"] != "rates" and
                                   t["strategy"] == r["strategy"] and t["seed"] == r["seed"] and t["lr"] == e["lr"]), 0)
                     at.setdefault(r["strategy"], []).append(v)
+                    reads = []
+                    for raw, lr in arms.get(r["strategy"], [(e.get("head") == "raw", e["lr"])]):
+                        head = "raw" if raw else (e.get("head") or "")
+                        u = dict(cs.get(head, [])).get(lr)
+                        if u is None:
+                            u = next((t["val_accuracy"] for t in race["trials"] if t["rung"] != "rates" and t["strategy"] == r["strategy"] and
+                                      t["seed"] == r["seed"] and t["lr"] == lr and bool(t.get("raw_head")) == raw), None)
+                        if u is not None:
+                            reads.append(u)
+                    two.setdefault(r["strategy"], []).append(st.mean(reads) if reads else 0)
             means = {s: st.mean(v) for s, v in test.items()}
             best = max(means.values())
             score = {s: st.mean(v) for s, v in floor.items()}
@@ -139,6 +157,7 @@ def race_bound(folder):
             picks = {
                 "floor's score on the race's kept strategies": max(kept, key=lambda s: score[s]),
                 "the race's rule, the comparison's numbers": max(kept, key=lambda s: at_rate.get(s, 0)),
+                "both full-budget rates of the first seed": max(kept, key=lambda s: st.mean(two[s]) if s in two else 0),
                 "floor (every strategy)": max(score, key=score.get),
             }
             for label, p in picks.items():
