@@ -36,7 +36,9 @@ import (
 //     strategy the leader cannot yet be said to beat (a race: the
 //     statistically beaten leave), while the compute budget allows:
 //     other samples of the shots, the largest source of variance at a
-//     few images per class.
+//     few images per class. Each runs at the rates the strategies rung
+//     ran on the first seed (the runner-up too, where it ran), and a
+//     seed scores the mean of their readings (armsScore).
 //
 // The strategies rung also runs a strategy's runner-up rate when the short
 // run could not separate it from the best.
@@ -352,15 +354,47 @@ func (r *racer) survivors(alive []*standing, rng *rand.Rand) []*standing {
 // standing is one strategy through the race.
 type standing struct {
 	s      strategy.Strategy
-	screen RaceTrial   // its best rate on the short budget
-	second RaceTrial   // the runner-up rate, when the short run cannot separate it from the best
-	full   []RaceTrial // full budget, one per seed (the first is seed 1's chosen rate)
-	rates  int         // rates the screen tried (a comparison tries as many)
+	screen RaceTrial // its best rate on the short budget
+	second RaceTrial // the runner-up rate, when the short run cannot separate it from the best
+	// arms are the rates it runs on the full budget: the screen's best
+	// and, when it ran ok on the first seed, the runner-up; the better of
+	// the two on the first seed first (the rate advise recommends).
+	arms []RaceTrial
+	// full is one trial per seed: the first arm's, scored by the mean of
+	// its arms' readings on that seed (seeds' scores).
+	full  []RaceTrial
+	rates int // rates the screen tried (a comparison tries as many)
 
 	// smoothed is the short runs' score over their rates, smoothed with
 	// neighbouring rates: what strategies are ordered by after the short
 	// rung (0 when no rate trained ok).
 	smoothed float64
+}
+
+// armsScore is one seed's standing from its trials at a strategy's arms
+// (ts[0] at the first): the first arm's trial, its score the mean of the
+// readings of the arms that trained ok. A strategy whose two best rates
+// the short run could not separate is read at both on every seed, as the
+// comparison's floor reads each seed's curve smoothed over neighbouring
+// rates: one rate's reading alone rewards the first seed's lucky rate
+// (docs/advise.md, "Where advise loses to the floor"). The images it got
+// right stay the first arm's, for the paired intervals: a mean over two
+// rates varies less than one rate's reading, so they err wide.
+func armsScore(ts []RaceTrial) RaceTrial {
+	t := ts[0]
+	if t.Status != "ok" {
+		return t
+	}
+	var sum float64
+	n := 0
+	for _, a := range ts {
+		if a.Status == "ok" {
+			sum += a.ValAcc
+			n++
+		}
+	}
+	t.ValAcc = sum / float64(n)
+	return t
 }
 
 // ok are the full-budget trials that trained without diverging.
@@ -567,6 +601,7 @@ func (r *racer) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		sd.arms = []RaceTrial{t}
 		sd.full = append(sd.full, t)
 		ran++
 	}
@@ -583,9 +618,16 @@ func (r *racer) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if better(t, sd.full[0]) {
-			sd.full[0] = t
+		if t.Status != "ok" || sd.arms[0].Status != "ok" {
+			if better(t, sd.arms[0]) {
+				sd.arms[0] = t // the screen's best diverged on the full budget
+			}
+		} else if better(t, sd.arms[0]) {
+			sd.arms = []RaceTrial{t, sd.arms[0]}
+		} else {
+			sd.arms = append(sd.arms, t)
 		}
+		sd.full[0] = armsScore(sd.arms)
 	}
 	// Rung 3: seeds. A race in the sense of Maron & Moore's Hoeffding
 	// races (1994) and Birattari's F-race (2002): a strategy leaves only
@@ -610,11 +652,20 @@ func (r *racer) run(ctx context.Context) error {
 				r.res.Notes = append(r.res.Notes, fmt.Sprintf("seed %d of %s was not run: the budget (%.0f%% of the comparison) was spent", seed, sd.s.Name, 100*r.o.Budget))
 				continue
 			}
-			t, err := r.trial(ctx, "seeds", sd.s, sd.full[0].LR, sd.full[0].Raw, full, seed, true)
-			if err != nil {
-				return err
+			var ts []RaceTrial
+			for i, a := range sd.arms {
+				if i > 0 && !fits(sd) {
+					r.res.BudgetCut = true
+					r.res.Notes = append(r.res.Notes, fmt.Sprintf("seed %d of %s ran at %g only: the budget (%.0f%% of the comparison) was spent", seed, sd.s.Name, sd.arms[0].LR, 100*r.o.Budget))
+					break
+				}
+				t, err := r.trial(ctx, "seeds", sd.s, a.LR, a.Raw, full, seed, true)
+				if err != nil {
+					return err
+				}
+				ts = append(ts, t)
 			}
-			sd.full = append(sd.full, t)
+			sd.full = append(sd.full, armsScore(ts))
 		}
 	}
 	r.res.FullSeconds = fullEstimate()

@@ -71,6 +71,40 @@ func TestRace(t *testing.T) {
 	if !slices.Contains(res.TiedWithBest, res.Entries[0].Strategy) {
 		t.Errorf("tied %v lacks the best", res.TiedWithBest)
 	}
+	// A strategy that ran two rates on the first seed's full budget runs
+	// both on every further seed, and scores each seed by their mean.
+	two := 0
+	for _, e := range res.Entries {
+		if e.Rung != "seeds" {
+			continue
+		}
+		bySeed := map[int][]RaceTrial{}
+		for _, tr := range res.Trials {
+			if tr.Strategy == e.Strategy && tr.Rung != "rates" && tr.Status == "ok" {
+				bySeed[tr.Seed] = append(bySeed[tr.Seed], tr)
+			}
+		}
+		if len(bySeed[1]) == 2 {
+			two++
+		}
+		var mean float64
+		for seed, ts := range bySeed {
+			if len(ts) != len(bySeed[1]) {
+				t.Errorf("%s ran %d rates on seed %d and %d on the first", e.Strategy, len(ts), seed, len(bySeed[1]))
+			}
+			var m float64
+			for _, tr := range ts {
+				m += tr.ValAcc / float64(len(ts))
+			}
+			mean += m / float64(len(bySeed))
+		}
+		if math.Abs(mean-e.ValAcc) > 1e-12 {
+			t.Errorf("%s scored %v, the mean of its seeds' rate means is %v", e.Strategy, e.ValAcc, mean)
+		}
+	}
+	if two == 0 {
+		t.Error("no strategy of the seeds rung ran two rates: the two-rate score went untested")
+	}
 	// Resuming trains nothing and gives the same result.
 	again, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1, State: state, Log: func(l string) { t.Errorf("trained again: %s", l) }})
 	if err != nil {
