@@ -125,21 +125,38 @@ func TestTrainRepeatsUnderSeed(t *testing.T) {
 // epoch and resumes it.
 func TestResumeEndsWhereUninterruptedWould(t *testing.T) {
 	for _, precise := range []bool{false, true} {
-		t.Run(fmt.Sprintf("precise_bn=%v", precise), func(t *testing.T) { testResume(t, precise) })
+		t.Run(fmt.Sprintf("precise_bn=%v", precise), func(t *testing.T) { testResume(t, precise, torch.FP32, true, false) })
+	}
+	// Without validation, so that the last epoch's weights are the ones
+	// compared rather than a best epoch from before the interruption: fp32;
+	// bf16, which keeps bf16 copies of the weights through the run that a
+	// resumed run must make from the restored weights and hand to the
+	// optimizer it rebuilds (it once trained nothing after a resume); and
+	// bf16 casting every step.
+	t.Run("fp32-no-validation", func(t *testing.T) { testResume(t, false, torch.FP32, false, false) })
+	if torch.CPUHasBF16() {
+		t.Run("bf16-copies", func(t *testing.T) { testResume(t, false, torch.BF16, false, false) })
+		t.Run("bf16-casts", func(t *testing.T) { testResume(t, false, torch.BF16, false, true) })
 	}
 }
 
-func testResume(t *testing.T, precise bool) {
+func testResume(t *testing.T, precise bool, prec torch.Precision, withVal, cast bool) {
 	torchtest.NoLeaks(t)
 	dir := t.TempDir()
-	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, PreciseBN: precise, Phases: []Phase{
+	valLoader := func() *data.Loader {
+		if !withVal {
+			return nil
+		}
+		return loader(t, bars(24, 2), false)
+	}
+	cfg := Config{Epochs: 4, Seed: 3, Patience: 3, PreciseBN: precise, Precision: prec, CastWeights: cast, Phases: []Phase{
 		{Name: "head", Epochs: 2, StageLR: []float64{0, 0, 0, 1}},
 		{Name: "all", Epochs: 2},
 	}}
-	train, val := bars(48, 1), bars(24, 2)
+	train := bars(48, 1)
 
 	full := model(t, 2)
-	if _, err := Train(context.Background(), Run{Model: full, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg}); err != nil {
+	if _, err := Train(context.Background(), Run{Model: full, Train: loader(t, train, true), Val: valLoader(), Config: cfg}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -147,7 +164,7 @@ func testResume(t *testing.T, precise bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m1 := model(t, 2)
 	stopper := &cancelAfter{n: 3, cancel: cancel}
-	_, err := Train(ctx, Run{Model: m1, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg, Events: stopper,
+	_, err := Train(ctx, Run{Model: m1, Train: loader(t, train, true), Val: valLoader(), Config: cfg, Events: stopper,
 		Resume: &Resumer{Path: path, Fingerprint: "x"}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
@@ -158,7 +175,7 @@ func testResume(t *testing.T, precise bool) {
 	}
 	m2 := model(t, 77) // different init: everything must come from the checkpoint
 	r := &Resumer{Path: path, Fingerprint: "x", Continue: true}
-	res, err := Train(context.Background(), Run{Model: m2, Train: loader(t, train, true), Val: loader(t, val, false), Config: cfg, Resume: r})
+	res, err := Train(context.Background(), Run{Model: m2, Train: loader(t, train, true), Val: valLoader(), Config: cfg, Resume: r})
 	if err != nil {
 		t.Fatal(err)
 	}

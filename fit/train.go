@@ -167,6 +167,15 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		t.r.Cache = r.Cache
 		defer r.Cache.Free()
 	}
+	// bf16 copies of the weights (nn.Model.KeepLowWeights), made before a
+	// resume builds the optimizer, whose parameters carry them.
+	keepLow := cfg.Precision.Name() == torch.BF16 && cfg.Device == torch.CPU && !cfg.CastWeights
+	if keepLow {
+		if err := r.Model.KeepLowWeights(torch.BFloat16); err != nil {
+			return nil, err
+		}
+		defer r.Model.DropLowWeights()
+	}
 	if cfg.L2SP > 0 {
 		if err := t.snapshotAnchors(); err != nil {
 			return nil, err
@@ -177,12 +186,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
-	if cfg.Precision.Name() == torch.BF16 && cfg.Device == torch.CPU && !cfg.CastWeights {
-		// After the resume, so that the copies are of the restored weights.
-		if err := r.Model.KeepLowWeights(torch.BFloat16); err != nil {
+	if keepLow {
+		// The restore wrote the masters the copies were made from.
+		if err := r.Model.SyncLowWeights(); err != nil {
 			return nil, err
 		}
-		defer r.Model.DropLowWeights()
 	}
 	for t.st.Phase < len(cfg.Phases) {
 		if err := t.runPhase(ctx); err != nil {
