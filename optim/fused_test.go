@@ -280,3 +280,53 @@ func (fp *fusedProblem) stepLow(t *testing.T, o *Optimizer, i int, lows []*torch
 		t.Fatal(err)
 	}
 }
+
+// TestLowAndMasterGradients: where a weight has a gradient on its bf16
+// copy and another on the float32 master (a penalty added there), a step
+// reads their sum, as autocast's widened gradient accumulated with the
+// penalty's would be.
+func TestLowAndMasterGradients(t *testing.T) {
+	for _, unfused := range []bool{false, true} {
+		var got [2][]float32
+		for k, low := range []bool{false, true} {
+			var w *torch.Tensor
+			torch.Seeded(3, func() { w = torch.Randn(4, 3) })
+			if err := w.SetRequiresGrad(true); err != nil {
+				t.Fatal(err)
+			}
+			p := nn.Param{Name: "w", T: w}
+			if low {
+				p.Low = w.LowCopy(torch.BFloat16)
+			}
+			// SGD: the step is the gradient itself (Adam's first step is its sign).
+			o, err := New(Config{Name: "sgd", LR: 0.1}, []Group{{Name: "g", Params: []nn.Param{p}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.unfused = unfused
+			s := torch.NewScope()
+			var data *torch.Tensor
+			if low {
+				data = s.Track(p.Low.Alias())
+			} else {
+				data = s.Track(w.Alias()).To(torch.BFloat16, torch.CPU)
+			}
+			loss := data.Square().Sum().To(torch.Float32, torch.CPU).Add(s.Track(w.Alias()).MulScalar(0.5).Sum())
+			if err := firstErr(loss.Backward(), o.Step()); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if got[k], err = w.Float32s(); err != nil {
+				t.Fatal(err)
+			}
+			o.Free()
+			p.Low.Free()
+			w.Free()
+		}
+		for i := range got[0] {
+			if d := math.Abs(float64(got[0][i] - got[1][i])); d > 1e-6 {
+				t.Fatalf("unfused %v, [%d]: both gradients %g, one summed %g", unfused, i, got[1][i], got[0][i])
+			}
+		}
+	}
+}

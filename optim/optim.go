@@ -240,20 +240,28 @@ func (o *Optimizer) buffers(p nn.Param, n int) (bs []*torch.Tensor, fresh bool) 
 // both exist (a penalty added to the master's), the copy's is moved into
 // the master's.
 func grad(p nn.Param) (*torch.Tensor, error) {
-	if p.Low != nil {
-		lg, err := p.Low.Grad()
-		if err != nil || lg == nil {
-			return p.T.Grad()
-		}
-		mg, err := p.T.Grad()
-		if err != nil || mg == nil {
-			return lg, err
-		}
-		mg.Free()
+	if p.Low == nil {
+		return p.T.Grad()
+	}
+	lg, err := p.Low.Grad()
+	if err != nil {
+		return nil, err
+	}
+	if lg == nil {
+		return p.T.Grad()
+	}
+	mg, err := p.T.Grad()
+	if err != nil {
 		lg.Free()
-		if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
-			return nil, err
-		}
+		return nil, err
+	}
+	if mg == nil {
+		return lg, nil
+	}
+	mg.Free()
+	lg.Free()
+	if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
+		return nil, err
 	}
 	return p.T.Grad()
 }
