@@ -307,7 +307,7 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 		return Sample{}, fmt.Errorf("%s: --precision %s covers classifiers; detectors run in fp32", c.Model, o.Precision)
 	}
 	cl := o.Layout.ChannelsLast(c.Model)
-	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o.Precision, o.UnfusedAdam, o.FoldBN, o.CastWeights)
+	r, err := newStepper(ctx, c, cl, mode == ModeTrain, dev, o)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -381,7 +381,7 @@ type stepper interface {
 }
 
 // newStepper builds what measures c, with its fixed batch.
-func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, prec torch.Precision, unfused, fold, cast bool) (stepper, error) {
+func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch.Device, o Options) (stepper, error) {
 	if c.IsDetector() {
 		r, err := newDetRunner(ctx, c, channelsLast, train, dev)
 		if err != nil {
@@ -389,19 +389,19 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		}
 		return r, nil
 	}
-	r, err := newRunner(c, channelsLast, train, dev, unfused)
+	r, err := newRunner(c, channelsLast, train, dev, o.UnfusedAdam)
 	if err != nil {
 		return nil, err
 	}
-	r.m.Precision = prec
-	if train && prec.Name() == torch.BF16 && dev == torch.CPU && !cast {
+	r.m.Precision = o.Precision
+	if train && nn.LowWeightsFor(o.Precision, dev) && !o.CastWeights {
 		// As fit.Train does.
 		if err := r.m.KeepLowWeights(torch.BFloat16); err != nil {
 			r.free()
 			return nil, fmt.Errorf("%s: %w", c.Model, err)
 		}
 	}
-	if fold && !train {
+	if o.FoldBN && !train {
 		if _, err := r.m.FoldBatchNorm(); err != nil {
 			r.free()
 			return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)

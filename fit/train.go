@@ -169,7 +169,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	// bf16 copies of the weights (nn.Model.KeepLowWeights), made before a
 	// resume builds the optimizer, whose parameters carry them.
-	keepLow := cfg.Precision.Name() == torch.BF16 && cfg.Device == torch.CPU && !cfg.CastWeights
+	keepLow := nn.LowWeightsFor(cfg.Precision, cfg.Device) && !cfg.CastWeights
 	if keepLow {
 		if err := r.Model.KeepLowWeights(torch.BFloat16); err != nil {
 			return nil, err

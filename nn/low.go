@@ -47,17 +47,26 @@ func (m *Model) KeepsLowWeights() bool {
 	return keeps
 }
 
-// SyncLowWeights rewrites every copy from its master.
+// SyncLowWeights rewrites every copy from its master, converting.
 func (m *Model) SyncLowWeights() error {
 	var err error
-	m.eachWeight(func(name string, w *torch.Tensor, low **torch.Tensor) {
-		if err == nil && *low != nil {
-			if e := torch.SyncLow(w, *low); e != nil {
-				err = fmt.Errorf("%s: %w", name, e)
+	torch.NoGrad(func() {
+		m.eachWeight(func(name string, w *torch.Tensor, low **torch.Tensor) {
+			if err == nil && *low != nil {
+				if e := (*low).CopyFrom_(w); e != nil {
+					err = fmt.Errorf("%s: %w", name, e)
+				}
 			}
-		}
+		})
 	})
 	return err
+}
+
+// LowWeightsFor reports whether training at p on dev keeps bf16 copies of
+// the weights: bf16 on the CPU, where they were measured (BENCHMARKS.md,
+// "fourth set"); CUDA and fp16 keep autocast's casts.
+func LowWeightsFor(p torch.Precision, dev torch.Device) bool {
+	return p.Name() == torch.BF16 && dev == torch.CPU
 }
 
 // DropLowWeights frees the copies: the forward computes with the masters

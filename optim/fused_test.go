@@ -47,7 +47,11 @@ func newFusedProblem(t *testing.T, seed uint64) *fusedProblem {
 
 // step computes a loss that gives every parameter a different, changing
 // gradient (the late bias none before step 10), backpropagates and steps.
-func (fp *fusedProblem) step(t *testing.T, o *Optimizer, i int) {
+func (fp *fusedProblem) step(t *testing.T, o *Optimizer, i int) { fp.stepLow(t, o, i, false, nil) }
+
+// stepLow is step computing in bf16 where bf16 is set: through the copies
+// where lows is set, else through a cast of every weight.
+func (fp *fusedProblem) stepLow(t *testing.T, o *Optimizer, i int, bf16 bool, lows []*torch.Tensor) {
 	t.Helper()
 	s := torch.NewScope()
 	defer s.Close()
@@ -56,12 +60,21 @@ func (fp *fusedProblem) step(t *testing.T, o *Optimizer, i int) {
 		if j == 2 && i < 10 {
 			continue
 		}
-		term := s.Track(p.Alias()).AddScalar(float64(j) - 0.5).Square().MulScalar(0.5 * float64(i%3+1)).Tanh().Sum()
+		w := s.Track(p.Alias())
+		if lows != nil {
+			w = s.Track(lows[j].Alias())
+		} else if bf16 {
+			w = w.To(torch.BFloat16, torch.CPU)
+		}
+		term := w.AddScalar(float64(j) - 0.5).Square().MulScalar(0.5 * float64(i%3+1)).Tanh().Sum()
 		if loss == nil {
 			loss = term
 		} else {
 			loss = loss.Add(term)
 		}
+	}
+	if bf16 {
+		loss = loss.To(torch.Float32, torch.CPU)
 	}
 	if err := loss.Backward(); err != nil {
 		t.Fatal(err)
@@ -204,7 +217,7 @@ func TestLowCopiesMatchCasts(t *testing.T) {
 					}
 					o.unfused = unfused && low
 					for i := range 30 {
-						fp.stepLow(t, o, i, lows)
+						fp.stepLow(t, o, i, true, lows)
 					}
 					for j, p := range fp.params {
 						v, err := p.Float32s()
@@ -243,41 +256,6 @@ func TestLowCopiesMatchCasts(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// stepLow is step computing in bf16: through the copies where lows is
-// set, else through a cast of every weight.
-func (fp *fusedProblem) stepLow(t *testing.T, o *Optimizer, i int, lows []*torch.Tensor) {
-	t.Helper()
-	s := torch.NewScope()
-	defer s.Close()
-	var loss *torch.Tensor
-	for j, p := range fp.params {
-		if j == 2 && i < 10 {
-			continue
-		}
-		var w *torch.Tensor
-		if lows != nil {
-			w = s.Track(lows[j].Alias())
-		} else {
-			w = s.Track(p.Alias()).To(torch.BFloat16, torch.CPU)
-		}
-		term := w.AddScalar(float64(j) - 0.5).Square().MulScalar(0.5 * float64(i%3+1)).Tanh().Sum()
-		if loss == nil {
-			loss = term
-		} else {
-			loss = loss.Add(term)
-		}
-	}
-	if err := loss.To(torch.Float32, torch.CPU).Backward(); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Step(); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.ZeroGrad(); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -275,7 +275,7 @@ func (o *Optimizer) update(p nn.Param, lr, wd float64) error {
 	if err := torch.LowGradToMaster(p.T, p.Low); err != nil {
 		return err
 	}
-	return firstErr(o.updateMaster(p, lr, wd), torch.SyncLow(p.T, p.Low))
+	return firstErr(o.updateMaster(p, lr, wd), p.Low.CopyFrom_(p.T))
 }
 
 func (o *Optimizer) updateMaster(p nn.Param, lr, wd float64) error {

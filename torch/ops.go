@@ -580,17 +580,6 @@ func (t *Tensor) LowCopy(dtype DType) *Tensor {
 	return call("low copy", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error { return C.gs_low_copy(t.h, C.int(dtype), out) })
 }
 
-// SyncLow rewrites low from master, converting: after the master changed
-// other than by an optimizer step (best weights restored, a resume).
-func SyncLow(master, low *Tensor) error {
-	if err := firstUsable(master, low); err != nil {
-		return fmt.Errorf("sync low copy: %w", err)
-	}
-	defer runtime.KeepAlive(master)
-	defer runtime.KeepAlive(low)
-	return check("sync low copy", C.gs_low_sync(master.h, low.h))
-}
-
 // LowGradToMaster moves low's gradient, widened, into master's (adding it
 // to one already there): for steps that read float32 gradients, clipping
 // and L2-SP.

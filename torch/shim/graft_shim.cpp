@@ -842,13 +842,6 @@ gs_error gs_low_copy(gs_tensor t, int dtype, gs_tensor *out) {
   GS_END
 }
 
-gs_error gs_low_sync(gs_tensor master, gs_tensor low) {
-  GS_TRY
-  at::NoGradGuard ng;
-  T(low).copy_(T(master));
-  GS_END
-}
-
 gs_error gs_low_grad_to_master(gs_tensor master, gs_tensor low) {
   GS_TRY
   at::NoGradGuard ng;

@@ -34,7 +34,7 @@ typedef char *gs_error;
  * built from another header passes arguments it reads differently, which
  * trains garbage instead of failing. torch's TestShimABI keeps this
  * header's hash beside the version, so a change without a raise fails. */
-#define GS_ABI 2
+#define GS_ABI 3
 int gs_abi(void);
 
 /* dtypes */
@@ -181,8 +181,6 @@ gs_error gs_sgd_step(const gs_tensor *p, const gs_tensor *g, const gs_tensor *bu
 
 /* A detached copy of t in dtype, in t's layout, requiring gradients as t does. */
 gs_error gs_low_copy(gs_tensor t, int dtype, gs_tensor *out);
-/* low = master, converted (after the master changed other than by a step). */
-gs_error gs_low_sync(gs_tensor master, gs_tensor low);
 /* Moves low's gradient, widened, into master's (added to one already
  * there), for what must read float32 gradients (clipping, L2-SP). */
 gs_error gs_low_grad_to_master(gs_tensor master, gs_tensor low);
