@@ -348,9 +348,17 @@ func rankWhy(e experiment.RaceEntry, meas *Measurements, shape *nn.Model) string
 		parts = append(parts, fmt.Sprintf("stopped after the short budget: %.1f%% on validation, its rates smoothed with their neighbours", 100*e.ValAcc))
 	default:
 		parts = append(parts, fmt.Sprintf("%.1f%% on validation [%.1f, %.1f] over %d seed(s), %d images", 100*e.ValAcc, 100*e.Low, 100*e.High, e.Seeds, e.ValImages))
+		if e.Unadjusted != 0 && math.Abs(e.ValAcc-e.Unadjusted) >= 0.0005 {
+			parts = append(parts, fmt.Sprintf("%.1f%% before adjusting for its seeds", 100*e.Unadjusted))
+		}
 	}
-	if e.Margin != nil {
-		parts = append(parts, fmt.Sprintf("%.1f points behind the best [%.1f, %.1f]", 100*e.Margin.Diff, 100*e.Margin.Low, 100*e.Margin.High))
+	switch m := e.Margin; {
+	case m == nil:
+	case m.Diff < 0:
+		// Ahead where both ran, behind once its seeds are allowed for.
+		parts = append(parts, fmt.Sprintf("%.1f points ahead of the best on the seeds both ran [%.1f, %.1f]", -100*m.Diff, -100*m.High, -100*m.Low))
+	default:
+		parts = append(parts, fmt.Sprintf("%.1f points behind the best [%.1f, %.1f]", 100*m.Diff, 100*m.Low, 100*m.High))
 	}
 	if s, err := strategy.Parse(e.Strategy); err == nil {
 		switch d := s.Def(); {

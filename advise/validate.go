@@ -94,9 +94,9 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 			continue
 		}
 		v.Rows = append(v.Rows, Row{Strategy: rk.Strategy, Predicted: rk.Score, Stage: rk.Stage, Measured: m, TrainSeconds: secs[rk.Strategy]})
-		// The ranking's order is the prediction (a strategy stopped at an
-		// earlier rung ranks below every one that went further, whatever
-		// its score on the shorter budget).
+		// The ranking's order is the prediction (a strategy the short rung
+		// stopped ranks below every one that ran the full budget, whatever
+		// its short runs' score).
 		pred = append(pred, float64(len(a.Ranking)-i))
 		meas = append(meas, m)
 	}

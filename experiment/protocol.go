@@ -283,6 +283,7 @@ type rateResult struct {
 	loss     float64
 	epochs   int
 	ran      int // epochs the longest fold ran
+	trained  int // epochs run over all folds: the work done
 	hist     []fit.EpochStats
 	err      string
 	model    fitted // holdout: the trained model, kept for the best rate
@@ -315,6 +316,7 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 			return rr
 		}
 		hists = append(hists, out.Result.History)
+		rr.trained += len(out.Result.History)
 		rr.trainabl = out.Trainable
 		if rr.hist == nil {
 			rr.hist = out.Result.History

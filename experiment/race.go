@@ -43,10 +43,12 @@ import (
 // The strategies rung also runs a strategy's runner-up rate when the short
 // run could not separate it from the best.
 //
-// The tie is decided among the strategies of the last rung, on the seeds
-// they all ran: the halving already judged the others worse, and where
-// advice settles a tie by cost (advise.TieCheapest) the cheap member
-// should be one the race found strong.
+// Strategies that ran the full budget are ranked by their score net of
+// each seed's effect (seedAdjusted), whichever rung they reached: the
+// seeds rung leaves a strategy behind when the budget runs out as well as
+// when it is beaten. The tie is every one of them whose paired interval
+// against the best, on the seeds both ran, includes no difference; one
+// the seeds rung found beaten has none.
 //
 // Slow starters are not judged on a short run: the short rung chooses
 // rates within a strategy, and the order in which strategies get the full
@@ -96,6 +98,10 @@ type RaceResult struct {
 	FullSeconds float64 `json:"full_seconds"`
 	Seconds     float64 `json:"seconds"` // the race's own training
 	Spent       float64 `json:"spent"`   // counted before the race
+	// SeedEffects is how much each seed's sample of the shots (index: seed
+	// − 1) read above or below the others, over the strategies that ran the
+	// full budget (seedAdjusted); the entries' scores are net of it.
+	SeedEffects []float64 `json:"seed_effects,omitempty"`
 	// BudgetCut: the budget stopped a rung short.
 	BudgetCut bool     `json:"budget_cut,omitempty"`
 	Notes     []string `json:"notes,omitempty"`
@@ -138,15 +144,18 @@ type RaceEntry struct {
 	Head   string  `json:"head,omitempty"` // raw or standardized, for a new head on frozen features
 	Epochs int     `json:"epochs"`         // training length chosen (first seed)
 	// ValAcc is the predicted accuracy: the smoothed validation accuracy
-	// at the chosen length, averaged over the seeds run; Low/High its 95%
-	// interval (seeds, then validation images, resampled). For a strategy
+	// at the chosen length, averaged over the seeds run, net of those
+	// seeds' effects (RaceResult.SeedEffects); Unadjusted is the plain
+	// mean; Low/High its 95% interval (validation images resampled within
+	// each seed). For a strategy
 	// the budget stopped at the rates rung, its short runs' score smoothed
 	// over neighbouring rates (SmoothedSelectionScore), Low and High equal.
-	ValAcc    float64 `json:"val_accuracy"`
-	Low       float64 `json:"low"`
-	High      float64 `json:"high"`
-	Seeds     int     `json:"seeds"`
-	ValImages int     `json:"val_images"`
+	ValAcc     float64 `json:"val_accuracy"`
+	Low        float64 `json:"low"`
+	High       float64 `json:"high"`
+	Unadjusted float64 `json:"unadjusted_val_accuracy,omitempty"`
+	Seeds      int     `json:"seeds"`
+	ValImages  int     `json:"val_images"`
 	// Seconds is what the race spent on it; FullSeconds what a full
 	// comparison would (estimated): the cost a tie is broken by.
 	Seconds     float64 `json:"seconds"`
@@ -192,6 +201,10 @@ func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
 	c.Spec.Folds = c.Folds
 	c.Spec.Test = "" // a race never tests
 	c.Spec.Shots, c.Spec.Seeds, c.Spec.Epochs, c.Spec.LRGrid = []int{o.Shots}, c.Seeds, c.Budget.Epochs, c.LRGrid
+	// The strategies raced, in place of whatever the caller's spec listed
+	// (advise's lists them all, the pruned too; appending to it had named
+	// every raced strategy twice).
+	c.Spec.Strategies = nil
 	for _, s := range c.Strategies {
 		c.Spec.Strategies = append(c.Spec.Strategies, s.Name)
 	}
@@ -300,12 +313,8 @@ func (r *racer) trial(ctx context.Context, rung string, s strategy.Strategy, lr 
 		t.ValAcc, t.ValLoss, t.Epochs = rr.acc, rr.loss, rr.epochs
 		t.Correct = correctBits(rr.correct)
 	}
-	// Epochs run over the folds, from the fold histories' lengths: the
-	// folds all run under one budget, the first's length stands for all.
-	t.EpochsRun = len(rr.hist) * len(sp.folds)
-	if t.EpochsRun == 0 {
-		t.EpochsRun = 1
-	}
+	// Epochs run over the folds, each fold's own: they stop early apart.
+	t.EpochsRun = max(1, rr.trained)
 	r.res.Trials = append(r.res.Trials, t)
 	r.res.Seconds += t.Seconds
 	if r.o.Log != nil {
@@ -332,13 +341,15 @@ func better(a, b RaceTrial) bool {
 	return a.Status == "ok" && (a.ValAcc > b.ValAcc || (a.ValAcc == b.ValAcc && a.ValLoss < b.ValLoss))
 }
 
-// survivors are the strategies the leader (the best mean selection score
-// over the seeds each ran) cannot be said to beat — its paired lead over
-// them includes no difference — best first; the leader and the runner-up
-// always, so that a verdict between two exists.
-func (r *racer) survivors(alive []*standing, rng *rand.Rand) []*standing {
+// survivors are the strategies the leader (the best seed-adjusted score,
+// seedAdjusted over every strategy that ran the full budget) cannot be
+// said to beat — its paired lead over them includes no difference — best
+// first; the leader and the runner-up always, so that a verdict between
+// two exists.
+func (r *racer) survivors(alive, all []*standing, rng *rand.Rand) []*standing {
+	score, _ := seedAdjusted(all)
 	sorted := slices.Clone(alive)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].mean() > sorted[j].mean() })
+	sort.SliceStable(sorted, func(i, j int) bool { return score[sorted[i]] > score[sorted[j]] })
 	if len(sorted) <= 2 {
 		return sorted
 	}
@@ -483,6 +494,93 @@ func (sd *standing) mean() float64 {
 	return m
 }
 
+// seedAdjusted scores every strategy that ran the full budget on a common
+// footing: its mean over the seeds it ran, each seed's reading less that
+// seed's effect. The effects and scores are the least-squares fit of an
+// additive model, score = strategy + seed, to every seed's reading (an
+// incomplete block design: the seeds are blocks, and not every strategy
+// runs every seed). effects[k] is seed k+1's, centred on zero over the
+// seeds raced, so that a score estimates the strategy's mean over them
+// all.
+//
+// Why: a seed is a sample of the shots, the largest source of variance at
+// a few images per class, and the seeds rung runs only some strategies on
+// the later seeds — those still in the race, while the budget allows. A
+// plain mean then credits a strategy with whatever its seeds were like:
+// one stopped by the budget after an easy first seed outranks, or one
+// kept on a hard second seed falls behind, a strategy it never beat on a
+// seed both ran. XXX measured.
+//
+// Where every strategy ran the same seeds the effects leave the order
+// and the scores unchanged: each score is the plain mean.
+func seedAdjusted(sds []*standing) (score map[*standing]float64, effects []float64) {
+	type cell struct {
+		sd   *standing
+		seed int
+		y    float64
+	}
+	var cells []cell
+	seeds := 0
+	for _, sd := range sds {
+		for _, t := range sd.ok() {
+			cells = append(cells, cell{sd, t.Seed, t.ValAcc})
+			seeds = max(seeds, t.Seed)
+		}
+	}
+	score = map[*standing]float64{}
+	effects = make([]float64, seeds)
+	if len(cells) == 0 {
+		return score, effects
+	}
+	// Alternating means (Gauss–Seidel on the normal equations) converge to
+	// the least-squares fit when the design is connected, and it is: every
+	// strategy on the full budget ran the first seed.
+	for iter := 0; iter < 500; iter++ {
+		sum, n := map[*standing]float64{}, map[*standing]int{}
+		for _, c := range cells {
+			sum[c.sd] += c.y - effects[c.seed-1]
+			n[c.sd]++
+		}
+		for sd := range sum {
+			score[sd] = sum[sd] / float64(n[sd])
+		}
+		es, en := make([]float64, seeds), make([]int, seeds)
+		for _, c := range cells {
+			es[c.seed-1] += c.y - score[c.sd]
+			en[c.seed-1]++
+		}
+		var centre float64
+		ran := 0
+		for k := range es {
+			if en[k] > 0 {
+				es[k] /= float64(en[k])
+				centre += es[k]
+				ran++
+			}
+		}
+		change := 0.0
+		for k := range es {
+			if en[k] > 0 {
+				es[k] -= centre / float64(ran)
+			}
+			change = math.Max(change, math.Abs(es[k]-effects[k]))
+		}
+		effects = es
+		if change < 1e-12 {
+			break
+		}
+	}
+	for sd := range score {
+		var s float64
+		ts := sd.ok()
+		for _, t := range ts {
+			s += (t.ValAcc - effects[t.Seed-1]) / float64(len(ts))
+		}
+		score[sd] = s
+	}
+	return score, effects
+}
+
 func (r *racer) run(ctx context.Context) error {
 	c := r.c
 	strats := slices.Clone(c.Strategies)
@@ -528,43 +626,29 @@ func (r *racer) run(ctx context.Context) error {
 		return err
 	}
 	folds := len(sp1.folds)
-	// Cost per fold-epoch: from the full-budget runs once there are any
-	// (short runs carry a larger share of fixed costs), else the short.
-	perEpoch := func(sd *standing) float64 {
-		var secs, fsecs float64
-		var ep, fep int
-		for _, t := range r.res.Trials {
-			if t.Strategy != sd.s.Name {
-				continue
-			}
-			secs += t.Seconds
-			ep += t.EpochsRun
-			if t.Rung != "rates" {
-				fsecs += t.Seconds
-				fep += t.EpochsRun
-			}
-		}
-		if fep > 0 {
-			return fsecs / float64(fep)
-		}
-		return secs / float64(max(ep, 1))
-	}
 	// One selection run (every fold, the whole budget): what the
 	// strategy's full-budget runs took, early stops included, once there
-	// are any; before, the short runs' cost per epoch times the budget.
+	// are any; before, the short runs' cost per fold-epoch times the
+	// budget (an overestimate: short runs carry a larger share of fixed
+	// costs, and nothing stops early).
 	runCost := func(sd *standing) float64 {
-		var secs float64
-		n := 0
+		var secs, short float64
+		n, ep := 0, 0
 		for _, t := range r.res.Trials {
-			if t.Strategy == sd.s.Name && t.Rung != "rates" {
+			switch {
+			case t.Strategy != sd.s.Name:
+			case t.Rung != "rates":
 				secs += t.Seconds
 				n++
+			default:
+				short += t.Seconds
+				ep += t.EpochsRun
 			}
 		}
 		if n > 0 {
 			return secs / float64(n)
 		}
-		return perEpoch(sd) * float64(full*folds)
+		return short / float64(max(ep, 1)) * float64(full*folds)
 	}
 	fullCost := func(sd *standing) float64 {
 		perRun := runCost(sd)
@@ -645,7 +729,7 @@ func (r *racer) run(ctx context.Context) error {
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for seed := 2; seed <= c.Seeds; seed++ {
-		alive = r.survivors(alive, rng)
+		alive = r.survivors(alive, order, rng)
 		for _, sd := range alive {
 			if !fits(sd) {
 				r.res.BudgetCut = true
@@ -670,6 +754,8 @@ func (r *racer) run(ctx context.Context) error {
 	}
 	r.res.FullSeconds = fullEstimate()
 	r.res.Entries = nil
+	score, effects := seedAdjusted(st)
+	r.res.SeedEffects = effects
 	for _, sd := range st {
 		chosen := sd.screen
 		if len(sd.full) > 0 {
@@ -696,11 +782,16 @@ func (r *racer) run(ctx context.Context) error {
 			e.Epochs, e.Trainable = sd.full[0].Epochs, sd.full[0].Trainable
 		}
 		if len(ok) > 0 {
-			e.Seeds, e.ValImages, e.ValAcc = len(ok), 0, sd.mean()
+			e.Seeds, e.ValImages, e.ValAcc, e.Unadjusted = len(ok), 0, score[sd], sd.mean()
 			for _, t := range ok {
 				e.ValImages += t.ValImages
 			}
-			e.Low, e.High = trialInterval(ok, rand.New(rand.NewPCG(1, 2)))
+			// The interval is the plain mean's, moved with the score: the
+			// seed effects' own uncertainty is left out, so it errs narrow
+			// for a strategy on fewer seeds than the rest.
+			lo, hi := trialInterval(ok, rand.New(rand.NewPCG(1, 2)))
+			shift := e.ValAcc - e.Unadjusted
+			e.Low, e.High = math.Max(0, lo+shift), math.Min(1, hi+shift)
 		} else {
 			e.Low, e.High = e.ValAcc, e.ValAcc
 		}
@@ -710,20 +801,22 @@ func (r *racer) run(ctx context.Context) error {
 	return nil
 }
 
-var rungOrder = map[string]int{"rates": 0, "strategies": 1, "seeds": 2}
-
-// rank orders the entries as successive halving does — by the furthest
-// rung reached, then by the score there — and measures the best's lead
-// over every other strategy that ran the full budget.
+// rank orders the entries: those that ran the full budget by their
+// seed-adjusted score, above those the short rung stopped (whose score is
+// a short run's); and measures the best's lead over every other strategy
+// that ran the full budget. A strategy the seeds rung did not continue
+// is not ranked below those it did by that alone: the budget, not a
+// verdict, stops most of them (seedAdjusted).
 func (r *racer) rank() {
 	es := r.res.Entries
+	full := func(e RaceEntry) bool { return e.Rung != "rates" }
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i], es[j]
 		if (a.Status == "ok") != (b.Status == "ok") {
 			return a.Status == "ok"
 		}
-		if rungOrder[a.Rung] != rungOrder[b.Rung] {
-			return rungOrder[a.Rung] > rungOrder[b.Rung]
+		if full(a) != full(b) {
+			return full(a)
 		}
 		return a.ValAcc > b.ValAcc
 	})
@@ -744,7 +837,7 @@ func (r *racer) rank() {
 			continue
 		}
 		es[i].Margin = &m
-		if m.Low <= 0 && es[i].Rung == es[0].Rung {
+		if m.Low <= 0 {
 			r.res.TiedWithBest = append(r.res.TiedWithBest, es[i].Strategy)
 		}
 	}
@@ -757,6 +850,13 @@ func (r *racer) rank() {
 // difference. The seeds are not resampled: they are the comparison's own
 // samples of the shots, which the advice is about, and three are too few
 // to resample.
+//
+// One image is added to each side of the disagreement, as Agresti & Min
+// (2005) add to the cells of a paired table: on fifteen validation images
+// two strategies often get exactly the same ones right, and the resampled
+// difference would then be nil and the interval a point, though their
+// scores (smoothed over epochs) differ — a lead of a few points declared
+// certain, and a strategy wrongly out of the tie.
 func pairedTrials(a, b []RaceTrial, rng *rand.Rand) (Interval, bool) {
 	type pair struct {
 		wa, wb int // images only a, only b got right
@@ -793,11 +893,20 @@ func pairedTrials(a, b []RaceTrial, rng *rand.Rand) (Interval, bool) {
 	lo, hi := percentiles(func() float64 {
 		var tot float64
 		for _, p := range ps {
-			tot += (poisson(rng, p.wa) - poisson(rng, p.wb)) / float64(p.n)
+			tot += (poisson(rng, p.wa+1) - poisson(rng, p.wb+1)) / float64(p.n)
 		}
 		return tot / float64(len(ps))
 	})
-	return Interval{Diff: diff, Low: diff + lo - obs, High: diff + hi - obs}, true
+	// Rounded to far below one image in a million: the score and the
+	// images right are the same counts computed two ways, and a tie
+	// decided by Low ≤ 0 should not turn on their last bit.
+	round := func(x float64) float64 {
+		if r := math.Round(x*1e12) / 1e12; r != 0 {
+			return r
+		}
+		return 0 // not −0, which prints as "-0.0"
+	}
+	return Interval{Diff: round(diff), Low: round(diff + lo - obs), High: round(diff + hi - obs)}, true
 }
 
 // tiedTrials says whether b's paired interval against a includes no
@@ -829,7 +938,10 @@ func trialInterval(ts []RaceTrial, rng *rand.Rand) (lo, hi float64) {
 		}
 		us = append(us, u)
 		mean += u.score
-		obs += float64(u.hits) / float64(u.n)
+		// One hit and one miss added, as pairedTrials adds a disagreement:
+		// a seed whose model got all its images right would otherwise
+		// resample to an interval of nothing.
+		obs += float64(u.hits+1) / float64(u.n+2)
 	}
 	if len(us) == 0 {
 		return 0, 0
@@ -841,7 +953,7 @@ func trialInterval(ts []RaceTrial, rng *rand.Rand) (lo, hi float64) {
 		for _, u := range us {
 			// Hits and misses both drawn: the resampled set's size
 			// varies as a bootstrap sample's share of images does.
-			h, m := poisson(rng, u.hits), poisson(rng, u.n-u.hits)
+			h, m := poisson(rng, u.hits+1), poisson(rng, u.n-u.hits+1)
 			if h+m > 0 {
 				tot += h / (h + m)
 			}

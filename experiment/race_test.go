@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,8 @@ func TestRace(t *testing.T) {
 		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "freeze:1", "finetune", "freeze:stage1"),
 		Seeds: 2, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
 	}
+	// As advise's: the spec lists every candidate, one the race does not run too.
+	cfg.Spec.Strategies = []string{"scratch", "probe", "freeze:1", "finetune", "freeze:stage1", "truncate:1"}
 	state := filepath.Join(dir, "race.json")
 	var logged []string
 	res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 1, State: state, Log: func(l string) { logged = append(logged, l) }})
@@ -32,6 +35,9 @@ func TestRace(t *testing.T) {
 	}
 	if len(res.Entries) != 5 {
 		t.Fatalf("%d entries", len(res.Entries))
+	}
+	if want := []string{"scratch", "probe", "freeze:1", "finetune", "freeze:stage1"}; !slices.Equal(res.Spec.Strategies, want) {
+		t.Errorf("race.json's spec lists %v, want the strategies raced, %v", res.Spec.Strategies, want)
 	}
 	rungs := map[string]int{}
 	for _, tr := range res.Trials {
@@ -87,7 +93,7 @@ func TestRace(t *testing.T) {
 		if len(bySeed[1]) == 2 {
 			two++
 		}
-		var mean float64
+		var mean, adjusted float64
 		for seed, ts := range bySeed {
 			if len(ts) != len(bySeed[1]) {
 				t.Errorf("%s ran %d rates on seed %d and %d on the first", e.Strategy, len(ts), seed, len(bySeed[1]))
@@ -97,9 +103,19 @@ func TestRace(t *testing.T) {
 				m += tr.ValAcc / float64(len(ts))
 			}
 			mean += m / float64(len(bySeed))
+			adjusted += (m - res.SeedEffects[seed-1]) / float64(len(bySeed))
 		}
-		if math.Abs(mean-e.ValAcc) > 1e-12 {
-			t.Errorf("%s scored %v, the mean of its seeds' rate means is %v", e.Strategy, e.ValAcc, mean)
+		if math.Abs(mean-e.Unadjusted) > 1e-12 || math.Abs(adjusted-e.ValAcc) > 1e-12 {
+			t.Errorf("%s scored %v (unadjusted %v); the mean of its seeds' rate means is %v, less the seeds' effects %v",
+				e.Strategy, e.ValAcc, e.Unadjusted, mean, adjusted)
+		}
+	}
+	// Every strategy that ran the full budget ranks by its adjusted score,
+	// above those the short rung stopped.
+	for i := 1; i < len(res.Entries); i++ {
+		a, b := res.Entries[i-1], res.Entries[i]
+		if a.Status == "ok" && b.Status == "ok" && ((a.Rung == "rates" && b.Rung != "rates") || (a.Rung != "rates") == (b.Rung != "rates") && a.ValAcc < b.ValAcc) {
+			t.Errorf("%s (%s, %v) ranks above %s (%s, %v)", a.Strategy, a.Rung, a.ValAcc, b.Strategy, b.Rung, b.ValAcc)
 		}
 	}
 	if two == 0 {
@@ -256,5 +272,136 @@ func TestChooseRates(t *testing.T) {
 				t.Errorf("chose %g (raw %v), runner-up %g; want %g (raw %v), %g", best.LR, best.Raw, second.LR, c.best, c.bestRaw, c.second)
 			}
 		})
+	}
+}
+
+// Seed-adjusted scores are the least-squares fit of strategy + seed to
+// every seed's reading; the expected values were solved independently
+// (numpy.linalg.lstsq with the effects summing to zero).
+func TestSeedAdjusted(t *testing.T) {
+	type read struct {
+		strategy string
+		seed     int
+		acc      float64
+	}
+	for _, c := range []struct {
+		name    string
+		reads   []read
+		score   map[string]float64
+		effects []float64
+	}{
+		{"every strategy on every seed: the plain means",
+			[]read{{"a", 1, 0.6}, {"a", 2, 0.4}, {"b", 1, 0.7}, {"b", 2, 0.5}},
+			map[string]float64{"a": 0.5, "b": 0.6}, []float64{0.1, -0.1}},
+		// b ran only the first seed, which read 0.2 above the second for
+		// a: b's 0.62 there is 0.52 on the footing of both seeds, a's
+		// plain 0.5.
+		{"a strategy stopped after an easy first seed",
+			[]read{{"a", 1, 0.6}, {"a", 2, 0.4}, {"b", 1, 0.62}},
+			map[string]float64{"a": 0.5, "b": 0.52}, []float64{0.1, -0.1}},
+		{"three seeds, not all run",
+			[]read{{"a", 1, 0.6}, {"a", 2, 0.4}, {"b", 1, 0.7}, {"b", 2, 0.6}, {"c", 1, 0.65}, {"a", 3, 0.5}, {"b", 3, 0.45}},
+			map[string]float64{"a": 0.5, "b": 0.5833333333333334, "c": 0.5416666666666667},
+			[]float64{0.10833333333333334, -0.041666666666666664, -0.06666666666666667}},
+		{"a seed nobody ran has no effect",
+			[]read{{"a", 1, 0.6}, {"a", 3, 0.4}, {"b", 1, 0.7}},
+			map[string]float64{"a": 0.5, "b": 0.6}, []float64{0.1, 0, -0.1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			by := map[string]*standing{}
+			var sds []*standing
+			for _, r := range c.reads {
+				sd := by[r.strategy]
+				if sd == nil {
+					sd = &standing{s: strategy.Strategy{Name: r.strategy}}
+					by[r.strategy] = sd
+					sds = append(sds, sd)
+				}
+				sd.full = append(sd.full, RaceTrial{Strategy: r.strategy, Seed: r.seed, ValAcc: r.acc, Status: "ok"})
+			}
+			// A strategy that never ran the full budget, and a diverged
+			// seed, are left out.
+			sds = append(sds, &standing{s: strategy.Strategy{Name: "short"}})
+			by[c.reads[0].strategy].full = append(by[c.reads[0].strategy].full, RaceTrial{Seed: 1, Status: "diverged"})
+			score, effects := seedAdjusted(sds)
+			if len(score) != len(c.score) {
+				t.Errorf("scored %d strategies, want %d", len(score), len(c.score))
+			}
+			for name, want := range c.score {
+				if got := score[by[name]]; math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s scored %v, want %v", name, got, want)
+				}
+			}
+			if len(effects) != len(c.effects) {
+				t.Fatalf("effects %v, want %v", effects, c.effects)
+			}
+			for k := range effects {
+				if math.Abs(effects[k]-c.effects[k]) > 1e-9 {
+					t.Errorf("effects %v, want %v", effects, c.effects)
+					break
+				}
+			}
+		})
+	}
+}
+
+// The ranking puts every strategy that ran the full budget above those
+// the short rung stopped, by score whichever rung it reached, and ties
+// with the best every such strategy the paired interval cannot separate
+// from it: a strategy the budget stopped after the first seed can lead.
+func TestRank(t *testing.T) {
+	// 40 validation images a seed; a strategy got images from to to-1
+	// right.
+	trial := func(name string, seed, from, to int) RaceTrial {
+		c := make([]bool, 40)
+		for i := from; i < to; i++ {
+			c[i] = true
+		}
+		return RaceTrial{Strategy: name, Seed: seed, Status: "ok", ValImages: 40, ValAcc: float64(to-from) / 40, Correct: correctBits(c)}
+	}
+	r := &racer{res: &RaceResult{Entries: []RaceEntry{
+		{Strategy: "kept", Rung: "seeds", Status: "ok", ValAcc: 0.60},
+		{Strategy: "short", Rung: "rates", Status: "ok", ValAcc: 0.90},
+		{Strategy: "stopped", Rung: "strategies", Status: "ok", ValAcc: 0.65},
+		{Strategy: "beaten", Rung: "strategies", Status: "ok", ValAcc: 0.20},
+		{Strategy: "diverged", Rung: "strategies", Status: "diverged"},
+	}}, full: map[string][]RaceTrial{
+		"kept":    {trial("kept", 1, 2, 27), trial("kept", 2, 0, 23)},
+		"stopped": {trial("stopped", 1, 0, 26)},
+		"beaten":  {trial("beaten", 1, 0, 8)},
+	}}
+	r.rank()
+	var order []string
+	for _, e := range r.res.Entries {
+		order = append(order, e.Strategy)
+	}
+	if want := []string{"stopped", "kept", "beaten", "short", "diverged"}; !slices.Equal(order, want) {
+		t.Errorf("ranked %v, want %v", order, want)
+	}
+	if want := []string{"stopped", "kept"}; !slices.Equal(r.res.TiedWithBest, want) {
+		t.Errorf("tied %v, want %v", r.res.TiedWithBest, want)
+	}
+	if m := r.res.Entries[1].Margin; m == nil || math.Abs(m.Diff-0.025) > 1e-12 {
+		t.Errorf("the best's lead over kept on their shared seed: %+v, want 0.025", m)
+	}
+}
+
+// Two strategies that got the same validation images right, with scores
+// that differ through their smoothing over epochs, are not declared apart
+// by a point interval; nor is a strategy that got every image right.
+func TestRaceIntervalsNotPoints(t *testing.T) {
+	all := make([]bool, 15)
+	for i := range all {
+		all[i] = true
+	}
+	a := []RaceTrial{{Seed: 1, Status: "ok", ValImages: 15, ValAcc: 0.84, Correct: correctBits(all)}}
+	b := []RaceTrial{{Seed: 1, Status: "ok", ValImages: 15, ValAcc: 0.80, Correct: correctBits(all)}}
+	m, ok := pairedTrials(a, b, rand.New(rand.NewPCG(1, 2)))
+	if !ok || !(m.Low < 0 && m.High > m.Diff) || math.Abs(m.Diff-0.04) > 1e-12 {
+		t.Errorf("paired %+v, want a lead of 0.04 whose interval includes no difference", m)
+	}
+	lo, hi := trialInterval(a, rand.New(rand.NewPCG(1, 2)))
+	if !(lo < 0.84 && hi > 0.84) {
+		t.Errorf("interval [%v, %v] of a score of 0.84 on images all right", lo, hi)
 	}
 }

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Reproduces the validation table in docs/advise.md: graft advise against
 # graft compare (its default protocol: refit, 3 seeds, the default grid,
-# 30 epochs) on ten settings that do not saturate —
+# 30 epochs) on sixteen settings that do not saturate —
 #   Fashion-MNIST 0–4 → 5–9 and 5–9 → 0–4 (5 classes),
+#   Fashion-MNIST even → odd classes and odd → even (5 classes; added
+#   later, so that a rule chosen on the first ten can be checked on six
+#   it was not chosen on),
 #   synthetic signs at --difficulty 1, 40 shared classes, "be" → a near
 #   country ("de") and a far one ("se"),
 # Fashion-MNIST at 5, 10 and 20 shots, signs at 5 and 10 (20 shots of 40
-# classes would double the run time) — ten settings, beside the two
+# classes would double the run time) — sixteen settings, beside the two
 # constant answers (always finetune, always discriminative). Every strategy of "all" is a
 # candidate. Comparisons run first (--parallel 2, 1 thread each); then each
 # advise (1 thread, so its seconds compare with a worker's) is scored with
 # --against the comparison's results.json.
-# Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 2 hours on 2
+# Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 3 hours on 2
 # cores; rerun to resume: finished comparisons and races are kept;
 # GRAFT_BIN=path skips the set-up and uses that binary; RATE_CHOICE=smoothed
 # or pooled runs both compare and advise with that --rate-choice, and
@@ -27,10 +30,12 @@ source scripts/transfer_sources.sh
 pairs=( # name base train test shots
   "fm04-59|$out/fm04-src|fashion-mnist?classes=5-9|fashion-mnist?classes=5-9|5,10,20"
   "fm59-04|$out/fm59-src|fashion-mnist?classes=0-4|fashion-mnist?classes=0-4|5,10,20"
+  "fmev-od|$out/fmev-src|fashion-mnist?classes=1,3,5,7,9|fashion-mnist?classes=1,3,5,7,9|5,10,20"
+  "fmod-ev|$out/fmod-src|fashion-mnist?classes=0,2,4,6,8|fashion-mnist?classes=0,2,4,6,8|5,10,20"
   "be-de|$out/be-src|$out/de-train|$out/de-test|5,10"
   "be-se|$out/be-src|$out/se-train|$out/se-test|5,10"
 )
-[ "${ONLY:-}" = fm ] && pairs=("${pairs[@]:0:2}")
+[ "${ONLY:-}" = fm ] && pairs=("${pairs[@]:0:4}")
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
   # compare resumes a finished or interrupted comparison.
