@@ -11,9 +11,11 @@
 # Fashion-MNIST at 5, 10 and 20 shots, signs at 5 and 10 (20 shots of 40
 # classes would double the run time) — sixteen settings, beside the two
 # constant answers (always finetune, always discriminative). Every strategy of "all" is a
-# candidate. Comparisons run first (--parallel 2, 1 thread each); then each
-# advise (1 thread, so its seconds compare with a worker's) is scored with
-# --against the comparison's results.json.
+# candidate. Comparisons run first, one run at a time on 1 thread; then each
+# advise (1 thread, so its seconds compare with a run's) is scored with
+# --against the comparison's results.json. (Two runs at a time on this
+# 2-vCPU machine took the same wall time and stretched each run's seconds
+# 1.8×, so the compute share read low: docs/advise.md, "Compute, measured".)
 # Usage: bash scripts/advise_validation.sh [OUTDIR]   (about 3 hours on 2
 # cores; rerun to resume: finished comparisons and races are kept;
 # GRAFT_BIN=path skips the set-up and uses that binary; RATE_CHOICE=smoothed
@@ -39,7 +41,7 @@ pairs=( # name base train test shots
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
   # compare resumes a finished or interrupted comparison.
-  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --parallel 2 --threads 2 $rate --out "$out/$name" --quiet > /dev/null
+  $g compare --base "$base" --train "$train" --test "$test" --shots "$shots" --parallel 1 --threads 1 $rate --out "$out/$name" --quiet > /dev/null
 done
 for p in "${pairs[@]}"; do
   IFS='|' read -r name base train test shots <<< "$p"
