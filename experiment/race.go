@@ -654,9 +654,21 @@ func (r *racer) run(ctx context.Context) error {
 		}
 		return short / float64(max(ep, 1)) * float64(full*folds)
 	}
+	// The rates a comparison tries per seed: the grid for each head, and
+	// past an edge where its best full-budget rate sits (once per run in
+	// the median on the sixteen validation comparisons of docs/advise.md,
+	// 0–4 times). The short runs' own count is no guide: a short run
+	// favours fast, high rates and extends further (six rates where the
+	// comparison tried four), and with the whole budget charged for every
+	// rate of a strategy that has no full-budget run yet, costing them
+	// read 1.5× high — which lets the race spend past its share. So only
+	// the grid is counted: the estimate errs low, the safe way.
+	rates := func(sd *standing) int {
+		return min(sd.rates, len(c.LRGrid)*len(c.headArms(sd.s)))
+	}
 	fullCost := func(sd *standing) float64 {
 		perRun := runCost(sd)
-		return float64(c.Seeds) * (perRun*float64(sd.rates) + perRun/float64(folds)/(1-c.ValFraction))
+		return float64(c.Seeds) * (perRun*float64(rates(sd)) + perRun/float64(folds)/(1-c.ValFraction))
 	}
 	// Re-estimated as full-budget runs measure their cost.
 	fullEstimate := func() float64 {
