@@ -511,9 +511,10 @@ func (sd *standing) mean() float64 {
 // kept on a hard second seed falls behind, a strategy it never beat on a
 // seed both ran. On the sixteen validation settings of docs/advise.md,
 // with paired intervals that are never a point (pairedTrials), mean
-// regret went from 2.46 to 1.60 points and mean Kendall τ from 0.29 to
-// 0.41 against fresh races under the rules before; the regret's gain is
-// three near-ties that fell the other way, the τ's is the order.
+// Kendall τ went from 0.29 to 0.42 against fresh races under the rules
+// before; mean regret moved between 1.60 and 3.00 over three sets of
+// races that differed only in the budget's estimate (2.46 before), so
+// its change is not measured.
 //
 // Where every strategy ran the same seeds the effects leave the order
 // and the scores unchanged: each score is the plain mean.
@@ -655,16 +656,16 @@ func (r *racer) run(ctx context.Context) error {
 		return short / float64(max(ep, 1)) * float64(full*folds)
 	}
 	// The rates a comparison tries per seed: the grid for each head, and
-	// past an edge where its best full-budget rate sits (once per run in
-	// the median on the sixteen validation comparisons of docs/advise.md,
-	// 0–4 times). The short runs' own count is no guide: a short run
-	// favours fast, high rates and extends further (six rates where the
-	// comparison tried four), and with the whole budget charged for every
-	// rate of a strategy that has no full-budget run yet, costing them
-	// read 1.5× high — which lets the race spend past its share. So only
-	// the grid is counted: the estimate errs low, the safe way.
+	// past an edge where its best full-budget rate sits — once per run in
+	// the median on the sixteen validation comparisons of docs/advise.md
+	// (0–4 times, 1.2 on average), and so counted once per head. The
+	// short runs' own count is no guide: a short run favours fast, high
+	// rates and extends further (six rates where the comparison tried
+	// four), which read the comparison high and let the race spend past
+	// its share. Counting the grid alone read it low: the races spent a
+	// fifth less, and chose worse (docs/advise.md, "Compute, measured").
 	rates := func(sd *standing) int {
-		return min(sd.rates, len(c.LRGrid)*len(c.headArms(sd.s)))
+		return min(sd.rates, (len(c.LRGrid)+1)*len(c.headArms(sd.s)))
 	}
 	fullCost := func(sd *standing) float64 {
 		perRun := runCost(sd)
