@@ -439,3 +439,24 @@ func TestRankWhy(t *testing.T) {
 		})
 	}
 }
+
+// The text output says what would separate a tie, and only where there is
+// one.
+func TestWriteTie(t *testing.T) {
+	meas := measured([]float64{0.4, 0.7, 0.95, 0.96}, 0.3, 5)
+	for _, c := range []struct {
+		tied []string
+		want bool
+	}{{nil, false}, {[]string{"probe", "finetune"}, true}} {
+		race := raced([]experiment.RaceEntry{entry("probe", 0.8, 0), entry("finetune", 0.79, 0.01)}, map[string]float64{"probe": 1, "finetune": 5}, c.tied...)
+		a, err := Advise(meas, race, outline(), nil, TieBest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		Write(&b, "target", a)
+		if got := strings.Contains(b.String(), "the 2 tied cannot be told apart"); got != c.want {
+			t.Errorf("tied %v: the line on separating a tie shown %v, want %v:\n%s", c.tied, got, c.want, b.String())
+		}
+	}
+}

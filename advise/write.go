@@ -131,6 +131,10 @@ func Write(w io.Writer, target string, a *Advice) {
 		fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\t%s\t%s\n", i+1, rk.Strategy, Pct(rk.Score), rk.Stage, tie, rk.Why)
 	}
 	tw.Flush()
+	if len(a.Tie) > 1 {
+		// What would separate them, since a tie is where advice stops.
+		fmt.Fprintf(w, "the %d tied cannot be told apart by these validation images: a larger --budget runs more of them on more seeds; graft compare runs them all and tests them\n", len(a.Tie))
+	}
 	cm := a.Compute
 	fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
 		cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
