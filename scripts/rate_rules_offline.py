@@ -28,7 +28,8 @@ import pathlib
 import statistics as st
 import sys
 
-SETTINGS = [("fm04-59", (5, 10, 20)), ("fm59-04", (5, 10, 20)), ("be-de", (5, 10)), ("be-se", (5, 10))]
+SETTINGS = [("fm04-59", (5, 10, 20)), ("fm59-04", (5, 10, 20)), ("be-de", (5, 10)), ("be-se", (5, 10)),
+            ("fmev-od", (5, 10, 20)), ("fmod-ev", (5, 10, 20))]
 
 
 def runs(folder, name):
