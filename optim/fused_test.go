@@ -121,13 +121,7 @@ func TestFusedMatchesUnfused(t *testing.T) {
 				}
 				o.Free()
 			}
-			for j := range got[0] {
-				for i := range got[0][j] {
-					if d := math.Abs(float64(got[0][j][i] - got[1][j][i])); d > 1e-6*math.Max(1, math.Abs(float64(got[1][j][i]))) {
-						t.Fatalf("param %d[%d]: fused %g, unfused %g", j, i, got[0][j][i], got[1][j][i])
-					}
-				}
-			}
+			requireClose(t, got[0], got[1], "fused", "unfused")
 		})
 	}
 }
@@ -247,13 +241,7 @@ func TestLowCopiesMatchCasts(t *testing.T) {
 					}
 					o.Free()
 				}
-				for j := range got[0] {
-					for i := range got[0][j] {
-						if d := math.Abs(float64(got[0][j][i] - got[1][j][i])); d > 1e-6*math.Max(1, math.Abs(float64(got[0][j][i]))) {
-							t.Fatalf("param %d[%d]: through copies %g, cast each step %g", j, i, got[1][j][i], got[0][j][i])
-						}
-					}
-				}
+				requireClose(t, got[1], got[0], "through copies", "cast each step")
 			})
 		}
 	}
@@ -304,6 +292,20 @@ func TestLowAndMasterGradients(t *testing.T) {
 		for i := range got[0] {
 			if d := math.Abs(float64(got[0][i] - got[1][i])); d > 1e-6 {
 				t.Fatalf("unfused %v, [%d]: both gradients %g, one summed %g", unfused, i, got[1][i], got[0][i])
+			}
+		}
+	}
+}
+
+// requireClose fails t unless every parameter value of got agrees with
+// ref's to 1e-6, relative to ref's where that exceeds 1; the names say
+// which run each is.
+func requireClose(t *testing.T, got, ref [][]float32, gotName, refName string) {
+	t.Helper()
+	for j := range ref {
+		for i := range ref[j] {
+			if d := math.Abs(float64(got[j][i] - ref[j][i])); d > 1e-6*math.Max(1, math.Abs(float64(ref[j][i]))) {
+				t.Fatalf("param %d[%d]: %s %g, %s %g", j, i, gotName, got[j][i], refName, ref[j][i])
 			}
 		}
 	}
