@@ -125,9 +125,18 @@ type Compute struct {
 	// FullSeconds estimates graft compare's training on the same
 	// strategies, grid, folds and seeds.
 	FullSeconds float64 `json:"full_comparison_seconds"`
-	Share       float64 `json:"share"`
-	Budget      float64 `json:"budget"`
-	BudgetCut   bool    `json:"budget_cut,omitempty"`
+	// Unit is what the budget was kept in (experiment.RaceResult.Unit);
+	// Share is the spending's share in it, SecondsShare the same in
+	// seconds. The GFLOP fields mirror the seconds fields where the unit
+	// is "gflop".
+	Unit         string  `json:"unit"`
+	Share        float64 `json:"share"`
+	SecondsShare float64 `json:"seconds_share"`
+	MeasureGFLOP float64 `json:"measure_gflop,omitempty"`
+	RaceGFLOP    float64 `json:"race_gflop,omitempty"`
+	FullGFLOP    float64 `json:"full_comparison_gflop,omitempty"`
+	Budget       float64 `json:"budget"`
+	BudgetCut    bool    `json:"budget_cut,omitempty"`
 }
 
 // Pruned is a candidate the measurements ruled out before the race, and
@@ -314,9 +323,14 @@ func Advise(meas *Measurements, race *experiment.RaceResult, shape *nn.Model, pr
 	}
 	a.Story = story(a)
 	a.Compute = Compute{MeasureSeconds: meas.Seconds, RaceSeconds: race.Seconds, FullSeconds: race.FullSeconds,
-		Budget: race.Budget, BudgetCut: race.BudgetCut}
+		Budget: race.Budget, BudgetCut: race.BudgetCut, Unit: race.Unit}
 	if race.FullSeconds > 0 {
-		a.Compute.Share = (meas.Seconds + race.Seconds) / race.FullSeconds
+		a.Compute.SecondsShare = (meas.Seconds + race.Seconds) / race.FullSeconds
+	}
+	a.Compute.Share = a.Compute.SecondsShare
+	if race.Unit == "gflop" && race.FullGFLOP > 0 {
+		a.Compute.MeasureGFLOP, a.Compute.RaceGFLOP, a.Compute.FullGFLOP = meas.GFLOP, race.GFLOP, race.FullGFLOP
+		a.Compute.Share = (meas.GFLOP + race.GFLOP) / race.FullGFLOP
 	}
 	return a, nil
 }

@@ -25,13 +25,14 @@ type MeasuredBases struct {
 func MeasureBases(ctx context.Context, paths []string, target data.Dataset, o Options, measuring func(path, arch string)) (*MeasuredBases, error) {
 	var out MeasuredBases
 	var best BaseScore
-	var spent float64
+	var spent, gflop float64
 	for _, path := range paths {
 		m, arch, err := measureBase(ctx, path, target, o, measuring)
 		if err != nil {
 			return nil, err
 		}
 		spent += m.Seconds
+		gflop += m.GFLOP
 		out.Scores = append(out.Scores, ScoreBase(path, arch, m))
 		if s := out.Scores[len(out.Scores)-1]; out.Best == nil || s.Probe > best.Probe {
 			out.Best, out.Base, best = m, path, s
@@ -40,7 +41,7 @@ func MeasureBases(ctx context.Context, paths []string, target data.Dataset, o Op
 	if out.Best == nil {
 		return nil, fmt.Errorf("no base to measure")
 	}
-	out.Best.Seconds = spent
+	out.Best.Seconds, out.Best.GFLOP = spent, gflop
 	return &out, nil
 }
 

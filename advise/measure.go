@@ -105,6 +105,10 @@ type Measurements struct {
 	// candidate stages: how far the cheap scores rank cuts alike.
 	Agreement []Agreement `json:"agreement"`
 	Seconds   float64     `json:"seconds"`
+	// GFLOP is the arithmetic of the forward passes measured (0: not
+	// counted), the unit a race keeps its budget in; the solvers' own
+	// (probes and scores on a few thousand feature vectors) is left out.
+	GFLOP float64 `json:"gflop,omitempty"`
 }
 
 // Agreement is one score's ranking of stages against the probe's.
@@ -215,7 +219,32 @@ func Measure(ctx context.Context, m *nn.Model, train data.Dataset, o Options) (*
 	}
 	meas.Agreement = agreement(meas.Stages)
 	meas.Seconds = time.Since(start).Seconds()
+	images := len(set.Labels)
+	if src != nil {
+		images += len(src.Labels)
+	}
+	meas.GFLOP = forwardGFLOP(m, o.Preprocess, train, images)
 	return meas, nil
+}
+
+// forwardGFLOP is n images' forward pass through m at the size p gives
+// them (ds's first image's where p keeps the native size); 0 where it
+// cannot be counted.
+func forwardGFLOP(m *nn.Model, p data.Preprocess, ds data.Dataset, n int) float64 {
+	h, w := p.Height, p.Width
+	if h == 0 || w == 0 {
+		h, w = p.Size, p.Size
+	}
+	if h == 0 && ds.Len() > 0 {
+		if im, err := ds.Image(0); err == nil {
+			h, w = im.H, im.W
+		}
+	}
+	f, err := m.FLOPs(h, w)
+	if err != nil {
+		return 0
+	}
+	return float64(f) * float64(n) / 1e9
 }
 
 func sameFeatures(a, b [][]float64) bool {

@@ -13,8 +13,11 @@ type RunOptions struct {
 	Shots  int     // images per class of the comparison advised for (0: all)
 	Budget float64 // the race's share of the full comparison's compute
 	Spent  float64 // seconds the measurements took, charged to the budget
-	Ties   string  // TieBest or TieCheapest
-	State  string  // where the race keeps its state, to resume ("" none)
+	// SpentGFLOP is the same in GFLOP (Measurements.GFLOP), charged where
+	// the race keeps its budget in GFLOP.
+	SpentGFLOP float64
+	Ties       string // TieBest or TieCheapest
+	State      string // where the race keeps its state, to resume ("" none)
 	// Racing, when set, hears how many strategies race and how many the
 	// measurements pruned, before the race starts; Log hears its lines.
 	Racing func(raced, pruned int)
@@ -32,7 +35,7 @@ func Run(ctx context.Context, meas *Measurements, cfg experiment.Config, o RunOp
 		return slices.ContainsFunc(pruned, func(p Pruned) bool { return p.Strategy == s.Name })
 	})
 	cfg.Strategies = raced
-	ro := experiment.RaceOptions{Shots: o.Shots, Budget: o.Budget, Spent: o.Spent, Order: Order(meas, shape, raced), State: o.State, Log: o.Log}
+	ro := experiment.RaceOptions{Shots: o.Shots, Budget: o.Budget, Spent: o.Spent, SpentGFLOP: o.SpentGFLOP, Order: Order(meas, shape, raced), State: o.State, Log: o.Log}
 	if o.Racing != nil {
 		o.Racing(len(raced), len(pruned))
 	}

@@ -136,8 +136,13 @@ func Write(w io.Writer, target string, a *Advice) {
 		fmt.Fprintf(w, "the %d tied cannot be told apart by these validation images: a larger --budget runs more of them on more seeds; graft compare runs them all and tests them\n", len(a.Tie))
 	}
 	cm := a.Compute
-	fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
-		cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
+	if cm.Unit == "gflop" {
+		fmt.Fprintf(w, "compute: measurements %.1f + race %.1f GFLOP = %.0f%% of the full comparison (estimated %.0f GFLOP); in seconds %.1f + %.1f = %.0f%% of %.0f; budget %.0f%% of the GFLOP",
+			cm.MeasureGFLOP, cm.RaceGFLOP, 100*cm.Share, cm.FullGFLOP, cm.MeasureSeconds, cm.RaceSeconds, 100*cm.SecondsShare, cm.FullSeconds, 100*cm.Budget)
+	} else {
+		fmt.Fprintf(w, "compute: measurements %.1f s + race %.1f s = %.0f%% of the full comparison (estimated %.0f s); budget %.0f%%",
+			cm.MeasureSeconds, cm.RaceSeconds, 100*cm.Share, cm.FullSeconds, 100*cm.Budget)
+	}
 	if cm.BudgetCut {
 		fmt.Fprintf(w, ", which stopped the race short")
 	}

@@ -276,14 +276,18 @@ func (c Config) selectionBudget() strategy.Budget {
 
 // rateResult is one rate's selection: its mean curve and chosen length.
 type rateResult struct {
-	lr       float64
-	raw      bool // the head trained on raw, not standardised, features
-	status   string
-	acc      float64 // smoothed mean validation accuracy at the chosen length
-	loss     float64
-	epochs   int
-	ran      int // epochs the longest fold ran
-	trained  int // epochs run over all folds: the work done
+	lr      float64
+	raw     bool // the head trained on raw, not standardised, features
+	status  string
+	acc     float64 // smoothed mean validation accuracy at the chosen length
+	loss    float64
+	epochs  int
+	ran     int // epochs the longest fold ran
+	trained int // epochs run over all folds: the work done
+	// flops is the arithmetic over all folds (fit.Result.FLOPs), the
+	// validation pass of keepCorrect included; 0 where any fold's could
+	// not be counted.
+	flops    float64
 	hist     []fit.EpochStats
 	err      string
 	model    fitted // holdout: the trained model, kept for the best rate
@@ -300,6 +304,12 @@ type rateResult struct {
 func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, raw bool, budget strategy.Budget, window int, events fit.Events, keepCorrect bool) *rateResult {
 	rr := &rateResult{lr: lr, raw: raw, status: "ok"}
 	var hists [][]fit.EpochStats
+	counted := true
+	defer func() {
+		if !counted {
+			rr.flops = 0
+		}
+	}()
 	for _, f := range sp.folds {
 		tr := c.trialFor(j, f.feed, f.key, sp.cache, lr, budget, sp.preciseBN, events)
 		tr.RawHead = raw
@@ -308,6 +318,8 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 			rr.status, rr.err = "failed", err.Error()
 			return rr
 		}
+		rr.flops += out.FLOPs
+		counted = counted && out.FLOPs > 0
 		if out.Status != "ok" {
 			if out.Model != nil {
 				out.Model.Free()
@@ -336,6 +348,7 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 			for i := 0; i < f.val.Dataset().Len(); i++ {
 				rr.correct = append(rr.correct, bit(r.TestCorrect, i))
 			}
+			rr.flops += evalFLOPs(out.Model, f.val)
 		}
 		out.Model.Free()
 	}
@@ -343,6 +356,23 @@ func (c Config) selectRate(ctx context.Context, j job, sp *split, lr float64, ra
 	rr.ran = cv.ran
 	rr.epochs, rr.acc, rr.loss = cv.choose(sp.valImages)
 	return rr
+}
+
+// evalFLOPs is a forward pass of m over l's images (0 where it cannot be
+// counted).
+func evalFLOPs(m *nn.Model, l *data.Loader) float64 {
+	if l == nil {
+		return 0
+	}
+	h, w, err := l.InputSize()
+	if err != nil {
+		return 0
+	}
+	n, err := m.FLOPs(h, w)
+	if err != nil {
+		return 0
+	}
+	return float64(n) * float64(l.Dataset().Len())
 }
 
 // headArms are the heads a strategy's selection tries: a new head on

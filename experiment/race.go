@@ -69,8 +69,10 @@ type RaceOptions struct {
 	// race may spend, Spent included (DefaultRaceBudget when 0).
 	Budget float64
 	// Spent is compute already spent on the same question (measurements),
-	// in seconds: it counts against the budget.
-	Spent float64
+	// in seconds, and SpentGFLOP the same in GFLOP: it counts against the
+	// budget, in the race's unit (RaceResult.Unit).
+	Spent      float64
+	SpentGFLOP float64
 	// Order scores each strategy without training (higher first): the
 	// order candidates are tried and, where the budget cuts, kept.
 	Order map[string]float64
@@ -98,6 +100,15 @@ type RaceResult struct {
 	FullSeconds float64 `json:"full_seconds"`
 	Seconds     float64 `json:"seconds"` // the race's own training
 	Spent       float64 `json:"spent"`   // counted before the race
+	// Unit is what the budget is kept in: "gflop", the arithmetic the
+	// runs count (fit.Result.FLOPs), which is the same from run to run so
+	// that a race is reproducible; or "seconds" where a model's arithmetic
+	// cannot be counted (a module nn.Model.FLOPs does not know). The GFLOP
+	// fields mirror the seconds fields.
+	Unit       string  `json:"cost_unit"`
+	FullGFLOP  float64 `json:"full_gflop,omitempty"`
+	GFLOP      float64 `json:"gflop,omitempty"`
+	SpentGFLOP float64 `json:"spent_gflop,omitempty"`
 	// SeedEffects is how much each seed's sample of the shots (index: seed
 	// − 1) read above or below the others, over the strategies that ran the
 	// full budget (seedAdjusted); the entries' scores are net of it.
@@ -131,6 +142,8 @@ type RaceTrial struct {
 	// models got right: the paired intervals resample it.
 	Correct []byte  `json:"correct,omitempty"`
 	Seconds float64 `json:"seconds"`
+	// GFLOP is the arithmetic it did over the folds (0: not counted).
+	GFLOP float64 `json:"gflop,omitempty"`
 	// EpochsRun over the folds: the cost per epoch is Seconds/EpochsRun.
 	EpochsRun int `json:"epochs_run"`
 }
@@ -208,7 +221,7 @@ func Race(ctx context.Context, c Config, o RaceOptions) (*RaceResult, error) {
 	for _, s := range c.Strategies {
 		c.Spec.Strategies = append(c.Spec.Strategies, s.Name)
 	}
-	res := &RaceResult{Schema: 1, Spec: c.Spec, Shots: o.Shots, Budget: o.Budget, Spent: o.Spent,
+	res := &RaceResult{Schema: 1, Spec: c.Spec, Shots: o.Shots, Budget: o.Budget, Spent: o.Spent, SpentGFLOP: o.SpentGFLOP,
 		ScreenEpochs: max(3, int(math.Ceil(RaceScreenShare*float64(c.Budget.Epochs))))}
 	done := map[string]RaceTrial{}
 	if o.State != "" {
@@ -305,6 +318,7 @@ func (r *racer) trial(ctx context.Context, rung string, s strategy.Strategy, lr 
 		return t, err
 	}
 	t.Seconds = time.Since(start).Seconds()
+	t.GFLOP = rr.flops / 1e9
 	t.Status, t.ValImages, t.Trainable = rr.status, sp.valImages, rr.trainabl
 	if rr.status == "failed" {
 		return t, fmt.Errorf("%s at rate %g: %s", s.Name, lr, rr.err)
@@ -636,17 +650,42 @@ func (r *racer) run(ctx context.Context) error {
 	// are any; before, the short runs' cost per fold-epoch times the
 	// budget (an overestimate: short runs carry a larger share of fixed
 	// costs, and nothing stops early).
-	runCost := func(sd *standing) float64 {
+	//
+	// The budget is kept in GFLOP, the arithmetic each run counts, where
+	// every short run counted it (and the measurements did): a unit that
+	// is the same from run to run, so that a race is reproducible and
+	// which strategies fit on a later seed does not turn on the machine's
+	// load at that moment (in seconds the same short runs read 0.29 s in
+	// one race and 0.39 s in the next). FLOPs leave out what does not
+	// scale with the arithmetic (per-step overheads, BatchNorm, the
+	// optimizer step), so they read cheap runs cheaper than seconds do;
+	// the seconds are kept beside them, and advise reports both shares.
+	r.res.Unit = "gflop"
+	for _, t := range r.res.Trials {
+		if t.GFLOP <= 0 {
+			r.res.Unit = "seconds"
+		}
+	}
+	if r.o.Spent > 0 && r.o.SpentGFLOP <= 0 {
+		r.res.Unit = "seconds"
+	}
+	secondsOf := func(t RaceTrial) float64 { return t.Seconds }
+	gflopOf := func(t RaceTrial) float64 { return t.GFLOP }
+	costOf, spent := secondsOf, r.o.Spent
+	if r.res.Unit == "gflop" {
+		costOf, spent = gflopOf, r.o.SpentGFLOP
+	}
+	runCostIn := func(cost func(RaceTrial) float64, sd *standing) float64 {
 		var secs, short float64
 		n, ep := 0, 0
 		for _, t := range r.res.Trials {
 			switch {
 			case t.Strategy != sd.s.Name:
 			case t.Rung != "rates":
-				secs += t.Seconds
+				secs += cost(t)
 				n++
 			default:
-				short += t.Seconds
+				short += cost(t)
 				ep += t.EpochsRun
 			}
 		}
@@ -655,6 +694,7 @@ func (r *racer) run(ctx context.Context) error {
 		}
 		return short / float64(max(ep, 1)) * float64(full*folds)
 	}
+	runCost := func(sd *standing) float64 { return runCostIn(costOf, sd) }
 	// The rates a comparison tries per seed: the grid for each head, and
 	// past an edge where its best full-budget rate sits — once per run in
 	// the median on the sixteen validation comparisons of docs/advise.md
@@ -667,21 +707,29 @@ func (r *racer) run(ctx context.Context) error {
 	rates := func(sd *standing) int {
 		return min(sd.rates, (len(c.LRGrid)+1)*len(c.headArms(sd.s)))
 	}
-	fullCost := func(sd *standing) float64 {
-		perRun := runCost(sd)
+	fullCostIn := func(cost func(RaceTrial) float64, sd *standing) float64 {
+		perRun := runCostIn(cost, sd)
 		return float64(c.Seeds) * (perRun*float64(rates(sd)) + perRun/float64(folds)/(1-c.ValFraction))
 	}
+	fullCost := func(sd *standing) float64 { return fullCostIn(secondsOf, sd) }
 	// Re-estimated as full-budget runs measure their cost.
-	fullEstimate := func() float64 {
+	fullEstimateIn := func(cost func(RaceTrial) float64) float64 {
 		var total float64
 		for _, sd := range st {
-			total += fullCost(sd)
+			total += fullCostIn(cost, sd)
 		}
 		return total
 	}
-	allowed := func() float64 { return r.o.Budget*fullEstimate() - r.o.Spent }
+	spentIn := func(cost func(RaceTrial) float64) float64 {
+		var total float64
+		for _, t := range r.res.Trials {
+			total += cost(t)
+		}
+		return total
+	}
+	allowed := func() float64 { return r.o.Budget*fullEstimateIn(costOf) - spent }
 	fits := func(sd *standing) bool {
-		return r.res.Seconds+runCost(sd) <= allowed()
+		return spentIn(costOf)+runCost(sd) <= allowed()
 	}
 	// Rung 2: strategies, on the full budget, best smoothed screen first;
 	// then the runner-up rates, while the budget allows. A strategy keeps
@@ -769,7 +817,10 @@ func (r *racer) run(ctx context.Context) error {
 			sd.full = append(sd.full, armsScore(ts))
 		}
 	}
-	r.res.FullSeconds = fullEstimate()
+	r.res.FullSeconds = fullEstimateIn(secondsOf)
+	if r.res.Unit == "gflop" {
+		r.res.FullGFLOP, r.res.GFLOP = fullEstimateIn(gflopOf), spentIn(gflopOf)
+	}
 	r.res.Entries = nil
 	score, effects := seedAdjusted(st)
 	r.res.SeedEffects = effects

@@ -170,6 +170,55 @@ func TestRaceBudget(t *testing.T) {
 	}
 }
 
+// A race keeps its budget in the arithmetic its runs count, so that two
+// races on the same settings run the same trials, wherever the budget
+// cuts; in seconds, which strategies fit on a later seed turned on the
+// machine's load.
+func TestRaceReproducible(t *testing.T) {
+	dir := t.TempDir()
+	base := baseCheckpoint(t, dir)
+	cfg := Config{
+		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "finetune", "freeze:1"),
+		Seeds: 3, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
+	}
+	var runs [2]*RaceResult
+	for i := range runs {
+		res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 0.4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = res
+	}
+	res := runs[0]
+	if res.Unit != "gflop" || res.GFLOP <= 0 || res.FullGFLOP <= res.GFLOP || res.GFLOP > 0.4*res.FullGFLOP {
+		t.Fatalf("unit %q: race %g GFLOP of an estimated %g", res.Unit, res.GFLOP, res.FullGFLOP)
+	}
+	seeds := 0
+	for _, tr := range res.Trials {
+		if tr.GFLOP <= 0 {
+			t.Errorf("%s at %g on seed %d counted no arithmetic", tr.Strategy, tr.LR, tr.Seed)
+		}
+		if tr.Rung == "seeds" {
+			seeds++
+		}
+	}
+	// The budget must cut inside the seeds rung for the test to say
+	// anything: some strategies run a later seed, not all.
+	if !res.BudgetCut || seeds == 0 {
+		t.Fatalf("budget cut %v with %d seeds-rung trials: the budget does not cut inside the seeds rung", res.BudgetCut, seeds)
+	}
+	keys := func(r *RaceResult) []string {
+		var k []string
+		for _, tr := range r.Trials {
+			k = append(k, tr.Rung+" "+tr.key())
+		}
+		return k
+	}
+	if a, b := keys(runs[0]), keys(runs[1]); !slices.Equal(a, b) {
+		t.Errorf("two races on the same settings ran different trials:\n%v\n%v", a, b)
+	}
+}
+
 // The race trains on the comparison's folds under its selection rule: a
 // strategy's full-budget run on the first seed scores exactly what the
 // comparison's selection scored at that rate.

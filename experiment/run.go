@@ -212,6 +212,8 @@ type TrialResult struct {
 	ValLoss   float64
 	Status    string // ok, diverged
 	Trainable int64
+	// FLOPs is the training's arithmetic (fit.Result.FLOPs; 0 uncounted).
+	FLOPs float64
 }
 
 // Run trains one trial. A diverging run is a result (status "diverged"),
@@ -252,6 +254,9 @@ func (tr Trial) fitConfig(plan strategy.Plan) fit.Config {
 // the best epoch's validation scores and the trained weights are counted.
 func trialResult(m *nn.Model, plan strategy.Plan, res *fit.Result, err error) (*TrialResult, error) {
 	out := &TrialResult{Model: m, Result: res, Status: "ok", ValAcc: -1, ValLoss: math.Inf(1)}
+	if res != nil {
+		out.FLOPs = res.FLOPs
+	}
 	if err != nil {
 		if errors.Is(err, fit.ErrDiverged) {
 			out.Status = "diverged"

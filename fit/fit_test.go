@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -156,7 +157,8 @@ func testResume(t *testing.T, precise bool, prec torch.Precision, withVal, cast 
 	train := bars(48, 1)
 
 	full := model(t, 2)
-	if _, err := Train(context.Background(), Run{Model: full, Train: loader(t, train, true), Val: valLoader(), Config: cfg}); err != nil {
+	fullRes, err := Train(context.Background(), Run{Model: full, Train: loader(t, train, true), Val: valLoader(), Config: cfg})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -164,7 +166,7 @@ func testResume(t *testing.T, precise bool, prec torch.Precision, withVal, cast 
 	ctx, cancel := context.WithCancel(context.Background())
 	m1 := model(t, 2)
 	stopper := &cancelAfter{n: 3, cancel: cancel}
-	_, err := Train(ctx, Run{Model: m1, Train: loader(t, train, true), Val: valLoader(), Config: cfg, Events: stopper,
+	_, err = Train(ctx, Run{Model: m1, Train: loader(t, train, true), Val: valLoader(), Config: cfg, Events: stopper,
 		Resume: &Resumer{Path: path, Fingerprint: "x"}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
@@ -184,6 +186,64 @@ func testResume(t *testing.T, precise bool, prec torch.Precision, withVal, cast 
 	}
 	if !equalWeights(weights(t, full), weights(t, m2)) {
 		t.Error("resumed run ended with different weights than the uninterrupted one")
+	}
+	// The work is counted once over the interruption: the resumed run's
+	// total is the uninterrupted run's.
+	if res.FLOPs != fullRes.FLOPs || res.FLOPs == 0 {
+		t.Errorf("resumed run counted %g FLOPs, the uninterrupted one %g", res.FLOPs, fullRes.FLOPs)
+	}
+}
+
+// TestWorkCounted checks a run's FLOPs against the count worked out from
+// the model's per-stage forward passes: a cached probe pays for its
+// frozen prefix once, and a second run sharing the cache not at all; a
+// run without the cache computes the frozen stages every step but does
+// not backpropagate through those below its lowest trainable stage.
+func TestWorkCounted(t *testing.T) {
+	const epochs, nTrain, nVal = 2, 48, 24
+	per, err := model(t, 1).StageFLOPs(12, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := make([]float64, len(per))
+	var all float64
+	for i, v := range per {
+		f[i] = float64(v)
+		all += f[i]
+	}
+	probe := []float64{0, 0, 0, 1}
+	cache := NewFeatureCache(1 << 30)
+	defer cache.Free()
+	prefix := (nTrain + nVal) * (f[0] + f[1] + f[2])
+	headEpoch := nTrain*(f[3]+f[3]) + nVal*f[3]
+	for _, c := range []struct {
+		name    string
+		stageLR []float64
+		val     bool
+		cache   *FeatureCache
+		want    float64
+	}{
+		{"probe, computing the cache", probe, true, cache, prefix + epochs*headEpoch},
+		{"probe, served by the cache", probe, true, cache, epochs * headEpoch},
+		{"finetune", nil, false, nil, epochs * nTrain * (all + f[0] + 2*(f[1]+f[2]+f[3]))},
+		{"freeze:2 uncached", []float64{0, 0, 1, 1}, true, nil,
+			epochs * (nTrain*(all+f[2]+2*f[3]) + nVal*all)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Epochs: epochs, Seed: 1, Phases: []Phase{{Name: "p", Epochs: epochs, StageLR: c.stageLR}}}
+			run := Run{Model: model(t, 1), Train: loader(t, bars(nTrain, 1), true), Config: cfg,
+				Cache: c.cache, NoCache: c.cache == nil, TrainKey: "train", ValKey: "val"}
+			if c.val {
+				run.Val = loader(t, bars(nVal, 2), false)
+			}
+			res, err := Train(context.Background(), run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(res.FLOPs-c.want) > 1e-9*c.want {
+				t.Errorf("FLOPs = %g, want %g", res.FLOPs, c.want)
+			}
+		})
 	}
 }
 

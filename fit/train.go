@@ -87,6 +87,9 @@ type Result struct {
 	// was still improving when its budget ran out.
 	Converged bool    `json:"converged"`
 	Seconds   float64 `json:"train_seconds"`
+	// FLOPs is the arithmetic the run did (fit/work.go), resumed parts
+	// included; 0 where it cannot be counted.
+	FLOPs float64 `json:"flops,omitempty"`
 }
 
 // state is everything that changes during a run, kept so a resumed run
@@ -102,6 +105,7 @@ type state struct {
 	Bad          int          `json:"bad_epochs"`
 	StoppedEarly bool         `json:"stopped_early"`
 	Seconds      float64      `json:"seconds"`
+	FLOPs        float64      `json:"flops,omitempty"`
 	// Bonus epochs carried into the current phase from an earlier phase
 	// that stopped early: the budget is the run's, not the phase's.
 	Bonus int `json:"bonus"`
@@ -181,6 +185,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 	}
+	t.countWork()
 	if r.Resume != nil {
 		if err := r.Resume.restore(t); err != nil {
 			return nil, err
@@ -230,11 +235,13 @@ type trainer struct {
 	// src and valSrc feed the current phase: images, or cached features.
 	src, valSrc batchSource
 	from        int // first stage the model runs; earlier ones are cached
+	// stageFLOPs is one image's forward pass per stage (nil: uncounted).
+	stageFLOPs []float64
 }
 
 func (t *trainer) result() *Result {
 	res := &Result{History: t.st.History, BestEpoch: t.st.BestEpoch, Epochs: t.st.Epoch,
-		StoppedEarly: t.st.StoppedEarly, Seconds: t.st.Seconds}
+		StoppedEarly: t.st.StoppedEarly, Seconds: t.st.Seconds, FLOPs: t.st.FLOPs}
 	res.Converged = t.st.StoppedEarly || (t.st.BestEpoch > 0 && t.st.BestEpoch < t.st.Epoch)
 	return res
 }
@@ -416,6 +423,7 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 	if err != nil {
 		return EpochStats{}, err
 	}
+	t.addWork(seen, t.stepFLOPs(p))
 	if seen == 0 {
 		return EpochStats{}, fmt.Errorf("the training set gave no batch: it has fewer samples than one batch (%d) and the last partial batch is dropped; lower --batch", t.cfg.BatchSize)
 	}
@@ -440,6 +448,7 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 			if err := recalibrateBN(ctx, t.r.Model, t.src, t.from, epoch); err != nil {
 				return stats, err
 			}
+			t.addWork(t.r.Train.Dataset().Len(), t.forwardFLOPs(t.from, len(t.stageFLOPs)))
 		}
 		ev, err := t.evaluate(ctx)
 		if err != nil {
@@ -570,14 +579,20 @@ func (t *trainer) sources(ctx context.Context, p Phase) error {
 	if k == 0 {
 		return nil
 	}
-	tf, err := t.r.Cache.get(ctx, cacheKey(t.r.TrainKey, t.r.Train), k, t.r.Model, t.r.Train, t.cfg)
+	tf, computed, err := t.r.Cache.get(ctx, cacheKey(t.r.TrainKey, t.r.Train), k, t.r.Model, t.r.Train, t.cfg)
 	if err != nil || tf == nil {
 		return err
 	}
+	if computed {
+		t.addWork(len(tf.y), t.forwardFLOPs(0, k))
+	}
 	var vf *features
 	if t.r.Val != nil {
-		if vf, err = t.r.Cache.get(ctx, cacheKey(t.r.ValKey, t.r.Val), k, t.r.Model, t.r.Val, t.cfg); err != nil || vf == nil {
+		if vf, computed, err = t.r.Cache.get(ctx, cacheKey(t.r.ValKey, t.r.Val), k, t.r.Model, t.r.Val, t.cfg); err != nil || vf == nil {
 			return err
+		}
+		if computed {
+			t.addWork(len(vf.y), t.forwardFLOPs(0, k))
 		}
 	}
 	t.from = k
@@ -622,11 +637,13 @@ func (t *trainer) finalPreciseBN(ctx context.Context) error {
 			return err
 		}
 	}
+	t.addWork(t.r.Train.Dataset().Len(), t.forwardFLOPs(t.from, len(t.stageFLOPs)))
 	return recalibrateBN(ctx, t.r.Model, t.src, t.from, t.st.Epoch)
 }
 
 // evaluate scores the model on the validation source.
 func (t *trainer) evaluate(ctx context.Context) (*Evaluation, error) {
+	t.addWork(t.r.Val.Dataset().Len(), t.forwardFLOPs(t.from, len(t.stageFLOPs)))
 	return evaluateSource(ctx, t.r.Model, t.valSrc, t.from, t.cfg)
 }
 

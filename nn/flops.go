@@ -19,19 +19,33 @@ import (
 // does not know (an imported ONNX graph's, say) is an error rather than a
 // silent undercount.
 func (m *Model) FLOPs(h, w int) (int64, error) {
+	per, err := m.StageFLOPs(h, w)
+	var n int64
+	for _, f := range per {
+		n += f
+	}
+	return n, err
+}
+
+// StageFLOPs is FLOPs stage by stage: what one image costs in each of
+// m.Stages, so that a run's work can count only the stages it computes
+// (a frozen prefix served from a cache costs nothing after its first pass).
+func (m *Model) StageFLOPs(h, w int) ([]int64, error) {
 	if h < 1 || w < 1 {
-		return 0, fmt.Errorf("count FLOPs of %s: input %d×%d: both sides must be at least 1", m.Arch, h, w)
+		return nil, fmt.Errorf("count FLOPs of %s: input %d×%d: both sides must be at least 1", m.Arch, h, w)
 	}
 	s := shape{c: m.InChannels, h: h, w: w}
-	var macs int64
-	for _, st := range m.Stages {
+	per := make([]int64, len(m.Stages))
+	for i, st := range m.Stages {
+		var macs int64
 		var err error
 		s, err = countLayers(st.Layers, s, &macs, st.Name)
 		if err != nil {
-			return 0, fmt.Errorf("count FLOPs of %s: %w", m.Arch, err)
+			return nil, fmt.Errorf("count FLOPs of %s: %w", m.Arch, err)
 		}
+		per[i] = 2 * macs
 	}
-	return 2 * macs, nil
+	return per, nil
 }
 
 // shape is a feature map's channels and spatial size, per image; a flat

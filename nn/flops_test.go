@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,13 @@ func TestFLOPsByHand(t *testing.T) {
 	}
 	if want := int64(2 * (3600 + 24)); got != want {
 		t.Errorf("FLOPs = %d, want %d", got, want)
+	}
+	per, err := m.StageFLOPs(9, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{2 * 3600, 2 * 24}; !slices.Equal(per, want) {
+		t.Errorf("StageFLOPs = %v, want %v", per, want)
 	}
 }
 

@@ -180,7 +180,7 @@ func runAdvise(ctx context.Context, o AdviseOptions, g *globals, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	ro := advise.RunOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, Ties: o.Ties}
+	ro := advise.RunOptions{Shots: o.Shots, Budget: o.Budget, Spent: spent, SpentGFLOP: meas.GFLOP, Ties: o.Ties}
 	if o.Out != "" {
 		if err := os.MkdirAll(o.Out, 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
