@@ -43,6 +43,12 @@ type Validation struct {
 	ComputeFraction float64 `json:"compute_fraction"`
 	// EstimatedFraction is what advise estimated the share to be.
 	EstimatedFraction float64 `json:"estimated_fraction"`
+	// The same in GFLOP, where both counted it (comparisons made before
+	// graft counted arithmetic have none): unlike seconds, it does not
+	// depend on what else the machine was running.
+	AdviseGFLOP          float64 `json:"advise_gflop,omitempty"`
+	AllGFLOP             float64 `json:"all_train_gflop,omitempty"`
+	GFLOPComputeFraction float64 `json:"gflop_compute_fraction,omitempty"`
 	// The floor: what the comparison itself would pick without its test
 	// set — the best mean selection score over the seeds, each seed's
 	// smoothed over neighbouring rates (experiment.SmoothedSelectionScore;
@@ -77,13 +83,16 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 		}
 	}
 	secs := map[string]float64{}
-	var all float64
+	var all, allGFLOP float64
+	counted := true
 	for _, r := range res.Runs {
 		if r.Shots != shots {
 			continue
 		}
 		secs[r.Strategy] += r.TrainSeconds
 		all += r.TrainSeconds
+		allGFLOP += r.TrainGFLOP
+		counted = counted && r.TrainGFLOP > 0
 	}
 	v := &Validation{Shots: shots, Advised: a.Recommended.Strategy, AdviseSeconds: a.Compute.MeasureSeconds + a.Compute.RaceSeconds,
 		AllSeconds: all, EstimatedFraction: a.Compute.Share, AdviseTie: a.Tie, BaselineRegret: map[string]float64{}}
@@ -140,6 +149,10 @@ func Validate(a *Advice, res *experiment.Results, shots int) (*Validation, error
 	v.validationFloor(res, shots, measured)
 	if all > 0 {
 		v.ComputeFraction = v.AdviseSeconds / all
+	}
+	if counted && allGFLOP > 0 && a.Compute.Unit == "gflop" {
+		v.AdviseGFLOP, v.AllGFLOP = a.Compute.MeasureGFLOP+a.Compute.RaceGFLOP, allGFLOP
+		v.GFLOPComputeFraction = v.AdviseGFLOP / allGFLOP
 	}
 	return v, nil
 }

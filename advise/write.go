@@ -168,7 +168,11 @@ func WriteValidation(w io.Writer, v *Validation) {
 		fmt.Fprintf(w, "floor: the comparison's own validation (all of its compute, no test) picks %s: regret %.1f points, τ %.2f\n",
 			v.ValidationChoice, v.ValidationChoiceRegret, v.ValidationTau)
 	}
-	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)\n", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
+	fmt.Fprintf(w, "compute: advise %.1f s = %.1f%% of the comparison's training (%.1f s)", v.AdviseSeconds, 100*v.ComputeFraction, v.AllSeconds)
+	if v.AllGFLOP > 0 {
+		fmt.Fprintf(w, "; %.0f GFLOP = %.1f%% of its %.0f GFLOP", v.AdviseGFLOP, 100*v.GFLOPComputeFraction, v.AllGFLOP)
+	}
+	fmt.Fprintln(w)
 }
 
 func shotsWords(k int) string {

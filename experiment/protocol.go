@@ -469,6 +469,10 @@ type searcher struct {
 	heads    []bool
 	announce func(lr float64)
 	secs     float64 // spent training, this job's alone
+	// flops is the same training's arithmetic; uncounted once any run's
+	// could not be counted.
+	flops     float64
+	uncounted bool
 }
 
 func (c Config) newSearcher(i, n int, j job, sp *split, progressMu *sync.Mutex) *searcher {
@@ -528,6 +532,7 @@ func (s *searcher) consider(ctx context.Context, lr float64, raw bool) *rateResu
 	start := time.Now()
 	rr := s.c.selectRate(ctx, s.j, s.sp, lr, raw, s.budget, s.window, s.events, false)
 	s.secs += time.Since(start).Seconds()
+	s.count(rr.flops)
 	s.results = append(s.results, rr)
 	t := LRTrial{LR: lr, Head: s.headName(raw), Status: rr.status, ValAcc: rr.acc, Epochs: rr.ran}
 	if rr.status != "ok" {
@@ -543,6 +548,20 @@ func (s *searcher) consider(ctx context.Context, lr float64, raw bool) *rateResu
 		rr.model.free()
 	}
 	return rr
+}
+
+// count adds a run's arithmetic (0: uncounted).
+func (s *searcher) count(flops float64) {
+	s.flops += flops
+	s.uncounted = s.uncounted || flops <= 0
+}
+
+// gflop is the job's arithmetic so far in GFLOP (0: uncounted).
+func (s *searcher) gflop() float64 {
+	if s.uncounted {
+		return 0
+	}
+	return s.flops / 1e9
 }
 
 // search tries the grid for every head, extending it while the head's
@@ -569,7 +588,7 @@ func (s *searcher) search(ctx context.Context) {
 // refit, trains on every shot with it.
 func (s *searcher) finish(ctx context.Context, best *rateResult) (fitted, Run) {
 	c, j, sp, run := s.c, s.j, s.sp, s.run
-	run.TrainSeconds = s.secs
+	run.TrainSeconds, run.TrainGFLOP = s.secs, s.gflop()
 	if best == nil {
 		for _, r := range s.results {
 			if r.status == "failed" {
@@ -600,6 +619,10 @@ func (s *searcher) finish(ctx context.Context, best *rateResult) (fitted, Run) {
 	out, err := tr.Run(ctx)
 	refit := time.Since(refitStart).Seconds()
 	run.TrainSeconds += refit
+	if err == nil {
+		s.count(out.FLOPs)
+		run.TrainGFLOP = s.gflop()
+	}
 	if err != nil {
 		run.Status, run.Error = "failed", "refit: "+err.Error()
 		return fitted{}, run

@@ -106,16 +106,19 @@ type Env struct {
 
 // Run is one strategy × shots × seed.
 type Run struct {
-	Strategy        string           `json:"strategy"`
-	Shots           int              `json:"shots"`
-	Seed            int              `json:"seed"`
-	Status          string           `json:"status"` // ok, diverged, failed
-	Error           string           `json:"error,omitempty"`
-	LR              float64          `json:"lr"`            // chosen on the validation split
-	LRSearch        []LRTrial        `json:"lr_search"`     // every rate tried, with its validation accuracy
-	TestAccuracy    float64          `json:"test_accuracy"` // the test score strategies are ranked by: accuracy, or a detector's mAP@0.5 (COCO's definition)
-	MacroF1         float64          `json:"macro_f1"`
-	TrainSeconds    float64          `json:"train_seconds"`
+	Strategy     string    `json:"strategy"`
+	Shots        int       `json:"shots"`
+	Seed         int       `json:"seed"`
+	Status       string    `json:"status"` // ok, diverged, failed
+	Error        string    `json:"error,omitempty"`
+	LR           float64   `json:"lr"`            // chosen on the validation split
+	LRSearch     []LRTrial `json:"lr_search"`     // every rate tried, with its validation accuracy
+	TestAccuracy float64   `json:"test_accuracy"` // the test score strategies are ranked by: accuracy, or a detector's mAP@0.5 (COCO's definition)
+	MacroF1      float64   `json:"macro_f1"`
+	TrainSeconds float64   `json:"train_seconds"`
+	// TrainGFLOP is the same training's arithmetic (fit.Result.FLOPs), the
+	// rate search and the refit; 0 where it cannot be counted.
+	TrainGFLOP      float64          `json:"train_gflop,omitempty"`
 	Epochs          int              `json:"epochs"`     // epochs run
 	BestEpoch       int              `json:"best_epoch"` // epoch whose weights were kept
 	Converged       bool             `json:"converged"`  // false: still improving when the budget ran out
