@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -216,6 +217,35 @@ func TestRaceReproducible(t *testing.T) {
 	}
 	if a, b := keys(runs[0]), keys(runs[1]); !slices.Equal(a, b) {
 		t.Errorf("two races on the same settings ran different trials:\n%v\n%v", a, b)
+	}
+
+	// Interrupted and resumed, the race runs the same trials and counts
+	// the same arithmetic for each: a resumed process finds the feature
+	// cache empty, and a run's count must not depend on it.
+	state := filepath.Join(dir, "race.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	lines := 0
+	_, err := Race(ctx, cfg, RaceOptions{Shots: 20, Budget: 0.4, State: state, Log: func(string) {
+		if lines++; lines == len(res.Trials)/2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted race: %v", err)
+	}
+	resumed, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 0.4, State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gflop := func(r *RaceResult) []float64 {
+		var g []float64
+		for _, tr := range r.Trials {
+			g = append(g, tr.GFLOP)
+		}
+		return g
+	}
+	if a, b := keys(res), keys(resumed); !slices.Equal(a, b) || !slices.Equal(gflop(res), gflop(resumed)) {
+		t.Errorf("the resumed race ran other trials or counted otherwise:\n%v %v\n%v %v", a, gflop(res), b, gflop(resumed))
 	}
 }
 

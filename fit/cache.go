@@ -94,16 +94,15 @@ func (c *FeatureCache) Free() {
 }
 
 // get returns the prefix features of l's data set, computing them with m's
-// first k stages on a miss, and whether it computed them (the work a run
-// counts). It returns nil (and no error) when they would not fit in the
-// cache.
-func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, l *data.Loader, cfg Config) (*features, bool, error) {
+// first k stages on a miss. It returns nil (and no error) when they would
+// not fit in the cache.
+func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, l *data.Loader, cfg Config) (*features, error) {
 	id := fmt.Sprintf("%s/prefix=%d", key, k)
 	c.mu.Lock()
 	if f, ok := c.items[id]; ok {
 		c.Hits++
 		c.mu.Unlock()
-		return f, false, nil
+		return f, nil
 	}
 	c.Misses++
 	c.mu.Unlock()
@@ -114,7 +113,7 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 	lc.BatchSize = max(lc.BatchSize, 64)
 	pass, err := data.NewLoader(l.Dataset(), lc)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var parts []*torch.Tensor
 	defer func() {
@@ -126,12 +125,12 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 	var size int64
 	var row []int64
 	var spill *os.File // features past MaxBytes go here
-	fail := func(e error) (*features, bool, error) {
+	fail := func(e error) (*features, error) {
 		if spill != nil {
 			spill.Close()
 			os.Remove(spill.Name())
 		}
-		return nil, true, fmt.Errorf("cache frozen features: %w", e)
+		return nil, fmt.Errorf("cache frozen features: %w", e)
 	}
 	toDisk := func(t *torch.Tensor) error {
 		v, err := t.Float32s()
@@ -201,30 +200,30 @@ func (c *FeatureCache) get(ctx context.Context, key string, k int, m *nn.Model, 
 			spill.Close()
 			os.Remove(spill.Name())
 		}
-		return f, true, nil // a concurrent run computed the same features first
+		return f, nil // a concurrent run computed the same features first
 	}
 	if spill != nil {
 		if size > c.MaxBytes+c.DiskMaxBytes || c.usedDisk+size > c.DiskMaxBytes+c.MaxBytes {
 			spill.Close()
 			os.Remove(spill.Name())
-			return nil, true, nil
+			return nil, nil
 		}
 		f := &features{y: y, file: spill, row: row}
 		c.items[id] = f
 		c.usedDisk += size
-		return f, true, nil
+		return f, nil
 	}
 	if c.used+size > c.MaxBytes {
-		return nil, true, nil
+		return nil, nil
 	}
 	x := torch.Cat(parts, 0)
 	if err := x.Err(); err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	f := &features{x: x, y: y}
 	c.items[id] = f
 	c.used += size
-	return f, true, nil
+	return f, nil
 }
 
 // cachedPrefix is the number of leading stages a phase can serve from the

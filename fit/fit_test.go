@@ -196,9 +196,10 @@ func testResume(t *testing.T, precise bool, prec torch.Precision, withVal, cast 
 
 // TestWorkCounted checks a run's FLOPs against the count worked out from
 // the model's per-stage forward passes: a cached probe pays for its
-// frozen prefix once, and a second run sharing the cache not at all; a
-// run without the cache computes the frozen stages every step but does
-// not backpropagate through those below its lowest trainable stage.
+// frozen prefix once, and a second run sharing the cache the same (the
+// count is the run's own, whatever the cache held); a run without the
+// cache computes the frozen stages every step but does not backpropagate
+// through those below its lowest trainable stage.
 func TestWorkCounted(t *testing.T) {
 	const epochs, nTrain, nVal = 2, 48, 24
 	per, err := model(t, 1).StageFLOPs(12, 12)
@@ -224,7 +225,7 @@ func TestWorkCounted(t *testing.T) {
 		want    float64
 	}{
 		{"probe, computing the cache", probe, true, cache, prefix + epochs*headEpoch},
-		{"probe, served by the cache", probe, true, cache, epochs * headEpoch},
+		{"probe, served by the cache", probe, true, cache, prefix + epochs*headEpoch},
 		{"finetune", nil, false, nil, epochs * nTrain * (all + f[0] + 2*(f[1]+f[2]+f[3]))},
 		{"freeze:2 uncached", []float64{0, 0, 1, 1}, true, nil,
 			epochs * (nTrain*(all+f[2]+2*f[3]) + nVal*all)},

@@ -310,6 +310,9 @@ func (t *trainer) runPhase(ctx context.Context) error {
 	if err := t.sources(ctx, p); err != nil {
 		return err
 	}
+	if t.st.PhaseEpoch == 0 && p.Epochs > 0 {
+		t.chargePrefix()
+	}
 	steps := t.batches()
 	total := steps * p.Epochs
 	for t.st.PhaseEpoch < p.Epochs {
@@ -579,20 +582,14 @@ func (t *trainer) sources(ctx context.Context, p Phase) error {
 	if k == 0 {
 		return nil
 	}
-	tf, computed, err := t.r.Cache.get(ctx, cacheKey(t.r.TrainKey, t.r.Train), k, t.r.Model, t.r.Train, t.cfg)
+	tf, err := t.r.Cache.get(ctx, cacheKey(t.r.TrainKey, t.r.Train), k, t.r.Model, t.r.Train, t.cfg)
 	if err != nil || tf == nil {
 		return err
 	}
-	if computed {
-		t.addWork(len(tf.y), t.forwardFLOPs(0, k))
-	}
 	var vf *features
 	if t.r.Val != nil {
-		if vf, computed, err = t.r.Cache.get(ctx, cacheKey(t.r.ValKey, t.r.Val), k, t.r.Model, t.r.Val, t.cfg); err != nil || vf == nil {
+		if vf, err = t.r.Cache.get(ctx, cacheKey(t.r.ValKey, t.r.Val), k, t.r.Model, t.r.Val, t.cfg); err != nil || vf == nil {
 			return err
-		}
-		if computed {
-			t.addWork(len(vf.y), t.forwardFLOPs(0, k))
 		}
 	}
 	t.from = k

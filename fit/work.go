@@ -11,8 +11,12 @@ package fit
 // its input (each about one forward pass of the stage); frozen stages
 // above the lowest trainable one pass gradients through (one forward pass
 // each). An evaluation, and a precise-BN pass, is a forward pass. A
-// frozen prefix served from the cache costs one forward pass of the
-// prefix when the cache computes it, and nothing when it serves it again.
+// phase that serves a frozen prefix from the cache is charged one forward
+// pass of the prefix over its images, whether it computed them or found
+// them cached: the count is then the run's own, the same whatever ran
+// before it on the shared cache (in a race, in a comparison's parallel
+// runs, after a resume), at the price of counting a shared pass once per
+// run that uses it.
 // BatchNorm, activations, the loss and the optimizer step are left out,
 // as nn.Model.FLOPs leaves them out.
 
@@ -69,4 +73,17 @@ func (t *trainer) addWork(images int, perImage float64) {
 	if t.stageFLOPs != nil {
 		t.st.FLOPs += float64(images) * perImage
 	}
+}
+
+// chargePrefix counts the cached prefix's forward pass over the phase's
+// images (see above); nothing when the phase computes every stage.
+func (t *trainer) chargePrefix() {
+	if t.from == 0 {
+		return
+	}
+	n := t.r.Train.Dataset().Len()
+	if t.r.Val != nil {
+		n += t.r.Val.Dataset().Len()
+	}
+	t.addWork(n, t.forwardFLOPs(0, t.from))
 }
