@@ -414,11 +414,19 @@ func (l lockedEvents) Epoch(e fit.EpochStats) {
 
 func runKey(s string, shots, seed int) string { return fmt.Sprintf("%s|%d|%d", s, shots, seed) }
 
+// countedMean is the mean of xs where every one was counted (> 0), else 0.
+func countedMean(xs []float64) float64 {
+	if slices.ContainsFunc(xs, func(x float64) bool { return x <= 0 }) {
+		return 0
+	}
+	return mean(xs)
+}
+
 // summarize fills Summary and Winners from Runs.
 func (r *Results) summarize() {
 	type acc struct {
-		accs, f1s, secs, epochs, rates []float64
-		params                         int64
+		accs, f1s, secs, epochs, rates, gflop []float64
+		params                                int64
 		runs, failed, cut              int
 	}
 	groups := map[[2]string]*acc{}
@@ -439,6 +447,7 @@ func (r *Results) summarize() {
 		g.accs = append(g.accs, run.TestAccuracy)
 		g.f1s = append(g.f1s, run.MacroF1)
 		g.secs = append(g.secs, run.TrainSeconds)
+		g.gflop = append(g.gflop, run.TrainGFLOP)
 		g.epochs = append(g.epochs, float64(run.Epochs))
 		g.rates = append(g.rates, run.ImgPerSec)
 		g.params = run.TrainableParams
@@ -456,6 +465,7 @@ func (r *Results) summarize() {
 			Strategy: k[0], Shots: shots, MeanAccuracy: m, StdAccuracy: sd, MeanMacroF1: mean(g.f1s),
 			MeanTrainSeconds: mean(g.secs), MeanEpochs: mean(g.epochs), TrainableParams: g.params,
 			MeanImgPerSec: mean(g.rates), Runs: g.runs, Failed: g.failed, CutOff: g.cut,
+			MeanTrainGFLOP: countedMean(g.gflop),
 		})
 	}
 	sort.SliceStable(r.Summary, func(i, j int) bool {

@@ -192,6 +192,9 @@ type Summary struct {
 	StdAccuracy      float64 `json:"std_accuracy"`
 	MeanMacroF1      float64 `json:"mean_macro_f1"`
 	MeanTrainSeconds float64 `json:"mean_train_seconds"`
+	// MeanTrainGFLOP is the mean train_gflop over the ok runs, where every
+	// one counted it.
+	MeanTrainGFLOP float64 `json:"mean_train_gflop,omitempty"`
 	MeanEpochs       float64 `json:"mean_epochs"`
 	TrainableParams  int64   `json:"trainable_params"`
 	MeanImgPerSec    float64 `json:"mean_img_per_sec"`

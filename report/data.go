@@ -191,6 +191,7 @@ func summaryOf(r *experiment.Results, strategy string, shots int) (experiment.Su
 func summarize(strategy string, shots int, runs []experiment.Run, protocol string) experiment.Summary {
 	s := experiment.Summary{Strategy: strategy, Shots: shots, Runs: len(runs)}
 	var acc []float64
+	uncounted := false
 	for _, r := range runs {
 		if s.TrainableParams == 0 {
 			s.TrainableParams = r.TrainableParams // the same for every run of a strategy
@@ -202,6 +203,8 @@ func summarize(strategy string, shots int, runs []experiment.Run, protocol strin
 		acc = append(acc, r.TestAccuracy)
 		s.MeanMacroF1 += r.MacroF1
 		s.MeanTrainSeconds += r.TrainSeconds
+		s.MeanTrainGFLOP += r.TrainGFLOP
+		uncounted = uncounted || r.TrainGFLOP <= 0
 		s.MeanEpochs += float64(r.Epochs)
 		s.MeanImgPerSec += r.ImgPerSec
 		if cutOff(protocol, r) {
@@ -212,8 +215,12 @@ func summarize(strategy string, shots int, runs []experiment.Run, protocol strin
 		s.MeanAccuracy, s.StdAccuracy = meanStd(acc)
 		s.MeanMacroF1 /= n
 		s.MeanTrainSeconds /= n
+		s.MeanTrainGFLOP /= n
 		s.MeanEpochs /= n
 		s.MeanImgPerSec /= n
+	}
+	if uncounted {
+		s.MeanTrainGFLOP = 0
 	}
 	return s
 }

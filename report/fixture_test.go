@@ -55,6 +55,9 @@ func fixture() *experiment.Results {
 		run.Refit = &experiment.Refit{Images: images, Epochs: run.BestEpoch, LR: run.LR, Seconds: round3(float64(run.BestEpoch) * secs)}
 		run.PreciseBN = true
 		run.CutOff = !run.Converged
+		// The arithmetic: a frozen base trains a fraction of a full one's.
+		perEpoch := map[string]float64{"freeze:3": 0.9, "finetune": 4.5, "scratch": 4.5}[run.Strategy]
+		run.TrainGFLOP = round3(perEpoch * float64(len(run.History)*(folds*len(run.LRSearch)+1)))
 		if run.Strategy == "finetune" && run.Shots == 10 && run.Seed == 1 {
 			// Smoothed validation was still rising though epoch 4 was the
 			// best: schema 2 says cut off where schema 1 would not.

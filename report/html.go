@@ -55,7 +55,7 @@ func columnsLegend(v *view) string {
 			". mAP@[.5:.95] %: mean over seeds of COCO's mAP, averaged over IoU thresholds 0.5 to 0.95"
 	}
 	s := first + ". train s: wall-clock seconds per run, " + search +
-		". epochs (best): mean epochs run (mean best epoch, whose weights were kept). " +
+		". " + workLegend(v) + "epochs (best): mean epochs run (mean best epoch, whose weights were kept). " +
 		"lr: the learning rate the runs trained at, one value where the seeds agree, else the lowest–highest. trainable: parameters trained. " +
 		"img/s: training throughput."
 	if slices.ContainsFunc(v.Groups, func(g *group) bool { return len(g.tiedWith()) > 0 }) {
@@ -415,4 +415,12 @@ func intOrDash(n int) string {
 		return "—"
 	}
 	return strconv.Itoa(n)
+}
+
+// workLegend explains the train GFLOP column where the table has it.
+func workLegend(v *view) string {
+	if !v.countedWork() {
+		return ""
+	}
+	return "train GFLOP: the same training's arithmetic per run, counted as it runs (convolutions and linear layers; the same on any machine, unlike seconds): what freezing saves. "
 }

@@ -72,12 +72,17 @@ func Markdown(w io.Writer, r *experiment.Results) error {
 	return nil
 }
 
-var leaderHeader = []string{"#", "strategy", "accuracy %", "macro-F1", "train s", "epochs (best)", "lr", "trainable", "img/s", "notes"}
-var leaderAlign = []align{alignRight, alignLeft, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignLeft}
+var leaderHeader = []string{"#", "strategy", "accuracy %", "macro-F1", "train s", "train GFLOP", "epochs (best)", "lr", "trainable", "img/s", "notes"}
+var leaderAlign = []align{alignRight, alignLeft, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignRight, alignLeft}
+
+// gflopColumn is where "train GFLOP" sits in both headers; the column is
+// dropped where a run did not count its arithmetic (results from before
+// graft counted it, or a model it cannot count).
+const gflopColumn = 5
 
 // detectLeaderHeader is leaderHeader for detectors: mAP@0.5 ranks them,
 // and COCO's mAP@[.5:.95] takes macro-F1's place.
-var detectLeaderHeader = []string{"#", "strategy", "mAP@0.5 %", "mAP@[.5:.95] %", "train s", "epochs (best)", "lr", "trainable", "img/s", "notes"}
+var detectLeaderHeader = []string{"#", "strategy", "mAP@0.5 %", "mAP@[.5:.95] %", "train s", "train GFLOP", "epochs (best)", "lr", "trainable", "img/s", "notes"}
 
 func leaderTable(v *view, g *group) *table {
 	t := &table{Header: leaderHeader, Align: leaderAlign}
@@ -87,7 +92,7 @@ func leaderTable(v *view, g *group) *table {
 	for _, e := range g.Entries {
 		notes := strings.Join(entryFlags(g, e), ", ")
 		if !e.succeeded() {
-			t.add(markNone, "—", e.Strategy, "—", "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
+			t.add(markNone, "—", e.Strategy, "—", "—", "—", "—", "—", "—", humanCountOrDash(e.Sum.TrainableParams), "—", notes)
 			continue
 		}
 		s := e.Sum
@@ -103,11 +108,48 @@ func leaderTable(v *view, g *group) *table {
 			second = mapCell(e)
 		}
 		t.add(m, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
-			second, seconds(s.MeanTrainSeconds),
+			second, seconds(s.MeanTrainSeconds), gflopCell(s.MeanTrainGFLOP),
 			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)), rateRange(e.OK),
 			humanCountOrDash(s.TrainableParams), rate(s.MeanImgPerSec), notes)
 	}
+	if !v.countedWork() {
+		t.Header = slices.Delete(slices.Clone(t.Header), gflopColumn, gflopColumn+1)
+		t.Align = slices.Delete(slices.Clone(t.Align), gflopColumn, gflopColumn+1)
+		for i := range t.Rows {
+			t.Rows[i] = slices.Delete(t.Rows[i], gflopColumn, gflopColumn+1)
+		}
+	}
 	return t
+}
+
+// countedWork says whether every strategy with a successful run counted
+// its training's arithmetic.
+func (v *view) countedWork() bool {
+	n := 0
+	for _, g := range v.Groups {
+		for _, e := range g.Entries {
+			if !e.succeeded() {
+				continue
+			}
+			if e.Sum.MeanTrainGFLOP <= 0 {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+// gflopCell writes GFLOP to three significant figures or so, without an
+// exponent: 1772, 26.4, 0.46.
+func gflopCell(x float64) string {
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
 }
 
 // rateRange is the learning rate the successful runs trained at: one
