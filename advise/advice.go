@@ -362,8 +362,8 @@ func rankWhy(e experiment.RaceEntry, meas *Measurements, shape *nn.Model) string
 		parts = append(parts, fmt.Sprintf("stopped after the short budget: %.1f%% on validation, its rates smoothed with their neighbours", 100*e.ValAcc))
 	default:
 		parts = append(parts, fmt.Sprintf("%.1f%% on validation [%.1f, %.1f] over %d seed(s), %d images", 100*e.ValAcc, 100*e.Low, 100*e.High, e.Seeds, e.ValImages))
-		if e.Unadjusted != 0 && math.Abs(e.ValAcc-e.Unadjusted) >= 0.0005 {
-			parts = append(parts, fmt.Sprintf("%.1f%% before adjusting for its seeds", 100*e.Unadjusted))
+		if e.Adjusted != 0 && math.Abs(e.ValAcc-e.Adjusted) >= 0.0005 {
+			parts = append(parts, fmt.Sprintf("%.1f%% adjusted for its seeds' difficulty (not ranked on)", 100*e.Adjusted))
 		}
 	}
 	switch m := e.Margin; {

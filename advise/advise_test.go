@@ -413,9 +413,9 @@ func TestMeasure(t *testing.T) {
 }
 
 // Each ranked strategy's line says what its score is: a short run's, or
-// the full budget's over its seeds with the plain mean where the seeds'
-// effects moved it, and the best's lead — or, where the strategy read
-// higher on the seeds both ran, its lead.
+// the full budget's over its seeds with the score net of the seeds'
+// effects where they move it, and the best's lead — or, where the
+// strategy read higher on the seeds both ran, its lead.
 func TestRankWhy(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -424,12 +424,12 @@ func TestRankWhy(t *testing.T) {
 	}{
 		{"short rung", experiment.RaceEntry{Strategy: "finetune", Rung: "rates", ValAcc: 0.5},
 			"stopped after the short budget: 50.0% on validation, its rates smoothed with their neighbours"},
-		{"plain mean", experiment.RaceEntry{Strategy: "finetune", Rung: "seeds", ValAcc: 0.6, Unadjusted: 0.6, Low: 0.5, High: 0.7, Seeds: 3, ValImages: 90,
+		{"plain mean", experiment.RaceEntry{Strategy: "finetune", Rung: "seeds", ValAcc: 0.6, Adjusted: 0.6, Low: 0.5, High: 0.7, Seeds: 3, ValImages: 90,
 			Margin: &experiment.Interval{Diff: 0.02, Low: -0.01, High: 0.05}},
 			"60.0% on validation [50.0, 70.0] over 3 seed(s), 90 images; 2.0 points behind the best [-1.0, 5.0]"},
-		{"adjusted, ahead where both ran", experiment.RaceEntry{Strategy: "finetune", Rung: "strategies", ValAcc: 0.55, Unadjusted: 0.6, Low: 0.45, High: 0.65, Seeds: 1, ValImages: 30,
+		{"adjusted, ahead where both ran", experiment.RaceEntry{Strategy: "finetune", Rung: "strategies", ValAcc: 0.55, Adjusted: 0.6, Low: 0.45, High: 0.65, Seeds: 1, ValImages: 30,
 			Margin: &experiment.Interval{Diff: -0.02, Low: -0.06, High: 0.01}},
-			"55.0% on validation [45.0, 65.0] over 1 seed(s), 30 images; 60.0% before adjusting for its seeds; 2.0 points ahead of the best on the seeds both ran [-1.0, 6.0]"},
+			"55.0% on validation [45.0, 65.0] over 1 seed(s), 30 images; 60.0% adjusted for its seeds' difficulty (not ranked on); 2.0 points ahead of the best on the seeds both ran [-1.0, 6.0]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			meas := &Measurements{Stages: []Stage{{Probe: 0.4}}}

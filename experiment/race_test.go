@@ -106,13 +106,13 @@ func TestRace(t *testing.T) {
 			mean += m / float64(len(bySeed))
 			adjusted += (m - res.SeedEffects[seed-1]) / float64(len(bySeed))
 		}
-		if math.Abs(mean-e.Unadjusted) > 1e-12 || math.Abs(adjusted-e.ValAcc) > 1e-12 {
-			t.Errorf("%s scored %v (unadjusted %v); the mean of its seeds' rate means is %v, less the seeds' effects %v",
-				e.Strategy, e.ValAcc, e.Unadjusted, mean, adjusted)
+		if math.Abs(mean-e.ValAcc) > 1e-12 || math.Abs(adjusted-e.Adjusted) > 1e-12 {
+			t.Errorf("%s scored %v (adjusted %v); the mean of its seeds' rate means is %v, less the seeds' effects %v",
+				e.Strategy, e.ValAcc, e.Adjusted, mean, adjusted)
 		}
 	}
-	// Every strategy that ran the full budget ranks by its adjusted score,
-	// above those the short rung stopped.
+	// Every strategy that ran the full budget ranks by its mean over its
+	// seeds, above those the short rung stopped.
 	for i := 1; i < len(res.Entries); i++ {
 		a, b := res.Entries[i-1], res.Entries[i]
 		if a.Status == "ok" && b.Status == "ok" && ((a.Rung == "rates" && b.Rung != "rates") || (a.Rung != "rates") == (b.Rung != "rates") && a.ValAcc < b.ValAcc) {
@@ -462,6 +462,32 @@ func TestRank(t *testing.T) {
 	}
 	if m := r.res.Entries[1].Margin; m == nil || math.Abs(m.Diff-0.025) > 1e-12 {
 		t.Errorf("the best's lead over kept on their shared seed: %+v, want 0.025", m)
+	}
+}
+
+// The race leads with the best plain mean over the seeds each strategy
+// ran, not with the additive seed fit: FM odd → even at 10 shots, where
+// scratch ran two hard seeds and the pretrained strategies a third, easy
+// for them, and the fit credited scratch with that seed's ease.
+func TestSurvivorsPlainMean(t *testing.T) {
+	sd := func(name string, accs ...float64) *standing {
+		s := &standing{s: strategy.Strategy{Name: name}}
+		for i, a := range accs {
+			s.full = append(s.full, RaceTrial{Strategy: name, Seed: i + 1, Status: "ok", ValAcc: a, ValImages: 30})
+		}
+		return s
+	}
+	scratch := sd("scratch", 0.633, 0.489)
+	freeze := sd("freeze:2", 0.567, 0.483, 0.75)
+	probe := sd("probe", 0.467, 0.367, 0.767)
+	all := []*standing{scratch, freeze, probe}
+	if adj, _ := seedAdjusted(all); adj[scratch] <= adj[freeze] {
+		t.Fatalf("the fit no longer credits scratch (%v against %v): the case is gone", adj[scratch], adj[freeze])
+	}
+	r := &racer{}
+	got := r.survivors(all, rand.New(rand.NewPCG(5, 6)))
+	if got[0] != freeze {
+		t.Errorf("the leader is %s, want freeze:2, the best mean over its seeds", got[0].s.Name)
 	}
 }
 
