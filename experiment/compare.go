@@ -427,7 +427,7 @@ func (r *Results) summarize() {
 	type acc struct {
 		accs, f1s, secs, epochs, rates, gflop []float64
 		params                                int64
-		runs, failed, cut              int
+		runs, failed, cut                     int
 	}
 	groups := map[[2]string]*acc{}
 	var keys [][2]string

@@ -194,13 +194,13 @@ type Summary struct {
 	MeanTrainSeconds float64 `json:"mean_train_seconds"`
 	// MeanTrainGFLOP is the mean train_gflop over the ok runs, where every
 	// one counted it.
-	MeanTrainGFLOP float64 `json:"mean_train_gflop,omitempty"`
-	MeanEpochs       float64 `json:"mean_epochs"`
-	TrainableParams  int64   `json:"trainable_params"`
-	MeanImgPerSec    float64 `json:"mean_img_per_sec"`
-	Runs             int     `json:"runs"`
-	Failed           int     `json:"failed"`  // diverged or failed runs
-	CutOff           int     `json:"cut_off"` // runs still improving at the end of their budget
+	MeanTrainGFLOP  float64 `json:"mean_train_gflop,omitempty"`
+	MeanEpochs      float64 `json:"mean_epochs"`
+	TrainableParams int64   `json:"trainable_params"`
+	MeanImgPerSec   float64 `json:"mean_img_per_sec"`
+	Runs            int     `json:"runs"`
+	Failed          int     `json:"failed"`  // diverged or failed runs
+	CutOff          int     `json:"cut_off"` // runs still improving at the end of their budget
 	// CILow/CIHigh bound the mean test accuracy (95%, bootstrap over test
 	// images and seeds); omitted in schema-1 files.
 	CILow  float64 `json:"ci_low,omitempty"`
