@@ -664,7 +664,7 @@ func (r *racer) run(ctx context.Context) error {
 	// the seconds are kept beside them, and advise reports both shares.
 	r.res.Unit = "gflop"
 	for _, t := range r.res.Trials {
-		if t.GFLOP <= 0 {
+		if t.GFLOP <= 0 && t.Status == "ok" {
 			r.res.Unit = "seconds"
 		}
 	}

@@ -265,9 +265,14 @@ func (c *cancelAfter) Epoch(EpochStats) {
 func TestDivergenceIsReported(t *testing.T) {
 	m := model(t, 1)
 	cfg := Config{Epochs: 3, Seed: 1, Optimizer: optim.Config{Name: "sgd", LR: 1e12}, Schedule: optim.Schedule{Name: "constant"}}
-	_, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Config: cfg})
+	res, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(48, 1), true), Config: cfg})
 	if !errors.Is(err, ErrDiverged) {
 		t.Fatalf("err = %v, want ErrDiverged", err)
+	}
+	// The batches stepped on count, the diverging one too: a run that
+	// diverged did work, and a budget kept in it must see that.
+	if res == nil || res.FLOPs <= 0 {
+		t.Errorf("a diverged run counted no work: %+v", res)
 	}
 }
 

@@ -406,7 +406,9 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 			return f(loss, acc, b.n)
 		})
 	}
+	stepped := 0 // images stepped on, a diverging batch included: the work done
 	err := each(func(loss, acc float64, n int) error {
+		stepped += n
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("%w: loss is %v at epoch %d, step %d; lower the learning rate (--lr %g now) or add gradient clipping (--clip)",
 				ErrDiverged, loss, epoch, step+1, t.cfg.Optimizer.LR*p.LRScale)
@@ -423,10 +425,10 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 		})
 		return nil
 	})
+	t.addWork(stepped, t.stepFLOPs(p))
 	if err != nil {
 		return EpochStats{}, err
 	}
-	t.addWork(seen, t.stepFLOPs(p))
 	if seen == 0 {
 		return EpochStats{}, fmt.Errorf("the training set gave no batch: it has fewer samples than one batch (%d) and the last partial batch is dropped; lower --batch", t.cfg.BatchSize)
 	}

@@ -16,9 +16,9 @@ package fit
 // them cached: the count is then the run's own, the same whatever ran
 // before it on the shared cache (in a race, in a comparison's parallel
 // runs, after a resume), at the price of counting a shared pass once per
-// run that uses it.
-// BatchNorm, activations, the loss and the optimizer step are left out,
-// as nn.Model.FLOPs leaves them out.
+// run that uses it. The batches of a diverging epoch count, the diverging
+// one too. BatchNorm, activations, the loss and the optimizer step are
+// left out, as nn.Model.FLOPs leaves them out.
 
 // countWork readies the per-stage counts for the run's images: nil (and
 // Result.FLOPs 0) where they cannot be counted — a task's batches, or a
