@@ -279,9 +279,11 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 	// land in their job's slot, keeping results.json in job order whatever
 	// finishes first; libtorch's threads are shared out among the workers.
 	workers := max(1, min(c.Workers, len(units)))
+	perWorker := 0
 	if workers > 1 {
 		threads := torch.NumThreads()
-		if err := torch.SetNumThreads(max(1, threads/workers)); err != nil {
+		perWorker = max(1, threads/workers)
+		if err := torch.SetNumThreads(perWorker); err != nil {
 			return res, err
 		}
 		defer torch.SetNumThreads(threads)
@@ -304,6 +306,21 @@ func Compare(ctx context.Context, c Config) (*Results, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if perWorker > 0 {
+				// Each worker keeps to one OS thread and sets its share of
+				// libtorch's threads there: OpenMP's thread count is per
+				// OS thread, fixed when a thread first runs libtorch work,
+				// so a run that landed on a thread from before the share
+				// was set computed with two threads where another used
+				// one. That changed the order of float reductions, and
+				// runs side by side were not bit-reproducible (scratch,
+				// whose training amplifies it, on two seeds of three).
+				defer torch.LockThread()()
+				if err := torch.SetNumThreads(perWorker); err != nil {
+					errs <- err
+					return
+				}
+			}
 			for u := range next {
 				idx := units[u]
 				js := make([]job, len(idx))
