@@ -228,17 +228,11 @@ func Measure(ctx context.Context, m *nn.Model, train data.Dataset, o Options) (*
 }
 
 // forwardGFLOP is n images' forward pass through m at the size p gives
-// them (ds's first image's where p keeps the native size); 0 where it
-// cannot be counted.
+// ds's images (data.InputSize); 0 where it cannot be counted.
 func forwardGFLOP(m *nn.Model, p data.Preprocess, ds data.Dataset, n int) float64 {
-	h, w := p.Height, p.Width
-	if h == 0 || w == 0 {
-		h, w = p.Size, p.Size
-	}
-	if h == 0 && ds.Len() > 0 {
-		if im, err := ds.Image(0); err == nil {
-			h, w = im.H, im.W
-		}
+	h, w, err := data.InputSize(p, ds)
+	if err != nil {
+		return 0
 	}
 	f, err := m.FLOPs(h, w)
 	if err != nil {

@@ -126,22 +126,27 @@ func (l *Loader) Config() LoaderConfig { return l.cfg }
 // Dataset is the data set the loader reads.
 func (l *Loader) Dataset() Dataset { return l.ds }
 
-// InputSize is the height and width of the images the loader yields: the
-// preprocessing's size, or the first sample's where it keeps the native
-// size (what a model's arithmetic per image is counted at).
+// InputSize is the height and width of the images the loader yields
+// (see InputSize).
 func (l *Loader) InputSize() (h, w int, err error) {
-	p := l.cfg.Preprocess
+	return InputSize(l.cfg.Preprocess, l.ds)
+}
+
+// InputSize is the height and width p gives ds's images: its size, or
+// the first sample's where it keeps the native size (what a model's
+// arithmetic per image is counted at).
+func InputSize(p Preprocess, ds Dataset) (h, w int, err error) {
 	switch {
 	case p.Height > 0 && p.Width > 0:
 		return p.Height, p.Width, nil
 	case p.Size > 0:
 		return p.Size, p.Size, nil
-	case l.ds.Len() == 0:
+	case ds.Len() == 0:
 		return 0, 0, fmt.Errorf("input size: the data set is empty")
 	}
-	im, err := l.fitted(0)
+	im, err := ds.Image(0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("input size: %w", err)
+		return 0, 0, fmt.Errorf("input size: %s: %w", ds.Source(0), err)
 	}
 	return im.H, im.W, nil
 }
