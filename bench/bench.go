@@ -135,6 +135,10 @@ type Options struct {
 	// weight on every step instead of keeping bf16 copies
 	// (fit.Config.CastWeights): what the copies save.
 	CastWeights bool
+	// OneDNNWeightGrad, under bf16 training on the CPU, computes every
+	// convolution's weight gradient with oneDNN's kernel, the small maps'
+	// too (torch.SetGEMMWeightGrad): what the matrix product saves.
+	OneDNNWeightGrad bool
 	// PeerMalloc runs PyTorch with the glibc malloc settings graft's CLI
 	// makes (torch.MallocEnv): the like-for-like comparison, since on a
 	// machine where page faults are dear those settings alone move
@@ -295,6 +299,10 @@ func MeasureMode(ctx context.Context, c Case, mode string, o Options) (Sample, e
 	defer torch.LockThread()()
 	if err := torch.SetNumThreads(o.Threads); err != nil {
 		return Sample{}, err
+	}
+	if o.OneDNNWeightGrad {
+		defer torch.SetGEMMWeightGrad(torch.GEMMWeightGrad())
+		torch.SetGEMMWeightGrad(false)
 	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {

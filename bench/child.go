@@ -53,6 +53,9 @@ func (s Spec) Encode() string {
 	if s.Options.CastWeights {
 		v.Set("cast_weights", "1")
 	}
+	if s.Options.OneDNNWeightGrad {
+		v.Set("onednn_wgrad", "1")
+	}
 	return v.Encode()
 }
 
@@ -83,6 +86,7 @@ func ParseSpec(text string) (Spec, error) {
 	s.Options.UnfusedAdam = v.Get("unfused_adam") == "1"
 	s.Options.FoldBN = v.Get("fold_bn") == "1"
 	s.Options.CastWeights = v.Get("cast_weights") == "1"
+	s.Options.OneDNNWeightGrad = v.Get("onednn_wgrad") == "1"
 	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {
 		return Spec{}, fmt.Errorf("bad internal case %q: %w", text, err)
 	}

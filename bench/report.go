@@ -50,6 +50,9 @@ type Report struct {
 	// CastWeights: graft's bf16 training cast every weight on every step
 	// (autocast's way) instead of keeping bf16 copies.
 	CastWeights bool `json:"cast_weights,omitempty"`
+	// OneDNNWeightGrad: graft's bf16 training computed every weight
+	// gradient with oneDNN's kernel (torch.SetGEMMWeightGrad off).
+	OneDNNWeightGrad bool `json:"onednn_wgrad,omitempty"`
 	// PeerMalloc: PyTorch ran with graft's glibc malloc settings.
 	PeerMalloc bool `json:"torch_graft_malloc,omitempty"`
 	Warmup     int  `json:"warmup"`

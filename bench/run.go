@@ -77,7 +77,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
-	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, FoldBN: o.FoldBN, CastWeights: o.CastWeights, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, FoldBN: o.FoldBN, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWeightGrad, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
 	warn := o.Warn
 	if warn == nil {

@@ -126,3 +126,20 @@ func (p Precision) Run(dev Device, f func() *Tensor) *Tensor {
 	}
 	return out.To(Float32, out.Device())
 }
+
+// SetGEMMWeightGrad chooses how a trained convolution on small maps (at
+// most 16 output positions an image, such as a ResNet's last stages at
+// 64×64) computes its weight gradient in bf16 on the CPU: on (the
+// default), as one im2col matrix product, which oneDNN's bf16 matmul runs
+// up to 5× faster than its bf16 backward-weights kernel does on such maps;
+// off, with that kernel, as ATen does. The values agree to bf16 rounding,
+// not bit for bit. Process-wide; graft bench --onednn-wgrad turns it off
+// to measure what it saves.
+func SetGEMMWeightGrad(on bool) { C.gs_set_gemm_wgrad(bint(on)) }
+
+// GEMMWeightGrad reports SetGEMMWeightGrad's setting.
+func GEMMWeightGrad() bool { return C.gs_gemm_wgrad() != 0 }
+
+// GEMMWeightGradCalls counts the weight gradients computed as a matrix
+// product (SetGEMMWeightGrad) since the process started.
+func GEMMWeightGradCalls() int64 { return int64(C.gs_gemm_wgrad_calls()) }

@@ -1,6 +1,8 @@
 package torch
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -160,5 +162,175 @@ func TestRelu6BackwardReduced(t *testing.T) {
 			}
 			s.Close()
 		}
+	}
+}
+
+// TestGEMMWeightGrad checks the bf16 weight gradient of convolutions on
+// small maps (the im2col matrix product of graft_shim.cpp) against the
+// same gradients in float32, beside oneDNN's kernel, for every form a
+// network hands it: weights cast by autocast or kept as bf16 leaves,
+// NHWC or NCHW inputs, strides, 1×1 kernels, a bias. Convolutions outside
+// its rule (larger maps, groups) must not take it. (The two paths' values
+// often agree bit for bit, both summing in float32 before one rounding to
+// bf16, so the shim's count says which ran.)
+func TestGEMMWeightGrad(t *testing.T) {
+	if !CPUHasBF16() {
+		t.Skip("this CPU has no AVX512-BF16")
+	}
+	defer SetGEMMWeightGrad(GEMMWeightGrad())
+	for _, c := range []struct {
+		name             string
+		x, w             []int64
+		opts             Conv2dOpts
+		nhwc, bias, lowW bool
+		takesGEMM        bool
+	}{
+		{"4x4 maps, cast weight, NHWC", []int64{8, 64, 4, 4}, []int64{64, 64, 3, 3}, Conv2dOpts{Padding: [2]int64{1, 1}}, true, false, false, true},
+		{"stride 2 to 4x4, bf16 leaf, bias, NCHW", []int64{8, 64, 8, 8}, []int64{64, 64, 3, 3}, Conv2dOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, false, true, true, true},
+		{"1x1 stride 2 to 2x2", []int64{32, 256, 4, 4}, []int64{256, 256, 1, 1}, Conv2dOpts{Stride: [2]int64{2, 2}}, true, false, true, true},
+		{"8x8 maps: oneDNN's", []int64{8, 64, 8, 8}, []int64{64, 64, 3, 3}, Conv2dOpts{Padding: [2]int64{1, 1}}, true, false, false, false},
+		{"groups: oneDNN's", []int64{8, 64, 4, 4}, []int64{64, 32, 3, 3}, Conv2dOpts{Padding: [2]int64{1, 1}, Groups: 2}, true, false, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewScope()
+			defer s.Close()
+			ManualSeed(7)
+			// Operands rounded to bf16 first, so that the float32
+			// reference differs from bf16 only in the arithmetic.
+			round := func(shape ...int64) *Tensor {
+				return s.Track(s.Track(s.Track(Randn(shape...)).To(BFloat16, CPU)).To(Float32, CPU))
+			}
+			x, w, b := round(c.x...), round(c.w...), round(c.w[0])
+			r := round(c.x[0], c.w[0], 8, 8) // the loss's weights; every output here is at most 8x8
+			grads := func(p Precision, gemm bool) [3][]float32 {
+				SetGEMMWeightGrad(gemm)
+				xl := s.Track(x.MulScalar(1))
+				if c.nhwc {
+					xl = s.Track(xl.ChannelsLast())
+				}
+				wl := s.Track(w.MulScalar(1))
+				if c.lowW && p.Mixed() {
+					wl = s.Track(wl.To(BFloat16, CPU))
+				}
+				bl := s.Track(b.MulScalar(1))
+				leaves := []*Tensor{xl, wl, bl}
+				for _, l := range leaves {
+					if err := l.SetRequiresGrad(true); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var bias *Tensor
+				if c.bias {
+					bias = bl
+				}
+				y := s.Track(p.Run(CPU, func() *Tensor { return Conv2d(xl, wl, bias, c.opts) }))
+				if err := y.Err(); err != nil {
+					t.Fatal(err)
+				}
+				rr := s.Track(r.Narrow(2, 0, y.Shape()[2]))
+				rr = s.Track(rr.Narrow(3, 0, y.Shape()[3]))
+				if err := s.Track(s.Track(y.Mul(rr)).Sum()).Backward(); err != nil {
+					t.Fatal(err)
+				}
+				var out [3][]float32
+				for i, l := range leaves[:2] {
+					g, err := l.Grad()
+					if err != nil {
+						t.Fatal(err)
+					}
+					out[i] = vals(t, s.Track(s.Track(g).To(Float32, CPU)))
+				}
+				if c.bias {
+					g, err := bl.Grad()
+					if err != nil {
+						t.Fatal(err)
+					}
+					out[2] = vals(t, s.Track(g))
+				}
+				return out
+			}
+			calls := GEMMWeightGradCalls()
+			ref := grads(FP32, false)
+			onednn := grads(BF16, false)
+			if GEMMWeightGradCalls() != calls {
+				t.Fatal("a weight gradient was a matrix product with the setting off, or in float32")
+			}
+			gemm := grads(BF16, true)
+			gemmCalls := GEMMWeightGradCalls() == calls+1
+			for i, name := range []string{"input", "weight", "bias"} {
+				if ref[i] == nil {
+					continue
+				}
+				scale := 0.0
+				for _, v := range ref[i] {
+					scale = math.Max(scale, math.Abs(float64(v)))
+				}
+				// bf16 keeps 8 significant bits: both paths land within a
+				// few of its roundings of the float32 gradient's scale.
+				for _, got := range []struct {
+					path string
+					v    []float32
+				}{{"oneDNN", onednn[i]}, {"GEMM setting", gemm[i]}} {
+					if !near(got.v, ref[i], scale/64) {
+						t.Errorf("%s gradient by the %s is more than 1/64 of its scale (%g) from float32's", name, got.path, scale)
+					}
+				}
+			}
+			for i := range gemm[0] {
+				if gemm[0][i] != onednn[0][i] {
+					t.Fatalf("the input gradient changed with the setting: it is ATen's either way")
+				}
+			}
+			if got := gemmCalls; got != c.takesGEMM {
+				t.Errorf("the weight gradient was a matrix product: %v, want %v", got, c.takesGEMM)
+			}
+		})
+	}
+}
+
+// BenchmarkConvWeightGrad times a bf16 3×3 convolution's forward and
+// weight-gradient pass (batch 32, NHWC, the input not trained) at the
+// widths and map sizes of a ResNet's stages, its weight gradient computed
+// by oneDNN's kernel and as SetGEMMWeightGrad's matrix product (which the
+// rule gives only maps of at most 16 positions; on larger ones both names
+// time oneDNN): go test -run=^$ -bench=ConvWeightGrad ./torch
+func BenchmarkConvWeightGrad(b *testing.B) {
+	if !CPUHasBF16() {
+		b.Skip("this CPU has no AVX512-BF16")
+	}
+	defer SetGEMMWeightGrad(GEMMWeightGrad())
+	defer LockThread()()
+	if err := SetNumThreads(2); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ ch, hw int64 }{{64, 16}, {128, 8}, {256, 4}, {512, 2}} {
+		s := NewScope()
+		x := s.Track(s.Track(s.Track(Randn(32, c.ch, c.hw, c.hw)).To(BFloat16, CPU)).ChannelsLast())
+		r := s.Track(s.Track(s.Track(Randn(32, c.ch, c.hw, c.hw)).To(BFloat16, CPU)).ChannelsLast())
+		w := s.Track(s.Track(s.Track(Randn(c.ch, c.ch, 3, 3)).To(BFloat16, CPU)).ChannelsLast())
+		if err := w.SetRequiresGrad(true); err != nil {
+			b.Fatal(err)
+		}
+		for _, gemm := range []bool{false, true} {
+			name := fmt.Sprintf("%dch_%dx%d/%s", c.ch, c.hw, c.hw, map[bool]string{false: "onednn", true: "gemm"}[gemm])
+			b.Run(name, func(b *testing.B) {
+				SetGEMMWeightGrad(gemm)
+				for b.Loop() {
+					st := NewScope()
+					var loss *Tensor
+					if err := BF16.Autocast(CPU, func() {
+						y := st.Track(Conv2d(x, w, nil, Conv2dOpts{Padding: [2]int64{1, 1}}))
+						loss = st.Track(st.Track(y.Mul(r)).Sum())
+					}); err != nil {
+						b.Fatal(err)
+					}
+					if err := loss.Backward(); err != nil {
+						b.Fatal(err)
+					}
+					st.Close()
+				}
+			})
+		}
+		s.Close()
 	}
 }

@@ -11,11 +11,13 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -461,10 +463,115 @@ gs_error gs_inplace_scalar(int op, gs_tensor ah, double s1, double s2) {
   GS_END
 }
 
+// ---- the weight gradient of convolutions on small maps, as a matrix product ----
+
+namespace {
+
+//
+// oneDNN's bf16 backward-weights kernel (libtorch 1.13's) runs far below the
+// machine's bf16 rate when the output maps are small: a 512->512 3x3
+// convolution on 2x2 maps, batch 32, took 5.8-11.8 ms against 1.9-2.4 ms
+// for the same arithmetic as one im2col matrix product, which oneDNN's bf16
+// matmul runs near its peak; on 4x4 maps the product still won by
+// 1.1-1.5x, on 8x8 and larger it lost by 0.4-0.9x at every width measured
+// (BENCHMARKS.md, "Weight gradients of small maps";
+// scripts/conv_wgrad_sweep.py). In fp32 oneDNN's kernel won everywhere, so
+// only bf16 takes this path. ResNets meet such maps in their last stages
+// at the small inputs graft fine-tunes at (64x64: 4x4 and 2x2).
+
+std::atomic<bool> gemm_wgrad{true};
+std::atomic<int64_t> gemm_wgrad_calls{0};
+
+// im2col of x (N, C, H, W in any memory format) into one row per output
+// position, [N*Ho*Wo, kh*kw*C], each row ordered (kh, kw, c): the memory
+// order of a channels-last weight, [Co, kh, kw, C].
+at::Tensor im2col_rows(const at::Tensor &x, int64_t kh, int64_t kw, at::IntArrayRef stride, at::IntArrayRef pad) {
+  at::Tensor xh = x.permute({0, 2, 3, 1});  // N H W C, a view
+  xh = (pad[0] || pad[1]) ? at::constant_pad_nd(xh, {0, 0, pad[1], pad[1], pad[0], pad[0]}) : xh.contiguous();
+  const int64_t n = xh.size(0), hp = xh.size(1), wp = xh.size(2), c = xh.size(3);
+  const int64_t ho = (hp - kh) / stride[0] + 1, wo = (wp - kw) / stride[1] + 1;
+  const auto st = xh.strides();
+  at::Tensor patches = xh.as_strided({n, ho, wo, kh, kw, c}, {st[0], stride[0] * st[1], stride[1] * st[2], st[1], st[2], st[3]},
+                                     xh.storage_offset());
+  return patches.reshape({n * ho * wo, kh * kw * c});
+}
+
+// A convolution (groups 1, dilation 1) whose backward pass takes the input
+// gradient from ATen as before and the weight gradient from im2col_rows.
+struct GemmWgradConv : public torch::autograd::Function<GemmWgradConv> {
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &w,
+                            const c10::optional<at::Tensor> &b, std::vector<int64_t> stride, std::vector<int64_t> pad) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["pad"] = pad;
+    ctx->saved_data["bias"] = b.has_value();
+    return at::convolution(x, w, b, stride, pad, {1, 1}, false, {0, 0}, 1);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w = saved[1];
+    const at::Tensor &go = grads[0];
+    const auto stride = ctx->saved_data["stride"].toIntVector();
+    const auto pad = ctx->saved_data["pad"].toIntVector();
+    at::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) {
+      gx = std::get<0>(at::convolution_backward(go, x, w, c10::nullopt, stride, pad, {1, 1}, false, {0, 0}, 1,
+                                                {true, false, false}));
+    }
+    if (ctx->needs_input_grad(1)) {
+      gemm_wgrad_calls.fetch_add(1, std::memory_order_relaxed);
+      const int64_t co = w.size(0), c = w.size(1), kh = w.size(2), kw = w.size(3);
+      at::Tensor rows = im2col_rows(x, kh, kw, stride, pad);          // [P, kh*kw*C]
+      at::Tensor g = go.permute({0, 2, 3, 1}).reshape({-1, co});      // [P, Co]
+      gw = at::mm(g.t(), rows).view({co, kh, kw, c}).permute({0, 3, 1, 2});  // channels-last [Co, C, kh, kw]
+    }
+    if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) gb = go.sum({0, 2, 3});
+    return {gx, gw, gb, at::Tensor(), at::Tensor()};
+  }
+};
+
+// gemm_wgrad_applies says whether conv2d's weight gradient goes through
+// GemmWgradConv: a trained 2-D convolution in bf16 on the CPU (autocast, or
+// bf16 operands), groups 1, dilation 1, output maps of at most
+// GS_GEMM_WGRAD_MAX_POSITIONS positions.
+bool gemm_wgrad_applies(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, at::IntArrayRef pad,
+                        at::IntArrayRef dilation, int64_t groups) {
+  if (!gemm_wgrad.load(std::memory_order_relaxed) || groups != 1 || dilation[0] != 1 || dilation[1] != 1) return false;
+  if (!at::GradMode::is_enabled() || !w.requires_grad() || x.dim() != 4 || w.dim() != 4) return false;
+  if (!x.device().is_cpu() || !w.device().is_cpu()) return false;
+  const bool autocast_bf16 = at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+  if (!autocast_bf16 && !(x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16)) return false;
+  const int64_t ho = (x.size(2) + 2 * pad[0] - w.size(2)) / stride[0] + 1;
+  const int64_t wo = (x.size(3) + 2 * pad[1] - w.size(3)) / stride[1] + 1;
+  return ho > 0 && wo > 0 && ho * wo <= GS_GEMM_WGRAD_MAX_POSITIONS;
+}
+
+at::Tensor to_bf16(const at::Tensor &t) { return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16); }
+
+}  // namespace
+
+void gs_set_gemm_wgrad(int on) { gemm_wgrad.store(on != 0); }
+int gs_gemm_wgrad(void) { return gemm_wgrad.load() ? 1 : 0; }
+int64_t gs_gemm_wgrad_calls(void) { return gemm_wgrad_calls.load(); }
+
 gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
                    const int64_t *dilation, int64_t groups, gs_tensor *out) {
   GS_TRY
-  *out = wrap(at::conv2d(T(x), T(w), opt(b), ints(stride, 2), ints(padding, 2), ints(dilation, 2), groups));
+  auto st = ints(stride, 2), pad = ints(padding, 2), dil = ints(dilation, 2);
+  if (gemm_wgrad_applies(T(x), T(w), st, pad, dil, groups)) {
+    // Cast as autocast would (differentiably: the gradient reaches a
+    // float32 weight through its cast), then keep autocast out of the
+    // function's own calls.
+    at::Tensor xb = to_bf16(T(x)), wb = to_bf16(T(w));
+    c10::optional<at::Tensor> bb;
+    if (b) bb = to_bf16(T(b));
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+    *out = wrap(GemmWgradConv::apply(xb, wb, bb, st.vec(), pad.vec()));
+  } else {
+    *out = wrap(at::conv2d(T(x), T(w), opt(b), st, pad, dil, groups));
+  }
   GS_END
 }
 

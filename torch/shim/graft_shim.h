@@ -34,7 +34,7 @@ typedef char *gs_error;
  * built from another header passes arguments it reads differently, which
  * trains garbage instead of failing. torch's TestShimABI keeps this
  * header's hash beside the version, so a change without a raise fails. */
-#define GS_ABI 3
+#define GS_ABI 4
 int gs_abi(void);
 
 /* dtypes */
@@ -89,6 +89,17 @@ void gs_set_grad_enabled(int enabled);
  * region ends, drops the cached low-precision copies of the weights. */
 gs_error gs_autocast_enter(int device, int dtype, int64_t *saved);
 void gs_autocast_exit(int device, const int64_t *saved);
+/* Under bf16 on the CPU, a trained convolution whose output maps are small
+ * (at most GS_GEMM_WGRAD_MAX_POSITIONS positions an image) computes its
+ * weight gradient as one im2col matrix product instead of oneDNN's bf16
+ * backward-weights kernel, which is slow on such maps (BENCHMARKS.md).
+ * on = 0 keeps oneDNN's everywhere (to measure what this saves); on by
+ * default. The setting is process-wide; gs_gemm_wgrad_calls counts the
+ * weight gradients computed this way since the process started. */
+#define GS_GEMM_WGRAD_MAX_POSITIONS 16
+void gs_set_gemm_wgrad(int on);
+int gs_gemm_wgrad(void);
+int64_t gs_gemm_wgrad_calls(void);
 
 /* ---- handles and data ---- */
 void gs_free(gs_tensor t);
