@@ -60,16 +60,22 @@ func lr(x float64) string {
 }
 
 // seconds picks a precision that keeps short and long times readable.
-func seconds(s float64) string {
+func seconds(s float64) string { return compact(s) }
+
+// compact writes a non-negative quantity (seconds, GFLOP) to about three
+// significant figures without an exponent: 1772, 26.4, 0.46, 0.013 (cached
+// features make some epochs take milliseconds, and a head on them a few
+// MFLOP).
+func compact(x float64) string {
 	switch {
-	case s >= 100:
-		return fmt.Sprintf("%.0f", s)
-	case s >= 10:
-		return fmt.Sprintf("%.1f", s)
-	case s >= 0.1 || s == 0:
-		return fmt.Sprintf("%.2f", s)
-	default: // cached features make some epochs take milliseconds
-		return fmt.Sprintf("%.3f", s)
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	case x >= 0.1 || x == 0:
+		return fmt.Sprintf("%.2f", x)
+	default:
+		return fmt.Sprintf("%.3f", x)
 	}
 }
 

@@ -108,7 +108,7 @@ func leaderTable(v *view, g *group) *table {
 			second = mapCell(e)
 		}
 		t.add(m, strconv.Itoa(e.Rank), e.Strategy, accuracyCell(e),
-			second, seconds(s.MeanTrainSeconds), gflopCell(s.MeanTrainGFLOP),
+			second, seconds(s.MeanTrainSeconds), compact(s.MeanTrainGFLOP),
 			fmt.Sprintf("%s (%s)", num1(s.MeanEpochs), num1(e.MeanBestEpoch)), rateRange(e.OK),
 			humanCountOrDash(s.TrainableParams), rate(s.MeanImgPerSec), notes)
 	}
@@ -138,18 +138,6 @@ func (v *view) countedWork() bool {
 		}
 	}
 	return n > 0
-}
-
-// gflopCell writes GFLOP to three significant figures or so, without an
-// exponent: 1772, 26.4, 0.46.
-func gflopCell(x float64) string {
-	switch {
-	case x >= 100:
-		return fmt.Sprintf("%.0f", x)
-	case x >= 10:
-		return fmt.Sprintf("%.1f", x)
-	}
-	return fmt.Sprintf("%.2f", x)
 }
 
 // rateRange is the learning rate the successful runs trained at: one
