@@ -18,14 +18,20 @@ import (
 // The race runs every strategy's rates on a short budget, the strategies
 // on the full one and the best on further seeds; it resumes from its
 // file without training, and refuses a file from other settings.
+// raceConfig is the race tests' comparison: a base checkpoint in dir, 90
+// training images, 6 epochs with patience 2, two rates, batch 8.
+func raceConfig(t *testing.T, dir string, seeds int, strategies ...string) Config {
+	t.Helper()
+	return Config{
+		Base: baseCheckpoint(t, dir), Train: lines(90, 1, 1), Strategies: parseAll(t, strategies...),
+		Seeds: seeds, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
+	}
+}
+
 func TestRace(t *testing.T) {
 	torchtest.NoLeaks(t)
 	dir := t.TempDir()
-	base := baseCheckpoint(t, dir)
-	cfg := Config{
-		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "freeze:1", "finetune", "freeze:stage1"),
-		Seeds: 2, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
-	}
+	cfg := raceConfig(t, dir, 2, "scratch", "probe", "freeze:1", "finetune", "freeze:stage1")
 	// As advise's: the spec lists every candidate, one the race does not run too.
 	cfg.Spec.Strategies = []string{"scratch", "probe", "freeze:1", "finetune", "freeze:stage1", "truncate:1"}
 	state := filepath.Join(dir, "race.json")
@@ -147,12 +153,7 @@ func TestRace(t *testing.T) {
 
 // A small budget stops the race short and says so.
 func TestRaceBudget(t *testing.T) {
-	dir := t.TempDir()
-	base := baseCheckpoint(t, dir)
-	cfg := Config{
-		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "finetune", "lpft"),
-		Seeds: 3, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
-	}
+	cfg := raceConfig(t, t.TempDir(), 3, "scratch", "probe", "finetune", "lpft")
 	res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 0.02})
 	if err != nil {
 		t.Fatal(err)
@@ -177,11 +178,7 @@ func TestRaceBudget(t *testing.T) {
 // machine's load.
 func TestRaceReproducible(t *testing.T) {
 	dir := t.TempDir()
-	base := baseCheckpoint(t, dir)
-	cfg := Config{
-		Base: base, Train: lines(90, 1, 1), Strategies: parseAll(t, "scratch", "probe", "finetune", "freeze:1"),
-		Seeds: 3, Budget: strategy.Budget{Epochs: 6, Patience: 2}, LRGrid: []float64{1e-2, 3e-3}, Batch: 8,
-	}
+	cfg := raceConfig(t, dir, 3, "scratch", "probe", "finetune", "freeze:1")
 	var runs [2]*RaceResult
 	for i := range runs {
 		res, err := Race(context.Background(), cfg, RaceOptions{Shots: 20, Budget: 0.4})
