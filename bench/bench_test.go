@@ -256,10 +256,10 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("infer row's ratio to autocast %v, want 2", *r.RatioAutocast)
 	}
 	var table strings.Builder
-	if err := WriteTable(&table, Report{Results: rows, Precision: "bf16", Threads: 2}); err != nil {
+	if err := WriteTable(&table, Report{Results: rows, Precision: "bf16", Threads: 2, CPU: "Some CPU 9000"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"graft bf16 img/s", "torch fp32 img/s", "torch bf16 img/s", "× torch bf16", "1.25"} {
+	for _, want := range []string{"graft bf16 img/s", "torch fp32 img/s", "torch bf16 img/s", "× torch bf16", "1.25", "on cpu (Some CPU 9000)"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("bf16 table lacks %q:\n%s", want, table.String())
 		}

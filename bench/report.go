@@ -60,8 +60,11 @@ type Report struct {
 	Isolated   bool `json:"isolated"` // one process per case and mode
 	// Rounds is how many times each case was measured, the sides taking
 	// turns; the rates are each side's fastest round (RunOptions.Rounds).
-	Rounds          int    `json:"rounds,omitempty"`
-	Device          string `json:"device"` // both sides'
+	Rounds int    `json:"rounds,omitempty"`
+	Device string `json:"device"` // both sides'
+	// CPU is the processor's model name (/proc/cpuinfo): rates and even
+	// a run's rounding differ between CPU models that share an ISA.
+	CPU             string `json:"cpu,omitempty"`
 	LibtorchVersion string `json:"libtorch_version"`
 	TorchVersion    string `json:"torch_version,omitempty"`
 	Python          string `json:"python,omitempty"`

@@ -78,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
 	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, FoldBN: o.FoldBN, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWeightGrad, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
-		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String()}
+		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String(), CPU: cpuModel()}
 	warn := o.Warn
 	if warn == nil {
 		warn = io.Discard
@@ -190,6 +190,9 @@ func WriteTable(w io.Writer, rep Report) error {
 	device := rep.Device
 	if device == "" {
 		device = "cpu"
+	}
+	if rep.CPU != "" {
+		device += " (" + rep.CPU + ")"
 	}
 	precision := "fp32"
 	if rep.Precision != "" && rep.Precision != string(torch.FP32) {
@@ -348,4 +351,19 @@ func (o RunOptions) measurePeers(ctx context.Context, c Case, runs int, what str
 		bar.Add(2)
 	}
 	return nil
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo, or "" where there
+// is none (not Linux, or an architecture that does not give one).
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
