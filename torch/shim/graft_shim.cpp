@@ -464,9 +464,6 @@ gs_error gs_inplace_scalar(int op, gs_tensor ah, double s1, double s2) {
 }
 
 // ---- the weight gradient of convolutions on small maps, as a matrix product ----
-
-namespace {
-
 //
 // oneDNN's bf16 backward-weights kernel (libtorch 1.13's) runs far below the
 // machine's bf16 rate when the output maps are small: a 512->512 3x3
@@ -478,6 +475,8 @@ namespace {
 // scripts/conv_wgrad_sweep.py). In fp32 oneDNN's kernel won everywhere, so
 // only bf16 takes this path. ResNets meet such maps in their last stages
 // at the small inputs graft fine-tunes at (64x64: 4x4 and 2x2).
+
+namespace {
 
 std::atomic<bool> gemm_wgrad{true};
 std::atomic<int64_t> gemm_wgrad_calls{0};
