@@ -422,5 +422,5 @@ func workLegend(v *view) string {
 	if !v.countedWork() {
 		return ""
 	}
-	return "train GFLOP: the same training's arithmetic per run, counted as it runs (convolutions and linear layers; the same on any machine, unlike seconds): what freezing saves. "
+	return "train GFLOP: the same training's arithmetic per run, counted as it runs (convolutions and linear layers; unlike seconds, no machine's speed moves it): what freezing saves. "
 }
