@@ -131,6 +131,10 @@ type Options struct {
 	// FoldBN folds graft's BatchNorms into the convolutions before them
 	// for inference (nn.Model.FoldBatchNorm); training is unchanged.
 	FoldBN bool
+	// Pack runs graft's inference with prepacked oneDNN weights and
+	// activations in oneDNN's layout (nn.Model.Pack), as graft predict
+	// does; training is unchanged.
+	Pack bool
 	// CastWeights, under bf16 training on the CPU, has autocast cast every
 	// weight on every step instead of keeping bf16 copies
 	// (fit.Config.CastWeights): what the copies save.
@@ -413,6 +417,12 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		if _, err := r.m.FoldBatchNorm(); err != nil {
 			r.free()
 			return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
+		}
+	}
+	if o.Pack && !train {
+		if _, err := r.m.Pack(); err != nil {
+			r.free()
+			return nil, fmt.Errorf("%s: pack weights: %w", c.Model, err)
 		}
 	}
 	// Random but fixed input, like peer.py's torch.randn: throughput must

@@ -114,7 +114,7 @@ func TestBenchBoxes(t *testing.T) {
 }
 
 func TestSpecRoundTrip(t *testing.T) {
-	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, Layout: LayoutNHWC, Device: "cuda:1", Precision: torch.BF16, UnfusedAdam: true, FoldBN: true}}
+	in := Spec{Case: DefaultCases()[1], Mode: ModeInfer, Options: Options{Threads: 3, Warmup: -1, Steps: 7, Layout: LayoutNHWC, Device: "cuda:1", Precision: torch.BF16, UnfusedAdam: true, FoldBN: true, Pack: true}}
 	out, err := ParseSpec(in.Encode())
 	if err != nil {
 		t.Fatal(err)

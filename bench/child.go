@@ -50,6 +50,9 @@ func (s Spec) Encode() string {
 	if s.Options.FoldBN {
 		v.Set("fold_bn", "1")
 	}
+	if s.Options.Pack {
+		v.Set("pack", "1")
+	}
 	if s.Options.CastWeights {
 		v.Set("cast_weights", "1")
 	}
@@ -85,6 +88,7 @@ func ParseSpec(text string) (Spec, error) {
 	s.Options.Device = v.Get("device")
 	s.Options.UnfusedAdam = v.Get("unfused_adam") == "1"
 	s.Options.FoldBN = v.Get("fold_bn") == "1"
+	s.Options.Pack = v.Get("pack") == "1"
 	s.Options.CastWeights = v.Get("cast_weights") == "1"
 	s.Options.OneDNNWeightGrad = v.Get("onednn_wgrad") == "1"
 	if s.Options.Precision, err = torch.ParsePrecision(v.Get("precision")); err != nil {

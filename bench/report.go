@@ -47,6 +47,9 @@ type Report struct {
 	// FoldBN: graft's classifier inference ran with each BatchNorm folded
 	// into the convolution before it, as graft predict runs.
 	FoldBN bool `json:"fold_bn"`
+	// Packed: graft's inference ran with prepacked oneDNN weights
+	// (nn.Model.Pack), as graft predict runs.
+	Packed bool `json:"packed"`
 	// CastWeights: graft's bf16 training cast every weight on every step
 	// (autocast's way) instead of keeping bf16 copies.
 	CastWeights bool `json:"cast_weights,omitempty"`

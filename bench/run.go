@@ -77,7 +77,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("device: %w", err)
 	}
-	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, FoldBN: o.FoldBN, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWeightGrad, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
+	rep := Report{Precision: string(o.Precision.Name()), Threads: o.Threads, Layout: string(o.Layout.orAuto()), PeerChannelsLast: o.PeerChannelsLast, FoldBN: o.FoldBN, Packed: o.Pack, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWeightGrad, PeerMalloc: o.PeerMalloc, Warmup: max(o.Warmup, 0), Steps: o.Steps,
 		Isolated: true, LibtorchVersion: torch.Version(), Device: dev.String(), CPU: cpuModel()}
 	warn := o.Warn
 	if warn == nil {
@@ -197,6 +197,15 @@ func WriteTable(w io.Writer, rep Report) error {
 	precision := "fp32"
 	if rep.Precision != "" && rep.Precision != string(torch.FP32) {
 		precision = "graft " + rep.Precision + " (autocast, fp32 weights), PyTorch fp32 and torch.autocast " + rep.Precision
+	}
+	// How graft's inference ran; PyTorch's is always its plain eval mode.
+	switch {
+	case rep.FoldBN && rep.Packed:
+		layout += "; graft's inference BatchNorm-folded and prepacked, as graft predict runs"
+	case rep.FoldBN:
+		layout += "; graft's inference BatchNorm-folded"
+	case rep.Packed:
+		layout += "; graft's inference prepacked"
 	}
 	rounds := ""
 	if rep.Rounds > 1 {

@@ -471,3 +471,25 @@ func (l *lowSeen) Step(StepInfo) {
 	}
 }
 func (l *lowSeen) Epoch(EpochStats) {}
+
+// TestInferenceOnlyModelRefused: a model with folded BatchNorms or packed
+// weights is for inference; training it would leave the BatchNorms out or
+// the packed copies stale, so Train says so instead.
+func TestInferenceOnlyModelRefused(t *testing.T) {
+	for _, pack := range []bool{false, true} {
+		m := model(t, 1)
+		if _, err := m.FoldBatchNorm(); err != nil {
+			t.Fatal(err)
+		}
+		if pack {
+			if n, err := m.Pack(); err != nil || n == 0 {
+				t.Fatalf("packed %d stages: %v", n, err)
+			}
+		}
+		cfg := Config{Epochs: 1, Seed: 1, Optimizer: optim.Config{Name: "adam", LR: 1e-3}}
+		_, err := Train(context.Background(), Run{Model: m, Train: loader(t, bars(32, 1), true), Config: cfg})
+		if err == nil {
+			t.Fatalf("pack=%v: a folded model trained", pack)
+		}
+	}
+}

@@ -123,6 +123,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if r.Model != nil && (r.Model.Packed() || r.Model.Folded) {
+		// Folded BatchNorms would not train, and packed weights would
+		// go stale as the weights moved.
+		return nil, fmt.Errorf("the model is prepared for inference only (BatchNorm folded or weights packed): train the checkpoint as saved")
+	}
 	if r.Task != nil && cfg.PreciseBN {
 		return nil, fmt.Errorf("precise BatchNorm statistics are for classifiers; a %T task does not support them", r.Task)
 	}

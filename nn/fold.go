@@ -19,6 +19,7 @@ import (
 // inference only: training would update a BatchNorm that no longer runs,
 // so Folded is set and checkpoint.Save refuses it.
 func (m *Model) FoldBatchNorm() (int, error) {
+	m.Unpack() // packed copies of the unfolded weights would go stale
 	n := 0
 	for _, s := range m.Stages {
 		k, err := foldList(s.Layers)

@@ -14,6 +14,9 @@ type Stage struct {
 	Layers    []Named // top-level modules, named as torchvision names them
 	Channels  int     // channels (or features) the stage outputs
 	Reduction int     // spatial downsampling of its output relative to the input
+	// Packed is set by Model.Pack: the stage's convolutions have
+	// prepacked weights and inference runs it in oneDNN's layout.
+	Packed bool
 }
 
 // Forward applies the stage's layers in order.
@@ -41,6 +44,9 @@ type Model struct {
 	// Folded is set once FoldBatchNorm has merged BatchNorms into
 	// convolutions: the model is then for inference only.
 	Folded bool
+	// packedFor is the precision Pack packed the weights for ("" when
+	// nothing is packed).
+	packedFor torch.Precision
 }
 
 // Forward runs the whole network.
@@ -53,9 +59,22 @@ func (m *Model) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 // Under a mixed precision the range runs in one autocast region and its
 // output comes back as float32.
 func (m *Model) ForwardRange(x *torch.Tensor, from, to int, train bool) *torch.Tensor {
+	packed := m.packedRun(x, train)
 	return m.Precision.Run(x.Device(), func() *torch.Tensor {
+		inPacked := false // x is in oneDNN's layout
 		for _, s := range m.Stages[from:to] {
+			if packed && s.Packed != inPacked {
+				if s.Packed {
+					x = x.ToMKLDNN(m.Precision.DType())
+				} else {
+					x = x.ToDense()
+				}
+				inPacked = s.Packed
+			}
 			x = s.Forward(x, train)
+		}
+		if inPacked {
+			x = x.ToDense()
 		}
 		return x
 	})
@@ -182,7 +201,10 @@ func freeParams(ps []Param) {
 }
 
 // Free releases every tensor the model owns.
-func (m *Model) Free() { freeParams(m.Params()) }
+func (m *Model) Free() {
+	m.Unpack()
+	freeParams(m.Params())
+}
 
 // SetTrainable turns gradient tracking on or off for a stage's weights;
 // frozen stages' BatchNorms also switch to inference mode unless trainBN is

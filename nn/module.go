@@ -79,6 +79,9 @@ type Conv2d struct {
 	// Low is Weight's low-precision copy while the model keeps one
 	// (Model.KeepLowWeights); the forward then convolves with it.
 	Low *torch.Tensor
+	// Packed and PackedBias are the weight and bias reordered for
+	// oneDNN (Model.Pack): an input in oneDNN's layout convolves with them.
+	Packed, PackedBias *torch.Tensor
 }
 
 // NewConv2d makes a square-kernel convolution with Kaiming-normal
@@ -104,6 +107,9 @@ func NewConv2d(in, out, kernel, stride, padding, groups int, bias bool) *Conv2d 
 
 // Forward convolves x.
 func (c *Conv2d) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
+	if c.Packed != nil && x.IsMKLDNN() {
+		return torch.MKLDNNConv2d(x, c.Packed, c.PackedBias, c.Opts)
+	}
 	if c.Low != nil {
 		return torch.Conv2d(x, c.Low, c.Bias, c.Opts)
 	}

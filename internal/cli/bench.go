@@ -34,6 +34,7 @@ type BenchOptions struct {
 	Precision        torch.Precision
 	UnfusedAdam      bool
 	FoldBN           bool
+	Pack             bool
 	CastWeights      bool
 	OneDNNWgrad      bool
 	PeerMalloc       bool
@@ -127,6 +128,7 @@ taken on an otherwise idle machine.`,
 	f.BoolVar(&o.PeerMalloc, "peer-graft-malloc", false, "PyTorch runs with the glibc malloc settings graft uses (no mmap, no trimming, one arena): the like-for-like comparison")
 	f.BoolVar(&o.OneDNNWgrad, "onednn-wgrad", false, "under --precision bf16, graft's training computes every convolution's weight gradient with oneDNN's kernel, as PyTorch does, instead of as a matrix product on small maps (what the product saves)")
 	f.BoolVar(&o.CastWeights, "cast-weights", false, "under --precision bf16, graft's training casts every weight to bf16 on every step, as PyTorch's autocast does, instead of keeping bf16 copies (what the copies save)")
+	f.BoolVar(&o.Pack, "pack", true, "graft's inference prepacks the convolutions' weights for oneDNN and keeps activations in its layout where every layer has a kernel for it (ResNets, VGG, the small CNN), as graft predict does (PyTorch unchanged); --pack=false measures ATen's dense path")
 	f.BoolVar(&o.FoldBN, "fold-bn", true, "graft's inference folds each BatchNorm into the convolution before it, as graft predict does (PyTorch unchanged); --fold-bn=false measures the network unfolded, as graft eval runs it")
 	precisionFlag(f, &o.Precision, "graft's; PyTorch then runs in fp32 and in torch.autocast at the same type")
 	f.StringVar(&o.Python, "python", o.Python, "Python interpreter with torch and torchvision for the peer")
@@ -200,7 +202,7 @@ func runBench(ctx context.Context, o BenchOptions, g *globals, stdout, stderr io
 		layout = bench.LayoutNHWC
 	}
 	ro := bench.RunOptions{Options: bench.Options{Threads: o.Threads, Warmup: o.Warmup, Steps: o.Steps,
-		Layout: layout, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, UnfusedAdam: o.UnfusedAdam, FoldBN: o.FoldBN, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWgrad},
+		Layout: layout, PeerChannelsLast: o.PeerChannelsLast, PeerMalloc: o.PeerMalloc, Python: o.Python, Peer: !o.NoPeer, Device: o.Device, Precision: prec, UnfusedAdam: o.UnfusedAdam, FoldBN: o.FoldBN, Pack: o.Pack, CastWeights: o.CastWeights, OneDNNWeightGrad: o.OneDNNWgrad},
 		Cases: cases, Rounds: o.Rounds, RequirePeer: o.RequirePeer, RSS: o.RSS, RSSSteps: o.RSSSteps, Self: o.Self, Warn: stderr,
 		NewProgress: func(n int) bench.Progress { return progress.NewBench(stderr, g.quiet, n) }}
 	if ro.Warmup == 0 {

@@ -208,7 +208,8 @@ gs_error gs_from_data(const void *data, int dtype, const int64_t *shape, int ndi
 
 gs_error gs_copy_out(gs_tensor t, int dtype, void *dst, int64_t n) {
   GS_TRY
-  at::Tensor src = T(t).detach().to(at::kCPU, to_scalar_type(dtype)).contiguous();
+  at::Tensor src = T(t).is_mkldnn() ? T(t).to_dense() : T(t).detach();
+  src = src.to(at::kCPU, to_scalar_type(dtype)).contiguous();
   if (src.numel() != n)
     throw std::invalid_argument("copy_out: tensor has " + std::to_string(src.numel()) +
                                 " elements, destination has " + std::to_string(n));
@@ -224,6 +225,8 @@ gs_error gs_shape(gs_tensor t, int64_t *shape, int *ndim) {
   *ndim = static_cast<int>(s.size());
   GS_END
 }
+
+int gs_is_mkldnn(gs_tensor t) { return T(t).is_mkldnn() ? 1 : 0; }
 
 int gs_dtype(gs_tensor t) { return from_scalar_type(T(t).scalar_type()); }
 
@@ -268,6 +271,18 @@ gs_error gs_zeros_like(gs_tensor t, gs_tensor *out) {
 gs_error gs_to(gs_tensor t, int dtype, int device, int memory_format, gs_tensor *out) {
   GS_TRY
   auto st = dtype < 0 ? T(t).scalar_type() : to_scalar_type(dtype);
+  if (memory_format == GS_MKLDNN) {
+    // to_mkldnn reads a contiguous NCHW tensor; any other strides are copied there first.
+    *out = wrap(T(t).is_mkldnn() && T(t).scalar_type() == st ? T(t) : T(t).contiguous().to_mkldnn(st));
+    return nullptr;
+  }
+  if (T(t).is_mkldnn()) {
+    // Out of oneDNN's layout: a dense NCHW tensor, then the asked-for layout.
+    auto dense = T(t).to_dense();
+    auto mf = memory_format == GS_CHANNELS_LAST ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    *out = wrap(dense.to(to_device(device), st, false, false, mf));
+    return nullptr;
+  }
   auto mf = memory_format == GS_CHANNELS_LAST ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   *out = wrap(T(t).to(to_device(device), st, /*non_blocking=*/false, /*copy=*/false, mf));
   GS_END
@@ -571,6 +586,35 @@ gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride,
   } else {
     *out = wrap(at::conv2d(T(x), T(w), opt(b), st, pad, dil, groups));
   }
+  GS_END
+}
+
+int gs_has_mkldnn(void) { return at::hasMKLDNN() ? 1 : 0; }
+
+gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                             const int64_t *dilation, int64_t groups, int dtype, gs_tensor *w_out, gs_tensor *b_out) {
+  GS_TRY
+  at::NoGradGuard ng;
+  auto st = to_scalar_type(dtype);
+  if (st != at::kFloat && st != at::kBFloat16) throw std::invalid_argument("prepacked convolutions are float32 or bfloat16");
+  // Reordered once here, not inside every call as a dense weight is.
+  at::Tensor pw = at::mkldnn_reorder_conv2d_weight(T(w).detach().contiguous().to_mkldnn(st), ints(padding, 2),
+                                                   ints(stride, 2), ints(dilation, 2), groups);
+  at::Tensor pb;
+  // The bias stays float32, as torch.utils.mkldnn keeps it: oneDNN adds it
+  // in the accumulator's precision.
+  if (b) pb = T(b).detach().contiguous().to(at::kFloat).to_mkldnn();
+  *w_out = wrap(pw);
+  *b_out = b ? wrap(pb) : nullptr;
+  GS_END
+}
+
+gs_error gs_mkldnn_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                          const int64_t *dilation, int64_t groups, gs_tensor *out) {
+  GS_TRY
+  if (!T(x).is_mkldnn() || !T(w).is_mkldnn())
+    throw std::invalid_argument("mkldnn_conv2d: input and weight must be in oneDNN's layout");
+  *out = wrap(at::mkldnn_convolution(T(x), T(w), opt(b), ints(padding, 2), ints(stride, 2), ints(dilation, 2), groups));
   GS_END
 }
 

@@ -34,14 +34,17 @@ typedef char *gs_error;
  * built from another header passes arguments it reads differently, which
  * trains garbage instead of failing. torch's TestShimABI keeps this
  * header's hash beside the version, so a change without a raise fails. */
-#define GS_ABI 4
+#define GS_ABI 5
 int gs_abi(void);
 
 /* dtypes */
 enum { GS_FLOAT32 = 0, GS_INT64 = 1, GS_FLOAT64 = 2, GS_UINT8 = 3, GS_BOOL = 4, GS_FLOAT16 = 5, GS_BFLOAT16 = 6, GS_INT32 = 7 };
 
-/* memory formats */
-enum { GS_CONTIGUOUS = 0, GS_CHANNELS_LAST = 1 };
+/* memory formats; GS_MKLDNN (gs_to only) is oneDNN's own opaque layout, which
+ * only the prepacked convolution (gs_mkldnn_conv2d), in-place ReLU, add, max
+ * pooling and gs_to understand: gs_to(..., GS_CONTIGUOUS) turns it back into
+ * a dense tensor */
+enum { GS_CONTIGUOUS = 0, GS_CHANNELS_LAST = 1, GS_MKLDNN = 2 };
 
 /* unary operators (gs_unary) */
 enum {
@@ -109,6 +112,8 @@ gs_error gs_copy_out(gs_tensor t, int dtype, void *dst, int64_t n);
 gs_error gs_shape(gs_tensor t, int64_t *shape, int *ndim);
 int gs_dtype(gs_tensor t);
 int gs_device(gs_tensor t);
+/* 1 when t is in oneDNN's layout (GS_MKLDNN), 0 when dense */
+int gs_is_mkldnn(gs_tensor t);
 gs_error gs_item(gs_tensor t, double *out);
 gs_error gs_full(const int64_t *shape, int ndim, double value, int dtype, int device, gs_tensor *out);
 gs_error gs_rand(const int64_t *shape, int ndim, int normal, int device, gs_tensor *out);
@@ -143,6 +148,16 @@ gs_error gs_conv_transpose2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_
 gs_error gs_batch_norm(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor running_mean, gs_tensor running_var,
                        int training, double momentum, double eps, gs_tensor *out);
 gs_error gs_linear(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor *out);
+/* Inference with prepacked weights: gs_mkldnn_pack_conv reorders a
+ * convolution's weight once into the blocked layout oneDNN's kernel wants
+ * (as dtype: GS_FLOAT32 or GS_BFLOAT16) and its bias (may be NULL) into
+ * oneDNN's layout; gs_mkldnn_conv2d convolves an input in oneDNN's layout
+ * with them, giving an output in that layout. No autograd. */
+int gs_has_mkldnn(void); /* 1 when this libtorch was built with oneDNN (MKLDNN) */
+gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                             const int64_t *dilation, int64_t groups, int dtype, gs_tensor *w_out, gs_tensor *b_out);
+gs_error gs_mkldnn_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+                          const int64_t *dilation, int64_t groups, gs_tensor *out);
 gs_error gs_matmul(gs_tensor a, gs_tensor b, gs_tensor *out);
 gs_error gs_max_pool2d(gs_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
                        const int64_t *dilation, int ceil_mode, gs_tensor *out);

@@ -1,0 +1,132 @@
+package nn_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/graftml/graft/arch"
+	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/torch"
+	"github.com/graftml/graft/torch/torchtest"
+)
+
+// TestPack: a packed model infers what the dense one does, to float
+// rounding, from NCHW and NHWC inputs; only stages oneDNN's layout can run
+// through are packed; training and autograd keep the dense path; Fold,
+// Unpack and Free drop the packed copies.
+func TestPack(t *testing.T) {
+	cases := []struct {
+		arch      string
+		precision torch.Precision
+		packed    int // stages packed: all but the head where every layer has a oneDNN kernel
+		tol       float64
+	}{
+		{"smallcnn", torch.FP32, 3, 1e-4},
+		{"resnet18", torch.FP32, 5, 1e-4},
+		{"resnet50", torch.FP32, 5, 1e-4},
+		{"vgg11_bn", torch.FP32, 5, 1e-4},
+		{"mobilenet_v2", torch.FP32, 0, 1e-4}, // ReLU6 has no oneDNN kernel in ATen 1.13
+		{"resnet18", torch.BF16, 5, 5e-2},
+		{"resnet18", torch.FP16, 0, 0}, // nothing packs for fp16 (CUDA only)
+	}
+	for _, c := range cases {
+		t.Run(c.arch+"/"+string(c.precision), func(t *testing.T) {
+			if c.precision == torch.BF16 && !torch.CPUHasBF16() {
+				t.Skip("no AVX512-BF16 on this CPU")
+			}
+			torchtest.NoLeaks(t)
+			torch.ManualSeed(1)
+			m, err := arch.New(c.arch, arch.Config{NumClasses: 7, InChannels: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			nn.Walk(stagesLayers(m), func(mod nn.Module) {
+				if bn, ok := mod.(*nn.BatchNorm2d); ok {
+					torch.NoGrad(func() {
+						_ = bn.RunningMean.Uniform_(-0.5, 0.5)
+						_ = bn.RunningVar.Uniform_(0.5, 2)
+					})
+				}
+			})
+			if _, err := m.FoldBatchNorm(); err != nil {
+				t.Fatal(err)
+			}
+			if c.precision != torch.FP16 {
+				m.Precision = c.precision
+			}
+			s := torch.NewScope()
+			defer s.Close()
+			x := s.Track(torch.Randn(3, 3, 64, 64))
+			infer := func(x *torch.Tensor) []float32 {
+				t.Helper()
+				var v []float32
+				torch.NoGrad(func() { v, err = s.Track(m.Forward(x, false)).Float32s() })
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			want := infer(x)
+			m.Precision = c.precision
+			n, err := m.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.precision == torch.FP16 {
+				if n != 0 || m.Packed() {
+					t.Fatalf("fp16 packed %d stages", n)
+				}
+				return
+			}
+			if n != c.packed || m.Packed() != (n > 0) {
+				t.Fatalf("packed %d stages (Packed() %v), want %d", n, m.Packed(), c.packed)
+			}
+			for _, in := range []*torch.Tensor{x, s.Track(x.ChannelsLast())} {
+				got := infer(in)
+				if len(got) != len(want) {
+					t.Fatalf("%d outputs, want %d", len(got), len(want))
+				}
+				var diff, scale float64
+				for i := range got {
+					diff = max(diff, math.Abs(float64(got[i]-want[i])))
+					scale = max(scale, math.Abs(float64(want[i])))
+				}
+				if diff > c.tol*max(scale, 1) || math.IsNaN(diff) {
+					t.Errorf("packed outputs differ by %.3g (largest %.3g)", diff, scale)
+				}
+			}
+			if n == 0 {
+				return
+			}
+			// With autograd on, the dense path runs: its outputs are the
+			// unpacked model's to the bit.
+			var dense []float32
+			if dense, err = s.Track(m.Forward(x, false)).Float32s(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range dense {
+				if dense[i] != want[i] {
+					t.Fatalf("with autograd on, output %d is %v, the dense model's %v", i, dense[i], want[i])
+				}
+			}
+			if _, err := m.FoldBatchNorm(); err != nil || m.Packed() {
+				t.Errorf("after a second fold Packed() is %v (%v), want the copies dropped", m.Packed(), err)
+			}
+		})
+	}
+}
+
+// TestPackSkipsUnfolded: BatchNorms that still run (not folded) keep their
+// stages dense.
+func TestPackSkipsUnfolded(t *testing.T) {
+	torchtest.NoLeaks(t)
+	m, err := arch.New("resnet18", arch.Config{NumClasses: 3, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if n, err := m.Pack(); err != nil || n != 0 {
+		t.Errorf("unfolded ResNet-18 packed %d stages (%v), want 0", n, err)
+	}
+}

@@ -1,0 +1,90 @@
+package torch
+
+/*
+#include "graft_shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Prepacked inference. ATen's convolution reorders a dense weight into the
+// blocked layout oneDNN's kernels want on every call, and a dense
+// activation into and out of it around every convolution that has no
+// kernel for the dense layout. For inference, where the weights do not
+// change, PackConv2d reorders a weight once, and activations can stay in
+// oneDNN's layout (ToMKLDNN) from one convolution to the next: in-place
+// ReLU, in-place add and max pooling take them as they are. Nothing here
+// records autograd.
+
+// HasMKLDNN reports whether libtorch was built with oneDNN, which the rest
+// of this file needs.
+func HasMKLDNN() bool { return C.gs_has_mkldnn() != 0 }
+
+// ToMKLDNN converts a CPU tensor into oneDNN's opaque layout with element
+// type dt (Float32 or BFloat16); an input already there as dt comes back
+// as it is.
+func (t *Tensor) ToMKLDNN(dt DType) *Tensor {
+	return call("to_mkldnn", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error {
+		return C.gs_to(t.h, C.int(dt), CPU.code(), C.GS_MKLDNN, out)
+	})
+}
+
+// ToDense converts a tensor in oneDNN's layout into a contiguous dense one
+// of the same element type; a dense tensor comes back as it is.
+func (t *Tensor) ToDense() *Tensor {
+	return call("to_dense", []*Tensor{t}, func(out *C.gs_tensor) C.gs_error {
+		if C.gs_is_mkldnn(t.h) == 0 {
+			return C.gs_alias(t.h, out)
+		}
+		return C.gs_to(t.h, -1, CPU.code(), C.GS_CONTIGUOUS, out)
+	})
+}
+
+// IsMKLDNN reports whether t is in oneDNN's layout.
+func (t *Tensor) IsMKLDNN() bool {
+	if t.usable() != nil {
+		return false
+	}
+	defer runtime.KeepAlive(t)
+	return C.gs_is_mkldnn(t.h) != 0
+}
+
+// PackConv2d reorders a convolution's weight (and bias, which may be nil)
+// once for MKLDNNConv2d with options o, computing in dt (Float32 or
+// BFloat16). The results are new tensors owned by the caller.
+func PackConv2d(w, b *Tensor, o Conv2dOpts, dt DType) (pw, pb *Tensor, err error) {
+	if err := w.usable(); err != nil {
+		return nil, nil, fmt.Errorf("pack convolution: %w", err)
+	}
+	if b != nil {
+		if err := b.usable(); err != nil {
+			return nil, nil, fmt.Errorf("pack convolution bias: %w", err)
+		}
+	}
+	o = o.norm()
+	var ow, ob C.gs_tensor
+	err = check("mkldnn_pack_conv", C.gs_mkldnn_pack_conv(w.h, b.hh(), pair(o.Stride), pair(o.Padding), pair(o.Dilation),
+		C.int64_t(o.Groups), C.int(dt), &ow, &ob))
+	runtime.KeepAlive(w)
+	runtime.KeepAlive(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	pw = adopt(ow, nil)
+	if ob != nil {
+		pb = adopt(ob, nil)
+	}
+	return pw, pb, nil
+}
+
+// MKLDNNConv2d convolves x, in oneDNN's layout, with a weight and bias from
+// PackConv2d made with the same options; the result is in oneDNN's layout.
+func MKLDNNConv2d(x, pw, pb *Tensor, o Conv2dOpts) *Tensor {
+	o = o.norm()
+	return call("mkldnn_conv2d", []*Tensor{x, pw, pb}, func(out *C.gs_tensor) C.gs_error {
+		return C.gs_mkldnn_conv2d(x.h, pw.h, pb.hh(), pair(o.Stride), pair(o.Padding), pair(o.Dilation), C.int64_t(o.Groups), out)
+	})
+}
