@@ -312,11 +312,25 @@ func writeAligned(w io.Writer, rows [][]string, numFirst int) error {
 	return nil
 }
 
+// secondsList formats run times as "1.5, 1.7, 1.6".
+func secondsList(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(s, ", ")
+}
+
 // WriteFreezing prints a FreezeReport for people.
 func WriteFreezing(w io.Writer, rep *FreezeReport) error {
 	fmt.Fprintf(w, "%s, %d px, %d training images, %d threads\n", rep.Model, rep.Size, rep.Images, rep.Threads)
-	fmt.Fprintf(w, "probe, %d epochs end to end: %.1fs with the cache, %.1fs recomputing the base: %.1fx faster; same predictions: %v (max logit difference %.2g)\n\n",
-		rep.Epochs, rep.Cached, rep.Uncached, rep.Speedup, rep.SamePredictions, rep.MaxLogitDiff)
+	rounds := ""
+	if len(rep.CachedRuns) > 1 {
+		rounds = fmt.Sprintf(" (each the fastest of %d runs, taking turns: %s s with the cache, %s s recomputing)",
+			len(rep.CachedRuns), secondsList(rep.CachedRuns), secondsList(rep.UncachedRuns))
+	}
+	fmt.Fprintf(w, "probe, %d epochs end to end: %.1fs with the cache, %.1fs recomputing the base: %.1fx faster%s; same predictions: %v (max logit difference %.2g)\n\n",
+		rep.Epochs, rep.Cached, rep.Uncached, rep.Speedup, rounds, rep.SamePredictions, rep.MaxLogitDiff)
 	fmt.Fprintf(w, "%-9s %-8s %12s %14s %16s\n", "strategy", "frozen", "trainable", "epoch s cached", "epoch s no cache")
 	for _, p := range rep.Freeze {
 		if _, err := fmt.Fprintf(w, "%-9s %-8s %12d %14.2f %16.2f\n", strategy.Freeze.At(p.K).Name, p.Frozen, p.Trainable, p.EpochSeconds, p.NoCacheEpochS); err != nil {

@@ -493,3 +493,74 @@ func TestInferenceOnlyModelRefused(t *testing.T) {
 		}
 	}
 }
+
+// packWatch records whether the model's first stage was packed at each
+// training step.
+type packWatch struct {
+	m            *nn.Model
+	packed, seen int
+}
+
+func (w *packWatch) Step(StepInfo) {
+	w.seen++
+	if w.m.Stages[0].Packed {
+		w.packed++
+	}
+}
+func (w *packWatch) Epoch(EpochStats) {}
+
+// TestFrozenPrefixPacked: a frozen prefix trains packed (its BatchNorms
+// folded into packed convolutions), cached or recomputed, and ends where
+// the unpacked run does, to float rounding; a phase that trains the
+// prefix runs it dense, and the model comes back unpacked.
+func TestFrozenPrefixPacked(t *testing.T) {
+	phases := []Phase{
+		{Name: "probe", Epochs: 2, StageLR: []float64{0, 0, 0, 1}},
+		{Name: "finetune", Epochs: 1, StageLR: []float64{1, 1, 1, 1}},
+	}
+	cfg := Config{Seed: 4, Phases: phases, ChannelsLast: true}
+	train, val := bars(48, 1), bars(24, 2)
+	run := func(noCache, noPack bool) ([][]float32, *packWatch) {
+		m := model(t, 3)
+		// Statistics unlike a fresh BatchNorm's, whose fold is nearly
+		// the identity and would hide a wrong one.
+		for _, s := range m.Stages {
+			nn.Walk(s.Layers, func(mod nn.Module) {
+				if bn, ok := mod.(*nn.BatchNorm2d); ok {
+					torch.NoGrad(func() {
+						_ = bn.RunningMean.Uniform_(-0.5, 0.5)
+						_ = bn.RunningVar.Uniform_(0.5, 2)
+						_ = bn.Bias.Uniform_(-0.3, 0.3)
+					})
+				}
+			})
+		}
+		w := &packWatch{m: m}
+		if _, err := Train(context.Background(), Run{Model: m, Train: loader(t, train, true), Val: loader(t, val, false),
+			Config: cfg, NoCache: noCache, NoPack: noPack, Events: w}); err != nil {
+			t.Fatal(err)
+		}
+		if m.Packed() {
+			t.Error("Train handed the model back packed")
+		}
+		return weights(t, m), w
+	}
+	dense, dw := run(true, true)
+	if dw.packed != 0 {
+		t.Fatalf("NoPack: %d steps ran packed", dw.packed)
+	}
+	for _, noCache := range []bool{true, false} {
+		got, w := run(noCache, false)
+		// 3 steps an epoch: the probe's 2 epochs packed, finetune's dense.
+		if w.seen != 9 || w.packed != 6 {
+			t.Errorf("noCache=%v: %d of %d steps packed, want 6 of 9", noCache, w.packed, w.seen)
+		}
+		for i := range got {
+			for j := range got[i] {
+				if d := float64(got[i][j] - dense[i][j]); math.Abs(d) > 1e-4 {
+					t.Fatalf("noCache=%v: param %d differs by %g from the unpacked run", noCache, i, d)
+				}
+			}
+		}
+	}
+}

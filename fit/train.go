@@ -66,6 +66,11 @@ type Run struct {
 	// Nil gives the run a cache of its own; NoCache turns caching off.
 	Cache   *FeatureCache
 	NoCache bool
+	// NoPack runs frozen stages as they are; by default a frozen prefix
+	// runs as inference does, its frozen BatchNorms folded into packed
+	// copies of the convolutions before them (nn.Model.PackStages), cached
+	// or not.
+	NoPack bool
 	// TrainKey and ValKey name the data sets in a shared Cache; runs that
 	// share a key must use the same data and preprocessing.
 	TrainKey, ValKey string
@@ -153,6 +158,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if err := usePrecision(r.Model, cfg); err != nil {
 		return nil, err
 	}
+	defer r.Model.Unpack() // phases pack their frozen prefixes
 	// "No best loss yet" is the largest float rather than +Inf, which the
 	// resumable state's JSON could not hold.
 	t := &trainer{r: r, cfg: cfg, ev: ev, st: state{BestLoss: math.MaxFloat64, BestAcc: -1, Trained: make([]bool, len(r.Model.Stages))}}
@@ -210,6 +216,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			break
 		}
 	}
+	r.Model.Unpack()
 	if cfg.PreciseBN && !t.hasVal() {
 		// Without validation nothing recalibrated the statistics yet.
 		if err := t.finalPreciseBN(ctx); err != nil {
@@ -240,6 +247,9 @@ type trainer struct {
 	// src and valSrc feed the current phase: images, or cached features.
 	src, valSrc batchSource
 	from        int // first stage the model runs; earlier ones are cached
+	// packedTo is the end of the phase's packed frozen prefix: stages
+	// [from, packedTo) run as inference does (nn.Model.PackStages).
+	packedTo int
 	// stageFLOPs is one image's forward pass per stage (nil: uncounted).
 	stageFLOPs []float64
 }
@@ -478,7 +488,12 @@ func (t *trainer) epoch(ctx context.Context, p Phase, steps, total int) (EpochSt
 // step runs forward, backward and the update for one batch, returning the
 // batch's loss and accuracy.
 func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
-	logits := t.r.Model.ForwardRange(b.x, t.from, len(t.r.Model.Stages), true)
+	x, from := b.x, t.from
+	if t.packedTo > from {
+		torch.NoGrad(func() { x = t.r.Model.ForwardRange(x, from, t.packedTo, false) })
+		from = t.packedTo
+	}
+	logits := t.r.Model.ForwardRange(x, from, len(t.r.Model.Stages), true)
 	l := torch.CrossEntropy(logits, b.y, t.cfg.LabelSmoothing)
 	if loss, err = t.update(l); err != nil {
 		if e := logits.Err(); e != nil {
@@ -582,6 +597,17 @@ func (t *trainer) sources(ctx context.Context, p Phase) error {
 	}
 	t.src = batchSource{l: t.r.Train, cfg: t.cfg}
 	t.valSrc = batchSource{l: t.r.Val, cfg: t.cfg}
+	t.packedTo = 0
+	if k := frozenPrefix(p, t.r.Model, t.st.Trained); k > 0 && !t.r.NoPack {
+		// Packed before the cache's feature pass, which then runs packed
+		// too: cached or recomputed, the prefix computes the same.
+		if _, err := t.r.Model.PackStages(k); err != nil {
+			return fmt.Errorf("phase %q: pack its %d frozen stages: %w", p.Name, k, err)
+		}
+		for t.packedTo < k && t.r.Model.Stages[t.packedTo].Packed {
+			t.packedTo++
+		}
+	}
 	if t.r.Cache == nil {
 		return nil
 	}

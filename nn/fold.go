@@ -60,9 +60,38 @@ func foldList(layers []Named) (int, error) {
 }
 
 // foldConvBN rewrites c to include bn's inference-mode affine map and makes bn
-// the identity. Computed in float64 on the host: the folded weights are
-// then within float32 rounding of the two layers applied in turn.
+// the identity.
 func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
+	src, bias, err := folded(c, bn)
+	if err != nil {
+		return err
+	}
+	defer src.Free()
+	dev := c.Weight.Device()
+	var werr error
+	torch.NoGrad(func() { werr = c.Weight.CopyFrom_(src) }) // keeps its device and layout
+	if werr != nil {
+		bias.Free()
+		return werr
+	}
+	if dev != torch.CPU {
+		moved := bias.ToDevice(dev)
+		bias.Free()
+		bias = moved
+	}
+	if c.Bias != nil {
+		c.Bias.Free()
+	}
+	c.Bias = bias
+	bn.Folded = true
+	return nil
+}
+
+// folded returns c's weight and bias with bn's inference-mode affine map
+// folded in, as new float32 CPU tensors, leaving both layers as they are.
+// Computed in float64 on the host: the folded weights are then within
+// float32 rounding of the two layers applied in turn.
+func folded(c *Conv2d, bn *BatchNorm2d) (weight, bias *torch.Tensor, err error) {
 	read := func(t *torch.Tensor) ([]float64, error) {
 		host := t.ToDevice(torch.CPU) // a new handle, even on the CPU
 		defer host.Free()
@@ -75,32 +104,32 @@ func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
 	}
 	gamma, err := read(bn.Weight)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	beta, err := read(bn.Bias)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	mean, err := read(bn.RunningMean)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	vr, err := read(bn.RunningVar)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	w, err := read(c.Weight)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	out := len(gamma)
 	if out == 0 || len(w)%out != 0 || int(c.Weight.Shape()[0]) != out {
-		return fmt.Errorf("a convolution of %d outputs feeds a BatchNorm of %d channels", c.Weight.Shape()[0], out)
+		return nil, nil, fmt.Errorf("a convolution of %d outputs feeds a BatchNorm of %d channels", c.Weight.Shape()[0], out)
 	}
 	b := make([]float64, out)
 	if c.Bias != nil {
 		if b, err = read(c.Bias); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	per := len(w) / out
@@ -112,24 +141,5 @@ func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
 		}
 		nb[o] = float32(beta[o] + (b[o]-mean[o])*s)
 	}
-	dev := c.Weight.Device()
-	src := torch.FromFloat32(nw, c.Weight.Shape()...)
-	defer src.Free()
-	var werr error
-	torch.NoGrad(func() { werr = c.Weight.CopyFrom_(src) }) // keeps its device and layout
-	if werr != nil {
-		return werr
-	}
-	bias := torch.FromFloat32(nb, int64(out))
-	if dev != torch.CPU {
-		moved := bias.ToDevice(dev)
-		bias.Free()
-		bias = moved
-	}
-	if c.Bias != nil {
-		c.Bias.Free()
-	}
-	c.Bias = bias
-	bn.Folded = true
-	return nil
+	return torch.FromFloat32(nw, c.Weight.Shape()...), torch.FromFloat32(nb, int64(out)), nil
 }

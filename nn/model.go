@@ -210,6 +210,7 @@ func (m *Model) Free() {
 // frozen stages' BatchNorms also switch to inference mode unless trainBN is
 // set (fastai's train_bn).
 func (m *Model) SetTrainable(stage int, on, trainBN bool) error {
+	m.Unpack() // packed copies fold BatchNorms that may start training
 	s := m.Stages[stage]
 	for _, p := range s.Params() {
 		if p.Buffer {

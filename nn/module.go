@@ -137,6 +137,10 @@ type BatchNorm2d struct {
 	// Folded marks a BatchNorm whose map lives in the convolution before
 	// it (Model.FoldBatchNorm): it passes its input through.
 	Folded bool
+	// PackedAway marks a frozen BatchNorm folded into the packed copy of
+	// the convolution before it (Model.PackStages): it passes an input in
+	// oneDNN's layout through, and still runs on a dense one.
+	PackedAway bool
 	// Observe, when set, sees the layer's input before every forward:
 	// how graft advise and doctor compare a target's statistics with the
 	// running ones without a second copy of the forward pass.
@@ -159,7 +163,7 @@ func (b *BatchNorm2d) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if b.Observe != nil {
 		b.Observe(x)
 	}
-	if b.Folded {
+	if b.Folded || (b.PackedAway && x.IsMKLDNN()) {
 		return x
 	}
 	training := train && !b.Frozen

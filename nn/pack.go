@@ -17,16 +17,25 @@ import (
 // inference is the faster one in float32 and in bf16.
 //
 // A stage packs when each of its modules takes oneDNN's layout:
-// convolutions, folded BatchNorms (FoldBatchNorm first), ReLU, max pooling
-// and the ResNet blocks built of them; others, such as the head, run dense.
-// The values are the same network's up to float rounding (the kernels sum
-// in another order). Packing follows the model's Precision at the time of
-// the call (float32, or bf16 on the CPU; fp16 and CUDA models, and
-// libtorch builds without oneDNN, pack nothing); a forward under another precision, or on another device, runs
-// dense. It returns the number of stages packed. The packed weights are
-// copies: FoldBatchNorm, Unpack and Free drop them, and training refuses a
-// packed model, whose copies it would leave stale.
-func (m *Model) Pack() (int, error) {
+// convolutions, BatchNorms in inference mode that follow one (folded, or
+// frozen: see PackStages), ReLU, max pooling and the ResNet blocks built of
+// them; others, such as the head, run dense. The values are the same
+// network's up to float rounding (the kernels sum in another order).
+// Packing follows the model's Precision at the time of the call (float32,
+// or bf16 on the CPU; fp16 and CUDA models, and libtorch builds without
+// oneDNN, pack nothing); a forward under another precision, or on another
+// device, runs dense. It returns the number of stages packed. The packed
+// weights are copies: FoldBatchNorm, SetTrainable, Unpack and Free drop
+// them.
+func (m *Model) Pack() (int, error) { return m.PackStages(len(m.Stages)) }
+
+// PackStages is Pack for stages [0, k) only: how training runs a frozen
+// prefix, whose stages compute as in inference. A frozen BatchNorm
+// (running statistics) after a convolution is folded into the packed copy
+// of that convolution, and passes a packed input through, while the layers
+// themselves stay as they are for the dense path. The caller keeps the
+// stages frozen while packed (SetTrainable unpacks).
+func (m *Model) PackStages(k int) (int, error) {
 	m.Unpack()
 	if !torch.HasMKLDNN() {
 		return 0, nil
@@ -44,31 +53,59 @@ func (m *Model) Pack() (int, error) {
 		return 0, nil
 	}
 	n := 0
-	for _, s := range m.Stages {
+	for _, s := range m.Stages[:min(k, len(m.Stages))] {
 		if !packable(s.Layers) {
 			continue
 		}
-		var err error
-		Walk(s.Layers, func(mod Module) {
-			c, ok := mod.(*Conv2d)
-			if !ok || err != nil {
-				return
-			}
-			if c.Packed, c.PackedBias, err = torch.PackConv2d(c.Weight, c.Bias, c.Opts, dt); err != nil {
-				err = fmt.Errorf("stage %s: %w", s.Name, err)
-			}
-		})
-		if err != nil {
+		s.Packed = true // before packList, so that Unpack finds a partial pack
+		if err := packList(s.Layers, dt); err != nil {
 			m.Unpack()
-			return 0, err
+			return 0, fmt.Errorf("stage %s: %w", s.Name, err)
 		}
-		s.Packed = true
 		n++
 	}
 	if n > 0 {
 		m.packedFor = m.Precision.Name()
 	}
 	return n, nil
+}
+
+// packList packs the convolutions of layers, each with the frozen
+// BatchNorm after it folded in.
+func packList(layers []Named, dt torch.DType) error {
+	for i, l := range layers {
+		switch v := l.M.(type) {
+		case *Conv2d:
+			w, b := v.Weight, v.Bias
+			var bn *BatchNorm2d
+			if i+1 < len(layers) {
+				if next, ok := layers[i+1].M.(*BatchNorm2d); ok && !next.Folded {
+					bn = next
+				}
+			}
+			if bn != nil {
+				fw, fb, err := folded(v, bn)
+				if err != nil {
+					return fmt.Errorf("%s: %w", l.Name, err)
+				}
+				defer fw.Free()
+				defer fb.Free()
+				w, b = fw, fb
+			}
+			var err error
+			if v.Packed, v.PackedBias, err = torch.PackConv2d(w, b, v.Opts, dt); err != nil {
+				return fmt.Errorf("%s: %w", l.Name, err)
+			}
+			if bn != nil {
+				bn.PackedAway = true
+			}
+		case Parent:
+			if err := packList(v.Submodules(), dt); err != nil {
+				return fmt.Errorf("%s: %w", l.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Packed reports whether Pack packed any stage.
@@ -81,10 +118,13 @@ func (m *Model) Unpack() {
 			continue
 		}
 		Walk(s.Layers, func(mod Module) {
-			if c, ok := mod.(*Conv2d); ok {
-				c.Packed.Free()
-				c.PackedBias.Free()
-				c.Packed, c.PackedBias = nil, nil
+			switch v := mod.(type) {
+			case *Conv2d:
+				v.Packed.Free()
+				v.PackedBias.Free()
+				v.Packed, v.PackedBias = nil, nil
+			case *BatchNorm2d:
+				v.PackedAway = false
 			}
 		})
 		s.Packed = false
@@ -93,14 +133,21 @@ func (m *Model) Unpack() {
 }
 
 // packable says whether every module of layers takes and gives tensors in
-// oneDNN's layout: what ATen 1.13 has oneDNN kernels for.
+// oneDNN's layout: what ATen 1.13 has oneDNN kernels for. A BatchNorm
+// passes when folded, or when in inference mode right after a convolution
+// (packList folds it into that convolution's packed copy).
 func packable(layers []Named) bool {
-	for _, l := range layers {
+	for i, l := range layers {
 		switch v := l.M.(type) {
 		case *Conv2d:
 		case *BatchNorm2d:
-			if !v.Folded || v.Observe != nil {
+			if v.Observe != nil {
 				return false
+			}
+			if !v.Folded {
+				if _, afterConv := layers[max(i-1, 0)].M.(*Conv2d); i == 0 || !afterConv || !v.Frozen {
+					return false
+				}
 			}
 		case *Act:
 			if v.Kind != "relu" && v.Kind != "identity" {

@@ -130,3 +130,62 @@ func TestPackSkipsUnfolded(t *testing.T) {
 		t.Errorf("unfolded ResNet-18 packed %d stages (%v), want 0", n, err)
 	}
 }
+
+// TestPackStagesFrozen: a frozen prefix packs with its BatchNorms folded
+// into the packed copies, leaving the layers themselves unfolded; the
+// prefix's output matches the dense one, and unfreezing unpacks.
+func TestPackStagesFrozen(t *testing.T) {
+	torchtest.NoLeaks(t)
+	torch.ManualSeed(2)
+	m, err := arch.New("resnet18", arch.Config{NumClasses: 5, InChannels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	nn.Walk(stagesLayers(m), func(mod nn.Module) {
+		if bn, ok := mod.(*nn.BatchNorm2d); ok {
+			torch.NoGrad(func() {
+				_ = bn.RunningMean.Uniform_(-0.5, 0.5)
+				_ = bn.RunningVar.Uniform_(0.5, 2)
+				_ = bn.Bias.Uniform_(-0.3, 0.3)
+			})
+		}
+	})
+	const k = 3 // stem, stage1, stage2
+	for i := 0; i < k; i++ {
+		if err := m.SetTrainable(i, false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := torch.NewScope()
+	defer s.Close()
+	x := s.Track(torch.Randn(2, 3, 32, 32)).ChannelsLast()
+	prefix := func() []float32 {
+		var v []float32
+		torch.NoGrad(func() { v, err = s.Track(m.ForwardRange(x, 0, k, false)).Float32s() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	want := prefix()
+	n, err := m.PackStages(len(m.Stages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != k || m.Folded {
+		t.Fatalf("packed %d stages (model folded %v), want the %d frozen ones and no fold", n, m.Folded, k)
+	}
+	got := prefix()
+	var diff, scale float64
+	for i := range got {
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if diff > 1e-4*max(scale, 1) {
+		t.Errorf("packed frozen prefix differs by %.3g (largest %.3g)", diff, scale)
+	}
+	if err := m.SetTrainable(0, true, false); err != nil || m.Packed() {
+		t.Errorf("after unfreezing the stem Packed() is %v (%v), want the copies dropped", m.Packed(), err)
+	}
+}

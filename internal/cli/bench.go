@@ -235,7 +235,7 @@ func benchFreezing(ctx context.Context, o BenchOptions, g *globals, stdout, stde
 	if !g.quiet {
 		fmt.Fprintln(stderr, "measuring a 20-epoch probe of resnet18 (64 px, 800 synthetic signs) with and without the feature cache, then freeze:K for every K…")
 	}
-	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: o.Threads})
+	rep, err := bench.MeasureFreezing(ctx, bench.FreezeOptions{Threads: o.Threads, Rounds: o.Rounds})
 	if err != nil {
 		return fmt.Errorf("freezing benchmark: %w", err)
 	}
