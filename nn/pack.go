@@ -76,24 +76,16 @@ func packList(layers []Named, dt torch.DType) error {
 	for i, l := range layers {
 		switch v := l.M.(type) {
 		case *Conv2d:
-			w, b := v.Weight, v.Bias
 			var bn *BatchNorm2d
+			var fold *torch.FoldBN
 			if i+1 < len(layers) {
 				if next, ok := layers[i+1].M.(*BatchNorm2d); ok && !next.Folded {
 					bn = next
+					fold = &torch.FoldBN{Weight: bn.Weight, Bias: bn.Bias, Mean: bn.RunningMean, Var: bn.RunningVar, Eps: bn.Eps}
 				}
-			}
-			if bn != nil {
-				fw, fb, err := folded(v, bn)
-				if err != nil {
-					return fmt.Errorf("%s: %w", l.Name, err)
-				}
-				defer fw.Free()
-				defer fb.Free()
-				w, b = fw, fb
 			}
 			var err error
-			if v.Packed, v.PackedBias, err = torch.PackConv2d(w, b, v.Opts, dt); err != nil {
+			if v.Packed, v.PackedBias, err = torch.PackConv2d(v.Weight, v.Bias, fold, v.Opts, dt); err != nil {
 				return fmt.Errorf("%s: %w", l.Name, err)
 			}
 			if bn != nil {

@@ -52,24 +52,42 @@ func (t *Tensor) IsMKLDNN() bool {
 	return C.gs_is_mkldnn(t.h) != 0
 }
 
+// FoldBN is an inference-mode BatchNorm for PackConv2d to fold into the
+// convolution before it.
+type FoldBN struct {
+	Weight, Bias, Mean, Var *Tensor
+	Eps                     float64
+}
+
 // PackConv2d reorders a convolution's weight (and bias, which may be nil)
 // once for MKLDNNConv2d with options o, computing in dt (Float32 or
-// BFloat16). The results are new tensors owned by the caller.
-func PackConv2d(w, b *Tensor, o Conv2dOpts, dt DType) (pw, pb *Tensor, err error) {
-	if err := w.usable(); err != nil {
-		return nil, nil, fmt.Errorf("pack convolution: %w", err)
+// BFloat16), first folding bn into them when it is not nil (the packed
+// bias is then never nil). The results are new tensors owned by the
+// caller; w and b are left as they are.
+func PackConv2d(w, b *Tensor, bn *FoldBN, o Conv2dOpts, dt DType) (pw, pb *Tensor, err error) {
+	ins := []*Tensor{w, b}
+	var bw, bb, bm, bv *Tensor
+	var eps float64
+	if bn != nil {
+		bw, bb, bm, bv, eps = bn.Weight, bn.Bias, bn.Mean, bn.Var, bn.Eps
+		if bw == nil || bb == nil || bm == nil || bv == nil {
+			return nil, nil, fmt.Errorf("pack convolution: folding a BatchNorm needs its weight, bias, mean and variance")
+		}
+		ins = append(ins, bw, bb, bm, bv)
 	}
-	if b != nil {
-		if err := b.usable(); err != nil {
-			return nil, nil, fmt.Errorf("pack convolution bias: %w", err)
+	for _, t := range ins {
+		if t == nil {
+			continue
+		}
+		if err := t.usable(); err != nil {
+			return nil, nil, fmt.Errorf("pack convolution: %w", err)
 		}
 	}
 	o = o.norm()
 	var ow, ob C.gs_tensor
-	err = check("mkldnn_pack_conv", C.gs_mkldnn_pack_conv(w.h, b.hh(), pair(o.Stride), pair(o.Padding), pair(o.Dilation),
-		C.int64_t(o.Groups), C.int(dt), &ow, &ob))
-	runtime.KeepAlive(w)
-	runtime.KeepAlive(b)
+	err = check("mkldnn_pack_conv", C.gs_mkldnn_pack_conv(w.h, b.hh(), bw.hh(), bb.hh(), bm.hh(), bv.hh(), C.double(eps),
+		pair(o.Stride), pair(o.Padding), pair(o.Dilation), C.int64_t(o.Groups), C.int(dt), &ow, &ob))
+	runtime.KeepAlive(ins)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,12 +18,15 @@ func TestPackedConv(t *testing.T) {
 		bias, nhwc bool
 		dt         DType
 		tol        float64
+		bn         bool // fold an inference-mode BatchNorm into the packed copy
 	}{
-		{"3x3", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, false, false, Float32, 1e-4},
-		{"3x3/bias/nhwc", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, true, true, Float32, 1e-4},
-		{"1x1/stride2", 16, 32, 1, Conv2dOpts{Stride: [2]int64{2, 2}}, true, false, Float32, 1e-4},
-		{"grouped", 8, 8, 3, Conv2dOpts{Padding: [2]int64{1, 1}, Groups: 4}, true, false, Float32, 1e-4},
-		{"bf16", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, true, false, BFloat16, 5e-2},
+		{"3x3", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, false, false, Float32, 1e-4, false},
+		{"3x3/bias/nhwc", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, true, true, Float32, 1e-4, false},
+		{"1x1/stride2", 16, 32, 1, Conv2dOpts{Stride: [2]int64{2, 2}}, true, false, Float32, 1e-4, false},
+		{"grouped", 8, 8, 3, Conv2dOpts{Padding: [2]int64{1, 1}, Groups: 4}, true, false, Float32, 1e-4, false},
+		{"bf16", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, true, false, BFloat16, 5e-2, false},
+		{"3x3/bn", 8, 16, 3, Conv2dOpts{Padding: [2]int64{1, 1}}, false, true, Float32, 1e-4, true},
+		{"1x1/bias/bn", 16, 8, 1, Conv2dOpts{}, true, false, Float32, 1e-4, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,8 +46,15 @@ func TestPackedConv(t *testing.T) {
 			if c.nhwc {
 				x = x.ChannelsLast()
 			}
-			want := vals(t, Conv2d(x, w, b, c.o))
-			pw, pb, err := PackConv2d(w, b, c.o, c.dt)
+			ref := Conv2d(x, w, b, c.o)
+			var fold *FoldBN
+			if c.bn {
+				fold = &FoldBN{Weight: s.Track(Randn(c.out)), Bias: s.Track(Randn(c.out)), Mean: s.Track(Randn(c.out)), Eps: 1e-5}
+				fold.Var = s.Track(Rand(c.out)).AddScalar(0.5)
+				ref = BatchNorm(ref, fold.Weight, fold.Bias, fold.Mean, fold.Var, false, 0.1, fold.Eps)
+			}
+			want := vals(t, ref)
+			pw, pb, err := PackConv2d(w, b, fold, c.o, c.dt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +62,7 @@ func TestPackedConv(t *testing.T) {
 			if pb != nil {
 				s.Track(pb)
 			}
-			if !pw.IsMKLDNN() || (pb != nil) != c.bias {
+			if !pw.IsMKLDNN() || (pb != nil) != (c.bias || c.bn) {
 				t.Fatalf("packed weight in oneDNN's layout %v, bias %v", pw.IsMKLDNN(), pb != nil)
 			}
 			xm := x.ToMKLDNN(c.dt)
@@ -61,7 +71,7 @@ func TestPackedConv(t *testing.T) {
 				t.Fatalf("layouts: input %v, converted %v, output %v", x.IsMKLDNN(), xm.IsMKLDNN(), y.IsMKLDNN())
 			}
 			dense := y.ToDense()
-			if dense.IsMKLDNN() || !sameShape(dense.Shape(), Conv2d(x, w, b, c.o).Shape()) {
+			if dense.IsMKLDNN() || !sameShape(dense.Shape(), ref.Shape()) {
 				t.Fatalf("dense output shape %v", dense.Shape())
 			}
 			got := vals(t, dense)
@@ -92,10 +102,10 @@ func TestPackedConvMisuse(t *testing.T) {
 	s := NewScope()
 	defer s.Close()
 	w := s.Track(Randn(4, 2, 3, 3))
-	if _, _, err := PackConv2d(w, nil, Conv2dOpts{}, Int64); err == nil || !strings.Contains(err.Error(), "float32 or bfloat16") {
+	if _, _, err := PackConv2d(w, nil, nil, Conv2dOpts{}, Int64); err == nil || !strings.Contains(err.Error(), "float32 or bfloat16") {
 		t.Errorf("packing as int64: err = %v", err)
 	}
-	pw, _, err := PackConv2d(w, nil, Conv2dOpts{}, Float32)
+	pw, _, err := PackConv2d(w, nil, nil, Conv2dOpts{}, Float32)
 	if err != nil {
 		t.Fatal(err)
 	}

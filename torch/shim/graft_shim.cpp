@@ -591,21 +591,33 @@ gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride,
 
 int gs_has_mkldnn(void) { return at::hasMKLDNN() ? 1 : 0; }
 
-gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
+                             gs_tensor bn_var, double bn_eps, const int64_t *stride, const int64_t *padding,
                              const int64_t *dilation, int64_t groups, int dtype, gs_tensor *w_out, gs_tensor *b_out) {
   GS_TRY
   at::NoGradGuard ng;
   auto st = to_scalar_type(dtype);
   if (st != at::kFloat && st != at::kBFloat16) throw std::invalid_argument("prepacked convolutions are float32 or bfloat16");
+  at::Tensor wt = T(w).detach().to(at::kCPU), bt;
+  if (b) bt = T(b).detach().to(at::kCPU, at::kFloat);
+  if (bn_mean) {
+    if (!bn_weight || !bn_bias || !bn_var) throw std::invalid_argument("folding a BatchNorm needs its weight, bias and variance");
+    auto d = [](gs_tensor t) { return T(t).detach().to(at::kCPU, at::kDouble); };
+    at::Tensor scale = d(bn_weight) / (d(bn_var) + bn_eps).sqrt();
+    if (scale.numel() != wt.size(0))
+      throw std::invalid_argument("a convolution of " + std::to_string(wt.size(0)) + " outputs feeds a BatchNorm of " +
+                                  std::to_string(scale.numel()) + " channels");
+    at::Tensor b0 = b ? bt.to(at::kDouble) : at::zeros_like(scale);
+    wt = (wt.to(at::kDouble) * scale.view({-1, 1, 1, 1})).to(at::kFloat);
+    bt = (d(bn_bias) + (b0 - d(bn_mean)) * scale).to(at::kFloat);
+  }
   // Reordered once here, not inside every call as a dense weight is.
-  at::Tensor pw = at::mkldnn_reorder_conv2d_weight(T(w).detach().contiguous().to_mkldnn(st), ints(padding, 2),
-                                                   ints(stride, 2), ints(dilation, 2), groups);
-  at::Tensor pb;
+  at::Tensor pw = at::mkldnn_reorder_conv2d_weight(wt.contiguous().to_mkldnn(st), ints(padding, 2), ints(stride, 2),
+                                                   ints(dilation, 2), groups);
   // The bias stays float32, as torch.utils.mkldnn keeps it: oneDNN adds it
   // in the accumulator's precision.
-  if (b) pb = T(b).detach().contiguous().to(at::kFloat).to_mkldnn();
   *w_out = wrap(pw);
-  *b_out = b ? wrap(pb) : nullptr;
+  *b_out = bt.defined() ? wrap(bt.contiguous().to_mkldnn()) : nullptr;
   GS_END
 }
 

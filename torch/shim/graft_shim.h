@@ -148,13 +148,17 @@ gs_error gs_conv_transpose2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_
 gs_error gs_batch_norm(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor running_mean, gs_tensor running_var,
                        int training, double momentum, double eps, gs_tensor *out);
 gs_error gs_linear(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor *out);
+int gs_has_mkldnn(void); /* 1 when this libtorch was built with oneDNN (MKLDNN) */
 /* Inference with prepacked weights: gs_mkldnn_pack_conv reorders a
  * convolution's weight once into the blocked layout oneDNN's kernel wants
  * (as dtype: GS_FLOAT32 or GS_BFLOAT16) and its bias (may be NULL) into
- * oneDNN's layout; gs_mkldnn_conv2d convolves an input in oneDNN's layout
- * with them, giving an output in that layout. No autograd. */
-int gs_has_mkldnn(void); /* 1 when this libtorch was built with oneDNN (MKLDNN) */
-gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
+ * oneDNN's layout, first folding in the inference-mode BatchNorm that
+ * follows it when bn_mean is not NULL (w·γ/√(σ²+ε), β + (b − μ)·γ/√(σ²+ε),
+ * in float64, rounded to float32 once; *b_out is then always set);
+ * gs_mkldnn_conv2d convolves an input in oneDNN's layout with them, giving
+ * an output in that layout. No autograd. */
+gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
+                             gs_tensor bn_var, double bn_eps, const int64_t *stride, const int64_t *padding,
                              const int64_t *dilation, int64_t groups, int dtype, gs_tensor *w_out, gs_tensor *b_out);
 gs_error gs_mkldnn_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride, const int64_t *padding,
                           const int64_t *dilation, int64_t groups, gs_tensor *out);
