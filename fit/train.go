@@ -491,6 +491,12 @@ func (t *trainer) step(b batchIn) (loss, acc float64, err error) {
 	x, from := b.x, t.from
 	if t.packedTo > from {
 		torch.NoGrad(func() { x = t.r.Model.ForwardRange(x, from, t.packedTo, false) })
+		if t.cfg.ChannelsLast && len(x.Shape()) == 4 {
+			// The packed stages hand back NCHW; the trainable ones are
+			// NHWC and compute as they would on cached features (which
+			// batchSource lays out the same way).
+			x = x.ChannelsLast()
+		}
 		from = t.packedTo
 	}
 	logits := t.r.Model.ForwardRange(x, from, len(t.r.Model.Stages), true)
