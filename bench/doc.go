@@ -13,7 +13,12 @@
 //     batch copied from a Go slice into a tensor every step and the loss read
 //     back, as fit's training loop does. The input values are random but
 //     fixed for the run, like bench/peer.py's.
-//   - infer: the model in eval mode under NoGrad, one scope per batch.
+//   - infer: the model in eval mode under NoGrad, one scope per batch, run
+//     as graft predict runs it: each BatchNorm folded into the convolution
+//     before it (Options.FoldBN) and the convolutions' weights prepacked for
+//     oneDNN, with activations kept in its layout where every layer has a
+//     kernel for it (Options.Pack, nn.Model.Pack). PyTorch runs its plain
+//     eval mode.
 //
 // Throughput is batch × timed steps / wall time, after untimed warm-up steps.
 //

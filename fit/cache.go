@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -245,8 +246,9 @@ type batchSource struct {
 }
 
 type batchIn struct {
-	x, y *torch.Tensor // owned by the step's scope
-	n    int
+	x, y   *torch.Tensor // owned by the step's scope
+	n      int
+	labels []int64 // y's values
 }
 
 // each runs f on every batch of the epoch, each in its own scope.
@@ -258,9 +260,9 @@ func (bs batchSource) each(ctx context.Context, epoch int, f func(s *torch.Scope
 			}
 			s := torch.NewScope()
 			x, y := batchTensors(s, b, bs.cfg)
-			n := b.N
+			n, labels := b.N, slices.Clone(b.Y)
 			b.Release()
-			err = f(s, batchIn{x, y, n})
+			err = f(s, batchIn{x, y, n, labels})
 			s.Close()
 			if err != nil {
 				return err
@@ -306,7 +308,7 @@ func (bs batchSource) each(ctx context.Context, epoch int, f func(s *torch.Scope
 			// are NHWC and would otherwise reorder every batch.
 			x = x.ChannelsLast()
 		}
-		err := f(s, batchIn{x, y, len(idx)})
+		err := f(s, batchIn{x, y, len(idx), ys})
 		s.Close()
 		if err != nil {
 			return err

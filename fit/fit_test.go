@@ -564,3 +564,22 @@ func TestFrozenPrefixPacked(t *testing.T) {
 		}
 	}
 }
+
+func TestHits(t *testing.T) {
+	cases := []struct {
+		name   string
+		logits []float32
+		labels []int64
+		want   int
+	}{
+		{"none", nil, nil, 0},
+		{"right and wrong", []float32{0.1, 0.9, 0.8, 0.2}, []int64{1, 1}, 1},
+		{"tie takes the first, as torch.argmax", []float32{0.5, 0.5, 0.5, 0.5}, []int64{0, 1}, 1},
+		{"negative logits", []float32{-3, -1, -2, -5, -4, -6}, []int64{1, 0}, 1},
+	}
+	for _, c := range cases {
+		if got := hits(c.logits, c.labels); got != c.want {
+			t.Errorf("%s: %d hits, want %d", c.name, got, c.want)
+		}
+	}
+}
