@@ -431,8 +431,10 @@ func (l lockedEvents) Epoch(e fit.EpochStats) {
 
 func runKey(s string, shots, seed int) string { return fmt.Sprintf("%s|%d|%d", s, shots, seed) }
 
-// countedMean is the mean of xs where every one was counted (> 0), else 0.
-func countedMean(xs []float64) float64 {
+// CountedMean is the mean of xs where every one was counted (> 0), else 0:
+// the rule for a summary's MeanTrainGFLOP, where a run that could not
+// count its work (0) makes the mean unknown rather than low.
+func CountedMean(xs []float64) float64 {
 	if slices.ContainsFunc(xs, func(x float64) bool { return x <= 0 }) {
 		return 0
 	}
@@ -482,7 +484,7 @@ func (r *Results) summarize() {
 			Strategy: k[0], Shots: shots, MeanAccuracy: m, StdAccuracy: sd, MeanMacroF1: mean(g.f1s),
 			MeanTrainSeconds: mean(g.secs), MeanEpochs: mean(g.epochs), TrainableParams: g.params,
 			MeanImgPerSec: mean(g.rates), Runs: g.runs, Failed: g.failed, CutOff: g.cut,
-			MeanTrainGFLOP: countedMean(g.gflop),
+			MeanTrainGFLOP: CountedMean(g.gflop),
 		})
 	}
 	sort.SliceStable(r.Summary, func(i, j int) bool {

@@ -190,8 +190,7 @@ func summaryOf(r *experiment.Results, strategy string, shots int) (experiment.Su
 // predictions resampled together.
 func summarize(strategy string, shots int, runs []experiment.Run, protocol string) experiment.Summary {
 	s := experiment.Summary{Strategy: strategy, Shots: shots, Runs: len(runs)}
-	var acc []float64
-	uncounted := false
+	var acc, gflop []float64
 	for _, r := range runs {
 		if s.TrainableParams == 0 {
 			s.TrainableParams = r.TrainableParams // the same for every run of a strategy
@@ -203,8 +202,7 @@ func summarize(strategy string, shots int, runs []experiment.Run, protocol strin
 		acc = append(acc, r.TestAccuracy)
 		s.MeanMacroF1 += r.MacroF1
 		s.MeanTrainSeconds += r.TrainSeconds
-		s.MeanTrainGFLOP += r.TrainGFLOP
-		uncounted = uncounted || r.TrainGFLOP <= 0
+		gflop = append(gflop, r.TrainGFLOP)
 		s.MeanEpochs += float64(r.Epochs)
 		s.MeanImgPerSec += r.ImgPerSec
 		if cutOff(protocol, r) {
@@ -215,12 +213,9 @@ func summarize(strategy string, shots int, runs []experiment.Run, protocol strin
 		s.MeanAccuracy, s.StdAccuracy = meanStd(acc)
 		s.MeanMacroF1 /= n
 		s.MeanTrainSeconds /= n
-		s.MeanTrainGFLOP /= n
+		s.MeanTrainGFLOP = experiment.CountedMean(gflop)
 		s.MeanEpochs /= n
 		s.MeanImgPerSec /= n
-	}
-	if uncounted {
-		s.MeanTrainGFLOP = 0
 	}
 	return s
 }
