@@ -399,6 +399,19 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		if err != nil {
 			return nil, err
 		}
+		// Inference as graft detect runs it: folded, then packed.
+		if o.FoldBN && !train {
+			if _, err := r.m.FoldBatchNorm(); err != nil {
+				r.free()
+				return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
+			}
+		}
+		if o.Pack && !train {
+			if _, err := r.m.Pack(); err != nil {
+				r.free()
+				return nil, fmt.Errorf("%s: pack weights: %w", c.Model, err)
+			}
+		}
 		return r, nil
 	}
 	r, err := newRunner(c, channelsLast, train, dev, o.UnfusedAdam)

@@ -14,15 +14,18 @@ import (
 )
 
 // DetectorCases are the detector cases: torchvision's SSDLite on
-// MobileNetV3-Large at 320² and graft's small SSD at 128², batch 8, 3
-// object classes (Classes 4: a detector's count includes the background,
-// as torchvision's num_classes does). They are not among DefaultCases:
-// SSDLite's training runs at a few images per second here, so they have
-// their own command (graft bench --models ssdlite320_mobilenet_v3_large,…).
+// MobileNetV3-Large at 320² and graft's small SSD at 128², batch 8, and
+// SSD300 on VGG-16 (the seed's detector) at 300², batch 4, 3 object classes
+// (Classes 4: a detector's count includes the background, as
+// torchvision's num_classes does). They are not among DefaultCases:
+// SSDLite's training runs at a few images per second here and SSD300's at
+// about one, so they have their own command (graft bench --models
+// ssdlite320_mobilenet_v3_large,…).
 func DetectorCases() []Case {
 	return []Case{
 		{Model: "ssdlite320_mobilenet_v3_large", Batch: 8, Size: 320, Classes: 4},
 		{Model: "ssd_smallcnn", Batch: 8, Size: 128, Classes: 4},
+		{Model: "ssd300_vgg16", Batch: 4, Size: 300, Classes: 4},
 	}
 }
 

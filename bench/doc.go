@@ -24,16 +24,18 @@
 //
 // DetectorCases, measured when named (graft bench --models …), are
 // ssdlite320_mobilenet_v3_large at 320² and ssd_smallcnn at 128², batch 8,
-// random weights, on random images with BenchBoxes (three per image, the
-// same on both sides):
+// and ssd300_vgg16 at 300², batch 4, random weights, on random images with
+// BenchBoxes (three per image, the same on both sides):
 //
 //   - train: one epoch of a one-batch detection loader through detect.Task
 //     (the forward pass, SSD's multibox loss with hard-negative mining) and
 //     fit's update with Adam (lr 1e-3), as graft's training runs it.
-//   - infer: the forward pass in eval mode under NoGrad and the detector's
-//     post-processing (decoding, score threshold, per-class NMS).
+//   - infer: the forward pass in eval mode under NoGrad, folded and packed
+//     as graft detect runs it, and the detector's post-processing
+//     (decoding, score threshold, per-class NMS).
 //
-// The peer runs torchvision's ssdlite320_mobilenet_v3_large and, for
+// The peer runs torchvision's ssdlite320_mobilenet_v3_large and
+// ssd300_vgg16 and, for
 // ssd_smallcnn, the same network built from torchvision's SSD parts (the
 // tests check that its weight count is graft's).
 //

@@ -8,7 +8,7 @@ Usage: peer.py --model smallcnn|resnet18 --batch B --size S --threads T
                --warmup W --steps N [--classes C] [--mode both|train|infer]
                [--channels-last] [--device cpu|cuda|cuda:N]
                [--precision fp32|bf16|fp16]
-       peer.py --model ssdlite320_mobilenet_v3_large|ssd_smallcnn ...
+       peer.py --model ssdlite320_mobilenet_v3_large|ssd_smallcnn|ssd300_vgg16 ...
                --boxes '[[[x1,y1,x2,y2,label],...],...]'
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
 
@@ -50,7 +50,7 @@ def small_cnn(classes):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, classes))
 
 
-DETECTORS = ("ssdlite320_mobilenet_v3_large", "ssd_smallcnn")
+DETECTORS = ("ssdlite320_mobilenet_v3_large", "ssd_smallcnn", "ssd300_vgg16")
 
 
 class SmallSSDBackbone(nn.Module):
@@ -91,6 +91,9 @@ def ssd_small_cnn(classes):
 def build_detector(name, classes):
     if name == "ssd_smallcnn":
         return ssd_small_cnn(classes)
+    if name == "ssd300_vgg16":
+        from torchvision.models.detection import ssd300_vgg16
+        return ssd300_vgg16(weights=None, weights_backbone=None, num_classes=classes)
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
     return ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=classes)
 

@@ -81,13 +81,31 @@ func (m *Model) ForwardRange(p Partial, from, to int, train bool) Partial {
 	}
 	maps := append([]*torch.Tensor(nil), p.Maps...)
 	x := p.X
+	// Packed stages (nn.Model.Pack) pass oneDNN's layout along; the maps
+	// leave it for the head, which reads them dense.
+	packed, inPacked := m.PackedRun(x, train), false
 	for i := from; i < to; i++ {
+		if packed && m.Stages[i].Packed != inPacked {
+			if m.Stages[i].Packed {
+				x = x.ToMKLDNN(m.Precision.DType())
+			} else {
+				x = x.ToDense()
+			}
+			inPacked = m.Stages[i].Packed
+		}
 		x = m.Stages[i].Forward(x, train)
 		for _, t := range m.Taps {
 			if t.Stage == i {
-				maps = append(maps, x)
+				if inPacked {
+					maps = append(maps, x.ToDense())
+				} else {
+					maps = append(maps, x)
+				}
 			}
 		}
+	}
+	if inPacked {
+		x = x.ToDense()
 	}
 	return Partial{X: x, Maps: maps}
 }

@@ -59,7 +59,7 @@ func (m *Model) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 // Under a mixed precision the range runs in one autocast region and its
 // output comes back as float32.
 func (m *Model) ForwardRange(x *torch.Tensor, from, to int, train bool) *torch.Tensor {
-	packed := m.packedRun(x, train)
+	packed := m.PackedRun(x, train)
 	return m.Precision.Run(x.Device(), func() *torch.Tensor {
 		inPacked := false // x is in oneDNN's layout
 		for _, s := range m.Stages[from:to] {

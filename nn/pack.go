@@ -160,8 +160,8 @@ func packable(layers []Named) bool {
 	return true
 }
 
-// packedRun reports whether a forward pass on x runs the packed stages in
+// PackedRun reports whether a forward pass on x runs the packed stages in
 // oneDNN's layout.
-func (m *Model) packedRun(x *torch.Tensor, train bool) bool {
+func (m *Model) PackedRun(x *torch.Tensor, train bool) bool {
 	return m.packedFor != "" && !train && m.Precision.Name() == m.packedFor && !torch.GradEnabled() && x.Device() == torch.CPU
 }

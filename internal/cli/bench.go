@@ -65,12 +65,13 @@ inference. Every case and mode runs in its own process, for graft and for
 PyTorch alike, so each peak RSS is that measurement's own.
 
 Detectors, chosen with --models: ssdlite320_mobilenet_v3_large (320x320)
-and ssd_smallcnn (128x128), batch 8, 3 classes and the background, random
-weights. Training is a step of graft's detection training (the detection
-loader, SSD's multibox loss with hard-negative mining, Adam) on random
-images with 3 fixed boxes each, the same boxes on both sides; inference is
-the forward pass and post-processing (decoding, per-class NMS). PyTorch
-runs torchvision's ssdlite320_mobilenet_v3_large, and graft's small SSD
+and ssd_smallcnn (128x128), batch 8, and ssd300_vgg16 (300x300), batch 4;
+3 classes and the background, random weights. Training is a step of
+graft's detection training (the detection loader, SSD's multibox loss with
+hard-negative mining, Adam) on random images with 3 fixed boxes each, the
+same boxes on both sides; inference is the forward pass and
+post-processing (decoding, per-class NMS). PyTorch runs torchvision's
+ssdlite320_mobilenet_v3_large and ssd300_vgg16, and graft's small SSD
 rebuilt from torchvision's SSD parts.
 
 The PyTorch side is a script carried inside graft and run with --python
@@ -110,7 +111,7 @@ taken on an otherwise idle machine.`,
 	f.IntVar(&o.Threads, "threads", runtime.NumCPU(), withNote("threads", "PyTorch's too; BENCHMARKS.md's figures used 2"))
 	f.IntVar(&o.Warmup, "warmup-steps", o.Warmup, "untimed steps before timing, per case and mode")
 	f.IntVar(&o.Steps, "steps", o.Steps, withNote("steps", "timed, per case and mode"))
-	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (the default), ssdlite320_mobilenet_v3_large, ssd_smallcnn, or another architecture")
+	f.StringSliceVar(&o.Models, "models", nil, "models to run, comma-separated: smallcnn, resnet18 (the default), ssdlite320_mobilenet_v3_large, ssd_smallcnn, ssd300_vgg16, or another architecture")
 	f.IntVar(&o.Batch, "batch", 0, withNote("batch", "of every selected case; 0: each case's own"))
 	f.IntVar(&o.Size, "size", 0, withNote("size", "the input's, for every selected case; 0: each case's own"))
 	deviceFlag(f, &o.Device)
