@@ -10,8 +10,8 @@
 # at it with LD_LIBRARY_PATH, and runs `graft bench --device cuda` beside
 # PyTorch on the same GPU: ResNet-50 at 224², batch 64, train and infer,
 # fp32; then the detector rows (ssdlite320_mobilenet_v3_large, 320², batch
-# 8). bf16 runs only once graft bench has a --precision flag; until then the
-# JSON says it was skipped and why. Everything — the shim's build included —
+# 8, and ssd300_vgg16, 300², batch 4); then ResNet-50 again in bf16 (the CPU
+# path skips it, and the JSON says why). Everything — the shim's build included —
 # stays inside one budget (--budget, default 470 s, under 8 minutes), and
 # the figures go to one JSON file (--out) that BENCHMARKS.md can quote.
 #
@@ -152,7 +152,7 @@ if [ $cpu = 1 ]; then
 else
   device=cuda
   runs=("resnet50|--models resnet50 --batch 64 --size 224 --warmup-steps 10 --steps 50"
-        "detectors|--models ssdlite320_mobilenet_v3_large --warmup-steps 5 --steps 20")
+        "detectors|--models ssdlite320_mobilenet_v3_large,ssd300_vgg16 --warmup-steps 5 --steps 20")
   reserve=(150 0)
 fi
 if "$graft" bench --help 2>/dev/null | grep -q -- '--precision'; then
