@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/graftml/graft/torch"
 )
@@ -60,24 +59,18 @@ func foldList(layers []Named) (int, error) {
 }
 
 // foldConvBN rewrites c to include bn's inference-mode affine map and makes bn
-// the identity.
+// the identity (torch.FoldConvBN's arithmetic: float64, rounded once).
 func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
-	src, bias, err := folded(c, bn)
+	src, bias, err := torch.FoldConvBN(c.Weight, c.Bias, torch.FoldBN{Weight: bn.Weight, Bias: bn.Bias, Mean: bn.RunningMean, Var: bn.RunningVar, Eps: bn.Eps})
 	if err != nil {
 		return err
 	}
 	defer src.Free()
-	dev := c.Weight.Device()
 	var werr error
 	torch.NoGrad(func() { werr = c.Weight.CopyFrom_(src) }) // keeps its device and layout
 	if werr != nil {
 		bias.Free()
 		return werr
-	}
-	if dev != torch.CPU {
-		moved := bias.ToDevice(dev)
-		bias.Free()
-		bias = moved
 	}
 	if c.Bias != nil {
 		c.Bias.Free()
@@ -85,61 +78,4 @@ func foldConvBN(c *Conv2d, bn *BatchNorm2d) error {
 	c.Bias = bias
 	bn.Folded = true
 	return nil
-}
-
-// folded returns c's weight and bias with bn's inference-mode affine map
-// folded in, as new float32 CPU tensors, leaving both layers as they are.
-// Computed in float64 on the host: the folded weights are then within
-// float32 rounding of the two layers applied in turn.
-func folded(c *Conv2d, bn *BatchNorm2d) (weight, bias *torch.Tensor, err error) {
-	read := func(t *torch.Tensor) ([]float64, error) {
-		host := t.ToDevice(torch.CPU) // a new handle, even on the CPU
-		defer host.Free()
-		v, err := host.Float32s()
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, err
-	}
-	gamma, err := read(bn.Weight)
-	if err != nil {
-		return nil, nil, err
-	}
-	beta, err := read(bn.Bias)
-	if err != nil {
-		return nil, nil, err
-	}
-	mean, err := read(bn.RunningMean)
-	if err != nil {
-		return nil, nil, err
-	}
-	vr, err := read(bn.RunningVar)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, err := read(c.Weight)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := len(gamma)
-	if out == 0 || len(w)%out != 0 || int(c.Weight.Shape()[0]) != out {
-		return nil, nil, fmt.Errorf("a convolution of %d outputs feeds a BatchNorm of %d channels", c.Weight.Shape()[0], out)
-	}
-	b := make([]float64, out)
-	if c.Bias != nil {
-		if b, err = read(c.Bias); err != nil {
-			return nil, nil, err
-		}
-	}
-	per := len(w) / out
-	nw, nb := make([]float32, len(w)), make([]float32, out)
-	for o := range out {
-		s := gamma[o] / math.Sqrt(vr[o]+bn.Eps)
-		for j := range per {
-			nw[o*per+j] = float32(w[o*per+j] * s)
-		}
-		nb[o] = float32(beta[o] + (b[o]-mean[o])*s)
-	}
-	return torch.FromFloat32(nw, c.Weight.Shape()...), torch.FromFloat32(nb, int64(out)), nil
 }

@@ -59,6 +59,32 @@ type FoldBN struct {
 	Eps                     float64
 }
 
+// FoldConvBN returns a convolution's weight and bias (b may be nil) with
+// bn folded in — w·γ/√(σ²+ε) and β + (b − μ)·γ/√(σ²+ε), computed in float64
+// and rounded to float32 once — as new dense tensors on w's device, owned by
+// the caller: a convolution followed by an inference-mode BatchNorm is one
+// convolution.
+func FoldConvBN(w, b *Tensor, bn FoldBN) (fw, fb *Tensor, err error) {
+	ins := []*Tensor{w, b, bn.Weight, bn.Bias, bn.Mean, bn.Var}
+	for i, t := range ins {
+		if t == nil && i != 1 {
+			return nil, nil, fmt.Errorf("fold BatchNorm: it needs the convolution's weight and the BatchNorm's weight, bias, mean and variance")
+		}
+		if t != nil {
+			if err := t.usable(); err != nil {
+				return nil, nil, fmt.Errorf("fold BatchNorm: %w", err)
+			}
+		}
+	}
+	var ow, ob C.gs_tensor
+	err = check("fold_conv_bn", C.gs_fold_conv_bn(w.h, b.hh(), bn.Weight.h, bn.Bias.h, bn.Mean.h, bn.Var.h, C.double(bn.Eps), &ow, &ob))
+	runtime.KeepAlive(ins)
+	if err != nil {
+		return nil, nil, err
+	}
+	return adopt(ow, nil), adopt(ob, nil), nil
+}
+
 // PackConv2d reorders a convolution's weight (and bias, which may be nil)
 // once for MKLDNNConv2d with options o, computing in dt (Float32 or
 // BFloat16), first folding bn into them when it is not nil (the packed

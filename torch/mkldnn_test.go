@@ -114,6 +114,13 @@ func TestPackedConvMisuse(t *testing.T) {
 	if err := MKLDNNConv2d(dense, pw, nil, Conv2dOpts{}).Err(); err == nil || !strings.Contains(err.Error(), "oneDNN's layout") {
 		t.Errorf("a dense input: err = %v", err)
 	}
+	if _, _, err := FoldConvBN(w, nil, FoldBN{Weight: s.Track(Ones(4)), Eps: 1e-5}); err == nil || !strings.Contains(err.Error(), "variance") {
+		t.Errorf("folding a BatchNorm without statistics: err = %v", err)
+	}
+	short := FoldBN{Weight: s.Track(Ones(3)), Bias: s.Track(Zeros(3)), Mean: s.Track(Zeros(3)), Var: s.Track(Ones(3)), Eps: 1e-5}
+	if _, _, err := FoldConvBN(w, nil, short); err == nil || !strings.Contains(err.Error(), "BatchNorm of 3 channels") {
+		t.Errorf("folding a 3-channel BatchNorm into 4 outputs: err = %v", err)
+	}
 	if d := dense.ToDense(); d.IsMKLDNN() || !near(vals(t, d), vals(t, dense), 0) {
 		t.Error("ToDense of a dense tensor changed it")
 	}

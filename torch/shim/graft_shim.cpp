@@ -589,6 +589,39 @@ gs_error gs_conv2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_t *stride,
   GS_END
 }
 
+namespace {
+
+// foldConvBN is gs_fold_conv_bn's arithmetic, on the CPU: the one place
+// graft folds a BatchNorm into a convolution (Model.FoldBatchNorm for
+// inference, packed frozen stages in training).
+std::pair<at::Tensor, at::Tensor> foldConvBN(const at::Tensor &w, const at::Tensor *b, gs_tensor bn_weight,
+                                             gs_tensor bn_bias, gs_tensor bn_mean, gs_tensor bn_var, double eps) {
+  if (!bn_weight || !bn_bias || !bn_mean || !bn_var)
+    throw std::invalid_argument("folding a BatchNorm needs its weight, bias, mean and variance");
+  auto d = [](const at::Tensor &t) { return t.detach().to(at::kCPU, at::kDouble); };
+  at::Tensor scale = d(T(bn_weight)) / (d(T(bn_var)) + eps).sqrt();
+  if (scale.numel() != w.size(0))
+    throw std::invalid_argument("a convolution of " + std::to_string(w.size(0)) + " outputs feeds a BatchNorm of " +
+                                std::to_string(scale.numel()) + " channels");
+  at::Tensor b0 = b ? d(*b) : at::zeros_like(scale);
+  at::Tensor fw = (d(w) * scale.view({-1, 1, 1, 1})).to(at::kFloat).contiguous();
+  at::Tensor fb = (d(T(bn_bias)) + (b0 - d(T(bn_mean))) * scale).to(at::kFloat);
+  return {fw, fb};
+}
+
+}  // namespace
+
+gs_error gs_fold_conv_bn(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
+                         gs_tensor bn_var, double bn_eps, gs_tensor *w_out, gs_tensor *b_out) {
+  GS_TRY
+  at::NoGradGuard ng;
+  at::Tensor bt = b ? T(b) : at::Tensor();
+  auto folded = foldConvBN(T(w), b ? &bt : nullptr, bn_weight, bn_bias, bn_mean, bn_var, bn_eps);
+  *w_out = wrap(folded.first.to(T(w).device()));
+  *b_out = wrap(folded.second.to(T(w).device()));
+  GS_END
+}
+
 int gs_has_mkldnn(void) { return at::hasMKLDNN() ? 1 : 0; }
 
 gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
@@ -600,17 +633,7 @@ gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_t
   if (st != at::kFloat && st != at::kBFloat16) throw std::invalid_argument("prepacked convolutions are float32 or bfloat16");
   at::Tensor wt = T(w).detach().to(at::kCPU), bt;
   if (b) bt = T(b).detach().to(at::kCPU, at::kFloat);
-  if (bn_mean) {
-    if (!bn_weight || !bn_bias || !bn_var) throw std::invalid_argument("folding a BatchNorm needs its weight, bias and variance");
-    auto d = [](gs_tensor t) { return T(t).detach().to(at::kCPU, at::kDouble); };
-    at::Tensor scale = d(bn_weight) / (d(bn_var) + bn_eps).sqrt();
-    if (scale.numel() != wt.size(0))
-      throw std::invalid_argument("a convolution of " + std::to_string(wt.size(0)) + " outputs feeds a BatchNorm of " +
-                                  std::to_string(scale.numel()) + " channels");
-    at::Tensor b0 = b ? bt.to(at::kDouble) : at::zeros_like(scale);
-    wt = (wt.to(at::kDouble) * scale.view({-1, 1, 1, 1})).to(at::kFloat);
-    bt = (d(bn_bias) + (b0 - d(bn_mean)) * scale).to(at::kFloat);
-  }
+  if (bn_mean) std::tie(wt, bt) = foldConvBN(wt, b ? &bt : nullptr, bn_weight, bn_bias, bn_mean, bn_var, bn_eps);
   // Reordered once here, not inside every call as a dense weight is.
   at::Tensor pw = at::mkldnn_reorder_conv2d_weight(wt.contiguous().to_mkldnn(st), ints(padding, 2), ints(stride, 2),
                                                    ints(dilation, 2), groups);

@@ -148,13 +148,19 @@ gs_error gs_conv_transpose2d(gs_tensor x, gs_tensor w, gs_tensor b, const int64_
 gs_error gs_batch_norm(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor running_mean, gs_tensor running_var,
                        int training, double momentum, double eps, gs_tensor *out);
 gs_error gs_linear(gs_tensor x, gs_tensor w, gs_tensor b, gs_tensor *out);
+/* A convolution's weight and bias (b may be NULL) with the inference-mode
+ * BatchNorm after it folded in: w·γ/√(σ²+ε) and β + (b − μ)·γ/√(σ²+ε),
+ * computed in float64 and rounded to float32 once, as new dense tensors on
+ * w's device (NCHW). */
+gs_error gs_fold_conv_bn(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
+                         gs_tensor bn_var, double bn_eps, gs_tensor *w_out, gs_tensor *b_out);
 int gs_has_mkldnn(void); /* 1 when this libtorch was built with oneDNN (MKLDNN) */
 /* Inference with prepacked weights: gs_mkldnn_pack_conv reorders a
  * convolution's weight once into the blocked layout oneDNN's kernel wants
  * (as dtype: GS_FLOAT32 or GS_BFLOAT16) and its bias (may be NULL) into
  * oneDNN's layout, first folding in the inference-mode BatchNorm that
- * follows it when bn_mean is not NULL (w·γ/√(σ²+ε), β + (b − μ)·γ/√(σ²+ε),
- * in float64, rounded to float32 once; *b_out is then always set);
+ * follows it when bn_mean is not NULL (as gs_fold_conv_bn; *b_out is then
+ * always set);
  * gs_mkldnn_conv2d convolves an input in oneDNN's layout with them, giving
  * an output in that layout. No autograd. */
 gs_error gs_mkldnn_pack_conv(gs_tensor w, gs_tensor b, gs_tensor bn_weight, gs_tensor bn_bias, gs_tensor bn_mean,
