@@ -9,6 +9,7 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/fit"
+	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/strategy"
@@ -154,7 +155,7 @@ func MeasureFreezing(ctx context.Context, o FreezeOptions) (*FreezeReport, error
 		rep.CachedRuns = append(rep.CachedRuns, cached)
 		rep.UncachedRuns = append(rep.UncachedRuns, uncached)
 		for i := 0; i < len(la); i += classes {
-			if argmax(la[i:i+classes]) != argmax(lb[i:i+classes]) {
+			if metrics.Argmax(la[i:i+classes]) != metrics.Argmax(lb[i:i+classes]) {
 				rep.SamePredictions = false
 			}
 		}
@@ -237,14 +238,4 @@ func predictAll(ctx context.Context, m *nn.Model, ds data.Dataset, pre data.Prep
 		return err
 	})
 	return out, err
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/graftml/graft/data"
+	"github.com/graftml/graft/metrics"
 	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
@@ -525,14 +526,7 @@ func hits(logits []float32, labels []int64) int {
 	k := len(logits) / len(labels)
 	n := 0
 	for i, y := range labels {
-		row := logits[i*k : (i+1)*k]
-		best := 0
-		for j, x := range row {
-			if x > row[best] {
-				best = j
-			}
-		}
-		if int64(best) == y {
+		if int64(metrics.Argmax(logits[i*k:(i+1)*k])) == y {
 			n++
 		}
 	}

@@ -63,6 +63,19 @@ func (c *Confusion) WriteTable(w io.Writer) {
 	}
 }
 
+// Argmax is the index of v's largest value, the lowest of equals (as
+// TopK(v, 1) and torch.argmax take it), without TopK's sort: fit counts
+// every training step's hits with it. It is 0 for an empty v.
+func Argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
 // TopK is the indices of p's k largest values, largest first; ties keep
 // the lower index first. k beyond len(p) gives every index.
 func TopK(p []float32, k int) []int {

@@ -56,5 +56,9 @@ func TestTopK(t *testing.T) {
 		if got := TopK(tt.p, tt.k); !slices.Equal(got, tt.want) {
 			t.Errorf("TopK(%v, %d) = %v, want %v", tt.p, tt.k, got, tt.want)
 		}
+		// Argmax is TopK's first, ties included.
+		if got := Argmax(tt.p); got != tt.want[0] {
+			t.Errorf("Argmax(%v) = %d, want %d", tt.p, got, tt.want[0])
+		}
 	}
 }
