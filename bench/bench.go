@@ -399,17 +399,11 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 		if err != nil {
 			return nil, err
 		}
-		// Inference as graft detect runs it: folded, then packed.
-		if o.FoldBN && !train {
-			if _, err := r.m.FoldBatchNorm(); err != nil {
+		if !train {
+			// Inference as graft detect runs it.
+			if err := prepareInference(r.m.Model, c, o); err != nil {
 				r.free()
-				return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
-			}
-		}
-		if o.Pack && !train {
-			if _, err := r.m.Pack(); err != nil {
-				r.free()
-				return nil, fmt.Errorf("%s: pack weights: %w", c.Model, err)
+				return nil, err
 			}
 		}
 		return r, nil
@@ -426,22 +420,32 @@ func newStepper(ctx context.Context, c Case, channelsLast, train bool, dev torch
 			return nil, fmt.Errorf("%s: %w", c.Model, err)
 		}
 	}
-	if o.FoldBN && !train {
-		if _, err := r.m.FoldBatchNorm(); err != nil {
+	if !train {
+		if err := prepareInference(r.m, c, o); err != nil {
 			r.free()
-			return nil, fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
-		}
-	}
-	if o.Pack && !train {
-		if _, err := r.m.Pack(); err != nil {
-			r.free()
-			return nil, fmt.Errorf("%s: pack weights: %w", c.Model, err)
+			return nil, err
 		}
 	}
 	// Random but fixed input, like peer.py's torch.randn: throughput must
 	// not depend on the values, and a fixed batch costs no generation time.
 	r.fill(newRNG())
 	return r, nil
+}
+
+// prepareInference folds and packs m as o asks, as graft predict and graft
+// detect prepare theirs.
+func prepareInference(m *nn.Model, c Case, o Options) error {
+	if o.FoldBN {
+		if _, err := m.FoldBatchNorm(); err != nil {
+			return fmt.Errorf("%s: fold BatchNorm: %w", c.Model, err)
+		}
+	}
+	if o.Pack {
+		if _, err := m.Pack(); err != nil {
+			return fmt.Errorf("%s: pack weights: %w", c.Model, err)
+		}
+	}
+	return nil
 }
 
 // runner holds a model (and, to train, its optimizer) and one batch's Go

@@ -85,13 +85,8 @@ func (m *Model) ForwardRange(p Partial, from, to int, train bool) Partial {
 	// leave it for the head, which reads them dense.
 	packed, inPacked := m.PackedRun(x, train), false
 	for i := from; i < to; i++ {
-		if packed && m.Stages[i].Packed != inPacked {
-			if m.Stages[i].Packed {
-				x = x.ToMKLDNN(m.Precision.DType())
-			} else {
-				x = x.ToDense()
-			}
-			inPacked = m.Stages[i].Packed
+		if packed {
+			x, inPacked = m.Relayout(x, i, inPacked)
 		}
 		x = m.Stages[i].Forward(x, train)
 		for _, t := range m.Taps {

@@ -62,16 +62,11 @@ func (m *Model) ForwardRange(x *torch.Tensor, from, to int, train bool) *torch.T
 	packed := m.PackedRun(x, train)
 	return m.Precision.Run(x.Device(), func() *torch.Tensor {
 		inPacked := false // x is in oneDNN's layout
-		for _, s := range m.Stages[from:to] {
-			if packed && s.Packed != inPacked {
-				if s.Packed {
-					x = x.ToMKLDNN(m.Precision.DType())
-				} else {
-					x = x.ToDense()
-				}
-				inPacked = s.Packed
+		for i := from; i < to; i++ {
+			if packed {
+				x, inPacked = m.Relayout(x, i, inPacked)
 			}
-			x = s.Forward(x, train)
+			x = m.Stages[i].Forward(x, train)
 		}
 		if inPacked {
 			x = x.ToDense()

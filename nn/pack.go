@@ -160,6 +160,21 @@ func packable(layers []Named) bool {
 	return true
 }
 
+// Relayout hands x, in oneDNN's layout when in is set, to stage i of a
+// packed pass (PackedRun): into oneDNN's layout for a packed stage, dense
+// for the others. It returns the tensor and whether it is in oneDNN's
+// layout.
+func (m *Model) Relayout(x *torch.Tensor, i int, in bool) (*torch.Tensor, bool) {
+	switch p := m.Stages[i].Packed; {
+	case p == in:
+		return x, in
+	case p:
+		return x.ToMKLDNN(m.Precision.DType()), true
+	default:
+		return x.ToDense(), false
+	}
+}
+
 // PackedRun reports whether a forward pass on x runs the packed stages in
 // oneDNN's layout.
 func (m *Model) PackedRun(x *torch.Tensor, train bool) bool {

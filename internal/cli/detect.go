@@ -92,15 +92,8 @@ func runDetect(ctx context.Context, o DetectOptions, g *globals, stdout, stderr 
 		return err
 	}
 	defer m.Free()
-	// Detection only reads the model: as graft predict does, BatchNorms
-	// fold into the convolutions before them and the body's weights are
-	// packed for oneDNN where its layers allow (BENCHMARKS.md). Boxes
-	// and scores move by float rounding only.
-	if _, err := m.FoldBatchNorm(); err != nil {
-		return fmt.Errorf("%s: %w", o.Checkpoint, err)
-	}
-	if _, err := m.Pack(); err != nil {
-		return fmt.Errorf("%s: %w", o.Checkpoint, err)
+	if err := prepareInference(m.Model, o.Checkpoint); err != nil {
+		return err
 	}
 	paths, err := data.ImageFiles(o.Inputs)
 	if err != nil {

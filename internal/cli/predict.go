@@ -10,6 +10,7 @@ import (
 	"github.com/graftml/graft/detect"
 	"github.com/graftml/graft/fit"
 	"github.com/graftml/graft/metrics"
+	"github.com/graftml/graft/nn"
 	"github.com/graftml/graft/torch"
 	"github.com/spf13/cobra"
 )
@@ -57,6 +58,22 @@ type ClassChance struct {
 	Prob  float64 `json:"prob"`
 }
 
+// prepareInference folds m's BatchNorms and packs its weights, as graft
+// predict and graft detect run: they only read the model, so its
+// BatchNorms can live in the convolutions before them (one pass fewer per
+// feature map) and its weights be reordered for oneDNN once instead of on
+// every call (inference faster by both; BENCHMARKS.md). Outputs move by
+// float rounding only.
+func prepareInference(m *nn.Model, checkpoint string) error {
+	if _, err := m.FoldBatchNorm(); err != nil {
+		return fmt.Errorf("%s: %w", checkpoint, err)
+	}
+	if _, err := m.Pack(); err != nil {
+		return fmt.Errorf("%s: %w", checkpoint, err)
+	}
+	return nil
+}
+
 func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stderr io.Writer) error {
 	if err := firstErr(atLeast("--top", o.Top, 1), atLeast("--batch", o.Batch, 1)); err != nil {
 		return err
@@ -72,17 +89,9 @@ func runPredict(ctx context.Context, o PredictOptions, g *globals, stdout, stder
 	if err := checkPrecision(&o.Precision, dev); err != nil {
 		return err
 	}
-	// Prediction only reads the model: its BatchNorms can live in the
-	// convolutions before them, one pass fewer per feature map, and its
-	// weights can be reordered for oneDNN once instead of on every call
-	// (ResNet-18 inference faster by both; BENCHMARKS.md). Probabilities
-	// move by float rounding only.
-	if _, err := ck.Model.FoldBatchNorm(); err != nil {
-		return fmt.Errorf("%s: %w", o.Checkpoint, err)
-	}
 	ck.Model.Precision = o.Precision // what Pack packs for
-	if _, err := ck.Model.Pack(); err != nil {
-		return fmt.Errorf("%s: %w", o.Checkpoint, err)
+	if err := prepareInference(ck.Model, o.Checkpoint); err != nil {
+		return err
 	}
 	paths, err := data.ImageFiles(o.Inputs)
 	if err != nil {
