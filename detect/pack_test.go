@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/nn/nntest"
 	"github.com/graftml/graft/torch"
 )
 
@@ -33,16 +33,7 @@ func TestPackedDetector(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Free()
-			for _, s := range m.Stages {
-				nn.Walk(s.Layers, func(mod nn.Module) {
-					if bn, ok := mod.(*nn.BatchNorm2d); ok {
-						torch.NoGrad(func() {
-							_ = bn.RunningMean.Uniform_(-0.5, 0.5)
-							_ = bn.RunningVar.Uniform_(0.5, 2)
-						})
-					}
-				})
-			}
+			nntest.ScrambleBatchNorms(m.Model)
 			s := torch.NewScope()
 			defer s.Close()
 			x := s.Track(torch.Randn(1, 3, c.size, c.size))
@@ -77,11 +68,7 @@ func TestPackedDetector(t *testing.T) {
 				if len(got) != len(want) {
 					t.Fatalf("%d outputs, want %d", len(got), len(want))
 				}
-				var diff, scale float64
-				for i := range got {
-					diff = max(diff, math.Abs(float64(got[i]-want[i])))
-					scale = max(scale, math.Abs(float64(want[i])))
-				}
+				diff, scale := nntest.MaxDiff(got, want)
 				if diff > 1e-4*max(scale, 1) || math.IsNaN(diff) {
 					t.Errorf("packed outputs differ by %.3g (largest %.3g)", diff, scale)
 				}

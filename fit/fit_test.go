@@ -13,6 +13,7 @@ import (
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/data"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/nn/nntest"
 	"github.com/graftml/graft/optim"
 	"github.com/graftml/graft/torch"
 	"github.com/graftml/graft/torch/torchtest"
@@ -524,17 +525,7 @@ func TestFrozenPrefixPacked(t *testing.T) {
 		m := model(t, 3)
 		// Statistics unlike a fresh BatchNorm's, whose fold is nearly
 		// the identity and would hide a wrong one.
-		for _, s := range m.Stages {
-			nn.Walk(s.Layers, func(mod nn.Module) {
-				if bn, ok := mod.(*nn.BatchNorm2d); ok {
-					torch.NoGrad(func() {
-						_ = bn.RunningMean.Uniform_(-0.5, 0.5)
-						_ = bn.RunningVar.Uniform_(0.5, 2)
-						_ = bn.Bias.Uniform_(-0.3, 0.3)
-					})
-				}
-			})
-		}
+		nntest.ScrambleBatchNorms(m)
 		w := &packWatch{m: m}
 		if _, err := Train(context.Background(), Run{Model: m, Train: loader(t, train, true), Val: loader(t, val, false),
 			Config: cfg, NoCache: noCache, NoPack: noPack, Events: w}); err != nil {

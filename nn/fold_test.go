@@ -1,11 +1,11 @@
 package nn_test
 
 import (
-	"math"
 	"testing"
 
 	"github.com/graftml/graft/arch"
 	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/nn/nntest"
 	"github.com/graftml/graft/torch"
 	"github.com/graftml/graft/torch/torchtest"
 )
@@ -27,16 +27,7 @@ func TestFoldBatchNorm(t *testing.T) {
 			defer m.Free()
 			// Statistics unlike a fresh BatchNorm's, or the fold of the
 			// identity would pass whatever it did.
-			nn.Walk(stagesLayers(m), func(mod nn.Module) {
-				if bn, ok := mod.(*nn.BatchNorm2d); ok {
-					torch.NoGrad(func() {
-						_ = bn.RunningMean.Uniform_(-0.5, 0.5)
-						_ = bn.RunningVar.Uniform_(0.5, 2)
-						_ = bn.Weight.Uniform_(0.5, 1.5)
-						_ = bn.Bias.Uniform_(-0.3, 0.3)
-					})
-				}
-			})
+			nntest.ScrambleBatchNorms(m)
 			s := torch.NewScope()
 			defer s.Close()
 			x := s.Track(torch.Randn(2, 3, 64, 64))
@@ -62,11 +53,7 @@ func TestFoldBatchNorm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var diff, scale float64
-			for i := range got {
-				diff = max(diff, math.Abs(float64(got[i]-want[i])))
-				scale = max(scale, math.Abs(float64(want[i])))
-			}
+			diff, scale := nntest.MaxDiff(got, want)
 			if diff > 1e-4*max(scale, 1) {
 				t.Errorf("folded outputs differ by %.3g (largest %.3g)", diff, scale)
 			}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/graftml/graft/arch"
-	"github.com/graftml/graft/nn"
+	"github.com/graftml/graft/nn/nntest"
 	"github.com/graftml/graft/torch"
 	"github.com/graftml/graft/torch/torchtest"
 )
@@ -41,14 +41,7 @@ func TestPack(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Free()
-			nn.Walk(stagesLayers(m), func(mod nn.Module) {
-				if bn, ok := mod.(*nn.BatchNorm2d); ok {
-					torch.NoGrad(func() {
-						_ = bn.RunningMean.Uniform_(-0.5, 0.5)
-						_ = bn.RunningVar.Uniform_(0.5, 2)
-					})
-				}
-			})
+			nntest.ScrambleBatchNorms(m)
 			if _, err := m.FoldBatchNorm(); err != nil {
 				t.Fatal(err)
 			}
@@ -87,11 +80,7 @@ func TestPack(t *testing.T) {
 				if len(got) != len(want) {
 					t.Fatalf("%d outputs, want %d", len(got), len(want))
 				}
-				var diff, scale float64
-				for i := range got {
-					diff = max(diff, math.Abs(float64(got[i]-want[i])))
-					scale = max(scale, math.Abs(float64(want[i])))
-				}
+				diff, scale := nntest.MaxDiff(got, want)
 				if diff > c.tol*max(scale, 1) || math.IsNaN(diff) {
 					t.Errorf("packed outputs differ by %.3g (largest %.3g)", diff, scale)
 				}
@@ -142,15 +131,7 @@ func TestPackStagesFrozen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Free()
-	nn.Walk(stagesLayers(m), func(mod nn.Module) {
-		if bn, ok := mod.(*nn.BatchNorm2d); ok {
-			torch.NoGrad(func() {
-				_ = bn.RunningMean.Uniform_(-0.5, 0.5)
-				_ = bn.RunningVar.Uniform_(0.5, 2)
-				_ = bn.Bias.Uniform_(-0.3, 0.3)
-			})
-		}
-	})
+	nntest.ScrambleBatchNorms(m)
 	const k = 3 // stem, stage1, stage2
 	for i := 0; i < k; i++ {
 		if err := m.SetTrainable(i, false, false); err != nil {
@@ -177,11 +158,7 @@ func TestPackStagesFrozen(t *testing.T) {
 		t.Fatalf("packed %d stages (model folded %v), want the %d frozen ones and no fold", n, m.Folded, k)
 	}
 	got := prefix()
-	var diff, scale float64
-	for i := range got {
-		diff = max(diff, math.Abs(float64(got[i]-want[i])))
-		scale = max(scale, math.Abs(float64(want[i])))
-	}
+	diff, scale := nntest.MaxDiff(got, want)
 	if diff > 1e-4*max(scale, 1) {
 		t.Errorf("packed frozen prefix differs by %.3g (largest %.3g)", diff, scale)
 	}

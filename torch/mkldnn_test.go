@@ -1,6 +1,7 @@
 package torch
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,7 +72,7 @@ func TestPackedConv(t *testing.T) {
 				t.Fatalf("layouts: input %v, converted %v, output %v", x.IsMKLDNN(), xm.IsMKLDNN(), y.IsMKLDNN())
 			}
 			dense := y.ToDense()
-			if dense.IsMKLDNN() || !sameShape(dense.Shape(), ref.Shape()) {
+			if dense.IsMKLDNN() || !slices.Equal(dense.Shape(), ref.Shape()) {
 				t.Fatalf("dense output shape %v", dense.Shape())
 			}
 			got := vals(t, dense)
@@ -84,18 +85,6 @@ func TestPackedConv(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestPackedConvMisuse(t *testing.T) {
