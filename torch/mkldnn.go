@@ -65,16 +65,9 @@ type FoldBN struct {
 // the caller: a convolution followed by an inference-mode BatchNorm is one
 // convolution.
 func FoldConvBN(w, b *Tensor, bn FoldBN) (fw, fb *Tensor, err error) {
-	ins := []*Tensor{w, b, bn.Weight, bn.Bias, bn.Mean, bn.Var}
-	for i, t := range ins {
-		if t == nil && i != 1 {
-			return nil, nil, fmt.Errorf("fold BatchNorm: it needs the convolution's weight and the BatchNorm's weight, bias, mean and variance")
-		}
-		if t != nil {
-			if err := t.usable(); err != nil {
-				return nil, nil, fmt.Errorf("fold BatchNorm: %w", err)
-			}
-		}
+	ins, err := convOperands("fold BatchNorm", w, b, &bn)
+	if err != nil {
+		return nil, nil, err
 	}
 	var ow, ob C.gs_tensor
 	err = check("fold_conv_bn", C.gs_fold_conv_bn(w.h, b.hh(), bn.Weight.h, bn.Bias.h, bn.Mean.h, bn.Var.h, C.double(bn.Eps), &ow, &ob))
@@ -85,29 +78,45 @@ func FoldConvBN(w, b *Tensor, bn FoldBN) (fw, fb *Tensor, err error) {
 	return adopt(ow, nil), adopt(ob, nil), nil
 }
 
-// PackConv2d reorders a convolution's weight (and bias, which may be nil)
-// once for MKLDNNConv2d with options o, computing in dt (Float32 or
-// BFloat16), first folding bn into them when it is not nil (the packed
-// bias is then never nil). The results are new tensors owned by the
-// caller; w and b are left as they are.
-func PackConv2d(w, b *Tensor, bn *FoldBN, o Conv2dOpts, dt DType) (pw, pb *Tensor, err error) {
+// convOperands lists a convolution's weight, its bias (may be nil) and,
+// when bn is set, the BatchNorm to fold into them, checking that each is
+// there and usable: FoldConvBN's and PackConv2d's one check.
+func convOperands(op string, w, b *Tensor, bn *FoldBN) ([]*Tensor, error) {
+	if w == nil {
+		return nil, fmt.Errorf("%s: no weight", op)
+	}
 	ins := []*Tensor{w, b}
-	var bw, bb, bm, bv *Tensor
-	var eps float64
 	if bn != nil {
-		bw, bb, bm, bv, eps = bn.Weight, bn.Bias, bn.Mean, bn.Var, bn.Eps
-		if bw == nil || bb == nil || bm == nil || bv == nil {
-			return nil, nil, fmt.Errorf("pack convolution: folding a BatchNorm needs its weight, bias, mean and variance")
+		if bn.Weight == nil || bn.Bias == nil || bn.Mean == nil || bn.Var == nil {
+			return nil, fmt.Errorf("%s: folding a BatchNorm needs its weight, bias, mean and variance", op)
 		}
-		ins = append(ins, bw, bb, bm, bv)
+		ins = append(ins, bn.Weight, bn.Bias, bn.Mean, bn.Var)
 	}
 	for _, t := range ins {
 		if t == nil {
 			continue
 		}
 		if err := t.usable(); err != nil {
-			return nil, nil, fmt.Errorf("pack convolution: %w", err)
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
+	}
+	return ins, nil
+}
+
+// PackConv2d reorders a convolution's weight (and bias, which may be nil)
+// once for MKLDNNConv2d with options o, computing in dt (Float32 or
+// BFloat16), first folding bn into them when it is not nil (the packed
+// bias is then never nil). The results are new tensors owned by the
+// caller; w and b are left as they are.
+func PackConv2d(w, b *Tensor, bn *FoldBN, o Conv2dOpts, dt DType) (pw, pb *Tensor, err error) {
+	ins, err := convOperands("pack convolution", w, b, bn)
+	if err != nil {
+		return nil, nil, err
+	}
+	var bw, bb, bm, bv *Tensor
+	var eps float64
+	if bn != nil {
+		bw, bb, bm, bv, eps = bn.Weight, bn.Bias, bn.Mean, bn.Var, bn.Eps
 	}
 	o = o.norm()
 	var ow, ob C.gs_tensor
